@@ -1,0 +1,3 @@
+"""jaxirl: inverse reinforcement learning in JAX."""
+
+__version__ = "0.1.0"
