@@ -1,0 +1,169 @@
+"""The tabular MDP pytree and the two transition primitives every exact algorithm uses.
+
+Dense transitions are ``(S, A, S)``; sparse ones store, for every (s, a), ``K`` next-state indices and
+their probabilities, ``(S, A, K)`` each, so a 128×128 gridworld (16384 states) fits in memory. All code
+above this module touches the dynamics only through :func:`expected_next` (a backup, ``Σ_s' T v``) and
+:func:`push_forward` (a forward message, ``Σ_{s,a} d T``), so it is the same for both forms.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+_ATOL = 1e-4  # float32 rows built by users sum to 1 within a few ulps times S; 1e-4 catches real mistakes
+
+
+def _concrete(x) -> bool:
+    """True for arrays whose values can be read now (not tracers, not vmap in_axes placeholders)."""
+    if isinstance(x, jax.core.Tracer):
+        return False
+    return isinstance(x, (np.ndarray, jax.Array))
+
+
+@struct.dataclass
+class TabularMDP:
+    """A finite MDP with a known model.
+
+    Fields:
+      transition: dense ``T[s, a, s']`` of shape ``(S, A, S)``, or, when ``next_states`` is given, the
+        probabilities ``(S, A, K)`` of moving to ``next_states[s, a, k]``.
+      initial: initial-state distribution ``(S,)``.
+      discount: ``γ`` (a traced scalar: vmap over it works).
+      horizon: number of decisions ``H`` (static), or ``None`` for the infinite-horizon discounted MDP.
+      next_states: ``(S, A, K)`` integer next-state indices for the sparse form, else ``None``.
+
+    Construction with concrete arrays validates shapes, finiteness, non-negativity and that every
+    ``(s, a)`` row is a probability distribution; problems raise ``ValueError`` naming the field.
+    """
+
+    transition: jax.Array
+    initial: jax.Array
+    discount: jax.Array = 1.0
+    horizon: Optional[int] = struct.field(pytree_node=False, default=None)
+    next_states: Optional[jax.Array] = None
+
+    def __post_init__(self):
+        if _concrete(self.transition) and _concrete(self.initial):
+            validate_mdp(self)
+
+    @property
+    def num_states(self) -> int:
+        return self.transition.shape[-3]
+
+    @property
+    def num_actions(self) -> int:
+        return self.transition.shape[-2]
+
+    @property
+    def is_sparse(self) -> bool:
+        return self.next_states is not None
+
+    def dense_transition(self) -> jax.Array:
+        """``(S, A, S)`` transition matrix (materialised from the sparse form if needed)."""
+        if not self.is_sparse:
+            return self.transition
+        S = self.num_states
+        one_hot = jax.nn.one_hot(self.next_states, S, dtype=self.transition.dtype)
+        return jnp.einsum("sak,sakn->san", self.transition, one_hot)
+
+
+def validate_mdp(mdp: TabularMDP) -> None:
+    """Raise ``ValueError`` if ``mdp`` is not a well-formed MDP (see :class:`TabularMDP`)."""
+    T = np.asarray(mdp.transition)
+    p0 = np.asarray(mdp.initial)
+    if T.ndim != 3:
+        raise ValueError(f"transition: expected a 3-D array (S, A, S) or (S, A, K), got shape {T.shape}")
+    S, A = T.shape[0], T.shape[1]
+    if S < 1 or A < 1:
+        raise ValueError(f"transition: need at least one state and one action, got shape {T.shape}")
+    if not np.issubdtype(T.dtype, np.floating):
+        raise ValueError(f"transition: expected a floating dtype, got {T.dtype}")
+    if mdp.next_states is None:
+        if T.shape[2] != S:
+            raise ValueError(
+                f"transition: dense form must be (S, A, S) = ({S}, {A}, {S}), got {T.shape}; "
+                "for the sparse form pass next_states of the same shape"
+            )
+    else:
+        idx = np.asarray(mdp.next_states)
+        if idx.shape != T.shape:
+            raise ValueError(f"next_states: expected shape {T.shape} (same as transition), got {idx.shape}")
+        if not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"next_states: expected an integer dtype, got {idx.dtype}")
+        if idx.size and (idx.min() < 0 or idx.max() >= S):
+            raise ValueError(f"next_states: indices must lie in [0, {S}), got range [{idx.min()}, {idx.max()}]")
+    if not np.all(np.isfinite(T)):
+        raise ValueError("transition: contains NaN or infinite values")
+    if np.any(T < 0):
+        raise ValueError(f"transition: probabilities must be non-negative, min is {T.min():.3g}")
+    row = T.sum(-1)
+    bad = np.abs(row - 1.0) > _ATOL
+    if np.any(bad):
+        s, a = np.argwhere(bad)[0]
+        raise ValueError(
+            f"transition: every row T[s, a, :] must sum to 1 (non-stochastic transitions); "
+            f"T[{s}, {a}, :] sums to {row[s, a]:.6g} ({int(bad.sum())} bad rows)"
+        )
+    if p0.shape != (S,):
+        raise ValueError(f"initial: expected shape ({S},) to match transition, got {p0.shape}")
+    if not np.all(np.isfinite(p0)) or np.any(p0 < 0) or abs(p0.sum() - 1.0) > _ATOL:
+        raise ValueError(f"initial: must be a probability distribution over {S} states (sums to {p0.sum():.6g})")
+    if _concrete(mdp.discount) or isinstance(mdp.discount, (int, float)):
+        g = np.asarray(mdp.discount)
+        if g.ndim != 0 or not np.isfinite(g) or g < 0 or g > 1:
+            raise ValueError(f"discount: expected a scalar in [0, 1], got {mdp.discount!r}")
+        if mdp.horizon is None and g >= 1:
+            raise ValueError("discount: an infinite-horizon MDP (horizon=None) needs discount < 1")
+    if mdp.horizon is not None and (not isinstance(mdp.horizon, (int, np.integer)) or mdp.horizon < 1):
+        raise ValueError(f"horizon: expected a positive int or None (infinite horizon), got {mdp.horizon!r}")
+
+
+def expected_next(mdp: TabularMDP, v: jax.Array) -> jax.Array:
+    """``Σ_s' T(s, a, s') v(s')`` for ``v`` of shape ``(S,)``; returns ``(S, A)``."""
+    if mdp.is_sparse:
+        return jnp.sum(mdp.transition * v[mdp.next_states], axis=-1)
+    return jnp.einsum("san,n->sa", mdp.transition, v)
+
+
+def push_forward(mdp: TabularMDP, d_sa: jax.Array) -> jax.Array:
+    """``Σ_{s,a} d(s, a) T(s, a, s')`` for a state-action measure ``d_sa`` ``(S, A)``; returns ``(S,)``."""
+    if mdp.is_sparse:
+        mass = (d_sa[..., None] * mdp.transition).reshape(-1)
+        return jnp.zeros(mdp.num_states, d_sa.dtype).at[mdp.next_states.reshape(-1)].add(mass)
+    return jnp.einsum("sa,san->n", d_sa, mdp.transition)
+
+
+def expected_reward(mdp: TabularMDP, reward: jax.Array) -> jax.Array:
+    """Turn a reward of shape ``(S,)``, ``(S, A)`` or ``(S, A, S)`` into its ``(S, A)`` expectation.
+
+    ``(S,)`` is a state reward ``r(s)`` paid at the state where the decision is made; ``(S, A, S)`` is
+    averaged over the next state: ``Σ_s' T(s, a, s') r(s, a, s')``.
+    """
+    S, A = mdp.num_states, mdp.num_actions
+    if reward.shape == (S,):
+        return jnp.broadcast_to(reward[:, None], (S, A))
+    if reward.shape == (S, A):
+        return reward
+    if reward.shape == (S, A, S):
+        if mdp.is_sparse:
+            r_k = jnp.take_along_axis(reward, mdp.next_states, axis=-1)
+            return jnp.sum(mdp.transition * r_k, axis=-1)
+        return jnp.sum(mdp.transition * reward, axis=-1)
+    raise ValueError(f"reward: expected shape ({S},), ({S}, {A}) or ({S}, {A}, {S}), got {tuple(reward.shape)}")
+
+
+def check_reward(mdp: TabularMDP, reward) -> None:
+    """Host-side check of a concrete reward: a known shape and no NaN/inf (raises ``ValueError``)."""
+    if not _concrete(reward) and not isinstance(reward, (list, tuple)):
+        return
+    r = np.asarray(reward)
+    S, A = mdp.num_states, mdp.num_actions
+    if r.shape not in {(S,), (S, A), (S, A, S)}:
+        raise ValueError(f"reward: expected shape ({S},), ({S}, {A}) or ({S}, {A}, {S}), got {r.shape}")
+    if not np.all(np.isfinite(r)):
+        raise ValueError("reward: contains NaN or infinite values")

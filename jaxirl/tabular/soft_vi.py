@@ -1,0 +1,147 @@
+"""Soft (maximum-entropy) value iteration.
+
+The soft Bellman backup of maximum causal entropy control (Ziebart et al. 2008, 2010; Haarnoja et al.
+2017 for the temperature form; CS285 lecture 20):
+
+    Q(s, a) = r(s, a) + γ Σ_s' T(s, a, s') V(s'),   V(s) = α log Σ_a exp(Q(s, a) / α),
+    π(a | s) = exp((Q(s, a) − V(s)) / α).
+
+Finite horizon H (H decisions, t = 0..H−1): ``Q[H−1] = r`` and the recursion runs backwards, so
+``V[0]`` is the log-partition function of the trajectory distribution p(τ) ∝ p(τ | dynamics) exp(Σ r / α)
+(times α). Infinite horizon (``mdp.horizon is None``, γ < 1): the fixed point, iterated inside a
+``lax.while_loop`` until the sup-norm change falls below ``tol · (1 + max|V|)`` (a relative tolerance, so
+that float32 runs can meet it whatever the scale of the values) or ``max_iter`` backups.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxirl.tabular.mdp import TabularMDP, check_reward, expected_next, expected_reward
+
+
+@struct.dataclass
+class SoftVIResult:
+    """Soft values, Q-values and the soft-optimal policy.
+
+    Finite horizon: ``v (H, S)``, ``q (H, S, A)``, ``policy (H, S, A)`` indexed by decision time.
+    Infinite horizon: stationary ``v (S,)``, ``q (S, A)``, ``policy (S, A)``; ``iterations`` is the number
+    of backups run and ``residual`` the last sup-norm change (both ``None``-free scalars; ``0`` for finite).
+    """
+
+    v: jax.Array
+    q: jax.Array
+    policy: jax.Array
+    iterations: jax.Array
+    residual: jax.Array
+
+
+def soft_backup_v(q: jax.Array, temperature) -> jax.Array:
+    """``V = α logsumexp(Q / α)`` over the last axis."""
+    return temperature * jax.nn.logsumexp(q / temperature, axis=-1)
+
+
+def soft_policy(q: jax.Array, v: jax.Array, temperature) -> jax.Array:
+    """``π = exp((Q − V) / α)``; rows sum to one (computed as a softmax for stability)."""
+    del v
+    return jax.nn.softmax(q / temperature, axis=-1)
+
+
+def soft_value_iteration(
+    mdp: TabularMDP,
+    reward: jax.Array,
+    temperature=1.0,
+    *,
+    tol: float = 1e-6,
+    max_iter: int = 10_000,
+    init_v: Optional[jax.Array] = None,
+) -> SoftVIResult:
+    """Soft value iteration for ``reward`` of shape ``(S,)``, ``(S, A)`` or ``(S, A, S)``.
+
+    ``temperature`` (α > 0) and ``mdp.discount`` are traced, so ``jax.vmap`` over them works; as α → 0 the
+    result approaches hard value iteration. ``init_v`` warm-starts the infinite-horizon iteration.
+    See the module docstring for the equations (Ziebart et al. 2008).
+    """
+    check_reward(mdp, reward)
+    if isinstance(temperature, (int, float)) and not temperature > 0:
+        raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
+    if not isinstance(max_iter, int) or max_iter < 1:
+        raise ValueError(f"max_iter: expected a positive int, got {max_iter!r}")
+    reward = jnp.asarray(reward)
+    r = expected_reward(mdp, reward.astype(jnp.result_type(reward.dtype, jnp.float32)))
+    gamma = jnp.asarray(mdp.discount, r.dtype)
+    alpha = jnp.asarray(temperature, r.dtype)
+
+    if mdp.horizon is not None:
+        H = mdp.horizon
+        q_last = r
+        v_last = soft_backup_v(q_last, alpha)
+
+        def backward(v_next, _):
+            q = r + gamma * expected_next(mdp, v_next)
+            v = soft_backup_v(q, alpha)
+            return v, (v, q)
+
+        _, (vs, qs) = jax.lax.scan(backward, v_last, None, length=H - 1)
+        # scan produced t = H-2, ..., 0; put them in time order and append t = H-1.
+        v = jnp.concatenate([vs[::-1], v_last[None]], axis=0)
+        q = jnp.concatenate([qs[::-1], q_last[None]], axis=0)
+        zero = jnp.zeros((), r.dtype)
+        return SoftVIResult(v, q, soft_policy(q, v, alpha), jnp.asarray(H, jnp.int32), zero)
+
+    v0 = soft_backup_v(r, alpha) if init_v is None else jnp.asarray(init_v, r.dtype)
+
+    def backup(v):
+        return soft_backup_v(r + gamma * expected_next(mdp, v), alpha)
+
+    def cond(carry):
+        _, i, err, scale = carry
+        return (i < max_iter) & (err > tol * (1.0 + scale))
+
+    def body(carry):
+        v, i, _, _ = carry
+        v_new = backup(v)
+        return v_new, i + 1, jnp.max(jnp.abs(v_new - v)), jnp.max(jnp.abs(v_new))
+
+    init = (v0, jnp.asarray(0, jnp.int32), jnp.asarray(jnp.inf, r.dtype), jnp.max(jnp.abs(v0)))
+    v, iters, err, _ = jax.lax.while_loop(cond, body, init)
+    q = r + gamma * expected_next(mdp, v)
+    v = soft_backup_v(q, alpha)  # consistent with q exactly
+    return SoftVIResult(v, q, soft_policy(q, v, alpha), iters, err)
+
+
+def hard_value_iteration(mdp: TabularMDP, reward: jax.Array, *, tol: float = 1e-6, max_iter: int = 10_000):
+    """Standard (hard-max) value iteration; returns ``(v, q)`` with the same time indexing as soft VI.
+
+    The α → 0 limit of :func:`soft_value_iteration`; used for metrics (EVD) and tests.
+    """
+    check_reward(mdp, reward)
+    r = expected_reward(mdp, jnp.asarray(reward, jnp.float32))
+    gamma = jnp.asarray(mdp.discount, r.dtype)
+    if mdp.horizon is not None:
+        def backward(v_next, _):
+            q = r + gamma * expected_next(mdp, v_next)
+            return q.max(-1), (q.max(-1), q)
+
+        _, (vs, qs) = jax.lax.scan(backward, r.max(-1), None, length=mdp.horizon - 1)
+        v = jnp.concatenate([vs[::-1], r.max(-1)[None]], axis=0)
+        q = jnp.concatenate([qs[::-1], r[None]], axis=0)
+        return v, q
+
+    def cond(c):
+        _, i, err, scale = c
+        return (i < max_iter) & (err > tol * (1.0 + scale))
+
+    def body(c):
+        v, i, _, _ = c
+        v_new = (r + gamma * expected_next(mdp, v)).max(-1)
+        return v_new, i + 1, jnp.max(jnp.abs(v_new - v)), jnp.max(jnp.abs(v_new))
+
+    v0 = r.max(-1)
+    v, *_ = jax.lax.while_loop(cond, body, (v0, 0, jnp.asarray(jnp.inf, r.dtype), jnp.max(jnp.abs(v0))))
+    q = r + gamma * expected_next(mdp, v)
+    return q.max(-1), q

@@ -1,0 +1,92 @@
+"""State and state-action visitation by forward messages.
+
+Finite horizon H (Ziebart et al. 2008, Algorithm 1; CS285 lecture 20, "forward messages"):
+
+    D[0] = p0,   D[t+1](s') = Σ_{s,a} D[t](s) π_t(a|s) T(s, a, s'),   t = 0..H−1,
+
+so ``per_step`` has H + 1 rows (the last is the state after the final decision) and each sums to one.
+``state_action[t] = D[t](s) π_t(a|s)`` for the H decision times; ``discounted = Σ_{t=0..H} γ^t D[t]`` and
+``discounted_state_action = Σ_{t<H} γ^t D[t] π_t``.
+
+Infinite horizon (γ < 1): the discounted state visitation is the solution of ``(I − γ P_πᵀ) d = p0`` with
+``P_π(s, s') = Σ_a π(a|s) T(s, a, s')``; it sums to 1 / (1 − γ). Dense MDPs with up to
+``solve_max_states`` states use a direct linear solve; larger or sparse ones iterate
+``d ← p0 + γ P_πᵀ d`` (a γ-contraction) inside ``lax.while_loop`` to a relative tolerance.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxirl.tabular.mdp import TabularMDP, push_forward
+
+
+@struct.dataclass
+class VisitationResult:
+    """See the module docstring. ``per_step``/``state_action`` are ``None`` for infinite horizons."""
+
+    per_step: Optional[jax.Array]
+    discounted: jax.Array
+    state_action: Optional[jax.Array]
+    discounted_state_action: jax.Array
+
+
+def _check_policy(mdp: TabularMDP, policy) -> None:
+    S, A = mdp.num_states, mdp.num_actions
+    want = (mdp.horizon, S, A) if mdp.horizon is not None else (S, A)
+    if mdp.horizon is not None and tuple(policy.shape) == (S, A):
+        return  # a stationary policy is allowed for finite horizons too
+    if tuple(policy.shape) != want:
+        raise ValueError(f"policy: expected shape {want} for this MDP, got {tuple(policy.shape)}")
+
+
+def visitation(
+    mdp: TabularMDP,
+    policy: jax.Array,
+    *,
+    solve_max_states: int = 4096,
+    tol: float = 1e-6,
+    max_iter: int = 100_000,
+) -> VisitationResult:
+    """Visitation of ``policy`` (``(H, S, A)`` or ``(S, A)`` for finite horizons, ``(S, A)`` otherwise)."""
+    _check_policy(mdp, policy)
+    policy = jnp.asarray(policy)
+    p0 = jnp.asarray(mdp.initial, policy.dtype)
+    gamma = jnp.asarray(mdp.discount, policy.dtype)
+
+    if mdp.horizon is not None:
+        H = mdp.horizon
+        pis = policy if policy.ndim == 3 else jnp.broadcast_to(policy, (H,) + policy.shape)
+
+        def forward(d, pi_t):
+            d_sa = d[:, None] * pi_t
+            return push_forward(mdp, d_sa), (d, d_sa)
+
+        d_last, (ds, dsa) = jax.lax.scan(forward, p0, pis)
+        per_step = jnp.concatenate([ds, d_last[None]], axis=0)
+        weights = gamma ** jnp.arange(H + 1, dtype=policy.dtype)
+        discounted = jnp.einsum("t,ts->s", weights, per_step)
+        disc_sa = jnp.einsum("t,tsa->sa", weights[:H], dsa)
+        return VisitationResult(per_step, discounted, dsa, disc_sa)
+
+    S = mdp.num_states
+    if not mdp.is_sparse and S <= solve_max_states:
+        p_pi = jnp.einsum("sa,san->sn", policy, mdp.transition)
+        d = jnp.linalg.solve(jnp.eye(S, dtype=policy.dtype) - gamma * p_pi.T, p0)
+    else:
+        def cond(c):
+            _, i, err, scale = c
+            return (i < max_iter) & (err > tol * scale)
+
+        def body(c):
+            d, i, _, _ = c
+            d_new = p0 + gamma * push_forward(mdp, d[:, None] * policy)
+            return d_new, i + 1, jnp.max(jnp.abs(d_new - d)), jnp.max(jnp.abs(d_new))
+
+        init = (p0, jnp.asarray(0, jnp.int32), jnp.asarray(jnp.inf, policy.dtype), jnp.max(p0))
+        d, *_ = jax.lax.while_loop(cond, body, init)
+    return VisitationResult(None, d, None, d[:, None] * policy)

@@ -1,0 +1,223 @@
+"""Soft value iteration and visitation against brute-force enumeration and closed-form invariants."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxirl.tabular import TabularMDP, hard_value_iteration, soft_value_iteration, visitation
+
+
+def random_mdp(seed, S=3, A=2, H=4, discount=1.0, sparse=False):
+    rng = np.random.default_rng(seed)
+    T = rng.dirichlet(np.ones(S), size=(S, A)).astype(np.float32)
+    p0 = rng.dirichlet(np.ones(S)).astype(np.float32)
+    mdp = TabularMDP(jnp.asarray(T), jnp.asarray(p0), discount, H)
+    if sparse:
+        idx = np.tile(np.arange(S, dtype=np.int32), (S, A, 1))
+        mdp = TabularMDP(jnp.asarray(T), jnp.asarray(p0), discount, H, jnp.asarray(idx))
+    return mdp, T, p0
+
+
+def deterministic_mdp(seed, S=3, A=2, H=4, s0=0):
+    rng = np.random.default_rng(seed)
+    nxt = rng.integers(0, S, size=(S, A))
+    T = np.zeros((S, A, S), np.float32)
+    T[np.arange(S)[:, None], np.arange(A)[None], nxt] = 1.0
+    p0 = np.eye(S, dtype=np.float32)[s0]
+    return TabularMDP(jnp.asarray(T), jnp.asarray(p0), 1.0, H), T, p0
+
+
+def enumerate_trajectories(T, s0, H):
+    """All (states s_0..s_H, actions a_0..a_{H-1}) with positive dynamics probability from s0."""
+    S, A, _ = T.shape
+    for actions in itertools.product(range(A), repeat=H):
+        for nexts in itertools.product(range(S), repeat=H):
+            states = (s0,) + nexts
+            p = np.prod([T[states[t], actions[t], states[t + 1]] for t in range(H)])
+            if p > 0:
+                yield states, actions, p
+
+
+def reward_sas(r, S, A):
+    if r.ndim == 1:
+        return np.broadcast_to(r[:, None, None], (S, A, S))
+    if r.ndim == 2:
+        return np.broadcast_to(r[:, :, None], (S, A, S))
+    return r
+
+
+@pytest.mark.parametrize("reward_kind", ["s", "sa", "sas"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_deterministic_dynamics_match_trajectory_enumeration(reward_kind, sparse):
+    """p(τ) ∝ p(τ | dynamics) exp(Σ_t r_t / α): marginals == visitation of soft VI's policy, α log Z == V[0]."""
+    S, A, H, alpha = 3, 2, 4, 0.7
+    r = np.random.default_rng(1).normal(size={"s": (S,), "sa": (S, A), "sas": (S, A, S)}[reward_kind])
+    r = r.astype(np.float32)
+    rs = reward_sas(r, S, A)
+    for s0 in range(S):
+        mdp, T, _ = deterministic_mdp(0, S, A, H, s0)
+        if sparse:
+            mdp = TabularMDP(mdp.transition, mdp.initial, 1.0, H, jnp.tile(jnp.arange(S, dtype=jnp.int32), (S, A, 1)))
+        res = soft_value_iteration(mdp, jnp.asarray(r), alpha)
+        vis = visitation(mdp, res.policy)
+        marg, Z = np.zeros((H, S, A)), 0.0
+        for states, actions, p in enumerate_trajectories(T, s0, H):
+            w = p * np.exp(sum(rs[states[t], actions[t], states[t + 1]] for t in range(H)) / alpha)
+            Z += w
+            for t in range(H):
+                marg[t, states[t], actions[t]] += w
+        np.testing.assert_allclose(vis.state_action, marg / Z, atol=2e-5)
+        np.testing.assert_allclose(alpha * np.log(Z), res.v[0, s0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_stochastic_dynamics_match_enumeration_under_soft_policy(sparse):
+    """Stochastic T: soft VI is maximum *causal* entropy, so enumerate τ under π and check
+    (i) marginals == visitation, (ii) E_π[Σ_t r_t − α log π(a_t|s_t)] == Σ_s p0(s) V[0](s),
+    (iii) no deterministic perturbation of π scores higher (soft optimality)."""
+    S, A, H, alpha = 3, 2, 4, 0.7
+    mdp, T, p0 = random_mdp(0, S, A, H, sparse=sparse)
+    r = np.random.default_rng(2).normal(size=(S, A, S)).astype(np.float32)
+    res = soft_value_iteration(mdp, jnp.asarray(r), alpha)
+    pi = np.asarray(res.policy, np.float64)
+
+    def score(pi):
+        marg, total = np.zeros((H, S, A)), 0.0
+        for s0 in range(S):
+            for states, actions, p in enumerate_trajectories(T.astype(np.float64), s0, H):
+                prob = p0[s0] * p * np.prod([pi[t, states[t], actions[t]] for t in range(H)])
+                ret = sum(r[states[t], actions[t], states[t + 1]] - alpha * np.log(pi[t, states[t], actions[t]])
+                          for t in range(H))
+                total += prob * ret
+                for t in range(H):
+                    marg[t, states[t], actions[t]] += prob
+        return marg, total
+
+    marg, total = score(pi)
+    np.testing.assert_allclose(visitation(mdp, res.policy).state_action, marg, atol=2e-5)
+    np.testing.assert_allclose(total, float(np.dot(p0, res.v[0])), rtol=1e-4)
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        other = np.clip(pi + 0.05 * rng.normal(size=pi.shape), 1e-3, None)
+        other /= other.sum(-1, keepdims=True)
+        assert score(other)[1] < total
+
+
+def test_finite_horizon_recursion_definition():
+    S, A, H, gamma, alpha = 4, 3, 5, 0.9, 0.5
+    mdp, T, _ = random_mdp(5, S, A, H, discount=gamma)
+    r = np.random.default_rng(6).normal(size=(S, A)).astype(np.float32)
+    res = soft_value_iteration(mdp, jnp.asarray(r), alpha)
+    q, v, pi = map(np.asarray, (res.q, res.v, res.policy))
+    np.testing.assert_allclose(q[H - 1], r, atol=1e-6)
+    for t in range(H):
+        np.testing.assert_allclose(v[t], alpha * np.log(np.exp(q[t] / alpha).sum(-1)), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(pi[t], np.exp((q[t] - v[t][:, None]) / alpha), rtol=1e-4, atol=1e-6)
+    for t in range(H - 1):
+        np.testing.assert_allclose(q[t], r + gamma * T @ v[t + 1], rtol=1e-5, atol=1e-5)
+
+
+def test_invariants_policy_and_visitation_sums():
+    S, A, H, gamma = 6, 3, 7, 0.9
+    mdp, _, _ = random_mdp(7, S, A, H, discount=gamma)
+    r = jax.random.normal(jax.random.PRNGKey(0), (S,))
+    res = soft_value_iteration(mdp, r)
+    np.testing.assert_allclose(res.policy.sum(-1), 1.0, atol=1e-5)
+    vis = visitation(mdp, res.policy)
+    assert vis.per_step.shape == (H + 1, S)
+    np.testing.assert_allclose(vis.per_step.sum(-1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(vis.discounted.sum(), sum(gamma**t for t in range(H + 1)), rtol=1e-5)
+    np.testing.assert_allclose(vis.state_action.sum(axis=(1, 2)), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_infinite_horizon_is_limit_of_finite(sparse):
+    S, A, gamma = 5, 3, 0.8
+    mdp, T, p0 = random_mdp(8, S, A, None, discount=gamma, sparse=sparse)
+    r = jax.random.normal(jax.random.PRNGKey(1), (S, A))
+    inf = soft_value_iteration(mdp, r, tol=1e-7)
+    np.testing.assert_allclose(inf.policy.sum(-1), 1.0, atol=1e-5)
+    H = 120
+    fin_mdp = TabularMDP(mdp.transition, mdp.initial, gamma, H, mdp.next_states)
+    fin = soft_value_iteration(fin_mdp, r)
+    np.testing.assert_allclose(fin.v[0], inf.v, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(fin.policy[0], inf.policy, atol=1e-5)
+    # Visitation: the solve / iteration equals the long finite discounted sum, and sums to 1 / (1 − γ).
+    vis = visitation(mdp, inf.policy)
+    np.testing.assert_allclose(vis.discounted.sum(), 1 / (1 - gamma), rtol=1e-4)
+    fin_vis = visitation(fin_mdp, inf.policy)
+    np.testing.assert_allclose(fin_vis.discounted, vis.discounted, rtol=1e-4, atol=1e-5)
+    # Fixed point of the soft Bellman backup.
+    q = np.asarray(r) + gamma * np.einsum("san,n->sa", T, np.asarray(inf.v))
+    np.testing.assert_allclose(inf.q, q, rtol=1e-5, atol=1e-5)
+
+
+def test_sparse_iterative_visitation_equals_dense_solve():
+    S, A, gamma = 6, 2, 0.95
+    mdp, T, p0 = random_mdp(9, S, A, None, discount=gamma)
+    _, _, _ = random_mdp(9, S, A, None, discount=gamma, sparse=True)
+    pi = jax.nn.softmax(jax.random.normal(jax.random.PRNGKey(2), (S, A)))
+    dense = visitation(mdp, pi)
+    iterative = visitation(mdp, pi, solve_max_states=0)
+    np.testing.assert_allclose(iterative.discounted, dense.discounted, rtol=1e-4)
+
+
+@pytest.mark.parametrize("horizon", [6, None])
+def test_zero_temperature_limit_is_hard_optimum(horizon):
+    S, A = 5, 3
+    mdp, _, _ = random_mdp(10, S, A, horizon, discount=0.9)
+    r = jax.random.normal(jax.random.PRNGKey(3), (S, A))
+    v_hard, q_hard = hard_value_iteration(mdp, r)
+    soft = soft_value_iteration(mdp, r, 1e-3)
+    np.testing.assert_allclose(soft.v, v_hard, atol=1e-2)
+    greedy = np.asarray(q_hard).argmax(-1)
+    np.testing.assert_array_equal(np.asarray(soft.policy).argmax(-1), greedy)
+    assert np.all(np.asarray(soft.policy).max(-1) > 0.99)
+
+
+def test_vmap_over_temperature_and_discount_is_traced():
+    S, A = 4, 2
+    mdp, _, _ = random_mdp(11, S, A, None, discount=0.9)
+    r = jax.random.normal(jax.random.PRNGKey(4), (S,))
+
+    def solve(alpha, gamma):
+        m = mdp.replace(discount=gamma)
+        return soft_value_iteration(m, r, alpha).v
+
+    alphas, gammas = jnp.array([0.5, 1.0, 2.0]), jnp.array([0.5, 0.8, 0.9])
+    batched = jax.jit(jax.vmap(solve))(alphas, gammas)
+    for i in range(3):
+        np.testing.assert_allclose(batched[i], solve(float(alphas[i]), float(gammas[i])), rtol=1e-5, atol=1e-5)
+
+
+def test_bad_inputs_raise_clear_errors():
+    T = np.full((3, 2, 3), 1 / 3, np.float32)
+    p0 = np.full(3, 1 / 3, np.float32)
+    with pytest.raises(ValueError, match="sum to 1"):
+        TabularMDP(jnp.asarray(T * 1.5), jnp.asarray(p0), 0.9, 4)
+    bad = T.copy(); bad[0, 0] = [1.5, -0.5, 0.0]
+    with pytest.raises(ValueError, match="non-negative"):
+        TabularMDP(jnp.asarray(bad), jnp.asarray(p0), 0.9, 4)
+    with pytest.raises(ValueError, match="initial"):
+        TabularMDP(jnp.asarray(T), jnp.asarray(np.full(4, 0.25, np.float32)), 0.9, 4)
+    with pytest.raises(ValueError, match="transition"):
+        TabularMDP(jnp.asarray(np.full((3, 2, 4), 0.25, np.float32)), jnp.asarray(p0), 0.9, 4)
+    nan = T.copy(); nan[1, 1, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        TabularMDP(jnp.asarray(nan), jnp.asarray(p0), 0.9, 4)
+    with pytest.raises(ValueError, match="discount"):
+        TabularMDP(jnp.asarray(T), jnp.asarray(p0), 1.0, None)
+    with pytest.raises(ValueError, match="next_states"):
+        TabularMDP(jnp.asarray(T), jnp.asarray(p0), 0.9, 4, jnp.full((3, 2, 3), 7, jnp.int32))
+    mdp = TabularMDP(jnp.asarray(T), jnp.asarray(p0), 0.9, 4)
+    with pytest.raises(ValueError, match="reward"):
+        soft_value_iteration(mdp, jnp.zeros((5,)))
+    with pytest.raises(ValueError, match="NaN"):
+        soft_value_iteration(mdp, jnp.array([0.0, jnp.nan, 1.0]))
+    with pytest.raises(ValueError, match="temperature"):
+        soft_value_iteration(mdp, jnp.zeros(3), 0.0)
+    with pytest.raises(ValueError, match="policy"):
+        visitation(mdp, jnp.full((4, 3, 5), 0.2))
