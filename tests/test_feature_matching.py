@@ -1,0 +1,52 @@
+"""Abbeel & Ng (2004) apprenticeship learning closes the feature-expectation gap."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxirl.metrics import optimal_policy, policy_value
+from jaxirl.tabular.builders import objectworld
+from jaxirl.tabular.feature_matching import apprenticeship_learning, min_norm_point, policy_feature_expectations
+
+
+@pytest.fixture(scope="module")
+def problem():
+    p = objectworld(6, 6, 2, slip=0.1, discount=0.9, key=jax.random.key(4))
+    features = p.features / p.features.max()  # the paper assumes features in [0, 1]
+    expert = optimal_policy(p.mdp, p.reward)
+    return p, features, expert, policy_feature_expectations(p.mdp, expert, features)
+
+
+@pytest.mark.parametrize("method", ["projection", "max_margin"])
+def test_closes_feature_gap_and_recovers_expert_value(problem, method):
+    p, features, expert, mu_e = problem
+    res = apprenticeship_learning(p.mdp, features, mu_e, method=method, num_iterations=15)
+    gap0 = float(jnp.linalg.norm(mu_e - res.feature_expectations[0]))  # uniform random policy
+    assert float(res.gap[-1]) < 0.05 * gap0
+    lam = np.asarray(res.mixture)
+    assert lam.min() >= -1e-6 and abs(lam.sum() - 1) < 1e-5
+    # the reported gap is the distance of the mixture's feature expectations to the expert's
+    mu_bar = lam @ np.asarray(res.feature_expectations)
+    np.testing.assert_allclose(np.linalg.norm(np.asarray(mu_e) - mu_bar), res.gap[-1], rtol=1e-2, atol=1e-5)
+    values = jax.vmap(lambda pi: policy_value(p.mdp, pi, p.reward))(res.policies)
+    expert_value = float(policy_value(p.mdp, expert, p.reward))
+    assert abs(float(values @ res.mixture) - expert_value) < 0.05 * abs(expert_value - float(values[0]))
+
+
+def test_min_norm_point_closed_form():
+    # hull of (1, 1) and (1, -1): nearest point to the origin is (1, 0)
+    lam = min_norm_point(jnp.array([[1.0, 1.0], [1.0, -1.0], [3.0, 0.0]]))
+    np.testing.assert_allclose(lam @ jnp.array([[1.0, 1.0], [1.0, -1.0], [3.0, 0.0]]), [1.0, 0.0], atol=1e-4)
+
+
+def test_bad_inputs(problem):
+    p, features, _, mu_e = problem
+    with pytest.raises(ValueError, match="method"):
+        apprenticeship_learning(p.mdp, features, mu_e, method="svm")
+    with pytest.raises(ValueError, match="expert_features"):
+        apprenticeship_learning(p.mdp, features, mu_e[:2])
+    with pytest.raises(ValueError, match="num_iterations"):
+        apprenticeship_learning(p.mdp, features, mu_e, num_iterations=0)
+    with pytest.raises(ValueError, match="features"):
+        apprenticeship_learning(p.mdp, features[:3], mu_e)

@@ -1,0 +1,146 @@
+"""MaxEnt IRL (Ziebart et al. 2008): exact gradient, learning thresholds, vmap and determinism."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxirl.metrics import expected_value_difference, pearson
+from jaxirl.tabular.builders import gridworld
+from jaxirl.tabular.demos import empirical_initial, sample_trajectories
+from jaxirl.tabular.maxent import expert_state_visitation, maxent_irl, maxent_irl_sampled, maxent_loss
+from jaxirl.tabular.soft_vi import soft_value_iteration
+from jaxirl.tabular.visitation import visitation
+
+S = 25
+
+
+@pytest.fixture(scope="module")
+def setup():
+    """5x5 deterministic grid, H = 12, three random reward cells; 500 soft-optimal demonstrations."""
+    p = gridworld(5, discount=1.0, horizon=12, reward="random", num_reward_cells=3, key=jax.random.key(7))
+    expert = soft_value_iteration(p.mdp, 3.0 * p.reward).policy
+    demos = sample_trajectories(p.mdp, expert, jax.random.key(0), 500)
+    mdp = p.mdp.replace(initial=empirical_initial(demos, S))  # start states of the demos
+    zero_evd = float(expected_value_difference(p.mdp, p.reward, jnp.zeros(S)))
+    return p, mdp, demos, zero_evd
+
+
+def test_gradient_of_log_likelihood_is_visitation_difference(setup):
+    p, mdp, demos, _ = setup
+    reward = jax.random.normal(jax.random.key(3), (S,))
+
+    def log_likelihood(r):  # mean over demos of Σ_t r(s_t), minus log Z = p0·V_0 (α = 1)
+        return jnp.mean(jnp.sum(r[demos.states[:, :-1]], axis=1)) - mdp.initial @ soft_value_iteration(mdp, r).v[0]
+
+    grad = jax.grad(log_likelihood)(reward)
+    mu_e = expert_state_visitation(mdp, demos)
+    mu_pi = visitation(mdp, soft_value_iteration(mdp, reward).policy).discounted_state_action.sum(-1)
+    np.testing.assert_allclose(grad, mu_e - mu_pi, rtol=1e-4, atol=1e-4)  # float32
+    np.testing.assert_allclose(maxent_loss(mdp, reward, mu_e), -log_likelihood(reward), rtol=1e-6)
+    np.testing.assert_allclose(mu_e.sum(), 12.0, rtol=1e-6)
+
+
+def test_linear_maxent_recovers_reward(setup):
+    p, mdp, demos, zero_evd = setup
+    res = maxent_irl(mdp, p.features, demos, jax.random.key(1), num_steps=150, learning_rate=0.1, log_every=50)
+    assert res.loss.shape == (150,) and res.grad_norm.shape == (150,) and res.reward_history.shape == (3, S)
+    np.testing.assert_allclose(res.reward_history[-1], res.reward)
+    np.testing.assert_allclose(res.loss[0], maxent_loss(mdp, jnp.zeros(S), expert_state_visitation(mdp, demos)), rtol=1e-6)
+    assert float(res.loss[-1]) < float(res.loss[0]) - 5.0
+    assert float(res.grad_norm[-1]) < 0.1 * float(res.grad_norm[0])
+    # thresholds: EVD at most 5% of the zero reward's (a random policy), correlation > 0.9
+    assert float(expected_value_difference(p.mdp, p.reward, res.reward)) <= 0.05 * zero_evd
+    assert float(pearson(p.reward, res.reward)) > 0.9
+
+
+def test_mlp_and_sampled_maxent_improve(setup):
+    p, mdp, demos, zero_evd = setup
+    mlp = maxent_irl(mdp, p.features, demos, jax.random.key(1), model="mlp", hidden=(32,), num_steps=150,
+                     learning_rate=0.03)
+    assert float(expected_value_difference(p.mdp, p.reward, mlp.reward)) <= 0.05 * zero_evd
+    assert float(pearson(p.reward, mlp.reward)) > 0.9
+    sampled = maxent_irl_sampled(mdp, p.features, demos, jax.random.key(1), num_samples=100, num_steps=150,
+                                 learning_rate=0.3)
+    assert float(sampled.loss[-1]) < float(sampled.loss[0]) - 5.0
+    assert float(expected_value_difference(p.mdp, p.reward, sampled.reward)) <= 0.1 * zero_evd
+    assert float(pearson(p.reward, sampled.reward)) > 0.8
+
+
+def test_vmap_over_seeds_and_learning_rates_equals_loop(setup):
+    p, mdp, demos, _ = setup
+    mu_e = expert_state_visitation(mdp, demos)
+
+    def sampled(key):  # the key drives the trajectory sampling
+        return maxent_irl_sampled(mdp, p.features, mu_e, key, num_samples=16, num_steps=5, learning_rate=0.1).reward
+
+    keys = jax.random.split(jax.random.key(5), 8)
+    batched = jax.vmap(sampled)(keys)
+    np.testing.assert_allclose(batched, jnp.stack([sampled(k) for k in keys]), rtol=1e-5, atol=1e-6)
+    assert float(jnp.max(jnp.std(batched, axis=0))) > 0  # seeds matter
+    np.testing.assert_array_equal(batched, jax.vmap(sampled)(keys))  # identical run to run
+
+    def linear(lr):
+        return maxent_irl(mdp, p.features, mu_e, keys[0], num_steps=5, learning_rate=lr).reward
+
+    lrs = jnp.array([0.001, 0.01, 0.1])
+    np.testing.assert_allclose(jax.vmap(linear)(lrs), jnp.stack([linear(lr) for lr in lrs]), rtol=1e-5, atol=1e-6)
+
+
+def test_vmap_over_mdps_equals_loop():
+    p = gridworld(3, discount=0.9, horizon=5)
+    transitions = jnp.stack([gridworld(3, slip=s, discount=0.9, horizon=5).mdp.transition for s in (0.0, 0.2)])
+
+    def run(transition):  # build the MDP inside: a stacked concrete TabularMDP would fail validation
+        mdp = p.mdp.replace(transition=transition)
+        mu = visitation(mdp, soft_value_iteration(mdp, 2.0 * p.reward).policy).discounted_state_action
+        return maxent_irl(mdp, p.features, mu, jax.random.key(0), num_steps=5).reward
+
+    batched = jax.vmap(run)(transitions)
+    looped = jnp.stack([run(t) for t in transitions])
+    np.testing.assert_allclose(batched, looped, rtol=1e-5, atol=1e-6)
+    assert float(jnp.max(jnp.abs(looped[0] - looped[1]))) > 1e-3  # the two MDPs give different results
+
+
+def test_infinite_horizon_with_exact_expert_visitation():
+    p = gridworld(4, slip=0.1, discount=0.8)
+    expert = soft_value_iteration(p.mdp, 2.0 * p.reward).policy
+    mu_e = visitation(p.mdp, expert).discounted_state_action  # (S, A) is accepted
+    res = maxent_irl(p.mdp, p.features, mu_e, jax.random.key(0), num_steps=200, learning_rate=0.1)
+    mu_pi = visitation(p.mdp, soft_value_iteration(p.mdp, res.reward).policy).discounted
+    np.testing.assert_allclose(mu_pi, mu_e.sum(-1), atol=0.02 * float(mu_e.sum()) / 16)  # visitations match
+    assert float(expected_value_difference(p.mdp, p.reward, res.reward)) < 1e-4
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(model="gp"), "model"),
+        (dict(num_steps=0), "num_steps"),
+        (dict(learning_rate=-1.0), "learning_rate"),
+        (dict(temperature=0.0), "temperature"),
+        (dict(log_every=7, num_steps=10), "log_every"),
+        (dict(optimizer="rmsprop"), "optimizer"),
+        (dict(hidden=(0,)), "hidden"),
+        (dict(l2=-1.0), "l2"),
+    ],
+)
+def test_bad_inputs(setup, kwargs, field):
+    p, mdp, demos, _ = setup
+    with pytest.raises(ValueError, match=field):
+        maxent_irl(mdp, p.features, demos, jax.random.key(0), **kwargs)
+
+
+def test_bad_expert_and_features(setup):
+    p, mdp, demos, _ = setup
+    with pytest.raises(ValueError, match="features"):
+        maxent_irl(mdp, p.features[:, :3][:4], demos, jax.random.key(0))
+    with pytest.raises(ValueError, match="expert"):
+        maxent_irl(mdp, p.features, jnp.ones(7), jax.random.key(0))
+    with pytest.raises(ValueError, match="expert"):
+        maxent_irl(mdp, p.features, jnp.full(S, jnp.nan), jax.random.key(0))
+    short = sample_trajectories(mdp, jnp.full((S, 5), 0.2), jax.random.key(0), 3, length=4)
+    with pytest.raises(ValueError, match="horizon"):
+        maxent_irl(mdp, p.features, short, jax.random.key(0))
+    with pytest.raises(ValueError, match="num_samples"):
+        maxent_irl_sampled(mdp, p.features, demos, jax.random.key(0), num_samples=0)

@@ -1,0 +1,98 @@
+"""Metrics: EVD against brute-force policy enumeration, EPIC invariances, Pearson, normalised score."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxirl.metrics import (
+    epic_distance, expected_value_difference, greedy_policy, normalized_score, optimal_policy, pearson, policy_value,
+)
+from jaxirl.tabular.builders import gridworld, random_mdp
+
+
+def _brute_force_best_value(mdp, reward):
+    """Max over all deterministic stationary policies of p0ᵀ (I − γ P_π)⁻¹ r (infinite horizon)."""
+    T = np.asarray(mdp.dense_transition(), np.float64)
+    S, A = T.shape[:2]
+    g, p0, r = float(mdp.discount), np.asarray(mdp.initial, np.float64), np.asarray(reward, np.float64)
+    best = -np.inf
+    for acts in itertools.product(range(A), repeat=S):
+        P = T[np.arange(S), acts]
+        best = max(best, p0 @ np.linalg.solve(np.eye(S) - g * P, r))
+    return best
+
+
+def test_optimal_value_matches_enumeration_and_evd_properties():
+    p = random_mdp(5, 3, branching=2, discount=0.8, key=jax.random.key(0))
+    pi = optimal_policy(p.mdp, p.reward)
+    np.testing.assert_allclose(policy_value(p.mdp, pi, p.reward), _brute_force_best_value(p.mdp, p.reward), rtol=1e-4)
+    r = p.reward
+    assert abs(float(expected_value_difference(p.mdp, r, r))) < 1e-5
+    assert abs(float(expected_value_difference(p.mdp, r, 3.0 * r + 2.0))) < 1e-5  # same optimal policy
+    evd_neg = float(expected_value_difference(p.mdp, r, -r))
+    worst = -_brute_force_best_value(p.mdp, -r)  # value of the policy minimising the true return
+    np.testing.assert_allclose(evd_neg, _brute_force_best_value(p.mdp, r) - worst, rtol=1e-3)
+    assert evd_neg > 0.1
+
+
+def test_evd_finite_horizon_and_soft_policies():
+    p = gridworld(4, discount=1.0, horizon=6)
+    evd = expected_value_difference(p.mdp, p.reward, jnp.zeros(16))  # zero reward: uniform random policy
+    assert float(evd) > 0.5
+    assert abs(float(expected_value_difference(p.mdp, p.reward, p.reward, temperature=0.5))) < 1e-5
+
+
+def test_greedy_policy_splits_ties():
+    q = jnp.array([[1.0, 1.0, 0.0], [0.0, 2.0, 1.0]])
+    np.testing.assert_allclose(greedy_policy(q), [[0.5, 0.5, 0.0], [0.0, 1.0, 0.0]])
+
+
+def test_pearson_closed_form():
+    a = jnp.array([1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_allclose(pearson(a, 2 * a + 1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(pearson(a, -a), -1.0, rtol=1e-6)
+    np.testing.assert_allclose(pearson(a, jnp.array([1.0, -1.0, -1.0, 1.0])), 0.0, atol=1e-6)
+    assert float(pearson(a, jnp.ones(4))) == 0.0
+    with pytest.raises(ValueError, match="NaN"):
+        pearson(a, a.at[0].set(jnp.nan))
+
+
+def test_epic_invariant_to_shaping_and_scaling():
+    S, A, gamma = 7, 3, 0.9
+    k1, k2, k3 = jax.random.split(jax.random.key(1), 3)
+    r = jax.random.normal(k1, (S, A, S))
+    phi = 5.0 * jax.random.normal(k2, (S,))
+    shaped = 2.5 * r + gamma * phi[None, None, :] - phi[:, None, None]
+    assert float(epic_distance(r, shaped, gamma)) < 1e-3
+    # non-uniform coverage distributions: still invariant
+    ds = jax.nn.softmax(jax.random.normal(k3, (S,)))
+    assert float(epic_distance(r, shaped, gamma, state_dist=ds, action_dist=jnp.array([0.2, 0.3, 0.5]))) < 1e-3
+    np.testing.assert_allclose(epic_distance(r, -r, gamma), 1.0, atol=1e-5)
+    unrelated = float(epic_distance(r, jax.random.normal(k3, (S, A, S)), gamma))
+    assert 0.55 < unrelated < 0.85  # independent rewards: ρ ≈ 0, D ≈ 0.71
+    # shaping with the wrong discount is not removed
+    assert float(epic_distance(r, r + 0.5 * phi[None, None, :] - phi[:, None, None], gamma)) > 0.1
+
+
+def test_epic_with_mdp_state_rewards():
+    p = gridworld(3, discount=0.9)
+    r = p.reward
+    phi = jnp.arange(9.0)
+    shaped = jnp.broadcast_to(r[:, None, None] + 0.9 * phi[None, None, :] - phi[:, None, None], (9, 5, 9))
+    assert float(epic_distance(r, shaped, mdp=p.mdp)) < 1e-3
+    with pytest.raises(ValueError, match="r2"):
+        epic_distance(r, jnp.ones(5), mdp=p.mdp)
+    with pytest.raises(ValueError, match="discount"):
+        epic_distance(jnp.ones((3, 2, 3)), jnp.ones((3, 2, 3)))
+    with pytest.raises(ValueError, match="state_dist"):
+        epic_distance(r, r, mdp=p.mdp, state_dist=jnp.ones(9))
+
+
+def test_normalized_score():
+    np.testing.assert_allclose(normalized_score(5.0, 1.0, 9.0), 0.5)
+    np.testing.assert_allclose(normalized_score(jnp.array([1.0, 9.0]), 1.0, 9.0), [0.0, 1.0])
+    with pytest.raises(ValueError, match="expert_ret"):
+        normalized_score(1.0, 2.0, 2.0)
