@@ -221,3 +221,17 @@ def test_bad_inputs_raise_clear_errors():
         soft_value_iteration(mdp, jnp.zeros(3), 0.0)
     with pytest.raises(ValueError, match="policy"):
         visitation(mdp, jnp.full((4, 3, 5), 0.2))
+
+
+def test_stacked_mdps_validate_and_vmap():
+    mdps = [random_mdp(20 + i, 4, 2, None, discount=0.9)[0] for i in range(3)]
+    stacked = TabularMDP(jnp.stack([m.transition for m in mdps]), jnp.stack([m.initial for m in mdps]),
+                         jnp.array([0.9, 0.8, 0.7]), None)
+    r = jax.random.normal(jax.random.PRNGKey(5), (4,))
+    batched = jax.vmap(lambda m: soft_value_iteration(m, r).v)(stacked)
+    for i, m in enumerate(mdps):
+        np.testing.assert_allclose(batched[i], soft_value_iteration(m.replace(discount=[0.9, 0.8, 0.7][i]), r).v,
+                                   rtol=1e-5, atol=1e-5)
+    bad = np.array(stacked.transition); bad[1, 0, 0] *= 2
+    with pytest.raises(ValueError, match=r"T\[1, 0, 0, :\]"):
+        TabularMDP(jnp.asarray(bad), stacked.initial, 0.9, None)

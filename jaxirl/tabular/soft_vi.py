@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxirl.tabular.mdp import TabularMDP, check_reward, expected_next, expected_reward
+from jaxirl.tabular.mdp import TabularMDP, backup_operator, check_reward, expected_reward
 
 
 @struct.dataclass
@@ -75,6 +75,7 @@ def soft_value_iteration(
     r = expected_reward(mdp, reward.astype(jnp.result_type(reward.dtype, jnp.float32)))
     gamma = jnp.asarray(mdp.discount, r.dtype)
     alpha = jnp.asarray(temperature, r.dtype)
+    expected_next = backup_operator(mdp)
 
     if mdp.horizon is not None:
         H = mdp.horizon
@@ -82,7 +83,7 @@ def soft_value_iteration(
         v_last = soft_backup_v(q_last, alpha)
 
         def backward(v_next, _):
-            q = r + gamma * expected_next(mdp, v_next)
+            q = r + gamma * expected_next(v_next)
             v = soft_backup_v(q, alpha)
             return v, (v, q)
 
@@ -96,7 +97,7 @@ def soft_value_iteration(
     v0 = soft_backup_v(r, alpha) if init_v is None else jnp.asarray(init_v, r.dtype)
 
     def backup(v):
-        return soft_backup_v(r + gamma * expected_next(mdp, v), alpha)
+        return soft_backup_v(r + gamma * expected_next(v), alpha)
 
     def cond(carry):
         _, i, err, scale = carry
@@ -109,7 +110,7 @@ def soft_value_iteration(
 
     init = (v0, jnp.asarray(0, jnp.int32), jnp.asarray(jnp.inf, r.dtype), jnp.max(jnp.abs(v0)))
     v, iters, err, _ = jax.lax.while_loop(cond, body, init)
-    q = r + gamma * expected_next(mdp, v)
+    q = r + gamma * expected_next(v)
     v = soft_backup_v(q, alpha)  # consistent with q exactly
     return SoftVIResult(v, q, soft_policy(q, v, alpha), iters, err)
 
@@ -122,9 +123,10 @@ def hard_value_iteration(mdp: TabularMDP, reward: jax.Array, *, tol: float = 1e-
     check_reward(mdp, reward)
     r = expected_reward(mdp, jnp.asarray(reward, jnp.float32))
     gamma = jnp.asarray(mdp.discount, r.dtype)
+    expected_next = backup_operator(mdp)
     if mdp.horizon is not None:
         def backward(v_next, _):
-            q = r + gamma * expected_next(mdp, v_next)
+            q = r + gamma * expected_next(v_next)
             return q.max(-1), (q.max(-1), q)
 
         _, (vs, qs) = jax.lax.scan(backward, r.max(-1), None, length=mdp.horizon - 1)
@@ -138,10 +140,10 @@ def hard_value_iteration(mdp: TabularMDP, reward: jax.Array, *, tol: float = 1e-
 
     def body(c):
         v, i, _, _ = c
-        v_new = (r + gamma * expected_next(mdp, v)).max(-1)
+        v_new = (r + gamma * expected_next(v)).max(-1)
         return v_new, i + 1, jnp.max(jnp.abs(v_new - v)), jnp.max(jnp.abs(v_new))
 
     v0 = r.max(-1)
     v, *_ = jax.lax.while_loop(cond, body, (v0, 0, jnp.asarray(jnp.inf, r.dtype), jnp.max(jnp.abs(v0))))
-    q = r + gamma * expected_next(mdp, v)
+    q = r + gamma * expected_next(v)
     return q.max(-1), q

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxirl.tabular.mdp import TabularMDP, push_forward
+from jaxirl.tabular.mdp import TabularMDP, forward_operator
 
 
 @struct.dataclass
@@ -57,6 +57,7 @@ def visitation(
     policy = jnp.asarray(policy)
     p0 = jnp.asarray(mdp.initial, policy.dtype)
     gamma = jnp.asarray(mdp.discount, policy.dtype)
+    push_forward = forward_operator(mdp)
 
     if mdp.horizon is not None:
         H = mdp.horizon
@@ -64,7 +65,7 @@ def visitation(
 
         def forward(d, pi_t):
             d_sa = d[:, None] * pi_t
-            return push_forward(mdp, d_sa), (d, d_sa)
+            return push_forward(d_sa), (d, d_sa)
 
         d_last, (ds, dsa) = jax.lax.scan(forward, p0, pis)
         per_step = jnp.concatenate([ds, d_last[None]], axis=0)
@@ -84,7 +85,7 @@ def visitation(
 
         def body(c):
             d, i, _, _ = c
-            d_new = p0 + gamma * push_forward(mdp, d[:, None] * policy)
+            d_new = p0 + gamma * push_forward(d[:, None] * policy)
             return d_new, i + 1, jnp.max(jnp.abs(d_new - d)), jnp.max(jnp.abs(d_new))
 
         init = (p0, jnp.asarray(0, jnp.int32), jnp.asarray(jnp.inf, policy.dtype), jnp.max(p0))
