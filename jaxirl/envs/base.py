@@ -1,0 +1,187 @@
+"""Batched environments with auto-reset that keeps the true final observation.
+
+:class:`VecEnv` wraps any environment with the Brax ``Env`` interface (``reset(key) -> State``,
+``step(state, action) -> State``; the state has ``obs``, ``reward`` and ``done``) and ``vmap``-s it over
+``num_envs`` copies. Time limits are handled here, not by the base environment, so that the two ways an
+episode ends stay distinguishable (Pardo et al. 2018, "Time Limits in Reinforcement Learning"):
+
+* ``terminated``: the MDP itself ended (the base env reported ``done``); the value of ``next_obs`` is 0.
+* ``truncated``: the time limit ``episode_length`` was hit; the episode could have continued, so a learner
+  must bootstrap from the value of ``next_obs``.
+
+``Transition.next_obs`` is always the real observation reached by the step, also when the episode ended;
+``EnvState.obs`` is the observation to act on next, i.e. the first observation of a fresh episode after an
+end. Everything is a pure function of pytrees; a ``VecEnv`` itself is a static Python object that jitted
+code may close over.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+
+@struct.dataclass
+class Transition:
+    """One step (leading dims ``(N,)``) or a rollout (``(T, N)``) or a dataset (``(M,)``) of steps."""
+
+    obs: jax.Array  # (..., obs_dim) float32
+    action: jax.Array  # (..., act_dim) float32 (continuous) or (...,) int32 (discrete)
+    reward: jax.Array  # (...,) true environment reward
+    next_obs: jax.Array  # (..., obs_dim) the true next observation (final one if the episode ended)
+    terminated: jax.Array  # (...,) float32 in {0, 1}: the MDP ended, do not bootstrap
+    truncated: jax.Array  # (...,) float32 in {0, 1}: the time limit was hit, bootstrap from next_obs
+
+
+@struct.dataclass
+class EnvState:
+    """State of ``num_envs`` environments plus per-environment episode bookkeeping."""
+
+    inner: Any  # batched state of the base environment
+    obs: jax.Array  # (N, obs_dim) observation to act on now (after auto-reset)
+    key: jax.Array  # PRNG key for resets
+    episode_return: jax.Array  # (N,) running true return of the current episode
+    episode_length: jax.Array  # (N,) int32 steps taken in the current episode
+    last_return: jax.Array  # (N,) return of the most recently completed episode (0 before any)
+    last_length: jax.Array  # (N,) int32 length of the most recently completed episode
+    completed: jax.Array  # (N,) int32 number of episodes completed so far
+
+
+@struct.dataclass
+class BaseState:
+    """Minimal state with the fields of ``brax.envs.base.State``, for our pure-JAX environments.
+
+    Lets the environments in this package follow the Brax ``Env`` interface without importing Brax.
+    """
+
+    pipeline_state: Any
+    obs: jax.Array
+    reward: jax.Array
+    done: jax.Array
+    metrics: Dict[str, jax.Array] = struct.field(default_factory=dict)
+    info: Dict[str, Any] = struct.field(default_factory=dict)
+
+
+def _select(mask: jax.Array, on_true, on_false):
+    """Per-environment ``where`` over two pytrees with leading axis ``N``."""
+
+    def pick(a, b):
+        m = mask.reshape(mask.shape + (1,) * (a.ndim - mask.ndim))
+        return jnp.where(m, a, b)
+
+    return jax.tree.map(pick, on_true, on_false)
+
+
+class VecEnv:
+    """``num_envs`` copies of a Brax-interface environment with time limit and auto-reset.
+
+    Args:
+      base: an object with ``reset(key)``, ``step(state, action)`` and ``action_size`` (Brax ``Env``
+        interface). It must not auto-reset or truncate itself.
+      num_envs: number of parallel environments ``N``.
+      episode_length: time limit; an episode is truncated after this many steps.
+      name: a label (e.g. the registry name).
+      discrete: actions are integer indices in ``[0, num_actions)`` (``action_size`` is then 1).
+      num_actions: number of discrete actions (only when ``discrete``).
+
+    Continuous actions are clipped to ``[-1, 1]`` (the action range of every Brax environment and of
+    ``pointmass``) before they reach the base environment; ``Transition.action`` records the action as
+    given, so that a policy's ``log_prob`` of it stays consistent.
+    """
+
+    def __init__(
+        self,
+        base: Any,
+        num_envs: int,
+        episode_length: int,
+        name: str = "env",
+        discrete: bool = False,
+        num_actions: Optional[int] = None,
+    ):
+        if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
+            raise ValueError(f"num_envs: expected a positive int, got {num_envs!r}")
+        if not isinstance(episode_length, int) or isinstance(episode_length, bool) or episode_length < 1:
+            raise ValueError(f"episode_length: expected a positive int, got {episode_length!r}")
+        if discrete and (not isinstance(num_actions, int) or num_actions < 1):
+            raise ValueError(f"num_actions: a discrete env needs a positive int, got {num_actions!r}")
+        self.base = base
+        self.name = name
+        self.num_envs = num_envs
+        self.episode_length = episode_length
+        self.discrete = bool(discrete)
+        self.num_actions = int(num_actions) if discrete else None
+        self.action_size = 1 if discrete else int(base.action_size)
+        obs_shape = jax.eval_shape(base.reset, jax.random.PRNGKey(0)).obs.shape
+        if len(obs_shape) != 1:
+            raise ValueError(f"{name}: expected a flat observation vector, got shape {obs_shape}")
+        self.observation_size = int(obs_shape[0])
+
+    def __repr__(self) -> str:
+        kind = f"discrete({self.num_actions})" if self.discrete else f"continuous({self.action_size})"
+        return (
+            f"VecEnv({self.name!r}, num_envs={self.num_envs}, episode_length={self.episode_length}, "
+            f"obs={self.observation_size}, actions={kind})"
+        )
+
+    def _reset_inner(self, key: jax.Array):
+        return jax.vmap(self.base.reset)(jax.random.split(key, self.num_envs))
+
+    def reset(self, key: jax.Array) -> EnvState:
+        """Start ``num_envs`` fresh episodes."""
+        key, sub = jax.random.split(key)
+        inner = self._reset_inner(sub)
+        n = self.num_envs
+        zf, zi = jnp.zeros(n, jnp.float32), jnp.zeros(n, jnp.int32)
+        return EnvState(
+            inner=inner,
+            obs=inner.obs.astype(jnp.float32),
+            key=key,
+            episode_return=zf,
+            episode_length=zi,
+            last_return=zf,
+            last_length=zi,
+            completed=zi,
+        )
+
+    def step(self, state: EnvState, action: jax.Array) -> tuple[EnvState, Transition]:
+        """Step all environments; ended ones are reset, the returned transition keeps the true next obs."""
+        if self.discrete:
+            env_action = action.astype(jnp.int32)
+        else:
+            env_action = jnp.clip(action, -1.0, 1.0)
+        stepped = jax.vmap(self.base.step)(state.inner, env_action)
+        next_obs = stepped.obs.astype(jnp.float32)
+        reward = stepped.reward.astype(jnp.float32)
+        terminated = (stepped.done > 0).astype(jnp.float32)
+        length = state.episode_length + 1
+        truncated = jnp.where(terminated > 0, 0.0, (length >= self.episode_length).astype(jnp.float32))
+        done = (terminated + truncated) > 0
+
+        key, sub = jax.random.split(state.key)
+        # Resetting costs a base-env reset; skip it when nothing ended (a select under vmap, still correct).
+        fresh = jax.lax.cond(jnp.any(done), self._reset_inner, lambda _: stepped, sub)
+        inner = _select(done, fresh, stepped)
+
+        ep_return = state.episode_return + reward
+        new_state = EnvState(
+            inner=inner,
+            obs=jnp.where(done[:, None], fresh.obs.astype(jnp.float32), next_obs),
+            key=key,
+            episode_return=jnp.where(done, 0.0, ep_return),
+            episode_length=jnp.where(done, 0, length),
+            last_return=jnp.where(done, ep_return, state.last_return),
+            last_length=jnp.where(done, length, state.last_length),
+            completed=state.completed + done.astype(jnp.int32),
+        )
+        transition = Transition(
+            obs=state.obs,
+            action=action,
+            reward=reward,
+            next_obs=next_obs,
+            terminated=terminated,
+            truncated=truncated,
+        )
+        return new_state, transition

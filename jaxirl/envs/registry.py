@@ -1,0 +1,87 @@
+"""Build a :class:`~jaxirl.envs.base.VecEnv` by name (``pointmass`` or any Brax environment) or from an MDP.
+
+Brax is imported only when a Brax environment is made, so the tabular and ``pointmass`` paths stay light.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from jaxirl.envs.base import VecEnv
+from jaxirl.envs.pointmass import PointMass
+from jaxirl.envs.tabular import TabularVecEnv
+
+OWN_ENVS = ("pointmass",)
+BRAX_ENVS = (
+    "ant",
+    "fast",
+    "halfcheetah",
+    "hopper",
+    "humanoid",
+    "humanoidstandup",
+    "inverted_double_pendulum",
+    "inverted_pendulum",
+    "pusher",
+    "reacher",
+    "swimmer",
+    "walker2d",
+)
+BRAX_BACKENDS = ("generalized", "spring", "positional", "mjx")
+
+
+def env_names() -> tuple[str, ...]:
+    """All names :func:`make` accepts."""
+    return OWN_ENVS + BRAX_ENVS
+
+
+def _positive_int(field: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{field}: expected a positive int, got {value!r}")
+    return value
+
+
+def make(
+    name: str,
+    num_envs: int,
+    episode_length: int = 1000,
+    backend: Optional[str] = None,
+    **env_kwargs,
+) -> VecEnv:
+    """``num_envs`` copies of environment ``name`` with time limit ``episode_length`` and auto-reset.
+
+    Args:
+      name: ``"pointmass"`` or a Brax environment name (see :data:`BRAX_ENVS`).
+      num_envs: number of parallel environments (positive int).
+      episode_length: time limit in steps (positive int).
+      backend: Brax physics backend (one of :data:`BRAX_BACKENDS`); ``None`` uses Brax's default
+        (``"generalized"``). Must be ``None`` for ``pointmass``.
+      **env_kwargs: passed to the environment's constructor.
+    """
+    _positive_int("num_envs", num_envs)
+    _positive_int("episode_length", episode_length)
+    if name not in env_names():
+        raise ValueError(f"name: unknown environment {name!r}; valid names are {', '.join(env_names())}")
+    if name == "pointmass":
+        if backend is not None:
+            raise ValueError(f"backend: 'pointmass' is pure JAX and takes backend=None, got {backend!r}")
+        return VecEnv(PointMass(**env_kwargs), num_envs, episode_length, name=name)
+    if backend is not None and backend not in BRAX_BACKENDS:
+        raise ValueError(f"backend: unknown Brax backend {backend!r}; valid backends are {', '.join(BRAX_BACKENDS)}")
+    from brax import envs as brax_envs  # lazy: importing Brax takes seconds
+
+    if backend is not None:
+        env_kwargs = {**env_kwargs, "backend": backend}
+    base = brax_envs.get_environment(name, **env_kwargs)
+    return VecEnv(base, num_envs, episode_length, name=name)
+
+
+def from_mdp(mdp, reward, num_envs: int, episode_length: Optional[int] = None) -> TabularVecEnv:
+    """A tabular MDP with true ``reward`` ((S,), (S, A) or (S, A, S)) as a :class:`VecEnv`.
+
+    ``episode_length`` defaults to (and must equal) ``mdp.horizon`` for a finite-horizon MDP and is
+    required for an infinite-horizon one.
+    """
+    _positive_int("num_envs", num_envs)
+    if episode_length is not None:
+        _positive_int("episode_length", episode_length)
+    return TabularVecEnv(mdp, reward, num_envs, episode_length)

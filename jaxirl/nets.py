@@ -1,0 +1,212 @@
+"""Networks and distributions: an MLP, policy heads switched by a static name, a running normaliser.
+
+Policy heads (the network outputs a flat "distribution parameter" vector; every function below takes
+``(head, out)`` and follows one code path switched by the static ``head`` string):
+
+* ``"gaussian"``: diagonal Gaussian, ``out = (mean, log_std)``; actions unbounded (the env clips them).
+* ``"tanh_gaussian"``: ``a = tanh(u)``, ``u ~ N(mean, std)``; by the change of variables
+  ``log π(a) = log N(u) - Σ_i log(1 - tanh(u_i)^2)`` (Haarnoja et al. 2018, SAC, appendix C), with
+  ``log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u))`` evaluated stably.
+* ``"categorical"``: ``out`` are logits over discrete actions; actions are int32 indices.
+
+:class:`RunningNorm` tracks mean and variance of a stream of batches with the parallel update of
+Chan, Golub & LeVeque (1979); it is generic (observations, reward-model inputs).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+HEADS = ("gaussian", "tanh_gaussian", "categorical")
+ACTIVATIONS: dict[str, Callable] = {
+    "tanh": jnp.tanh,
+    "relu": nn.relu,
+    "elu": nn.elu,
+    "gelu": nn.gelu,
+    "silu": nn.silu,
+    "leaky_relu": nn.leaky_relu,
+}
+LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+_TANH_EPS = 1e-6  # actions are clipped to ±(1 - eps) before atanh in log_prob
+
+
+def check_head(head: str) -> None:
+    if head not in HEADS:
+        raise ValueError(f"policy_head: expected one of {', '.join(HEADS)}, got {head!r}")
+
+
+def check_activation(activation: str) -> None:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation: expected one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+
+
+def _scaled_init(gain: float):
+    """Truncated-normal weights with variance ``gain² / fan_in``."""
+    return nn.initializers.variance_scaling(gain**2, "fan_in", "truncated_normal")
+
+
+class MLP(nn.Module):
+    """Fully connected network ``hidden -> out_dim``.
+
+    Weights are drawn with variance ``gain² / fan_in`` (He et al. 2015 for the hidden layers, gain √2);
+    ``out_scale`` is the gain of the last layer (small for policy outputs, so the initial policy is close
+    to uniform / zero-mean). Orthogonal initialisation is deliberately not used: it calls a LAPACK QR,
+    and batched QR under ``jax.vmap`` (e.g. vmapping a training run over seeds) can deadlock jaxlib's
+    CPU thread pool on small machines.
+    """
+
+    hidden: Sequence[int]
+    out_dim: int
+    activation: str = "tanh"
+    out_scale: float = 1.0
+
+    @nn.compact
+    def __call__(self, x):
+        act = ACTIVATIONS[self.activation]
+        for width in self.hidden:
+            x = act(nn.Dense(width, kernel_init=_scaled_init(math.sqrt(2.0)))(x))
+        return nn.Dense(self.out_dim, kernel_init=_scaled_init(self.out_scale))(x)
+
+
+class PolicyNet(nn.Module):
+    """Maps observations to the distribution parameters of ``head``.
+
+    Gaussian heads output ``(mean, log_std)`` concatenated; ``log_std`` is a learned state-independent
+    parameter unless ``state_dependent_std`` (then a second output of the MLP), clipped to
+    ``[LOG_STD_MIN, LOG_STD_MAX]``. The categorical head outputs ``num_actions`` logits.
+    """
+
+    head: str
+    action_dim: int
+    hidden: Sequence[int] = (64, 64)
+    activation: str = "tanh"
+    state_dependent_std: bool = False
+    init_log_std: float = 0.0
+
+    @nn.compact
+    def __call__(self, obs):
+        if self.head == "categorical":
+            return MLP(self.hidden, self.action_dim, self.activation, out_scale=0.01)(obs)
+        if self.state_dependent_std:
+            out = MLP(self.hidden, 2 * self.action_dim, self.activation, out_scale=0.01)(obs)
+            mean, log_std = jnp.split(out, 2, axis=-1)
+            log_std = log_std + self.init_log_std
+        else:
+            mean = MLP(self.hidden, self.action_dim, self.activation, out_scale=0.01)(obs)
+            log_std_param = self.param(
+                "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,)
+            )
+            log_std = jnp.broadcast_to(log_std_param, mean.shape)
+        log_std = jnp.clip(log_std, LOG_STD_MIN, LOG_STD_MAX)
+        return jnp.concatenate([mean, log_std], axis=-1)
+
+
+def _split(out):
+    mean, log_std = jnp.split(out, 2, axis=-1)
+    return mean, log_std
+
+
+def _normal_log_prob(u, mean, log_std):
+    z = (u - mean) * jnp.exp(-log_std)
+    return jnp.sum(-0.5 * z**2 - log_std - 0.5 * math.log(2 * math.pi), axis=-1)
+
+
+def _log1m_tanh_sq(u):
+    """``log(1 - tanh(u)^2)`` without cancellation for large ``|u|``."""
+    return 2.0 * (math.log(2.0) - u - jax.nn.softplus(-2.0 * u))
+
+
+def sample(head: str, out: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Draw an action and its log-probability from the distribution ``out`` of ``head``."""
+    if head == "categorical":
+        action = jax.random.categorical(key, out, axis=-1).astype(jnp.int32)
+        return action, log_prob(head, out, action)
+    mean, log_std = _split(out)
+    u = mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype)
+    logp = _normal_log_prob(u, mean, log_std)
+    if head == "gaussian":
+        return u, logp
+    return jnp.tanh(u), logp - jnp.sum(_log1m_tanh_sq(u), axis=-1)
+
+
+def log_prob(head: str, out: jax.Array, action: jax.Array) -> jax.Array:
+    """``log π(action)`` under the distribution ``out`` of ``head`` (leading dims preserved)."""
+    if head == "categorical":
+        logp_all = jax.nn.log_softmax(out, axis=-1)
+        lead = jnp.broadcast_shapes(out.shape[:-1], jnp.shape(action))
+        logp_all = jnp.broadcast_to(logp_all, lead + out.shape[-1:])
+        idx = jnp.broadcast_to(jnp.asarray(action, jnp.int32), lead)[..., None]
+        return jnp.take_along_axis(logp_all, idx, axis=-1)[..., 0]
+    mean, log_std = _split(out)
+    if head == "gaussian":
+        return _normal_log_prob(action, mean, log_std)
+    a = jnp.clip(action, -1.0 + _TANH_EPS, 1.0 - _TANH_EPS)
+    u = jnp.arctanh(a)
+    return _normal_log_prob(u, mean, log_std) - jnp.sum(_log1m_tanh_sq(u), axis=-1)
+
+
+def entropy(head: str, out: jax.Array, key: jax.Array) -> jax.Array:
+    """Entropy of the distribution (exact for ``gaussian``/``categorical``).
+
+    For ``tanh_gaussian`` it has no closed form; ``H = H[N] + E_u[Σ log(1 - tanh(u)^2)]`` and the
+    expectation is estimated with one reparameterised sample (unbiased, differentiable).
+    """
+    if head == "categorical":
+        logp = jax.nn.log_softmax(out, axis=-1)
+        return -jnp.sum(jnp.exp(logp) * logp, axis=-1)
+    mean, log_std = _split(out)
+    h_normal = jnp.sum(log_std + 0.5 * (1.0 + math.log(2 * math.pi)), axis=-1)
+    if head == "gaussian":
+        return h_normal
+    u = mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype)
+    return h_normal + jnp.sum(_log1m_tanh_sq(u), axis=-1)
+
+
+def mode(head: str, out: jax.Array) -> jax.Array:
+    """The deterministic action: the mean (``gaussian``), ``tanh(mean)``, or the most likely index."""
+    if head == "categorical":
+        return jnp.argmax(out, axis=-1).astype(jnp.int32)
+    mean, _ = _split(out)
+    return mean if head == "gaussian" else jnp.tanh(mean)
+
+
+@struct.dataclass
+class RunningNorm:
+    """Running mean/variance of vectors of shape ``shape`` (``count`` = number of samples seen)."""
+
+    mean: jax.Array
+    var: jax.Array
+    count: jax.Array
+
+    @classmethod
+    def create(cls, size) -> "RunningNorm":
+        shape = (size,) if isinstance(size, int) else tuple(size)
+        return cls(jnp.zeros(shape, jnp.float32), jnp.ones(shape, jnp.float32), jnp.zeros((), jnp.float32))
+
+
+def update(norm: RunningNorm, batch: jax.Array) -> RunningNorm:
+    """Fold a batch ``(..., *shape)`` into the statistics (Chan et al. 1979 parallel combination).
+
+    With ``n_a, μ_a, M2_a`` the old and ``n_b, μ_b, M2_b`` the batch statistics, ``δ = μ_b − μ_a``:
+    ``μ = μ_a + δ n_b / n``, ``M2 = M2_a + M2_b + δ² n_a n_b / n``, ``n = n_a + n_b``.
+    """
+    x = batch.reshape((-1,) + norm.mean.shape).astype(jnp.float32)
+    n_b = jnp.asarray(x.shape[0], jnp.float32)
+    mean_b = jnp.mean(x, axis=0)
+    var_b = jnp.var(x, axis=0)
+    n = norm.count + n_b
+    delta = mean_b - norm.mean
+    mean = norm.mean + delta * n_b / n
+    m2 = norm.var * norm.count + var_b * n_b + delta**2 * norm.count * n_b / n
+    return RunningNorm(mean=mean, var=m2 / n, count=n)
+
+
+def normalize(norm: RunningNorm, x: jax.Array, clip: float = 10.0, eps: float = 1e-8) -> jax.Array:
+    """``clip((x − mean) / sqrt(var + eps), −clip, clip)``; before any update (mean 0, var 1) only the clip acts."""
+    return jnp.clip((x - norm.mean) * jax.lax.rsqrt(norm.var + eps), -clip, clip)

@@ -1,0 +1,5 @@
+"""Forward RL generators: PPO (:mod:`jaxirl.rl.ppo`) and policy evaluation (:mod:`jaxirl.rl.evaluate`)."""
+
+from jaxirl.rl.evaluate import evaluate
+
+__all__ = ["evaluate"]

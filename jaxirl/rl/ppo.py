@@ -1,0 +1,278 @@
+"""Proximal Policy Optimization as a pure-function generator (Schulman et al. 2017).
+
+Advantages use GAE (Schulman et al. 2016, "High-Dimensional Continuous Control Using Generalized
+Advantage Estimation") with the two episode ends kept apart (Pardo et al. 2018):
+
+    δ_t = r_t + γ (1 − terminated_t) V(s'_t) − V(s_t)          s'_t = the TRUE next observation
+    A_t = δ_t + γ λ (1 − terminated_t)(1 − truncated_t) A_{t+1}
+
+so a truncated step still bootstraps from the value of its real final observation, a terminated one does
+not, and no advantage leaks across an episode boundary. The loss is the clipped surrogate
+``−E[min(ρ A, clip(ρ, 1 − ε, 1 + ε) A)]`` with ``ρ = π_θ(a|s)/π_old(a|s)`` (Schulman et al. 2017, eq. 7),
+plus ``vf_coef · ½ (V − (A + V_old))²`` minus ``ent_coef · H[π]`` (eq. 9). Rewards are passed to
+:func:`update` separately from the rollout so an IRL step can relabel them with a learned reward.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from jaxirl import nets
+from jaxirl.envs.base import Transition, VecEnv
+from jaxirl.rl.ppo_config import PPOConfig, check_config, resolve_head
+
+__all__ = [
+    "PPOConfig", "PPOState", "Rollout", "act", "act_deterministic", "check_config", "episode_stats", "gae",
+    "init", "learning_rate_at", "log_prob", "make_train", "policy_output", "resolve_head", "rollout", "update",
+    "value",
+]
+
+
+@struct.dataclass
+class PPOState:
+    """Learner state. ``params = {"actor": ..., "critic": ...}``; ``step`` counts :func:`update` calls."""
+
+    params: Any
+    opt_state: Any
+    obs_norm: nets.RunningNorm
+    step: jax.Array
+    head: str = struct.field(pytree_node=False, default="tanh_gaussian")
+    action_dim: int = struct.field(pytree_node=False, default=1)
+
+
+@struct.dataclass
+class Rollout:
+    """``T`` steps of ``N`` envs; ``next_value = V(transition.next_obs)`` (the true next observation)."""
+
+    transition: Transition
+    log_prob: jax.Array  # (T, N)
+    value: jax.Array  # (T, N)
+    next_value: jax.Array  # (T, N)
+
+
+def _actor(config: PPOConfig, state: PPOState) -> nets.PolicyNet:
+    return nets.PolicyNet(
+        head=state.head,
+        action_dim=state.action_dim,
+        hidden=tuple(config.hidden),
+        activation=config.activation,
+        state_dependent_std=config.state_dependent_std,
+        init_log_std=config.init_log_std,
+    )
+
+
+def _critic(config: PPOConfig) -> nets.MLP:
+    return nets.MLP(tuple(config.hidden), 1, config.activation, out_scale=1.0)
+
+
+def _optimizer(config: PPOConfig) -> optax.GradientTransformation:
+    # The learning rate is applied by hand in `update`, so it can be a traced (vmapped) value and annealed.
+    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.scale_by_adam(eps=config.adam_eps))
+
+
+def _norm_obs(config: PPOConfig, state: PPOState, obs: jax.Array) -> jax.Array:
+    obs = obs.astype(jnp.float32)
+    return nets.normalize(state.obs_norm, obs) if config.normalize_obs else obs
+
+
+def init(config: PPOConfig, env: VecEnv, key: jax.Array) -> PPOState:
+    """Fresh actor/critic parameters, optimiser state and observation normaliser for ``env``."""
+    check_config(config, env)
+    head = resolve_head(config, env)
+    action_dim = env.num_actions if env.discrete else env.action_size
+    state = PPOState(None, None, nets.RunningNorm.create(env.observation_size), jnp.zeros((), jnp.int32), head, action_dim)
+    k_actor, k_critic = jax.random.split(key)
+    dummy = jnp.zeros((1, env.observation_size), jnp.float32)
+    params = {
+        "actor": _actor(config, state).init(k_actor, dummy),
+        "critic": _critic(config).init(k_critic, dummy),
+    }
+    return state.replace(params=params, opt_state=_optimizer(config).init(params))
+
+
+def policy_output(config: PPOConfig, state: PPOState, obs: jax.Array, params=None) -> jax.Array:
+    """Distribution parameters of the policy at ``obs`` (see :mod:`jaxirl.nets`)."""
+    params = state.params if params is None else params
+    return _actor(config, state).apply(params["actor"], _norm_obs(config, state, obs))
+
+
+def value(config: PPOConfig, state: PPOState, obs: jax.Array, params=None) -> jax.Array:
+    """``V(obs)`` with leading dims of ``obs`` kept."""
+    params = state.params if params is None else params
+    return _critic(config).apply(params["critic"], _norm_obs(config, state, obs))[..., 0]
+
+
+def act(config: PPOConfig, state: PPOState, obs: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Sample ``(action, log π(action|obs))``."""
+    return nets.sample(state.head, policy_output(config, state, obs), key)
+
+
+def act_deterministic(config: PPOConfig, state: PPOState, obs: jax.Array) -> jax.Array:
+    """The mode of the policy (mean, tanh(mean) or argmax)."""
+    return nets.mode(state.head, policy_output(config, state, obs))
+
+
+def log_prob(config: PPOConfig, state: PPOState, obs: jax.Array, action: jax.Array) -> jax.Array:
+    """``log π(action|obs)`` (e.g. for AIRL's logit ``f − log π``)."""
+    return nets.log_prob(state.head, policy_output(config, state, obs), action)
+
+
+def rollout(config: PPOConfig, state: PPOState, env: VecEnv, env_state, key: jax.Array):
+    """Run the stochastic policy for ``config.num_steps`` steps of all envs (``lax.scan``)."""
+
+    def step(env_state, k):
+        action, logp = act(config, state, env_state.obs, k)
+        v = value(config, state, env_state.obs)
+        env_state, transition = env.step(env_state, action)
+        return env_state, (transition, logp, v)
+
+    env_state, (transition, logp, v) = jax.lax.scan(step, env_state, jax.random.split(key, config.num_steps))
+    next_v = value(config, state, transition.next_obs)
+    return env_state, Rollout(transition=transition, log_prob=logp, value=v, next_value=next_v)
+
+
+def gae(rewards, values, next_values, terminated, truncated, discount, gae_lambda):
+    """Generalised advantage estimates and value targets ``(A, A + V)`` for ``(T, N)`` inputs.
+
+    See the module docstring for the recursion; the last step's advantage is its TD error, bootstrapped
+    through ``next_values``.
+    """
+    not_term = 1.0 - terminated
+    deltas = rewards + discount * not_term * next_values - values
+    carry_on = discount * gae_lambda * not_term * (1.0 - truncated)
+
+    def back(adv_next, x):
+        delta, c = x
+        adv = delta + c * adv_next
+        return adv, adv
+
+    _, adv = jax.lax.scan(back, jnp.zeros_like(deltas[0]), (deltas, carry_on), reverse=True)
+    return adv, adv + values
+
+
+def _loss(config: PPOConfig, state: PPOState, params, batch: dict, key: jax.Array):
+    out = policy_output(config, state, batch["obs"], params)
+    logp = nets.log_prob(state.head, out, batch["action"])
+    log_ratio = logp - batch["log_prob"]
+    ratio = jnp.exp(log_ratio)
+    adv = batch["advantage"]
+    if config.normalize_advantages:
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    clipped = jnp.clip(ratio, 1.0 - config.clip_eps, 1.0 + config.clip_eps)
+    policy_loss = -jnp.mean(jnp.minimum(ratio * adv, clipped * adv))
+    v = value(config, state, batch["obs"], params)
+    value_loss = 0.5 * jnp.mean((v - batch["target"]) ** 2)
+    ent = jnp.mean(nets.entropy(state.head, out, key))
+    total = policy_loss + config.vf_coef * value_loss - config.ent_coef * ent
+    aux = {
+        "policy_loss": policy_loss,
+        "value_loss": value_loss,
+        "entropy": ent,
+        "approx_kl": jnp.mean(ratio - 1.0 - log_ratio),
+        "clip_fraction": jnp.mean((jnp.abs(ratio - 1.0) > config.clip_eps).astype(jnp.float32)),
+    }
+    return total, aux
+
+
+def learning_rate_at(config: PPOConfig, step) -> jax.Array:
+    """``learning_rate``, decayed linearly to 0 over ``anneal_lr_updates`` updates when that is > 0."""
+    if config.anneal_lr_updates <= 0:
+        return jnp.asarray(config.learning_rate, jnp.float32)
+    frac = jnp.clip(1.0 - step / config.anneal_lr_updates, 0.0, 1.0)
+    return config.learning_rate * frac
+
+
+def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Array, key: jax.Array):
+    """``update_epochs × num_minibatches`` clipped-surrogate gradient steps on one rollout.
+
+    ``rewards`` ``(T, N)`` replace the environment rewards (an IRL step passes its learned reward). The
+    observation normaliser is updated from the rollout after the gradient steps (so the stored
+    ``log_prob`` values, computed with the old statistics, match the first epoch exactly).
+    Returns ``(state, metrics)`` with scalar metrics averaged over all minibatches.
+    """
+    tr = rollout.transition
+    T, N = rollout.value.shape
+    batch_size = T * N
+    if batch_size % config.num_minibatches:
+        raise ValueError(
+            f"num_minibatches: must divide num_steps * num_envs = {batch_size}, got {config.num_minibatches}"
+        )
+    adv, target = gae(
+        rewards * config.reward_scale, rollout.value, rollout.next_value,
+        tr.terminated, tr.truncated, config.discount, config.gae_lambda,
+    )
+    data = {"obs": tr.obs, "action": tr.action, "log_prob": rollout.log_prob, "advantage": adv, "target": target}
+    data = jax.tree.map(lambda x: x.reshape((batch_size,) + x.shape[2:]), data)
+    optimizer = _optimizer(config)
+    lr = learning_rate_at(config, state.step)
+    loss_grad = jax.value_and_grad(lambda p, b, k: _loss(config, state, p, b, k), has_aux=True)
+    mb = batch_size // config.num_minibatches
+
+    def minibatch_step(carry, xs):
+        params, opt_state = carry
+        batch, k = xs
+        (_, aux), grads = loss_grad(params, batch, k)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        params = optax.apply_updates(params, jax.tree.map(lambda u: -lr * u, updates))
+        aux["grad_norm"] = optax.global_norm(grads)
+        return (params, opt_state), aux
+
+    def epoch(carry, k):
+        k_perm, k_mb = jax.random.split(k)
+        perm = jax.random.permutation(k_perm, batch_size)
+        shuffled = jax.tree.map(lambda x: x[perm].reshape((config.num_minibatches, mb) + x.shape[1:]), data)
+        return jax.lax.scan(minibatch_step, carry, (shuffled, jax.random.split(k_mb, config.num_minibatches)))
+
+    (params, opt_state), aux = jax.lax.scan(
+        epoch, (state.params, state.opt_state), jax.random.split(key, config.update_epochs)
+    )
+    metrics = jax.tree.map(jnp.mean, aux)
+    metrics["learning_rate"] = lr
+    obs_norm = nets.update(state.obs_norm, tr.obs) if config.normalize_obs else state.obs_norm
+    state = state.replace(params=params, opt_state=opt_state, obs_norm=obs_norm, step=state.step + 1)
+    return state, metrics
+
+
+def episode_stats(env_state) -> dict:
+    """Mean return/length of the last completed episode of each env that completed one (0 if none)."""
+    has = (env_state.completed > 0).astype(jnp.float32)
+    n = jnp.maximum(has.sum(), 1.0)
+    return {
+        "episode_return": jnp.sum(env_state.last_return * has) / n,
+        "episode_length": jnp.sum(env_state.last_length * has) / n,
+    }
+
+
+def make_train(config: PPOConfig, env: VecEnv, num_updates: int) -> Callable:
+    """``train(key) -> (state, metrics)``: ``num_updates`` rollouts+updates on the env's TRUE reward.
+
+    Pure, so ``jax.jit(train)`` and ``jax.vmap(train)`` (over keys, or over traced config fields when the
+    config is built inside the vmapped function) work. ``metrics`` are stacked over updates.
+    """
+    check_config(config, env)
+    if isinstance(num_updates, bool) or not isinstance(num_updates, int) or num_updates < 1:
+        raise ValueError(f"num_updates: expected a positive int, got {num_updates!r}")
+
+    def train(key):
+        k_init, k_env, k_loop = jax.random.split(key, 3)
+        state = init(config, env, k_init)
+        env_state = env.reset(k_env)
+
+        def one_update(carry, k):
+            state, env_state = carry
+            k_roll, k_upd = jax.random.split(k)
+            env_state, ro = rollout(config, state, env, env_state, k_roll)
+            state, metrics = update(config, state, ro, ro.transition.reward, k_upd)
+            metrics.update(episode_stats(env_state))
+            metrics["reward_mean"] = jnp.mean(ro.transition.reward)
+            return (state, env_state), metrics
+
+        (state, _), metrics = jax.lax.scan(one_update, (state, env_state), jax.random.split(k_loop, num_updates))
+        return state, metrics
+
+    return train

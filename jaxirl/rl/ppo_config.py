@@ -1,0 +1,106 @@
+"""Hyperparameters of :mod:`jaxirl.rl.ppo` and their validation.
+
+Numeric fields are traced pytree leaves, so ``jax.vmap`` over e.g. the learning rate works; shapes,
+counts, network sizes and names are static. :func:`check_config` raises ``ValueError`` naming the field.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+from flax import struct
+
+from jaxirl import nets
+from jaxirl.envs.base import VecEnv
+
+_STATIC = dict(pytree_node=False)
+
+
+@struct.dataclass
+class PPOConfig:
+    """PPO hyperparameters. Numeric fields are traced (vmappable); the rest are static.
+
+    ``policy_head="auto"`` picks ``categorical`` for discrete envs and ``tanh_gaussian`` otherwise.
+    ``anneal_lr_updates > 0`` decays the learning rate linearly to 0 over that many updates.
+    """
+
+    learning_rate: float = 3e-4
+    discount: float = 0.99
+    gae_lambda: float = 0.95
+    clip_eps: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    reward_scale: float = 1.0
+    num_steps: int = struct.field(default=64, **_STATIC)
+    num_minibatches: int = struct.field(default=4, **_STATIC)
+    update_epochs: int = struct.field(default=4, **_STATIC)
+    hidden: tuple = struct.field(default=(64, 64), **_STATIC)
+    activation: str = struct.field(default="tanh", **_STATIC)
+    policy_head: str = struct.field(default="auto", **_STATIC)
+    normalize_obs: bool = struct.field(default=True, **_STATIC)
+    normalize_advantages: bool = struct.field(default=True, **_STATIC)
+    state_dependent_std: bool = struct.field(default=False, **_STATIC)
+    init_log_std: float = struct.field(default=0.0, **_STATIC)
+    anneal_lr_updates: int = struct.field(default=0, **_STATIC)
+    adam_eps: float = struct.field(default=1e-5, **_STATIC)
+
+
+# (field, lower bound, upper bound, lower bound allowed) for the traced fields, checked when concrete.
+_RANGES = (
+    ("learning_rate", 0.0, None, False),
+    ("discount", 0.0, 1.0, True),
+    ("gae_lambda", 0.0, 1.0, True),
+    ("clip_eps", 0.0, None, False),
+    ("ent_coef", 0.0, None, True),
+    ("vf_coef", 0.0, None, True),
+    ("max_grad_norm", 0.0, None, False),
+    ("reward_scale", None, None, True),
+)
+
+
+def _is_pos_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x > 0
+
+
+def check_config(config: PPOConfig, env: VecEnv | None = None) -> None:
+    """Raise ``ValueError`` naming the field for bad values (traced fields only when concrete)."""
+    for name, lo, hi, closed in _RANGES:
+        x = getattr(config, name)
+        if isinstance(x, jax.core.Tracer):
+            continue
+        a = np.asarray(x)
+        if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)):
+            raise ValueError(f"{name}: expected a finite number, got {x!r}")
+        if lo is not None and (np.any(a < lo) or (not closed and np.any(a == lo))):
+            raise ValueError(f"{name}: expected a value {'>=' if closed else '>'} {lo}, got {x!r}")
+        if hi is not None and np.any(a > hi):
+            raise ValueError(f"{name}: expected a value <= {hi}, got {x!r}")
+    for name in ("num_steps", "num_minibatches", "update_epochs"):
+        if not _is_pos_int(getattr(config, name)):
+            raise ValueError(f"{name}: expected a positive int, got {getattr(config, name)!r}")
+    if not isinstance(config.anneal_lr_updates, int) or config.anneal_lr_updates < 0:
+        raise ValueError(f"anneal_lr_updates: expected an int >= 0, got {config.anneal_lr_updates!r}")
+    if not isinstance(config.hidden, (tuple, list)) or not all(_is_pos_int(h) for h in config.hidden):
+        raise ValueError(f"hidden: expected a tuple of positive ints, got {config.hidden!r}")
+    nets.check_activation(config.activation)
+    if config.policy_head != "auto":
+        nets.check_head(config.policy_head)
+    if env is not None:
+        resolve_head(config, env)
+        if (config.num_steps * env.num_envs) % config.num_minibatches:
+            raise ValueError(
+                f"num_minibatches: must divide num_steps * num_envs = {config.num_steps * env.num_envs}, "
+                f"got {config.num_minibatches}"
+            )
+
+
+def resolve_head(config: PPOConfig, env: VecEnv) -> str:
+    """The policy head for ``env``; a continuous head on a discrete env (or vice versa) is an error."""
+    if config.policy_head == "auto":
+        return "categorical" if env.discrete else "tanh_gaussian"
+    if (config.policy_head == "categorical") != env.discrete:
+        kind = "discrete" if env.discrete else "continuous"
+        allowed = "categorical" if env.discrete else "gaussian or tanh_gaussian"
+        raise ValueError(f"policy_head: {env.name} has {kind} actions, expected {allowed}, got {config.policy_head!r}")
+    return config.policy_head

@@ -1,0 +1,197 @@
+"""Environments: auto-reset keeps the true final observation, termination vs truncation, return
+tracking, exact sampling of tabular MDPs, input validation."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxirl import envs
+from jaxirl.envs.base import BaseState, VecEnv
+from jaxirl.tabular.mdp import TabularMDP
+
+
+def _run(env, actions, key=jax.random.PRNGKey(0)):
+    """Scan ``env.step`` over ``actions`` (T, N, ...); also step the base env by hand from each state."""
+
+    def body(state, a):
+        env_action = a if env.discrete else jnp.clip(a, -1.0, 1.0)
+        manual = jax.vmap(env.base.step)(state.inner, env_action)
+        new_state, tr = env.step(state, a)
+        return new_state, (tr, manual.obs, manual.reward, manual.done, new_state)
+
+    return jax.jit(lambda k: jax.lax.scan(body, env.reset(k), actions))(key)
+
+
+def _check_episode_bookkeeping(tr, states):
+    """Per env: ``last_return`` at each episode end equals the summed rewards of that episode."""
+    done = np.asarray(tr.terminated + tr.truncated) > 0
+    rew = np.asarray(tr.reward, np.float64)
+    T, N = rew.shape
+    running, length = np.zeros(N), np.zeros(N, int)
+    last, last_len, ends = np.zeros(N), np.zeros(N, int), np.zeros(N, int)
+    for t in range(T):  # a plain re-implementation of the bookkeeping, vectorised over envs
+        running, length = running + rew[t], length + 1
+        last, last_len = np.where(done[t], running, last), np.where(done[t], length, last_len)
+        ends += done[t]
+        running, length = np.where(done[t], 0.0, running), np.where(done[t], 0, length)
+        np.testing.assert_allclose(states.last_return[t], last, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(states.episode_return[t], running, rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(states.last_length[t], last_len)
+        np.testing.assert_array_equal(states.episode_length[t], length)
+        np.testing.assert_array_equal(states.completed[t], ends)
+    assert ends.sum() > 0
+
+
+def test_pointmass_truncation_keeps_true_final_obs():
+    env = envs.make("pointmass", num_envs=3, episode_length=5)
+    assert (env.observation_size, env.action_size, env.discrete) == (6, 2, False)
+    actions = jax.random.uniform(jax.random.PRNGKey(1), (12, 3, 2), minval=-1.5, maxval=1.5)
+    _, (tr, manual_obs, manual_rew, _, states) = _run(env, actions)
+    # The transition's next_obs is exactly what the base env produced from the pre-step state.
+    np.testing.assert_array_equal(tr.next_obs, manual_obs)
+    np.testing.assert_array_equal(tr.reward, manual_rew)
+    np.testing.assert_array_equal(tr.action, actions)  # recorded as given, clipped only for the env
+    expected_trunc = np.zeros((12, 3))
+    expected_trunc[[4, 9]] = 1.0
+    np.testing.assert_array_equal(tr.truncated, expected_trunc)
+    np.testing.assert_array_equal(tr.terminated, 0.0)
+    # Inside an episode the next obs is the next step's obs; at an end the env was reset.
+    np.testing.assert_array_equal(tr.obs[1:5], tr.next_obs[0:4])
+    for t in (4, 9):
+        obs_after = np.asarray(states.obs[t])
+        assert np.all(obs_after[:, 2:4] == 0.0), "a reset point mass starts at rest"
+        assert np.all(np.abs(obs_after[:, :2] - np.asarray(tr.next_obs[t])[:, :2]).sum(-1) > 0)
+        np.testing.assert_array_equal(tr.obs[t + 1], obs_after)
+    # The goal is part of the obs and changes at the reset (fresh key per reset).
+    assert not np.allclose(tr.obs[5, :, 4:6], tr.obs[0, :, 4:6])
+    assert not np.allclose(tr.obs[10, :, 4:6], tr.obs[5, :, 4:6])
+    _check_episode_bookkeeping(tr, states)
+
+
+def test_inverted_pendulum_termination_and_truncation():
+    env = envs.make("inverted_pendulum", num_envs=2, episode_length=10, backend="spring")
+    # Env 0 pushes hard (the pole falls after a few steps); env 1 does nothing (survives to the limit).
+    actions = jnp.ones((25, 2, 1)) * jnp.array([1.0, 0.0])[None, :, None]
+    _, (tr, manual_obs, manual_rew, manual_done, states) = _run(env, actions)
+    np.testing.assert_allclose(tr.next_obs, manual_obs, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(tr.terminated, manual_done)
+    term, trunc = np.asarray(tr.terminated), np.asarray(tr.truncated)
+    assert term[:, 0].sum() >= 2 and trunc[:, 0].sum() == 0
+    assert term[:, 1].sum() == 0 and list(np.flatnonzero(trunc[:, 1])) == [9, 19]
+    for t in np.flatnonzero(term[:, 0]):
+        # The true final observation is the fallen pole (|angle| > 0.2), not the reset state.
+        assert abs(tr.next_obs[t, 0, 1]) > 0.2
+        assert np.all(np.abs(states.obs[t, 0]) < 0.05), "a fresh episode starts near upright"
+        if t + 1 < 25:
+            np.testing.assert_array_equal(tr.obs[t + 1, 0], states.obs[t, 0])
+    _check_episode_bookkeeping(tr, states)
+
+
+class _Countdown:
+    """Terminates after ``k`` steps (to test termination and the time limit hitting together)."""
+
+    action_size = 1
+
+    def __init__(self, k):
+        self.k = k
+
+    def reset(self, rng):
+        z = jnp.zeros((), jnp.float32)
+        return BaseState(pipeline_state=jnp.zeros((), jnp.int32), obs=jnp.zeros(1), reward=z, done=z)
+
+    def step(self, state, action):
+        t = state.pipeline_state + 1
+        return state.replace(
+            pipeline_state=t, obs=t[None].astype(jnp.float32), reward=jnp.ones(()), done=(t >= self.k).astype(jnp.float32)
+        )
+
+
+@pytest.mark.parametrize("k, limit", [(3, 3), (3, 5), (5, 3)])
+def test_termination_has_priority_over_truncation(k, limit):
+    env = VecEnv(_Countdown(k), num_envs=1, episode_length=limit, name="countdown")
+    _, (tr, _, _, _, states) = _run(env, jnp.zeros((7, 1, 1)))
+    ends = min(k, limit)
+    t_end = ends - 1
+    assert tr.terminated[t_end, 0] == float(k <= limit)
+    assert tr.truncated[t_end, 0] == float(k > limit)
+    assert tr.next_obs[t_end, 0, 0] == ends  # true final obs
+    assert states.obs[t_end, 0, 0] == 0.0  # reset
+    assert states.last_return[t_end, 0] == ends
+    _check_episode_bookkeeping(tr, states)
+
+
+def _random_mdp(key, S, A, horizon=None, discount=0.9):
+    k1, k2 = jax.random.split(key)
+    T = jax.random.dirichlet(k1, jnp.ones(S) * 0.7, (S, A))
+    p0 = jax.random.dirichlet(k2, jnp.ones(S))
+    return TabularMDP(T, p0, discount=discount, horizon=horizon)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_tabular_sampling_matches_transition(sparse):
+    S, A, N, T = 4, 2, 512, 40
+    mdp = _random_mdp(jax.random.PRNGKey(3), S, A)
+    if sparse:  # the same dynamics stored as K = S next states in permuted order
+        perm = jnp.array([2, 0, 3, 1])
+        mdp = TabularMDP(mdp.transition[:, :, perm], mdp.initial, 0.9, None, jnp.broadcast_to(perm, (S, A, S)))
+    reward = jax.random.normal(jax.random.PRNGKey(4), (S, A, S))
+    env = envs.from_mdp(mdp, reward, num_envs=N, episode_length=8)
+    assert (env.observation_size, env.action_size, env.discrete, env.num_actions) == (S, 1, True, A)
+    actions = jax.random.randint(jax.random.PRNGKey(5), (T, N), 0, A)
+    _, (tr, _, _, _, states) = _run(env, actions.astype(jnp.int32))
+    s = np.asarray(env.state_index(tr.obs)).ravel()
+    s2 = np.asarray(env.state_index(tr.next_obs)).ravel()
+    a = np.asarray(tr.action).ravel()
+    np.testing.assert_allclose(tr.reward.ravel(), np.asarray(reward)[s, a, s2], rtol=1e-6)
+    dense = np.asarray(mdp.dense_transition())
+    for si in range(S):
+        for ai in range(A):
+            sel = (s == si) & (a == ai)
+            n = sel.sum()
+            assert n > 200
+            freq = np.bincount(s2[sel], minlength=S) / n
+            sigma = np.sqrt(dense[si, ai] * (1 - dense[si, ai]) / n) + 1e-3
+            assert np.all(np.abs(freq - dense[si, ai]) < 5 * sigma), (si, ai, freq, dense[si, ai])
+    # First states of episodes follow the initial distribution.
+    first = np.asarray(env.state_index(tr.obs[::8])).ravel()
+    freq0 = np.bincount(first, minlength=S) / first.size
+    p0 = np.asarray(mdp.initial)
+    assert np.all(np.abs(freq0 - p0) < 5 * np.sqrt(p0 * (1 - p0) / first.size) + 1e-3)
+    np.testing.assert_array_equal(tr.truncated[7::8], 1.0)
+    _check_episode_bookkeeping(tr, states)
+
+
+def test_tabular_finite_horizon_and_state_rewards():
+    mdp = _random_mdp(jax.random.PRNGKey(6), 3, 2, horizon=4, discount=1.0)
+    env = envs.from_mdp(mdp, jnp.array([1.0, 10.0, 100.0]), num_envs=5)
+    assert env.episode_length == 4 and env.mdp is mdp
+    _, (tr, *_rest) = _run(env, jnp.zeros((8, 5), jnp.int32))
+    np.testing.assert_array_equal(tr.reward, np.array([1.0, 10.0, 100.0])[np.asarray(env.state_index(tr.obs))])
+    np.testing.assert_array_equal(tr.truncated[3::4], 1.0)
+    np.testing.assert_array_equal(tr.truncated.sum(), 10)
+
+
+def test_bad_inputs_raise():
+    with pytest.raises(ValueError, match="name: unknown environment 'nope'.*pointmass.*halfcheetah"):
+        envs.make("nope", 2)
+    with pytest.raises(ValueError, match="backend: unknown Brax backend 'warp'.*spring"):
+        envs.make("ant", 2, backend="warp")
+    with pytest.raises(ValueError, match="backend"):
+        envs.make("pointmass", 2, backend="spring")
+    with pytest.raises(ValueError, match="num_envs"):
+        envs.make("pointmass", 0)
+    with pytest.raises(ValueError, match="episode_length"):
+        envs.make("pointmass", 2, episode_length=2.5)
+    with pytest.raises(ValueError, match="max_speed"):
+        envs.make("pointmass", 2, max_speed=-1.0)
+    mdp = _random_mdp(jax.random.PRNGKey(0), 3, 2)
+    with pytest.raises(ValueError, match="episode_length"):
+        envs.from_mdp(mdp, jnp.zeros(3), num_envs=2)  # infinite horizon needs a length
+    with pytest.raises(ValueError, match="reward"):
+        envs.from_mdp(mdp, jnp.zeros((3, 3)), num_envs=2, episode_length=5)
+    with pytest.raises(ValueError, match="reward"):
+        envs.from_mdp(mdp, jnp.array([0.0, jnp.nan, 1.0]), num_envs=2, episode_length=5)
+    finite = _random_mdp(jax.random.PRNGKey(0), 3, 2, horizon=4, discount=1.0)
+    with pytest.raises(ValueError, match="episode_length.*finite horizon 4"):
+        envs.from_mdp(finite, jnp.zeros(3), num_envs=2, episode_length=7)
