@@ -1,0 +1,96 @@
+"""Generators for adversarial IRL: one record of pure functions per forward-RL method.
+
+A :class:`Generator` closes over its config and the (static) env and exposes what the composed training
+step (:mod:`jaxirl.train`) needs: ``init``, ``rollout``, ``act``, ``act_deterministic``, ``log_prob`` and
+``update(state, rollout, reward_of, key)``, where ``reward_of(obs, action, next_obs, terminated, log_pi)``
+is the current learned reward (leading batch dims). PPO (Schulman et al. 2017) relabels its rollout with
+it; the exact soft-VI generator (tabular envs) evaluates it on every one-hot ``(s, a, s')`` and re-solves.
+``maxent`` says whether the generator's own objective already contains the entropy term (then AIRL passes
+it ``f`` instead of ``f − log π``, Fu et al. 2018). Adding a generator = one more ``_make_*`` function.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax.numpy as jnp
+
+from jaxirl.rl import ppo
+from jaxirl.rl import soft_vi
+
+
+class Generator(NamedTuple):
+    name: str
+    maxent: bool
+    discount: Any  # the generator's γ (traced); AIRL uses it for its shaping term
+    num_steps: int  # rollout length T
+    init: Callable
+    rollout: Callable
+    act: Callable
+    act_deterministic: Callable
+    log_prob: Callable
+    update: Callable
+
+
+def _make_ppo(config: ppo.PPOConfig, env) -> Generator:
+    ppo.check_config(config, env)
+
+    def update(state, rollout, reward_of, key):
+        tr = rollout.transition
+        rewards = reward_of(tr.obs, tr.action, tr.next_obs, tr.terminated, rollout.log_prob)
+        return ppo.update(config, state, rollout, rewards, key)
+
+    return Generator(
+        name="ppo",
+        maxent=False,
+        discount=config.discount,
+        num_steps=config.num_steps,
+        init=lambda key: ppo.init(config, env, key),
+        rollout=lambda state, env_state, key: ppo.rollout(config, state, env, env_state, key),
+        act=lambda state, obs, key: ppo.act(config, state, obs, key),
+        act_deterministic=lambda state, obs: ppo.act_deterministic(config, state, obs),
+        log_prob=lambda state, obs, action: ppo.log_prob(config, state, obs, action),
+        update=update,
+    )
+
+
+def _make_soft_vi(config: soft_vi.SoftVIConfig, env) -> Generator:
+    config.validate()
+    soft_vi.check_env(env)
+    S, A = env.mdp.num_states, env.mdp.num_actions
+
+    def update(state, rollout, reward_of, key):
+        del rollout, key
+
+        def fn(obs, action, next_obs):
+            return reward_of(obs, action, next_obs, jnp.zeros(obs.shape[:-1], jnp.float32), None)
+
+        return soft_vi.update(config, state, env, soft_vi.reward_table(fn, S, A))
+
+    return Generator(
+        name="soft_vi",
+        maxent=True,
+        discount=env.mdp.discount,
+        num_steps=config.num_steps,
+        init=lambda key: soft_vi.init(config, env, key),
+        rollout=lambda state, env_state, key: soft_vi.rollout(config, state, env, env_state, key),
+        act=lambda state, obs, key: soft_vi.act(config, state, obs, key),
+        act_deterministic=lambda state, obs: soft_vi.act_deterministic(config, state, obs),
+        log_prob=lambda state, obs, action: soft_vi.log_prob(config, state, obs, action),
+        update=update,
+    )
+
+
+GENERATORS = {ppo.PPOConfig: _make_ppo, soft_vi.SoftVIConfig: _make_soft_vi}
+GENERATOR_NAMES = {"ppo": ppo.PPOConfig, "soft_vi": soft_vi.SoftVIConfig}
+
+
+def make_generator(config, env) -> Generator:
+    """The generator for ``config`` (a :class:`~jaxirl.rl.ppo.PPOConfig` or :class:`~jaxirl.rl.soft_vi.SoftVIConfig`)."""
+    maker = GENERATORS.get(type(config))
+    if maker is None:
+        raise ValueError(
+            f"generator: expected a config of type {', '.join(c.__name__ for c in GENERATORS)}, "
+            f"got {type(config).__name__}"
+        )
+    return maker(config, env)

@@ -1,0 +1,50 @@
+"""What every adversarial objective shares: the :class:`Objective` record and the discriminator loss.
+
+An objective (GAIL, AIRL, ...) is a small module that fills an :class:`Objective` with pure functions:
+
+* ``logit(model, params, inputs, log_pi, discount)``: the discriminator logit ``ℓ`` with
+  ``D = σ(ℓ) = P(expert | sample)``;
+* ``generator_reward(model, params, inputs, log_pi, discount, reward_type, maxent, entropy_weight)``: the reward the
+  generator is trained on (``maxent=True`` for a generator that already maximises entropy, such as
+  soft value iteration; ``log_pi`` may then be ``None``).
+
+The discriminator is trained by binary cross-entropy on logits with the expert labelled 1
+(Goodfellow et al. 2014; Ho & Ermon 2016, eq. 17)::
+
+    L(ψ) = −E_expert[log D] − E_policy[log(1 − D)] = E_expert[softplus(−ℓ)] + E_policy[softplus(ℓ)]
+
+written with ``softplus`` (``log(1 + e^x)``) so that it is finite for any logit.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class Objective(NamedTuple):
+    """An adversarial IRL/imitation objective (see the module docstring)."""
+
+    name: str
+    reward_kind: str  # which jaxirl.reward model kind it trains ("gail" or "airl")
+    uses_log_prob: bool  # the logit needs log π(a|s) of the current policy
+    logit: Callable
+    generator_reward: Callable
+    reward_types: tuple  # allowed values of ``reward_type`` ("default" only when there is no choice)
+
+
+def discriminator_bce(expert_logit: jax.Array, policy_logit: jax.Array) -> jax.Array:
+    """Binary cross-entropy of the discriminator, expert label 1 (see the module docstring)."""
+    return jnp.mean(jax.nn.softplus(-expert_logit)) + jnp.mean(jax.nn.softplus(policy_logit))
+
+
+def discriminator_metrics(expert_logit: jax.Array, policy_logit: jax.Array) -> dict:
+    """Accuracies (threshold ``D = ½``, i.e. ``ℓ = 0``) and mean ``D`` on each side."""
+    return {
+        "disc_acc_expert": jnp.mean((expert_logit > 0).astype(jnp.float32)),
+        "disc_acc_policy": jnp.mean((policy_logit < 0).astype(jnp.float32)),
+        "disc_d_expert": jnp.mean(jax.nn.sigmoid(expert_logit)),
+        "disc_d_policy": jnp.mean(jax.nn.sigmoid(policy_logit)),
+    }

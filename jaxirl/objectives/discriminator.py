@@ -1,0 +1,132 @@
+"""Discriminator configuration and one discriminator gradient step (any :class:`Objective`).
+
+The loss is the binary cross-entropy of :func:`jaxirl.objectives.base.discriminator_bce` plus
+``grad_penalty × penalty`` (:mod:`jaxirl.objectives.penalty`). Adam (Kingma & Ba 2015) with global-norm
+clipping; the learning rate is applied by hand so that it can be a traced (vmapped) value.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+
+from jaxirl import nets
+from jaxirl.objectives import penalty as penalty_lib
+from jaxirl.objectives.base import Objective, discriminator_bce, discriminator_metrics
+from jaxirl.reward import models
+
+_STATIC = dict(pytree_node=False)
+
+
+@struct.dataclass
+class DiscriminatorConfig:
+    """Discriminator / reward-model settings. Numeric fields are traced (vmappable); the rest static.
+
+    ``reward_type``: GAIL's generator reward (``"logit"``, ``"gail"``, ``"log_d"``; see
+    :mod:`jaxirl.objectives.gail`); ``"auto"`` means ``"logit"`` for GAIL and ``"default"`` for AIRL.
+    ``inputs``: the reward network's inputs (``"auto"``: ``"sa"`` for GAIL, ``"s"`` = state-only ``g``
+    for AIRL; GAIL also takes ``"s"``/``"sas"``, AIRL ``"sa"``). ``num_steps``: discriminator updates per
+    generator update (K). ``replay_rollouts``: how many recent rollouts the policy batch is drawn from.
+    ``entropy_weight`` β: AIRL's reward for a plain RL generator is ``f − β log π`` (β = 1: Fu et al. 2018).
+    AIRL's shaping discount ``γ`` is the generator's discount.
+    """
+
+    learning_rate: float = 3e-4
+    grad_penalty: float = 0.0
+    max_grad_norm: float = 10.0
+    entropy_weight: float = 1.0
+    penalty: str = struct.field(default="none", **_STATIC)
+    reward_type: str = struct.field(default="auto", **_STATIC)
+    inputs: str = struct.field(default="auto", **_STATIC)
+    num_steps: int = struct.field(default=1, **_STATIC)
+    expert_batch_size: int = struct.field(default=256, **_STATIC)
+    policy_batch_size: int = struct.field(default=256, **_STATIC)
+    replay_rollouts: int = struct.field(default=1, **_STATIC)
+    hidden: tuple = struct.field(default=(64, 64), **_STATIC)
+    potential_hidden: tuple = struct.field(default=(64, 64), **_STATIC)
+    activation: str = struct.field(default="tanh", **_STATIC)
+    normalize_inputs: bool = struct.field(default=True, **_STATIC)
+
+    def validate(self) -> "DiscriminatorConfig":
+        for name, strict in (
+            ("learning_rate", True), ("grad_penalty", False), ("max_grad_norm", True), ("entropy_weight", False)
+        ):
+            x = getattr(self, name)
+            if isinstance(x, jax.core.Tracer):
+                continue
+            a = np.asarray(x)
+            if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)) or np.any(a < 0) or (strict and np.any(a == 0)):
+                raise ValueError(f"{name}: expected a finite number {'>' if strict else '>='} 0, got {x!r}")
+        if self.penalty not in penalty_lib.PENALTIES:
+            raise ValueError(f"penalty: expected one of {', '.join(penalty_lib.PENALTIES)}, got {self.penalty!r}")
+        for name in ("num_steps", "expert_batch_size", "policy_batch_size", "replay_rollouts"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name}: expected a positive int, got {v!r}")
+        for name in ("hidden", "potential_hidden"):
+            v = getattr(self, name)
+            if not isinstance(v, (tuple, list)) or not all(isinstance(w, int) and w > 0 for w in v):
+                raise ValueError(f"{name}: expected a list of positive ints (may be empty), got {v!r}")
+        nets.check_activation(self.activation)
+        return self
+
+    def resolved_reward_type(self, objective: Objective) -> str:
+        rt = objective.reward_types[0] if self.reward_type == "auto" else self.reward_type
+        if rt not in objective.reward_types:
+            raise ValueError(
+                f"reward_type: for {objective.name} expected one of auto, {', '.join(objective.reward_types)}, got {rt!r}"
+            )
+        return rt
+
+
+def make_model(config: DiscriminatorConfig, objective: Objective, env) -> models.RewardModel:
+    """The reward model ``objective`` trains, sized for ``env``."""
+    return models.make_reward_model(
+        objective.reward_kind,
+        env,
+        inputs=None if config.inputs == "auto" else config.inputs,
+        hidden=tuple(config.hidden),
+        potential_hidden=tuple(config.potential_hidden),
+        activation=config.activation,
+        normalize=config.normalize_inputs,
+    )
+
+
+def optimizer(config: DiscriminatorConfig) -> optax.GradientTransformation:
+    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.scale_by_adam())
+
+
+def step(
+    objective: Objective,
+    model: models.RewardModel,
+    config: DiscriminatorConfig,
+    params: models.RewardParams,
+    opt_state,
+    expert: models.RewardInputs,
+    policy: models.RewardInputs,
+    expert_log_pi,
+    policy_log_pi,
+    discount,
+    key: jax.Array,
+):
+    """One gradient step on the discriminator loss; returns ``(params, opt_state, metrics)``."""
+
+    def loss_fn(net):
+        p = params.replace(net=net)
+        le = objective.logit(model, p, expert, expert_log_pi, discount)
+        lp = objective.logit(model, p, policy, policy_log_pi, discount)
+        bce = discriminator_bce(le, lp)
+        pen = penalty_lib.gradient_penalty(
+            config.penalty, lambda x: models.score(model, p, x, discount), expert, policy, key
+        )
+        metrics = {"disc_loss": bce, "disc_penalty": pen, **discriminator_metrics(le, lp)}
+        return bce + config.grad_penalty * pen, metrics
+
+    (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params.net)
+    updates, opt_state = optimizer(config).update(grads, opt_state, params.net)
+    net = optax.apply_updates(params.net, jax.tree.map(lambda u: -config.learning_rate * u, updates))
+    metrics["disc_grad_norm"] = optax.tree.norm(grads)
+    return params.replace(net=net), opt_state, metrics

@@ -1,0 +1,18 @@
+"""Learned reward models (plain MLP rewards, the GAIL discriminator, the AIRL ``g + γh' − h`` score)."""
+
+from jaxirl.reward.models import (
+    GAIL_REWARDS,
+    KINDS,
+    RewardInputs,
+    RewardModel,
+    RewardParams,
+    airl_terms,
+    encode,
+    encode_transition,
+    init,
+    learned_reward,
+    make_reward_model,
+    reward_fn,
+    score,
+    update_norm,
+)

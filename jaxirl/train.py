@@ -1,0 +1,310 @@
+"""The composed adversarial IRL training step: generator × objective, one ``lax.scan`` per run.
+
+One iteration (GAIL: Ho & Ermon 2016, Algorithm 1; AIRL: Fu et al. 2018, Algorithm 1):
+
+1. roll out all envs for ``T`` steps with the current stochastic policy (true env reward recorded,
+   never used for learning) and push the transitions into the replay ring buffer;
+2. update the reward model's input normaliser (if enabled) with an expert batch and a policy batch;
+3. ``K`` discriminator steps, each on a fresh expert batch (uniform over the demonstrations) and a fresh
+   policy batch (uniform over the last ``replay_rollouts`` rollouts); AIRL's ``log π`` terms use the
+   current policy, for expert and policy samples alike;
+4. relabel the rollout with the updated learned reward and update the generator (PPO epochs, or an exact
+   soft-VI re-solve that evaluates the reward on every one-hot ``(s, a, s')``).
+
+Evaluation uses the TRUE reward: the mean episode return of the deterministic and of the stochastic policy
+(:func:`jaxirl.rl.evaluate.evaluate`) and the normalised score ``(R − R_random) / (R_expert − R_random)``,
+with ``R_random`` (uniform random actions) measured once in ``init`` and ``R_expert`` from the demos'
+metadata (or the mean return of the demonstrated episodes). It runs inside the scan every ``eval_every``
+iterations (a ``lax.cond``); between evaluations the metrics repeat the last values (``eval_iteration``
+says when they were measured); :meth:`Trainer.evaluate` evaluates on demand.
+
+Everything is pure: ``trainer.train`` can be ``jax.vmap``-ed over keys; ``trainer.run`` is jitted once per
+``num_iterations`` (the demonstrations are an argument, not a baked-in constant).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from jaxirl import reward as reward_lib
+from jaxirl.envs.base import Transition
+from jaxirl.generators import make_generator
+from jaxirl.objectives import discriminator as disc_lib
+from jaxirl.objectives import get_objective, replay as replay_lib
+from jaxirl.rl.evaluate import evaluate as evaluate_policy
+from jaxirl.rl.ppo import episode_stats
+from jaxirl.train_config import TrainConfig
+
+EVAL_KEYS = ("return_det", "return_stoch", "score_det", "score_stoch")
+
+
+@struct.dataclass
+class TrainState:
+    generator: Any
+    reward: reward_lib.RewardParams
+    disc_opt_state: Any
+    env_state: Any
+    replay: replay_lib.Replay
+    key: jax.Array
+    iteration: jax.Array  # int32, iterations done
+    random_return: jax.Array  # true return of the uniform random policy (measured at init)
+    last_eval: dict  # EVAL_KEYS + "eval_iteration"
+
+
+def _flat(tree):
+    return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), tree)
+
+
+def check_demos(demos, env) -> Transition:
+    """Validate an in-memory demonstration set (a ``Transition`` with leading ``(M,)``) against ``env``."""
+    if not isinstance(demos, Transition):
+        raise ValueError(f"demos: expected a jaxirl.envs.Transition (or (Transition, metadata)), got {type(demos).__name__}")
+    obs = np.asarray(demos.obs)
+    if obs.ndim != 2 or obs.shape[0] < 1 or obs.shape[1] != env.observation_size:
+        raise ValueError(f"demos.obs: expected shape (M, {env.observation_size}) with M >= 1, got {obs.shape}")
+    m = obs.shape[0]
+    act = np.asarray(demos.action)
+    want = (m,) if env.discrete else (m, env.action_size)
+    if act.shape != want and not (env.discrete and act.shape == (m, 1)):
+        raise ValueError(f"demos.action: expected shape {want}, got {act.shape}")
+    if env.discrete and not np.issubdtype(act.dtype, np.integer):
+        raise ValueError(f"demos.action: a discrete env needs integer actions, got {act.dtype}")
+    for name in ("next_obs", "reward", "terminated", "truncated"):
+        x = np.asarray(getattr(demos, name))
+        shape = obs.shape if name == "next_obs" else (m,)
+        if x.shape != shape:
+            raise ValueError(f"demos.{name}: expected shape {shape}, got {x.shape}")
+    for name in ("obs", "action", "next_obs", "reward"):
+        if not np.all(np.isfinite(np.asarray(getattr(demos, name), np.float64))):
+            raise ValueError(f"demos.{name}: contains NaN or infinite values")
+    return jax.tree.map(jnp.asarray, demos)
+
+
+def _expert_return(demos: Transition, metadata) -> float:
+    if metadata and metadata.get("expert_return") is not None:
+        return float(metadata["expert_return"])
+    ends = np.asarray(demos.terminated) + np.asarray(demos.truncated)
+    n = int((ends > 0).sum())
+    return float(np.asarray(demos.reward).sum() / n) if n else float("nan")
+
+
+class Trainer:
+    """The pure functions of one configured run (see the module docstring).
+
+    Attributes: ``config``, ``env``, ``eval_env``, ``objective``, ``generator``, ``model`` (the reward
+    model), ``demos``, ``expert_return``. Methods: ``init(key)``, ``run(state, n)``, ``train(key)``,
+    ``evaluate(state, key=None)``, ``reward_fn(state)``.
+    """
+
+    def __init__(self, config, env, demos, expert_return, eval_env, progress_fn):
+        self.config = config
+        self.env = env
+        self.eval_env = env if eval_env is None else eval_env
+        self.objective = get_objective(config.algorithm)
+        self.generator = make_generator(config.generator, env)
+        self.model = disc_lib.make_model(config.discriminator, self.objective, env)
+        self.reward_type = config.discriminator.resolved_reward_type(self.objective)
+        self.demos = demos
+        self.expert_return = expert_return
+        self.progress_fn = progress_fn
+        self.eval_steps = config.eval_steps or self.eval_env.episode_length
+        self._run_jit = jax.jit(self._run, static_argnums=2)
+        self._init_jit = jax.jit(self._init)
+        self._evaluate_jit = jax.jit(self._evaluate)
+
+    # ----------------------------------------------------------------------------------------- pieces
+    def _random_action(self, obs, key):
+        n = obs.shape[0]
+        if self.eval_env.discrete:
+            return jax.random.randint(key, (n,), 0, self.eval_env.num_actions)
+        return jax.random.uniform(key, (n, self.eval_env.action_size), minval=-1.0, maxval=1.0)
+
+    def _score(self, ret, random_return):
+        return (ret - random_return) / (self.expert_return - random_return)
+
+    def _evaluate(self, gen_state, random_return, key, iteration):
+        k_det, k_sto = jax.random.split(key)
+        gen = self.generator
+        det = evaluate_policy(self.eval_env, lambda o, k: gen.act_deterministic(gen_state, o), k_det, self.eval_steps)
+        sto = evaluate_policy(self.eval_env, lambda o, k: gen.act(gen_state, o, k)[0], k_sto, self.eval_steps)
+        r_det, r_sto = det["mean_return"], sto["mean_return"]
+        return {
+            "return_det": r_det,
+            "return_stoch": r_sto,
+            "score_det": self._score(r_det, random_return),
+            "score_stoch": self._score(r_sto, random_return),
+            "eval_iteration": jnp.asarray(iteration, jnp.int32),
+        }
+
+    def _reward_of(self, params):
+        model, cfg = self.model, self.config
+
+        def reward_of(obs, action, next_obs, terminated, log_pi):
+            inputs = reward_lib.encode(model, obs, action, next_obs, terminated)
+            return self.objective.generator_reward(
+                model, params, inputs, log_pi, self.generator.discount, self.reward_type, self.generator.maxent,
+                cfg.discriminator.entropy_weight,
+            )
+
+        return reward_of
+
+    # --------------------------------------------------------------------------------------- public API
+    def init(self, key: jax.Array) -> TrainState:
+        """Fresh generator, reward model, discriminator optimiser, envs and replay buffer; measures ``R_random``."""
+        return self._init_jit(key)
+
+    def _init(self, key: jax.Array) -> TrainState:
+        k_gen, k_rew, k_env, k_eval, k_state = jax.random.split(key, 5)
+        gen_state = self.generator.init(k_gen)
+        params = reward_lib.init(self.model, k_rew)
+        env_state = self.env.reset(k_env)
+        shapes = jax.eval_shape(lambda s, e, k: self.generator.rollout(s, e, k)[1].transition, gen_state, env_state, k_eval)
+        example = jax.tree.map(lambda s: jnp.zeros((s.shape[0] * s.shape[1],) + s.shape[2:], s.dtype), shapes)
+        random_return = evaluate_policy(self.eval_env, self._random_action, k_eval, self.eval_steps)["mean_return"]
+        nan = jnp.full((), jnp.nan, jnp.float32)
+        last_eval = {k: nan for k in EVAL_KEYS}
+        last_eval["eval_iteration"] = jnp.asarray(-1, jnp.int32)
+        return TrainState(
+            generator=gen_state,
+            reward=params,
+            disc_opt_state=disc_lib.optimizer(self.config.discriminator).init(params.net),
+            env_state=env_state,
+            replay=replay_lib.create(example, self.config.discriminator.replay_rollouts),
+            key=k_state,
+            iteration=jnp.zeros((), jnp.int32),
+            random_return=random_return,
+            last_eval=last_eval,
+        )
+
+    def _iteration(self, state: TrainState, demos: Transition):
+        gen, model, objective = self.generator, self.model, self.objective
+        dcfg = self.config.discriminator
+        key, k_roll, k_norm, k_disc, k_gen, k_eval = jax.random.split(state.key, 6)
+        env_state, ro = gen.rollout(state.generator, state.env_state, k_roll)
+        buffer = replay_lib.add(state.replay, _flat(ro.transition))
+        num_demos = demos.obs.shape[0]
+
+        def batches(k):
+            k_e, k_p = jax.random.split(k)
+            idx = jax.random.randint(k_e, (dcfg.expert_batch_size,), 0, num_demos)
+            return jax.tree.map(lambda x: x[idx], demos), replay_lib.sample(buffer, k_p, dcfg.policy_batch_size)
+
+        params = state.reward
+        if model.normalize:
+            e, p = batches(k_norm)
+            both = jax.tree.map(lambda a, b: jnp.concatenate([a, b.astype(a.dtype)]), e, p)
+            params = reward_lib.update_norm(model, params, reward_lib.encode_transition(model, both))
+
+        def disc_step(carry, k):
+            params, opt_state = carry
+            k_b, k_pen = jax.random.split(k)
+            e, p = batches(k_b)
+            e_lp = p_lp = None
+            if objective.uses_log_prob:
+                e_lp = gen.log_prob(state.generator, e.obs, e.action)
+                p_lp = gen.log_prob(state.generator, p.obs, p.action)
+            params, opt_state, m = disc_lib.step(
+                objective, model, dcfg, params, opt_state,
+                reward_lib.encode_transition(model, e), reward_lib.encode_transition(model, p),
+                e_lp, p_lp, gen.discount, k_pen,
+            )
+            return (params, opt_state), m
+
+        (params, opt_state), dm = jax.lax.scan(
+            disc_step, (params, state.disc_opt_state), jax.random.split(k_disc, dcfg.num_steps)
+        )
+        metrics = {k: v[-1] for k, v in dm.items()}  # after the last discriminator step's inputs
+        tr = ro.transition
+        learned = self._reward_of(params)(tr.obs, tr.action, tr.next_obs, tr.terminated, ro.log_prob)
+        gen_state, gm = gen.update(state.generator, ro, self._reward_of(params), k_gen)
+        metrics.update({f"gen_{k}": v for k, v in gm.items()})
+        metrics.update(
+            learned_reward_mean=jnp.mean(learned),
+            true_reward_mean=jnp.mean(tr.reward),
+            **{f"train_{k}": v for k, v in episode_stats(env_state).items()},
+        )
+        it = state.iteration + 1
+        last_eval = state.last_eval
+        if self.config.eval_every > 0:
+            last_eval = jax.lax.cond(
+                it % self.config.eval_every == 0,
+                lambda: self._evaluate(gen_state, state.random_return, k_eval, it),
+                lambda: state.last_eval,
+            )
+        metrics.update(last_eval)
+        metrics["iteration"] = it
+        new_state = state.replace(
+            generator=gen_state, reward=params, disc_opt_state=opt_state, env_state=env_state,
+            replay=buffer, key=key, iteration=it, last_eval=last_eval,
+        )
+        if self.progress_fn is not None:
+            jax.debug.callback(self._progress, it, metrics)
+        return new_state, metrics
+
+    def _progress(self, iteration, metrics):
+        # Hand the user plain numpy values: computing on the callback's jax.Array arguments (e.g. float()
+        # of a slice under vmap) from inside the callback can deadlock the CPU runtime.
+        self.progress_fn(np.asarray(iteration), {k: np.asarray(v) for k, v in metrics.items()})
+
+    def _run(self, state: TrainState, demos: Transition, num_iterations: int):
+        return jax.lax.scan(lambda s, _: self._iteration(s, demos), state, None, length=num_iterations)
+
+    def run(self, state: TrainState, num_iterations: int):
+        """``num_iterations`` iterations (jitted ``lax.scan``); returns ``(state, metrics stacked over iterations)``."""
+        if isinstance(num_iterations, bool) or not isinstance(num_iterations, int) or num_iterations < 1:
+            raise ValueError(f"num_iterations: expected a positive int, got {num_iterations!r}")
+        return self._run_jit(state, self.demos, num_iterations)
+
+    def train(self, key: jax.Array):
+        """``init(key)`` then ``config.num_iterations`` iterations; pure (``jax.vmap``/``jax.jit`` over keys work)."""
+        return self._run(self.init(key), self.demos, self.config.num_iterations)
+
+    def evaluate(self, state: TrainState, key: Optional[jax.Array] = None) -> dict:
+        """True-reward returns and normalised scores of the current policy (deterministic and stochastic)."""
+        key = jax.random.fold_in(state.key, 1) if key is None else key
+        return self._evaluate_jit(state.generator, state.random_return, key, state.iteration)
+
+    def reward_fn(self, state: TrainState, which: Optional[str] = None) -> Callable:
+        """The learned reward as a plain callable ``(obs, action, next_obs=None) -> reward`` (AIRL: ``g``)."""
+        return reward_lib.reward_fn(self.model, state.reward, which)
+
+
+def make_train(
+    config: TrainConfig,
+    env,
+    demos,
+    *,
+    expert_return: Optional[float] = None,
+    eval_env=None,
+    progress_fn: Optional[Callable] = None,
+) -> Trainer:
+    """Validate everything in Python and return a :class:`Trainer`.
+
+    ``demos``: a ``Transition`` with leading ``(M,)`` or ``(Transition, metadata)`` as returned by
+    ``jaxirl.data.load_demos``; ``expert_return`` defaults to ``metadata["expert_return"]`` or the demos'
+    mean episode return. ``eval_env``: env for evaluation (default ``env``). ``progress_fn(iteration,
+    metrics)`` is called every iteration through ``jax.debug.callback`` with numpy values (under
+    ``jax.vmap`` once per batch element).
+    """
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config: expected a jaxirl.train_config.TrainConfig, got {type(config).__name__}")
+    config.validate()
+    metadata = None
+    if isinstance(demos, tuple) and len(demos) == 2 and not isinstance(demos, Transition):
+        demos, metadata = demos
+    demos = check_demos(demos, env)
+    if expert_return is None:
+        expert_return = _expert_return(demos, metadata)
+    if eval_env is not None and (
+        eval_env.observation_size != env.observation_size or eval_env.discrete != env.discrete
+        or eval_env.action_size != env.action_size
+    ):
+        raise ValueError(f"eval_env: must have the spaces of env {env!r}, got {eval_env!r}")
+    if progress_fn is not None and not callable(progress_fn):
+        raise ValueError(f"progress_fn: expected a callable or None, got {progress_fn!r}")
+    return Trainer(config, env, demos, float(expert_return), eval_env, progress_fn)

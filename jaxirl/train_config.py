@@ -1,0 +1,95 @@
+"""Configuration of an adversarial IRL run (:func:`jaxirl.train.make_train`).
+
+:class:`TrainConfig` nests the discriminator settings (:class:`~jaxirl.objectives.DiscriminatorConfig`)
+and the generator's config; the generator is chosen by that config's type (``PPOConfig`` → PPO,
+``SoftVIConfig`` → exact soft value iteration on a tabular env). Numeric fields of the nested configs are
+traced (vmappable); counts and names are static. :func:`make_config` builds one from plain dicts (the
+sections of a YAML file).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+from flax import struct
+
+from jaxirl.generators import GENERATOR_NAMES
+from jaxirl.objectives import OBJECTIVES, DiscriminatorConfig, get_objective
+from jaxirl.rl.ppo import PPOConfig
+
+_STATIC = dict(pytree_node=False)
+
+
+@struct.dataclass
+class TrainConfig:
+    """Top-level settings.
+
+    ``algorithm``: ``"gail"`` or ``"airl"``. ``num_iterations``: iterations of :meth:`Trainer.train`
+    (one iteration = one rollout of all envs, ``discriminator.num_steps`` discriminator updates, one
+    generator update). ``eval_every``: evaluate the deterministic and the stochastic policy on the true
+    reward every that many iterations inside the scan (``0``: never inside; call
+    :meth:`Trainer.evaluate`). ``eval_steps``: steps of every eval env per evaluation (``0`` = the env's
+    episode length, so each env completes one episode).
+    """
+
+    algorithm: str = struct.field(default="gail", **_STATIC)
+    num_iterations: int = struct.field(default=100, **_STATIC)
+    eval_every: int = struct.field(default=10, **_STATIC)
+    eval_steps: int = struct.field(default=0, **_STATIC)
+    discriminator: DiscriminatorConfig = struct.field(default_factory=DiscriminatorConfig)
+    generator: Any = struct.field(default_factory=PPOConfig)
+
+    def validate(self) -> "TrainConfig":
+        get_objective(self.algorithm)
+        for name, lo in (("num_iterations", 1), ("eval_every", 0), ("eval_steps", 0)):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < lo:
+                raise ValueError(f"{name}: expected an int >= {lo}, got {v!r}")
+        if not isinstance(self.discriminator, DiscriminatorConfig):
+            raise ValueError(f"discriminator: expected a DiscriminatorConfig, got {type(self.discriminator).__name__}")
+        self.discriminator.validate()
+        self.discriminator.resolved_reward_type(get_objective(self.algorithm))
+        if type(self.generator) not in GENERATOR_NAMES.values():
+            raise ValueError(
+                f"generator: expected one of {', '.join(c.__name__ for c in GENERATOR_NAMES.values())}, "
+                f"got {type(self.generator).__name__}"
+            )
+        return self
+
+
+def make_config(
+    algorithm: str = "gail",
+    generator: str = "ppo",
+    *,
+    discriminator: Optional[Mapping] = None,
+    generator_config: Optional[Mapping] = None,
+    **train: Any,
+) -> TrainConfig:
+    """Build and validate a :class:`TrainConfig` from plain values (e.g. YAML sections).
+
+    ``generator`` is ``"ppo"`` or ``"soft_vi"``; ``discriminator`` and ``generator_config`` are dicts of
+    the fields of :class:`DiscriminatorConfig` and of the generator's config; ``train`` holds the
+    remaining :class:`TrainConfig` fields. Unknown names raise ``ValueError`` listing the valid ones.
+    """
+    if algorithm not in OBJECTIVES:
+        raise ValueError(f"algorithm: expected one of {', '.join(OBJECTIVES)}, got {algorithm!r}")
+    if generator not in GENERATOR_NAMES:
+        raise ValueError(f"generator: expected one of {', '.join(GENERATOR_NAMES)}, got {generator!r}")
+    disc = _build(DiscriminatorConfig, discriminator or {}, "discriminator")
+    gen = _build(GENERATOR_NAMES[generator], generator_config or {}, generator)
+    allowed = ("num_iterations", "eval_every", "eval_steps")
+    for key in train:
+        if key not in allowed:
+            raise ValueError(f"unknown train setting {key!r}; valid: {', '.join(allowed)}")
+    return TrainConfig(algorithm=algorithm, discriminator=disc, generator=gen, **train).validate()
+
+
+def _build(cls, values: Mapping, section: str):
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(cls)}
+    for key in values:
+        if key not in fields:
+            raise ValueError(f"unknown key '{section}.{key}'; valid keys: {', '.join(sorted(fields))}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return cls(**values)

@@ -1,0 +1,166 @@
+"""Adversarial objectives: GAIL/AIRL logits and rewards against their formulas, BCE, penalties, replay,
+and a discriminator that learns to separate expert from random data."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxirl import objectives as O
+from jaxirl import reward as R
+from jaxirl.envs import Transition, scripted_action
+from jaxirl.objectives import discriminator as disc
+from jaxirl.objectives import penalty, replay
+
+
+def _airl_setup(key=0):
+    model = R.make_reward_model("airl", obs_size=3, action_size=2, hidden=(8,), potential_hidden=(8,))
+    params = R.init(model, jax.random.PRNGKey(key))
+    k = jax.random.split(jax.random.PRNGKey(key + 1), 4)
+    x = R.encode(
+        model, jax.random.normal(k[0], (9, 3)), jax.random.normal(k[1], (9, 2)), jax.random.normal(k[2], (9, 3)),
+        jnp.zeros(9).at[3].set(1.0),
+    )
+    log_pi = jax.random.uniform(k[3], (9,), minval=-6.0, maxval=0.0)
+    return model, params, x, log_pi
+
+
+def test_airl_logit_and_probability_match_definition():
+    model, params, x, log_pi = _airl_setup()
+    f = np.asarray(R.score(model, params, x, 0.95), np.float64)
+    pi = np.exp(np.asarray(log_pi, np.float64))
+    logit = O.airl.logit(model, params, x, log_pi, 0.95)
+    np.testing.assert_allclose(logit, f - np.log(pi), rtol=1e-5, atol=1e-5)
+    d = O.airl.discriminator_prob(model, params, x, log_pi, 0.95)
+    np.testing.assert_allclose(d, np.exp(f) / (np.exp(f) + pi), rtol=1e-5)
+    # generator reward: f - log pi for a plain RL generator, f for a MaxEnt one
+    np.testing.assert_allclose(O.airl.generator_reward(model, params, x, log_pi, 0.95), f - np.log(pi), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(O.airl.generator_reward(model, params, x, None, 0.95, maxent=True), f, rtol=1e-6)
+    weighted = O.airl.generator_reward(model, params, x, log_pi, 0.95, entropy_weight=0.1)
+    np.testing.assert_allclose(weighted, f - 0.1 * np.log(pi), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(O.airl.generator_reward(model, params, x, log_pi, 0.95), np.log(d) - np.log(1 - d), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="log_pi"):
+        O.airl.generator_reward(model, params, x, None, 0.95)
+
+
+def test_gail_rewards_match_formulas_and_are_stable():
+    model = R.make_reward_model("gail", obs_size=3, action_size=2, hidden=(8,))
+    params = R.init(model, jax.random.PRNGKey(3))
+    x = R.encode(model, jax.random.normal(jax.random.PRNGKey(4), (11, 3)), jax.random.normal(jax.random.PRNGKey(5), (11, 2)))
+    logit = np.asarray(O.gail.logit(model, params, x), np.float64)
+    d = 1.0 / (1.0 + np.exp(-logit))
+    want = {"gail": -np.log(1 - d), "logit": np.log(d) - np.log(1 - d), "log_d": np.log(d)}
+    for rt, value in want.items():
+        got = O.gail.generator_reward(model, params, x, reward_type=rt)
+        np.testing.assert_allclose(got, value, rtol=1e-4, atol=1e-5, err_msg=rt)
+    extreme = jnp.array([-200.0, -30.0, 0.0, 30.0, 200.0])
+    for rt in want:
+        assert np.all(np.isfinite(O.gail.reward_from_logit(extreme, rt))), rt
+    np.testing.assert_allclose(O.gail.reward_from_logit(extreme, "gail")[-1], 200.0, rtol=1e-6)
+    np.testing.assert_allclose(O.gail.reward_from_logit(extreme, "log_d")[0], -200.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="reward_type"):
+        O.gail.reward_from_logit(extreme, "airl")
+
+
+def test_bce_matches_cross_entropy_with_expert_label_one():
+    le = jnp.array([2.0, -1.0, 0.5, 50.0])
+    lp = jnp.array([-3.0, 0.2, 60.0])
+    neg_log_sig = lambda z: np.log1p(np.exp(-np.asarray(z, np.float64)))  # -log σ(z), fine for these z
+    # expert label 1: -log D(x_E); policy label 0: -log(1 - D(x_π)) = -log σ(-ℓ)
+    want = np.mean(neg_log_sig(le)) + np.mean(neg_log_sig(-lp))
+    assert abs(want - (np.mean(neg_log_sig(le)) + (neg_log_sig(3.0) + neg_log_sig(-0.2) + 60.0) / 3)) < 1e-9
+    got = O.discriminator_bce(le, lp)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    m = O.discriminator_metrics(le, lp)
+    assert float(m["disc_acc_expert"]) == 0.75 and abs(float(m["disc_acc_policy"]) - 1 / 3) < 1e-6
+
+
+@pytest.mark.parametrize("kind", ["wgan_gp", "r1"])
+def test_gradient_penalty_of_a_linear_score(kind):
+    # a linear score s(x) = w·[s, a] + b has ∇s = w everywhere
+    model = R.make_reward_model("gail", obs_size=3, action_size=2, hidden=())
+    params = R.init(model, jax.random.PRNGKey(6))
+    w = np.asarray(params.net["score"]["params"]["Dense_0"]["kernel"])[:, 0]
+    e = R.encode(model, jnp.ones((6, 3)), jnp.zeros((6, 2)))
+    p = R.encode(model, -jnp.ones((4, 3)), jnp.ones((4, 2)))
+    got = penalty.gradient_penalty(kind, lambda x: R.score(model, params, x), e, p, jax.random.PRNGKey(0))
+    norm = np.linalg.norm(w)
+    np.testing.assert_allclose(got, (norm - 1) ** 2 if kind == "wgan_gp" else norm**2, rtol=1e-4)
+    mixed = penalty.interpolate(e, p, jax.random.PRNGKey(1))
+    assert mixed.obs.shape == (4, 3)
+    assert np.all(np.abs(np.asarray(mixed.obs)) <= 1.0)
+    assert float(penalty.gradient_penalty("none", None, e, p, None)) == 0.0
+    with pytest.raises(ValueError, match="penalty"):
+        penalty.gradient_penalty("l2", None, e, p, None)
+
+
+def test_replay_keeps_the_most_recent_rollouts():
+    example = {"x": jnp.zeros((5,), jnp.int32)}
+    buf = replay.create(example, 2)
+    buf = replay.add(buf, {"x": jnp.full((5,), 1, jnp.int32)})
+    assert set(np.asarray(replay.sample(buf, jax.random.PRNGKey(0), 200)["x"]).tolist()) == {1}
+    for v in (2, 3):
+        buf = replay.add(buf, {"x": jnp.full((5,), v, jnp.int32)})
+    assert set(np.asarray(replay.sample(buf, jax.random.PRNGKey(1), 200)["x"]).tolist()) == {2, 3}
+    assert int(buf.filled) == 2
+    with pytest.raises(ValueError, match="replay_rollouts"):
+        replay.create(example, 0)
+
+
+def _pointmass_like_data(key, n):
+    """Expert (scripted controller) and uniformly random actions on the same random point-mass states."""
+    k1, k2, k3 = jax.random.split(key, 3)
+    obs = jnp.concatenate(
+        [jax.random.uniform(k1, (n, 2), minval=-1, maxval=1), 0.3 * jax.random.normal(k2, (n, 2)),
+         jax.random.uniform(k3, (n, 2), minval=-1, maxval=1)], -1)
+    expert_a = scripted_action(obs)
+    random_a = jax.random.uniform(jax.random.fold_in(key, 7), (n, 2), minval=-1, maxval=1)
+    return obs, expert_a, random_a
+
+
+@pytest.mark.parametrize("name, penalty_kind", [("gail", "none"), ("airl", "wgan_gp")])
+def test_discriminator_separates_expert_from_random(name, penalty_kind):
+    objective = O.get_objective(name)
+    cfg = O.DiscriminatorConfig(
+        learning_rate=3e-3, inputs="sa", hidden=(64, 64), penalty=penalty_kind, grad_penalty=0.1
+    ).validate()
+    model = R.make_reward_model(objective.reward_kind, obs_size=6, action_size=2, inputs="sa", hidden=(64, 64))
+    params = R.init(model, jax.random.PRNGKey(0))
+    opt_state = disc.optimizer(cfg).init(params.net)
+    log_pi_uniform = jnp.full((256,), -np.log(4.0))  # density of U[-1, 1]^2
+    lp = log_pi_uniform if objective.uses_log_prob else None
+
+    @jax.jit
+    def train_step(carry, key):
+        params, opt_state = carry
+        obs, ea, ra = _pointmass_like_data(key, 256)
+        e, p = R.encode(model, obs, ea, obs), R.encode(model, obs, ra, obs)
+        params, opt_state, m = disc.step(objective, model, cfg, params, opt_state, e, p, lp, lp, 0.99, key)
+        return (params, opt_state), m["disc_loss"]
+
+    (params, _), losses = jax.lax.scan(train_step, (params, opt_state), jax.random.split(jax.random.PRNGKey(1), 400))
+    obs, ea, ra = _pointmass_like_data(jax.random.PRNGKey(99), 2000)  # held-out
+    lp_test = jnp.full((2000,), -np.log(4.0)) if objective.uses_log_prob else None
+    le = objective.logit(model, params, R.encode(model, obs, ea, obs), lp_test, 0.99)
+    lq = objective.logit(model, params, R.encode(model, obs, ra, obs), lp_test, 0.99)
+    acc = 0.5 * (float(jnp.mean(le > 0)) + float(jnp.mean(lq < 0)))
+    assert acc > 0.9, acc
+    assert float(losses[-50:].mean()) < 0.6 * float(losses[:10].mean())  # BCE fell well below its start
+
+
+def test_config_validation_and_registry():
+    with pytest.raises(ValueError, match="algorithm"):
+        O.get_objective("bc")
+    with pytest.raises(ValueError, match="learning_rate"):
+        O.DiscriminatorConfig(learning_rate=-1.0).validate()
+    with pytest.raises(ValueError, match="penalty"):
+        O.DiscriminatorConfig(penalty="gp").validate()
+    with pytest.raises(ValueError, match="num_steps"):
+        O.DiscriminatorConfig(num_steps=0).validate()
+    with pytest.raises(ValueError, match="reward_type"):
+        O.DiscriminatorConfig(reward_type="logit").resolved_reward_type(O.get_objective("airl"))
+    assert O.DiscriminatorConfig().resolved_reward_type(O.get_objective("gail")) == "logit"
+    # numeric fields are traced: a vmap over the discriminator learning rate works
+    lrs = jnp.array([1e-3, 1e-2])
+    cfgs = jax.vmap(lambda lr: O.DiscriminatorConfig(learning_rate=lr))(lrs)
+    np.testing.assert_allclose(cfgs.learning_rate, lrs)
