@@ -1,3 +1,16 @@
-"""jaxirl: inverse reinforcement learning in JAX."""
+"""jaxirl: inverse reinforcement learning in JAX.
+
+Subpackages: :mod:`jaxirl.tabular` (exact MaxEnt IRL), :mod:`jaxirl.envs`, :mod:`jaxirl.rl` (generators),
+:mod:`jaxirl.reward`, :mod:`jaxirl.objectives`, :mod:`jaxirl.train` (the composed adversarial step),
+:mod:`jaxirl.data` (demonstrations), :mod:`jaxirl.metrics`.
+"""
 
 __version__ = "0.1.0"
+
+
+def load_reward(run_dir: str, which=None):
+    """The learned reward of a finished ``jaxirl train`` run as a plain function
+    ``(obs, action, next_obs=None) -> reward`` (for AIRL the re-usable reward ``g``)."""
+    from jaxirl.jobs.train import load_reward as _load
+
+    return _load(run_dir, which)

@@ -1,0 +1,88 @@
+"""The ``jaxirl`` command.
+
+::
+
+    jaxirl tabular CONFIG [key=value ...]   exact tabular MaxEnt IRL job (jaxirl.jobs.tabular)
+    jaxirl expert  CONFIG [key=value ...]   train a PPO expert on the true reward, save demonstrations
+    jaxirl train   CONFIG [key=value ...]   adversarial IRL (GAIL / AIRL) from a demonstrations file
+    jaxirl eval    RUN_DIR [key=value ...]  re-evaluate a saved policy on the true reward
+
+Overrides use dotted keys (``ppo.learning_rate=1e-3``, ``run.root=/tmp/runs``, ``resume=RUN_DIR``); values
+are parsed as YAML.  A configuration error (unknown key, wrong type, bad value, missing or mismatched
+file) prints ``jaxirl <command>: error: <message>`` and exits with status 2, without a traceback; set
+``JAXIRL_DEBUG=1`` to get the traceback instead.  On success the job's summary is printed as JSON on
+stdout and the status is 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from typing import Sequence
+
+__all__ = ["main", "build_parser"]
+
+_JOBS = {
+    "tabular": ("jaxirl.jobs.tabular", "exact tabular MaxEnt IRL (gridworld) from a YAML config"),
+    "expert": ("jaxirl.jobs.expert", "train a PPO expert on the true reward and save demonstrations"),
+    "train": ("jaxirl.jobs.train", "adversarial IRL (GAIL/AIRL) from demonstrations"),
+    "eval": ("jaxirl.jobs.evaluate", "re-evaluate a saved policy of a run folder on the true reward"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jaxirl", description="Inverse reinforcement learning in JAX.",
+        epilog="Overrides: dotted.key=value, values parsed as YAML (e.g. ppo.hidden=[32,32]).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (_, help_text) in _JOBS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == "eval":
+            p.add_argument("config", metavar="RUN_DIR", help="run folder written by `jaxirl expert` or `jaxirl train`")
+        else:
+            p.add_argument("config", metavar="CONFIG", help="YAML configuration file")
+        p.add_argument("overrides", nargs="*", metavar="key=value", help="configuration overrides")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    module_name = _JOBS[args.command][0]
+    debug = os.environ.get("JAXIRL_DEBUG", "") not in ("", "0")
+    try:
+        for item in args.overrides:
+            if "=" not in item:
+                raise ValueError(f"override {item!r} must have the form key=value")
+        job = importlib.import_module(module_name)
+        summary = job.main(args.config, list(args.overrides))
+    except ValueError as err:
+        if debug:
+            raise
+        print(f"jaxirl {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as err:
+        if debug or not (err.name or "").startswith("jaxirl"):
+            raise
+        print(f"jaxirl {args.command}: error: this command is not available ({err})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\njaxirl {args.command}: interrupted (a `train` run continues with resume=RUN_DIR)",
+              file=sys.stderr)
+        return 130
+    print(json.dumps(_jsonable(summary), indent=2))
+    return 0
+
+
+def _jsonable(summary):
+    from jaxirl.io import to_python
+
+    return to_python(summary if summary is not None else {})
+
+
+if __name__ == "__main__":  # python -m jaxirl.cli
+    sys.exit(main())

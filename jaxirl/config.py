@@ -1,0 +1,247 @@
+"""YAML run configurations: nested sections, dotted ``key=value`` overrides, strict validation.
+
+A configuration is a nested mapping of *sections* (``env``, ``ppo``, ``run``, ...).  Every job declares
+its ``defaults`` as a nested dict; :func:`load_config` merges, in order,
+
+    defaults  <-  the YAML file  <-  ``key=value`` command-line overrides
+
+and rejects anything the defaults do not know:
+
+* an unknown key at any level raises ``ValueError`` listing the valid keys of that section;
+* a value whose type differs from the default's raises ``ValueError`` naming the dotted key and the
+  expected type.  An ``int`` is accepted where a ``float`` is expected (and converted); a string that
+  parses as a number is accepted for a ``float`` default, because YAML 1.1 reads ``1e-3`` (no dot) as a
+  string; ``bool`` is never accepted as a number; lists and tuples are interchangeable (converted to the
+  default's type).
+* a default of ``None`` accepts any value (optional settings such as ``resume`` or ``backend``); a default
+  of ``{}`` (an empty mapping) is a free-form section whose keys are not checked (e.g. ``env.kwargs``).
+
+Values in overrides are parsed with :func:`yaml.safe_load`, so ``ppo.hidden=[32,32]``, ``env.backend=null``
+and ``run.seed=3`` all mean what they look like.  :func:`to_struct` turns a section into a flax struct
+dataclass config (its fields are the valid keys) and calls its ``validate()`` method when it has one.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+from typing import Any, Mapping, Sequence
+
+import yaml
+
+__all__ = ["load_config", "merge", "parse_overrides", "to_struct", "struct_defaults", "dump_yaml"]
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float (int also accepted)"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, Mapping):
+        return "mapping"
+    return type(value).__name__
+
+
+def _coerce(key: str, default: Any, value: Any) -> Any:
+    """Return ``value`` converted to the type of ``default``, or raise ValueError naming ``key``."""
+    if default is None:
+        return value
+    if value is None:
+        raise ValueError(f"config key '{key}': expected {_type_name(default)}, got null")
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+    elif isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif isinstance(default, str):
+        if isinstance(value, str):
+            return value
+    elif isinstance(default, (list, tuple)):
+        if isinstance(value, (list, tuple)):
+            return type(default)(value)
+    elif isinstance(default, Mapping):
+        if isinstance(value, Mapping):
+            return value
+    else:  # unusual default types: accept the same type only
+        if isinstance(value, type(default)):
+            return value
+    raise ValueError(
+        f"config key '{key}': expected {_type_name(default)}, got {type(value).__name__} {value!r}"
+    )
+
+
+def merge(defaults: Mapping, updates: Mapping, prefix: str = "") -> dict:
+    """Recursively merge ``updates`` into a deep copy of ``defaults`` with key and type checking."""
+    out = copy.deepcopy(dict(defaults))
+    if not isinstance(updates, Mapping):
+        where = f"section '{prefix[:-1]}'" if prefix else "the configuration"
+        raise ValueError(f"{where} must be a mapping, got {type(updates).__name__} {updates!r}")
+    free_form = prefix != "" and len(defaults) == 0
+    for key, value in updates.items():
+        if not isinstance(key, str):
+            raise ValueError(f"config keys must be strings, got {key!r} in section '{prefix[:-1]}'")
+        dotted = prefix + key
+        if free_form:
+            out[key] = copy.deepcopy(value)
+            continue
+        if key not in out:
+            where = f"section '{prefix[:-1]}'" if prefix else "top level"
+            valid = ", ".join(sorted(out)) or "(none)"
+            raise ValueError(f"unknown config key '{dotted}' at {where}; valid keys: {valid}")
+        default = out[key]
+        if isinstance(default, Mapping) and default and value is not None:
+            if not isinstance(value, Mapping):
+                raise ValueError(
+                    f"config key '{dotted}' is a section: expected a mapping with keys "
+                    f"{', '.join(sorted(default))}, got {value!r}"
+                )
+            out[key] = merge(default, value, dotted + ".")
+        else:
+            out[key] = _coerce(dotted, default, value)
+    return out
+
+
+def parse_overrides(overrides: Sequence[str]) -> dict:
+    """Turn ``["a.b=1", "c=x"]`` into the nested mapping ``{"a": {"b": 1}, "c": "x"}``."""
+    nested: dict = {}
+    for item in overrides:
+        if not isinstance(item, str) or "=" not in item:
+            raise ValueError(f"override {item!r} must have the form key=value (e.g. ppo.learning_rate=1e-3)")
+        key, text = item.split("=", 1)
+        key = key.strip()
+        parts = key.split(".")
+        if not key or any(not p for p in parts):
+            raise ValueError(f"override {item!r}: empty key (expected dotted.key=value)")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError as err:
+            raise ValueError(f"override {item!r}: cannot parse value {text!r}: {err}") from None
+        node = nested
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"override {item!r} conflicts with an earlier override of '{part}'")
+        node[parts[-1]] = value
+    return nested
+
+
+def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = (), defaults: Mapping | None = None) -> dict:
+    """Load a YAML config, merged as ``defaults <- file <- overrides``; see the module docstring.
+
+    Args:
+      path: YAML file (a mapping of sections), or None to start from the defaults alone.
+      overrides: ``dotted.key=value`` strings; values parsed with ``yaml.safe_load``.
+      defaults: nested dict of default values; its keys are the only valid keys.
+    Returns:
+      The merged nested dict (a fresh copy; defaults are not modified).
+    Raises:
+      ValueError: missing/unreadable file, YAML that is not a mapping, unknown keys, wrong types.
+    """
+    defaults = {} if defaults is None else defaults
+    config = copy.deepcopy(dict(defaults))
+    if path is not None:
+        if not os.path.isfile(path):
+            raise ValueError(f"config file not found: {os.fspath(path)!r}")
+        with open(path, encoding="utf-8") as f:
+            try:
+                loaded = yaml.safe_load(f)
+            except yaml.YAMLError as err:
+                raise ValueError(f"config file {os.fspath(path)!r} is not valid YAML: {err}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, Mapping):
+            raise ValueError(f"config file {os.fspath(path)!r} must hold a mapping of sections, got {type(loaded).__name__}")
+        config = merge(config, loaded)
+    if overrides:
+        config = merge(config, parse_overrides(overrides))
+    return config
+
+
+def _field_default(field: dataclasses.Field) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return field.default_factory()  # type: ignore[misc]
+    return dataclasses.MISSING
+
+
+def struct_defaults(cls) -> dict:
+    """The default values of a (flax struct) dataclass as a plain dict (tuples become lists for YAML)."""
+    out = {}
+    for field in dataclasses.fields(cls):
+        if not field.init:
+            continue
+        value = _field_default(field)
+        if value is dataclasses.MISSING:
+            value = None
+        out[field.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _freeze(value: Any) -> Any:
+    """Lists become tuples (recursively) so static struct fields stay hashable."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def to_struct(cls, section: Mapping | None, name: str | None = None):
+    """Build the dataclass ``cls`` (e.g. a flax struct config) from a config section.
+
+    The valid keys are the dataclass's init fields.  Unknown keys raise ``ValueError`` listing the valid
+    ones; values are checked against the field default's type (as in :func:`load_config`); lists are
+    turned into tuples.  If the instance has a ``validate()`` method it is called (it raises ValueError on
+    bad values).
+    """
+    name = name or cls.__name__
+    section = {} if section is None else section
+    if not isinstance(section, Mapping):
+        raise ValueError(f"section '{name}' must be a mapping, got {type(section).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    kwargs = {}
+    for key, value in section.items():
+        if key not in fields:
+            raise ValueError(f"unknown key '{name}.{key}' for {cls.__name__}; valid keys: {', '.join(sorted(fields))}")
+        default = _field_default(fields[key])
+        if default is not dataclasses.MISSING and default is not None:
+            value = _coerce(f"{name}.{key}", default, value)
+        kwargs[key] = _freeze(value)
+    missing = [k for k, f in fields.items() if k not in kwargs and _field_default(f) is dataclasses.MISSING]
+    if missing:
+        raise ValueError(f"section '{name}' is missing required key(s): {', '.join(missing)}")
+    obj = cls(**kwargs)
+    validate = getattr(obj, "validate", None)
+    if callable(validate):
+        validate()
+    return obj
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        return value.item()
+    return value
+
+
+def dump_yaml(config: Mapping) -> str:
+    """YAML text of a nested config (tuples written as lists, numpy scalars as Python numbers)."""
+    return yaml.safe_dump(_plain(config), sort_keys=False, default_flow_style=None)

@@ -1,0 +1,301 @@
+"""Demonstration datasets: collection, the ``.npz`` file format, and validated loading.
+
+File schema (``numpy.savez_compressed``; ``M`` transitions from ``E`` complete episodes, stored episode
+after episode)::
+
+    observations       (M, obs_dim) float32
+    actions            (M, act_dim) float32   continuous actions, or
+                       (M,)         int32     discrete action indices
+    next_observations  (M, obs_dim) float32   the TRUE next observation (also at episode ends)
+    rewards            (M,)         float32   true environment reward
+    terminated         (M,)         float32   1.0 where the MDP ended (absorbing), else 0.0
+    truncated          (M,)         float32   1.0 where the time limit cut the episode, else 0.0
+    episode_returns    (E,)         float32   undiscounted return of each episode
+    episode_starts     (E,)         int64     index of each episode's first transition
+    episode_lengths    (E,)         int64     number of transitions of each episode
+    metadata           ()           str       JSON object, see below
+
+``metadata`` keys: ``env`` (registry name), ``backend`` (Brax backend or null), ``episode_length`` (time
+limit), ``observation_size``, ``action_size``, ``discrete``, ``num_actions``, ``num_episodes``,
+``num_transitions``, ``expert_return`` (mean of ``episode_returns``), ``jaxirl_version``, ``created``
+(ISO-8601 UTC), plus anything the writer adds (e.g. the expert run folder).
+
+Every episode is complete: its last transition has ``terminated`` or ``truncated`` set and no other one
+does.  :func:`load_demos` checks all of this (and, given a target environment, that the data were made
+for it) and raises ``ValueError`` naming the offending array or field.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from typing import Any, Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxirl import __version__
+from jaxirl.envs.base import Transition
+
+__all__ = ["save_demos", "load_demos", "collect_demos", "env_metadata", "ARRAYS"]
+
+# file array name -> Transition field
+ARRAYS = {
+    "observations": "obs",
+    "actions": "action",
+    "rewards": "reward",
+    "next_observations": "next_obs",
+    "terminated": "terminated",
+    "truncated": "truncated",
+}
+_EPISODE_ARRAYS = ("episode_returns", "episode_starts", "episode_lengths")
+
+
+def _episode_bounds(terminated: np.ndarray, truncated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ends = np.flatnonzero((terminated > 0) | (truncated > 0))
+    starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
+    return starts, (ends + 1 - starts).astype(np.int64)
+
+
+def save_demos(path: str, transitions: Transition, episode_returns, metadata: Mapping[str, Any]) -> str:
+    """Write demonstrations (a ``Transition`` with leading ``(M,)`` axis of complete episodes, stored
+    one after the other) and their per-episode returns to a compressed ``.npz`` (schema above).
+
+    ``metadata`` must contain ``env``; sizes, counts, ``expert_return`` (mean episode return), the
+    version and the date are filled in when absent.
+    """
+    arrays = {name: np.asarray(jax.device_get(getattr(transitions, field))) for name, field in ARRAYS.items()}
+    for name in ("observations", "next_observations", "rewards", "terminated", "truncated"):
+        arrays[name] = arrays[name].astype(np.float32)
+    act = arrays["actions"]
+    arrays["actions"] = act.astype(np.int32) if np.issubdtype(act.dtype, np.integer) else act.astype(np.float32)
+    returns = np.asarray(jax.device_get(episode_returns), dtype=np.float32).reshape(-1)
+    starts, lengths = _episode_bounds(arrays["terminated"], arrays["truncated"])
+    meta = dict(metadata)
+    if "env" not in meta:
+        raise ValueError("metadata: missing 'env' (the environment name the demonstrations come from)")
+    discrete = arrays["actions"].ndim == 1
+    meta.setdefault("backend", None)
+    meta.setdefault("observation_size", int(arrays["observations"].shape[-1]))
+    meta.setdefault("action_size", 1 if discrete else int(arrays["actions"].shape[-1]))
+    meta.setdefault("discrete", bool(discrete))
+    meta.setdefault("num_actions", None)
+    meta.setdefault("num_episodes", int(returns.shape[0]))
+    meta.setdefault("num_transitions", int(arrays["observations"].shape[0]))
+    meta.setdefault("expert_return", float(returns.mean()) if returns.size else None)
+    meta.setdefault("jaxirl_version", __version__)
+    meta.setdefault("created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    if "episode_length" not in meta:
+        raise ValueError("metadata: missing 'episode_length' (the time limit of the source environment)")
+    arrays.update(episode_returns=returns, episode_starts=starts, episode_lengths=lengths)
+    _check_arrays(arrays, meta, path)  # never write a file that load_demos would reject
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = path + f".tmp-{os.getpid()}.npz"
+    np.savez_compressed(tmp, metadata=np.array(json.dumps(meta)), **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def _fail(path: str, message: str):
+    raise ValueError(f"demonstrations {path!r}: {message}")
+
+
+def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], path: str) -> None:
+    obs = arrays["observations"]
+    if obs.ndim != 2:
+        _fail(path, f"'observations' must have shape (M, obs_dim), got {obs.shape}")
+    m = obs.shape[0]
+    if m == 0:
+        _fail(path, "no transitions (empty file)")
+    for name in ("observations", "next_observations"):
+        a = arrays[name]
+        if not np.issubdtype(a.dtype, np.floating):
+            _fail(path, f"'{name}' must be float32, got dtype {a.dtype}")
+        if a.shape != obs.shape:
+            _fail(path, f"'{name}' must have shape {obs.shape}, got {a.shape}")
+    act = arrays["actions"]
+    if act.shape[:1] != (m,) or act.ndim not in (1, 2):
+        _fail(path, f"'actions' must have shape (M, act_dim) or (M,) with M={m}, got {act.shape}")
+    if act.ndim == 1 and not np.issubdtype(act.dtype, np.integer):
+        _fail(path, f"'actions' of shape (M,) are discrete indices and must be int32, got dtype {act.dtype}")
+    if act.ndim == 2 and not np.issubdtype(act.dtype, np.floating):
+        _fail(path, f"'actions' of shape (M, act_dim) must be float32, got dtype {act.dtype}")
+    for name in ("rewards", "terminated", "truncated"):
+        a = arrays[name]
+        if a.shape != (m,):
+            _fail(path, f"'{name}' must have shape ({m},), got {a.shape}")
+        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.bool_)):
+            _fail(path, f"'{name}' must be float32, got dtype {a.dtype}")
+    for name in ("observations", "next_observations", "actions", "rewards", "episode_returns"):
+        a = arrays[name]
+        if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
+            bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+            _fail(path, f"'{name}' contains {bad} NaN/inf value(s)")
+    for name in ("terminated", "truncated"):
+        a = arrays[name].astype(np.float32)
+        if not np.all((a == 0) | (a == 1)):
+            _fail(path, f"'{name}' must contain only 0 and 1")
+    done = (arrays["terminated"] > 0) | (arrays["truncated"] > 0)
+    if not done[-1]:
+        _fail(path, "the last episode is incomplete (the last transition is neither terminated nor truncated)")
+    starts, lengths = _episode_bounds(arrays["terminated"], arrays["truncated"])
+    e = starts.shape[0]
+    for name, expected in (("episode_starts", starts), ("episode_lengths", lengths)):
+        a = np.asarray(arrays[name])
+        if a.shape != (e,) or not np.array_equal(a, expected):
+            _fail(path, f"'{name}' does not match the episode ends given by terminated/truncated ({e} episodes)")
+    if arrays["episode_returns"].shape != (e,):
+        _fail(path, f"'episode_returns' must have shape ({e},) (one per episode), got {arrays['episode_returns'].shape}")
+    per_episode = np.add.reduceat(arrays["rewards"].astype(np.float64), starts)
+    recorded = arrays["episode_returns"].astype(np.float64)
+    if not np.allclose(per_episode, recorded, rtol=1e-4, atol=1e-3 * max(1.0, float(np.abs(recorded).max()))):
+        _fail(path, "'episode_returns' differ from the sums of 'rewards' over the episodes")
+    limit = meta.get("episode_length")
+    if isinstance(limit, int) and lengths.max() > limit:
+        _fail(path, f"an episode has {int(lengths.max())} steps, more than metadata episode_length={limit}")
+    if meta.get("observation_size") not in (None, obs.shape[1]):
+        _fail(path, f"metadata observation_size={meta['observation_size']} but observations have {obs.shape[1]} columns")
+    act_size = 1 if act.ndim == 1 else act.shape[1]
+    if meta.get("action_size") not in (None, act_size):
+        _fail(path, f"metadata action_size={meta['action_size']} but actions have size {act_size}")
+
+
+def env_metadata(env) -> dict:
+    """The metadata fields describing a ``VecEnv`` (what :func:`load_demos` checks against).
+
+    ``backend`` is the physics backend actually used (the env's or its base env's ``backend``
+    attribute, e.g. ``"generalized"`` for a Brax env made with ``backend=None``, ``"jax"`` for pointmass).
+    """
+    backend = getattr(env, "backend", None)
+    if backend is None:
+        backend = getattr(getattr(env, "base", None), "backend", None)
+    return {
+        "env": env.name,
+        "backend": backend if isinstance(backend, str) else None,
+        "episode_length": int(env.episode_length),
+        "observation_size": int(env.observation_size),
+        "action_size": int(env.action_size),
+        "discrete": bool(env.discrete),
+        "num_actions": env.num_actions,
+    }
+
+
+def _check_env(meta: Mapping[str, Any], env, path: str) -> None:
+    for field, expected in env_metadata(env).items():
+        got = meta.get(field)
+        if field in ("discrete", "num_actions", "backend") and got is None:
+            continue
+        if got != expected:
+            _fail(path, f"recorded {field}={got!r} but the target environment has {field}={expected!r}")
+
+
+def load_demos(path: str, env=None) -> tuple[Transition, dict]:
+    """Load demonstrations saved by :func:`save_demos`.
+
+    Returns ``(transitions, metadata)``: a ``Transition`` of jax arrays with a leading ``(M,)`` axis
+    (float32 observations, rewards and flags; actions float32 ``(M, act_dim)`` or int32 ``(M,)``) and
+    the metadata dict, to which ``episode_returns``/``episode_starts``/``episode_lengths`` (numpy) are added.
+    With ``env`` (a ``VecEnv``) the file must have been made for the same environment name, backend
+    (when the file records one), episode length, observation size and action size/kind
+    (see :func:`env_metadata`).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        _fail(path, "file not found")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except Exception as err:  # corrupt zip, not an npz...
+        _fail(path, f"cannot read as .npz ({type(err).__name__}: {err})")
+    missing = [k for k in (*ARRAYS, *_EPISODE_ARRAYS, "metadata") if k not in arrays]
+    if missing:
+        _fail(path, f"missing array(s) {', '.join(missing)}; expected {', '.join((*ARRAYS, *_EPISODE_ARRAYS, 'metadata'))}")
+    try:
+        meta = json.loads(str(arrays.pop("metadata")))
+    except (json.JSONDecodeError, TypeError) as err:
+        _fail(path, f"'metadata' is not a JSON string: {err}")
+    if not isinstance(meta, dict):
+        _fail(path, "'metadata' must be a JSON object")
+    for key in ("env", "episode_length", "observation_size", "action_size"):
+        if key not in meta:
+            _fail(path, f"metadata is missing '{key}'")
+    _check_arrays(arrays, meta, path)
+    if env is not None:
+        _check_env(meta, env, path)
+        if env.discrete != (arrays["actions"].ndim == 1):
+            _fail(path, "action kind (discrete/continuous) does not match the target environment")
+    act = arrays["actions"]
+    act = act.astype(np.int32) if act.ndim == 1 else act.astype(np.float32)
+    demos = Transition(
+        obs=jnp.asarray(arrays["observations"], jnp.float32),
+        action=jnp.asarray(act),
+        reward=jnp.asarray(arrays["rewards"], jnp.float32),
+        next_obs=jnp.asarray(arrays["next_observations"], jnp.float32),
+        terminated=jnp.asarray(arrays["terminated"], jnp.float32),
+        truncated=jnp.asarray(arrays["truncated"], jnp.float32),
+    )
+    for name in _EPISODE_ARRAYS:
+        meta[name] = arrays[name]
+    return demos, meta
+
+
+def collect_demos(env, act_fn: Callable, key: jax.Array, num_episodes: int) -> tuple[Transition, np.ndarray]:
+    """Roll out ``env`` with ``act_fn(obs, key) -> action`` and keep exactly ``num_episodes`` complete episodes.
+
+    Every one of the ``N = env.num_envs`` environments runs ``k * episode_length`` steps in one jitted
+    ``lax.scan``, with ``k = ceil(num_episodes / N)``; as no episode is longer than ``episode_length``,
+    each environment completes at least ``k`` episodes.  The first ``k`` episodes of every environment are
+    then taken in the order (episode index, environment index) and the first ``num_episodes`` kept.  The
+    choice does not depend on the episodes' outcomes, so shorter (e.g. early-terminating) episodes are not
+    over-represented.  Use a small ``num_envs`` (≈ ``num_episodes``) to avoid simulating unneeded episodes.
+    Pass ``act_fn`` as a ``jax.tree_util.Partial`` over the policy parameters to keep them out of the
+    compiled program's constants.
+
+    Returns ``(transitions, episode_returns)``: a ``Transition`` with leading ``(M,)`` axis (numpy arrays,
+    episodes stored one after the other) and the ``(num_episodes,)`` float32 returns.
+    """
+    if not isinstance(num_episodes, int) or isinstance(num_episodes, bool) or num_episodes < 1:
+        raise ValueError(f"num_episodes: expected a positive int, got {num_episodes!r}")
+    n = env.num_envs
+    k = -(-num_episodes // n)
+    steps = k * env.episode_length
+
+    # A jax.tree_util.Partial act_fn is passed as an argument, so its arrays (e.g. policy parameters)
+    # are traced inputs rather than constants baked into the compiled program.
+    policy = act_fn if isinstance(act_fn, jax.tree_util.Partial) else jax.tree_util.Partial(act_fn)
+
+    @jax.jit
+    def rollout(policy, key):
+        reset_key, key = jax.random.split(key)
+
+        def body(env_state, step_key):
+            action = policy(env_state.obs, step_key)
+            env_state, tr = env.step(env_state, action)
+            return env_state, tr
+
+        _, traj = jax.lax.scan(body, env.reset(reset_key), jax.random.split(key, steps))
+        return traj
+
+    traj = jax.device_get(rollout(policy, key))  # (T, N, ...)
+    done = np.asarray((traj.terminated > 0) | (traj.truncated > 0))
+    episodes = []  # (episode index, env index, start, end) with end exclusive
+    for i in range(n):
+        ends = np.flatnonzero(done[:, i])[:k] + 1
+        starts = np.concatenate([[0], ends[:-1]])
+        episodes += [(j, i, s, e) for j, (s, e) in enumerate(zip(starts, ends))]
+    episodes.sort()
+    episodes = episodes[:num_episodes]
+    if len(episodes) < num_episodes:  # cannot happen when every episode ends within episode_length
+        raise RuntimeError(f"collected only {len(episodes)} complete episodes, wanted {num_episodes}")
+
+    def gather(x):
+        x = np.asarray(x)
+        return np.concatenate([x[s:e, i] for _, i, s, e in episodes], axis=0)
+
+    transitions = jax.tree.map(gather, traj)
+    rewards = np.asarray(traj.reward)
+    returns = np.array([rewards[s:e, i].sum() for _, i, s, e in episodes], dtype=np.float32)
+    return transitions, returns

@@ -1,0 +1,276 @@
+"""Run folders, metrics logs, learning-curve plots, pytree files and exact-resume checkpoints.
+
+A run folder (``make_run_dir``) holds::
+
+    config.yaml                 the fully merged configuration (``write_config``)
+    metrics.jsonl               one JSON object per logged iteration (``MetricsWriter``)
+    learning_curve.png          (``plot_learning_curve``)
+    *.msgpack                   pytrees: policy / reward parameters (``save_pytree``)
+    checkpoints/checkpoint-<iteration>.msgpack + .json     (``save_checkpoint``)
+    summary.json
+
+Pytrees are stored with ``flax.serialization`` (msgpack of the state dict).  The bytes of every array are
+kept exactly (dtype and value), so restoring a checkpoint into a template of the same structure gives a
+bit-identical train state: a resumed run replays exactly what the uninterrupted run would have done,
+provided the training step is deterministic given the state (all randomness comes from the state's key).
+New-style typed PRNG keys are stored as their raw key data and re-wrapped on load.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import re
+from typing import Any, Iterable, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import serialization
+
+from jaxirl.config import dump_yaml
+
+__all__ = [
+    "make_run_dir", "write_config", "read_config", "write_json", "read_json", "MetricsWriter",
+    "read_metrics", "plot_learning_curve", "save_pytree", "load_pytree", "save_checkpoint",
+    "load_checkpoint", "latest_checkpoint", "to_python",
+]
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def make_run_dir(root: str | os.PathLike, prefix: str) -> str:
+    """Create and return a new folder ``root/prefix-YYYYmmdd-HHMMSS`` (``-2``, ``-3``... if taken)."""
+    if not prefix or os.sep in prefix:
+        raise ValueError(f"run prefix must be a non-empty name without '{os.sep}', got {prefix!r}")
+    os.makedirs(root, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = os.path.join(os.fspath(root), f"{prefix}-{stamp}")
+    path, n = base, 1
+    while True:
+        try:
+            os.makedirs(path)
+            return path
+        except FileExistsError:
+            n += 1
+            path = f"{base}-{n}"
+
+
+def to_python(value: Any) -> Any:
+    """Convert numpy / jax scalars and arrays inside nested containers to JSON-friendly Python values."""
+    if isinstance(value, Mapping):
+        return {str(k): to_python(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_python(v) for v in value]
+    if isinstance(value, (jax.Array, np.ndarray, np.generic)):
+        arr = np.asarray(value)
+        value = arr.item() if arr.ndim == 0 else arr.tolist()
+        return to_python(value) if isinstance(value, list) else _finite(value)
+    return _finite(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else (1e308 if value > 0 else -1e308)
+    return value
+
+
+def write_json(path: str, obj: Any) -> None:
+    _atomic_write(path, (json.dumps(to_python(obj), indent=2) + "\n").encode())
+
+
+def read_json(path: str) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def write_config(run_dir: str, config: Mapping) -> str:
+    """Write the merged config to ``run_dir/config.yaml`` and return its path."""
+    path = os.path.join(run_dir, "config.yaml")
+    _atomic_write(path, dump_yaml(config).encode())
+    return path
+
+
+def read_config(run_dir: str) -> dict:
+    import yaml
+
+    path = os.path.join(run_dir, "config.yaml")
+    if not os.path.isfile(path):
+        raise ValueError(f"{run_dir!r} is not a run folder (no config.yaml)")
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f) or {}
+
+
+class MetricsWriter:
+    """Append-only JSON-lines log: ``write({"iteration": 3, "loss": 0.1})`` adds one line (flushed)."""
+
+    def __init__(self, path: str, truncate_after: int | None = None):
+        """Open ``path`` for appending; when resuming, ``truncate_after=i`` first drops records with
+        ``iteration > i`` (written after the checkpoint being resumed from)."""
+        self.path = path
+        if truncate_after is not None and os.path.exists(path):
+            kept = [r for r in read_metrics(path) if r.get("iteration", -1) <= truncate_after]
+            _atomic_write(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+        self._file = open(path, "a", encoding="utf-8")
+
+    def write(self, record: Mapping) -> None:
+        self._file.write(json.dumps(to_python(record)) + "\n")
+        self._file.flush()
+
+    def write_many(self, records: Iterable[Mapping]) -> None:
+        for record in records:
+            self.write(record)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def read_metrics(path: str) -> list[dict]:
+    """All records of a metrics.jsonl file (an incomplete last line, e.g. after a crash, is skipped)."""
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records
+
+
+def plot_learning_curve(records: Sequence[Mapping], path: str, keys: Sequence[str], x: str = "iteration",
+                        title: str = "") -> str | None:
+    """Plot ``keys`` against ``x`` (one panel per key present) into a PNG; returns the path or None.
+
+    Uses matplotlib's Agg canvas directly, so no display and no global backend switch are needed.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    keys = [k for k in keys if any(r.get(k) is not None for r in records)]
+    if not keys:
+        return None
+    fig = Figure(figsize=(5.0 * len(keys), 3.6))
+    FigureCanvasAgg(fig)
+    for i, key in enumerate(keys):
+        ax = fig.add_subplot(1, len(keys), i + 1)
+        pts = [(r[x], r[key]) for r in records if r.get(key) is not None and x in r]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="." if len(pts) < 50 else None)
+        ax.set_xlabel(x)
+        ax.set_title(key)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return path
+
+
+# ----------------------------------------------------------------------------------------------- pytrees
+
+def _is_typed_key(x: Any) -> bool:
+    return isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def _unwrap_keys(tree: Any) -> Any:
+    return jax.tree.map(lambda x: jax.random.key_data(x) if _is_typed_key(x) else x, tree)
+
+
+def save_pytree(path: str, tree: Any) -> str:
+    """Write a pytree (params, optimizer state, flax struct train state...) as msgpack bytes."""
+    tree = jax.device_get(_unwrap_keys(tree))
+    _atomic_write(path, serialization.to_bytes(tree))
+    return path
+
+
+def load_pytree(path: str, target: Any = None) -> Any:
+    """Read a pytree written by :func:`save_pytree`.
+
+    With ``target`` (a pytree of the same structure, e.g. a freshly initialised state) the result has
+    the target's structure (flax structs, optax states, static fields) and dtypes, as jax arrays.
+    Without it the result is the raw nested dict of numpy arrays (enough for flax ``params``).
+    """
+    if not os.path.isfile(path):
+        raise ValueError(f"pytree file not found: {path!r}")
+    with open(path, "rb") as f:
+        data = f.read()
+    if target is None:
+        return serialization.msgpack_restore(data)
+    template = _unwrap_keys(target)
+    try:
+        restored = serialization.from_bytes(template, data)
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path!r} does not match the expected structure: {err}") from None
+
+    def back(t, r):
+        if _is_typed_key(t):
+            return jax.random.wrap_key_data(jnp.asarray(r), impl=jax.random.key_impl(t))
+        r = jnp.asarray(r)
+        if hasattr(t, "shape") and tuple(r.shape) != tuple(np.shape(t)):
+            raise ValueError(f"{path!r}: array of shape {r.shape} where {np.shape(t)} was expected")
+        return r
+
+    return jax.tree.map(back, target, restored)
+
+
+_CKPT = re.compile(r"^checkpoint-(\d+)\.msgpack$")
+
+
+def save_checkpoint(run_dir: str, iteration: int, state: Any, info: Mapping | None = None) -> str:
+    """Save ``state`` as ``run_dir/checkpoints/checkpoint-<iteration>.msgpack`` plus a JSON with the
+    iteration, the state's PRNG key (if it has a ``key`` field; informative) and ``info``.
+    The JSON is written last, so a checkpoint counts as complete only when its JSON exists."""
+    folder = os.path.join(run_dir, "checkpoints")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"checkpoint-{int(iteration)}.msgpack")
+    save_pytree(path, state)
+    meta = {"iteration": int(iteration), "file": os.path.basename(path)}
+    key = getattr(state, "key", None)
+    if key is not None:
+        meta["rng"] = np.asarray(jax.device_get(_unwrap_keys(key))).tolist()
+    meta.update(info or {})
+    write_json(path[: -len(".msgpack")] + ".json", meta)
+    return path
+
+
+def latest_checkpoint(run_dir: str) -> tuple[int, str] | None:
+    """(iteration, path) of the newest complete checkpoint in ``run_dir``, or None."""
+    folder = os.path.join(run_dir, "checkpoints")
+    if not os.path.isdir(folder):
+        return None
+    found = []
+    for name in os.listdir(folder):
+        m = _CKPT.match(name)
+        if m and os.path.isfile(os.path.join(folder, name[: -len(".msgpack")] + ".json")):
+            found.append((int(m.group(1)), os.path.join(folder, name)))
+    return max(found) if found else None
+
+
+def load_checkpoint(path: str, target: Any) -> tuple[Any, dict]:
+    """Restore a checkpoint (``.msgpack`` path, or a run folder: its latest checkpoint) into the
+    structure of ``target``; returns ``(state, info)`` with the JSON metadata."""
+    if os.path.isdir(path):
+        found = latest_checkpoint(path)
+        if found is None:
+            raise ValueError(f"no checkpoint found in {path!r}/checkpoints")
+        path = found[1]
+    info_path = path[: -len(".msgpack")] + ".json" if path.endswith(".msgpack") else path + ".json"
+    info = read_json(info_path) if os.path.isfile(info_path) else {}
+    return load_pytree(path, target), info

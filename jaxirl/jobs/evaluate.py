@@ -1,0 +1,122 @@
+"""``jaxirl eval RUN_DIR``: re-evaluate the policy saved in a run folder on the environment's TRUE reward.
+
+Works for the folders of ``jaxirl expert`` and of ``jaxirl train`` with the PPO generator: both hold
+``config.yaml`` (with ``env`` and ``ppo`` sections) and ``policy.msgpack`` (a :class:`~jaxirl.rl.ppo.PPOState`).
+The policy is run from fresh episodes on ``eval.num_envs`` environments for one episode length
+(so each environment completes at least one episode), once with the deterministic action (the mode)
+and once sampling; the mean undiscounted returns are reported, with a uniformly random policy's return
+for reference (one jitted program for the three).  Overrides: ``eval.num_envs``, ``eval.seed``, ``eval.num_steps`` (default: the episode
+length).  The shared helpers here (building the env and PPO config from a config, evaluating a policy)
+are also used by the ``expert`` and ``train`` jobs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+
+from jaxirl import io
+from jaxirl.config import load_config, struct_defaults, to_struct
+
+__all__ = ["main", "ENV_DEFAULTS", "EVAL_DEFAULTS", "make_env", "ppo_config", "load_policy", "evaluate_policy",
+           "random_action", "ppo_defaults"]
+
+ENV_DEFAULTS = {"name": "pointmass", "backend": None, "num_envs": 16, "episode_length": 50, "kwargs": {}}
+EVAL_DEFAULTS = {"num_envs": 16, "seed": 0, "num_steps": 0}  # num_steps 0: one episode length
+POLICY_FILE = "policy.msgpack"
+
+
+def ppo_defaults() -> dict:
+    from jaxirl.rl.ppo import PPOConfig
+
+    return struct_defaults(PPOConfig)
+
+
+def make_env(section: Mapping[str, Any], num_envs: int | None = None):
+    """A ``VecEnv`` from an ``env`` config section (``num_envs`` overrides the section's)."""
+    from jaxirl.envs import make
+
+    kwargs = dict(section.get("kwargs") or {})
+    return make(section["name"], int(num_envs or section["num_envs"]), episode_length=int(section["episode_length"]),
+                backend=section.get("backend"), **kwargs)
+
+
+def ppo_config(section: Mapping[str, Any], env=None):
+    """A validated :class:`~jaxirl.rl.ppo.PPOConfig` from a ``ppo`` config section."""
+    from jaxirl.rl import ppo
+
+    config = to_struct(ppo.PPOConfig, section, name="ppo")
+    ppo.check_config(config, env)
+    return config
+
+
+def load_policy(path: str, config, env):
+    """Restore a saved :class:`~jaxirl.rl.ppo.PPOState` (template built with ``ppo.init`` for ``env``)."""
+    from jaxirl.rl import ppo
+
+    template = ppo.init(config, env, jax.random.PRNGKey(0))
+    return io.load_pytree(path, template)
+
+
+def random_action(env, obs: jax.Array, key: jax.Array) -> jax.Array:
+    """Uniform random actions: indices for discrete envs, uniform in [-1, 1]^d otherwise."""
+    if env.discrete:
+        return jax.random.randint(key, obs.shape[:-1], 0, env.num_actions, jnp.int32)
+    return jax.random.uniform(key, obs.shape[:-1] + (env.action_size,), minval=-1.0, maxval=1.0)
+
+
+def evaluate_policy(env, config, state, key: jax.Array, num_steps: int | None = None) -> dict:
+    """Mean true return of the PPO policy's mode (deterministic), of its samples (stochastic) and of the
+    uniformly random policy (the 0 of a normalised score).
+
+    The three evaluations are one jitted program: :func:`jaxirl.rl.evaluate.evaluate` ``vmap``-ped over a
+    policy index (0 mode, 1 sample, 2 random) that selects the action, so there is a single compilation.
+    """
+    from jaxirl.rl import ppo
+    from jaxirl.rl.evaluate import evaluate
+
+    def run(params_state, mode, k):
+        def act_fn(obs, kk):
+            det = ppo.act_deterministic(config, params_state, obs)
+            sto = ppo.act(config, params_state, obs, kk)[0]
+            rnd = random_action(env, obs, kk).astype(det.dtype)
+            return jnp.where(mode == 0, det, jnp.where(mode == 1, sto, rnd))
+
+        return evaluate(env, act_fn, k, num_steps)
+
+    batched = jax.jit(lambda s, keys: jax.vmap(run, in_axes=(None, 0, 0))(s, jnp.arange(3), keys))
+    out = jax.device_get(batched(state, jax.random.split(key, 3)))
+    return {
+        "return_deterministic": float(out["mean_return"][0]),
+        "return_stochastic": float(out["mean_return"][1]),
+        "random_return": float(out["mean_return"][2]),
+        "std_deterministic": float(out["std_return"][0]),
+        "std_stochastic": float(out["std_return"][1]),
+        "episodes": int(out["num_episodes"][0]),
+    }
+
+
+def main(run_dir: str, overrides: Sequence[str] = ()) -> dict:
+    """Evaluate ``run_dir``'s saved policy; writes ``eval.json`` into the folder and returns it."""
+    if not os.path.isdir(run_dir):
+        raise ValueError(f"run folder not found: {run_dir!r}")
+    saved = io.read_config(run_dir)
+    if not isinstance(saved.get("env"), Mapping) or not isinstance(saved.get("ppo"), Mapping):
+        raise ValueError(f"{run_dir!r}: config.yaml has no env/ppo sections; only PPO policies can be evaluated")
+    policy_path = os.path.join(run_dir, POLICY_FILE)
+    if not os.path.isfile(policy_path):
+        raise ValueError(f"{run_dir!r} has no {POLICY_FILE} (the run did not finish, or its generator is not PPO)")
+    cfg = load_config(None, overrides, {"eval": {**EVAL_DEFAULTS, **dict(saved.get("eval") or {})}})["eval"]
+    if cfg["num_envs"] < 1 or cfg["num_steps"] < 0:
+        raise ValueError(f"eval.num_envs must be >= 1 and eval.num_steps >= 0, got {cfg['num_envs']}, {cfg['num_steps']}")
+    env = make_env(saved["env"], num_envs=cfg["num_envs"])
+    config = ppo_config(saved["ppo"], env)
+    state = load_policy(policy_path, config, env)
+    num_steps = cfg["num_steps"] or None
+    result = {"run_dir": run_dir, "env": env.name,
+              **evaluate_policy(env, config, state, jax.random.PRNGKey(cfg["seed"]), num_steps), "eval": cfg}
+    io.write_json(os.path.join(run_dir, "eval.json"), result)
+    return result

@@ -1,0 +1,148 @@
+"""``jaxirl expert CONFIG``: train a PPO expert on the TRUE reward, then record demonstrations.
+
+Sections (defaults in :func:`defaults`)::
+
+    env:   name, backend, num_envs, episode_length, kwargs      (see jaxirl.envs.make)
+    ppo:   the fields of jaxirl.rl.ppo.PPOConfig
+    train: num_updates, log_every (updates per jitted chunk / log line), seed
+    demos: num_episodes, num_envs (parallel envs for recording), deterministic (record the policy's
+           mode instead of samples), path (default RUN_DIR/demos.npz)
+    eval:  num_envs, seed, num_steps (0: one episode length)
+    run:   root, prefix, progress (false: no progress bar; programs with host callbacks are not kept
+           in JAX's persistent compilation cache)
+
+Training runs PPO (Schulman et al. 2017) in chunks of ``log_every`` updates, each one jitted
+``lax.scan``; a progress bar is fed from inside the scan with ``jax.debug.callback``.  The run folder gets
+``config.yaml``, ``metrics.jsonl``, ``learning_curve.png``, ``policy.msgpack`` (the ``PPOState``),
+``summary.json``; the demonstrations file (schema in :mod:`jaxirl.data`) records the expert's return
+(mean return of the recorded episodes) and the random policy's return.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxirl import io
+from jaxirl.config import load_config
+from jaxirl.jobs.evaluate import (ENV_DEFAULTS, EVAL_DEFAULTS, POLICY_FILE, evaluate_policy, make_env, ppo_config,
+                                  ppo_defaults)
+from jaxirl.progress import ProgressBar
+
+__all__ = ["main", "defaults", "make_chunk"]
+
+
+def defaults() -> dict:
+    return {
+        "env": dict(ENV_DEFAULTS),
+        "ppo": ppo_defaults(),
+        "train": {"num_updates": 100, "log_every": 10, "seed": 0},
+        "demos": {"num_episodes": 16, "num_envs": 16, "deterministic": False, "path": None},
+        "eval": dict(EVAL_DEFAULTS),
+        "run": {"root": "runs", "prefix": "expert", "progress": True},
+    }
+
+
+def _check(cfg: dict) -> None:
+    for key in ("num_updates", "log_every"):
+        if cfg["train"][key] < 1:
+            raise ValueError(f"train.{key}: expected a positive int, got {cfg['train'][key]}")
+    for key in ("num_episodes", "num_envs"):
+        if cfg["demos"][key] < 1:
+            raise ValueError(f"demos.{key}: expected a positive int, got {cfg['demos'][key]}")
+    if cfg["demos"]["path"] is not None and not isinstance(cfg["demos"]["path"], str):
+        raise ValueError(f"demos.path: expected a file path or null, got {cfg['demos']['path']!r}")
+
+
+def make_chunk(config, env, progress_fn=None):
+    """``chunk((state, env_state), keys) -> ((state, env_state), metrics)``: one PPO update per key on the
+    env's true reward (a ``lax.scan``); ``progress_fn(updates_done, metrics)`` is called from the scan."""
+    from jaxirl.rl import ppo
+
+    def one_update(carry, key):
+        state, env_state = carry
+        k_roll, k_upd = jax.random.split(key)
+        env_state, ro = ppo.rollout(config, state, env, env_state, k_roll)
+        state, metrics = ppo.update(config, state, ro, ro.transition.reward, k_upd)
+        metrics.update(ppo.episode_stats(env_state))
+        metrics["reward_mean"] = jnp.mean(ro.transition.reward)
+        if progress_fn is not None:
+            jax.debug.callback(progress_fn, state.step, metrics)
+        return (state, env_state), metrics
+
+    def chunk(carry, keys):
+        return jax.lax.scan(one_update, carry, keys)
+
+    return chunk
+
+
+def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
+    """Run the job; returns the summary (also written to ``RUN_DIR/summary.json``)."""
+    from jaxirl.data import collect_demos, env_metadata, save_demos
+    from jaxirl.rl import ppo
+
+    cfg = load_config(config_path, overrides, defaults())
+    _check(cfg)
+    env = make_env(cfg["env"])
+    config = ppo_config(cfg["ppo"], env)
+    tcfg = cfg["train"]
+    run_dir = io.make_run_dir(cfg["run"]["root"], cfg["run"]["prefix"])
+    io.write_config(run_dir, cfg)
+
+    k_init, k_env, k_loop, k_eval, k_demo = jax.random.split(jax.random.PRNGKey(tcfg["seed"]), 5)
+    carry = jax.jit(lambda k1, k2: (ppo.init(config, env, k1), env.reset(k2)))(k_init, k_env)
+    keys = jax.random.split(k_loop, tcfg["num_updates"])
+    steps_per_update = config.num_steps * env.num_envs
+    bar = ProgressBar(tcfg["num_updates"], desc=f"expert {env.name}", score_key="episode_return")
+    chunk = jax.jit(make_chunk(config, env, bar.callback if cfg["run"]["progress"] else None))
+    start = time.time()
+    with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl")) as log, bar:
+        for i in range(0, tcfg["num_updates"], tcfg["log_every"]):
+            carry, metrics = chunk(carry, keys[i: i + tcfg["log_every"]])
+            metrics = jax.device_get(metrics)
+            n = len(metrics["episode_return"])
+            bar.update(i + n, float(metrics["episode_return"][-1]))
+            for j in range(n):
+                record = {"iteration": i + j + 1, "env_steps": (i + j + 1) * steps_per_update}
+                record.update({k: float(v[j]) for k, v in metrics.items()})
+                log.write(record)
+    train_seconds = time.time() - start
+    state = carry[0]
+    io.save_pytree(os.path.join(run_dir, POLICY_FILE), state)
+    records = io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))
+    io.plot_learning_curve(records, os.path.join(run_dir, "learning_curve.png"),
+                           ["episode_return", "value_loss", "entropy"], title=f"PPO expert on {env.name}")
+
+    ecfg = cfg["eval"]
+    eval_env = make_env(cfg["env"], num_envs=ecfg["num_envs"])
+    num_steps = ecfg["num_steps"] or None
+    evaluation = evaluate_policy(eval_env, config, state, k_eval, num_steps)
+    rand = evaluation["random_return"]
+
+    dcfg = cfg["demos"]
+    demo_env = make_env(cfg["env"], num_envs=min(dcfg["num_envs"], dcfg["num_episodes"]))
+    if dcfg["deterministic"]:
+        act_fn = jax.tree_util.Partial(lambda s, obs, key: ppo.act_deterministic(config, s, obs), state)
+    else:
+        act_fn = jax.tree_util.Partial(lambda s, obs, key: ppo.act(config, s, obs, key)[0], state)
+    transitions, returns = collect_demos(demo_env, act_fn, k_demo, dcfg["num_episodes"])
+    demos_path = dcfg["path"] or os.path.join(run_dir, "demos.npz")
+    meta = {**env_metadata(demo_env), "expert_return": float(np.mean(returns)), "random_return": rand,
+            "expert_run": os.path.basename(run_dir), "deterministic": bool(dcfg["deterministic"]),
+            "ppo_updates": tcfg["num_updates"], "env_kwargs": cfg["env"]["kwargs"]}
+    save_demos(demos_path, transitions, returns, meta)
+
+    summary = {
+        "run_dir": run_dir, "env": env.name, "demos_path": demos_path,
+        "expert_return": float(np.mean(returns)), "expert_return_std": float(np.std(returns)),
+        "num_episodes": int(returns.shape[0]), **evaluation,
+        "final_train_return": records[-1]["episode_return"] if records else None,
+        "env_steps": tcfg["num_updates"] * steps_per_update, "train_seconds": round(train_seconds, 2),
+    }
+    io.write_json(os.path.join(run_dir, "summary.json"), summary)
+    return summary

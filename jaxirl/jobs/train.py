@@ -1,0 +1,243 @@
+"""``jaxirl train CONFIG``: adversarial IRL (GAIL, Ho & Ermon 2016; AIRL, Fu et al. 2018) from a demos file.
+
+Sections (defaults in :func:`defaults`)::
+
+    env:           name, backend, num_envs, episode_length, kwargs        (see jaxirl.envs.make)
+    demos:         path (a .npz of jaxirl.data), expert_return (null: the file's metadata)
+    train:         algorithm (gail | airl), num_iterations, eval_every, eval_steps  (jaxirl.train_config)
+    discriminator: the fields of jaxirl.objectives.DiscriminatorConfig
+    ppo:           the fields of jaxirl.rl.ppo.PPOConfig (the generator)
+    eval:          num_envs (environments of the evaluation env), seed, num_steps (final evaluation)
+    run:           root, prefix (null: "<algorithm>-<env>"), seed, chunk, keep_checkpoints, progress
+    resume:        null, or a run folder to continue
+
+The run is executed in chunks of ``run.chunk`` iterations, each one call of the jitted
+``Trainer.run`` (a ``lax.scan``; a progress bar is fed from inside it).  After every chunk the host
+appends the per-iteration metrics to ``metrics.jsonl``, writes ``policy.msgpack`` (the PPO state),
+``reward.msgpack`` (the reward model's params) and a checkpoint of the whole ``TrainState``.
+``run.progress=false`` drops the in-scan progress callback (the bar then moves once per chunk): JAX does
+not keep programs with host callbacks in its persistent compilation cache, so repeated short runs (tests,
+sweeps) compile faster without it.  At the end it writes ``learning_curve.png`` and ``summary.json``
+with the final policy's true-reward returns and normalised scores (from the in-scan evaluation when the
+last iteration had one, else from a fresh evaluation).
+
+``resume=RUN_DIR`` restores the newest checkpoint of ``RUN_DIR`` and continues with the same chunking, so
+the result is bit-identical to an uninterrupted run (all randomness lives in the train state's key).  The
+configuration must equal the run's saved ``config.yaml`` except for ``train.num_iterations`` (which may
+be raised to train longer), ``run.progress`` and ``resume``.  :func:`load_reward` gives the learned
+reward of a finished run as a plain function in one call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+import jax
+import numpy as np
+
+from jaxirl import io
+from jaxirl.config import load_config, merge, struct_defaults, to_struct
+from jaxirl.jobs.evaluate import ENV_DEFAULTS, POLICY_FILE, make_env, ppo_config, ppo_defaults
+from jaxirl.progress import ProgressBar
+
+__all__ = ["main", "defaults", "load_reward", "REWARD_FILE", "REWARD_MODEL_FILE"]
+
+REWARD_FILE = "reward.msgpack"
+REWARD_MODEL_FILE = "reward_model.json"
+CURVE_KEYS = ("score_det", "score_stoch", "disc_loss", "learned_reward_mean")
+# keys that may differ between a run's saved config and the config of its resumption
+_RESUMABLE = {("resume",), ("train", "num_iterations"), ("run", "progress")}
+
+
+def defaults() -> dict:
+    from jaxirl.objectives import DiscriminatorConfig
+
+    return {
+        "env": dict(ENV_DEFAULTS),
+        "demos": {"path": "demos/pointmass.npz", "expert_return": None},
+        "train": {"algorithm": "gail", "num_iterations": 100, "eval_every": 10, "eval_steps": 0},
+        "discriminator": struct_defaults(DiscriminatorConfig),
+        "ppo": ppo_defaults(),
+        "eval": {"num_envs": 16, "seed": 0, "num_steps": 0},
+        "run": {"root": "runs", "prefix": None, "seed": 0, "chunk": 10, "keep_checkpoints": 2, "progress": True},
+        "resume": None,
+    }
+
+
+def _diff(a: Any, b: Any, path: tuple = ()) -> list[tuple]:
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            out += _diff(a.get(k), b.get(k), path + (k,))
+        return out
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        a, b = list(a), list(b)
+    return [] if a == b or path in _RESUMABLE else [(path, a, b)]
+
+
+def _check(cfg: dict) -> None:
+    run = cfg["run"]
+    for key, lo in (("chunk", 1), ("keep_checkpoints", 0)):
+        if run[key] < lo:
+            raise ValueError(f"run.{key}: expected an int >= {lo}, got {run[key]}")
+    if run["prefix"] is not None and (not isinstance(run["prefix"], str) or not run["prefix"]):
+        raise ValueError(f"run.prefix: expected a non-empty name or null, got {run['prefix']!r}")
+    if not isinstance(cfg["demos"]["path"], str) or not cfg["demos"]["path"]:
+        raise ValueError(f"demos.path: expected the path of a demonstrations .npz, got {cfg['demos']['path']!r}")
+    er = cfg["demos"]["expert_return"]
+    if er is not None and (isinstance(er, bool) or not isinstance(er, (int, float)) or not np.isfinite(er)):
+        raise ValueError(f"demos.expert_return: expected a finite number or null, got {er!r}")
+    if cfg["eval"]["num_envs"] < 1 or cfg["eval"]["num_steps"] < 0:
+        raise ValueError("eval.num_envs must be >= 1 and eval.num_steps >= 0")
+    if cfg["resume"] is not None and not isinstance(cfg["resume"], str):
+        raise ValueError(f"resume: expected a run folder, got {cfg['resume']!r}")
+
+
+def _check_resume(cfg: dict) -> None:
+    run_dir = cfg["resume"]
+    if not os.path.isdir(run_dir):
+        raise ValueError(f"resume: run folder not found: {run_dir!r}")
+    saved = merge(defaults(), io.read_config(run_dir))
+    diffs = _diff(saved, cfg)
+    if diffs:
+        lines = "; ".join(f"{'.'.join(p)}: saved {a!r}, now {b!r}" for p, a, b in diffs[:8])
+        raise ValueError(f"resume: the configuration differs from {run_dir}/config.yaml ({lines}); "
+                         f"pass that file as CONFIG (only train.num_iterations and run.progress may change)")
+    if io.latest_checkpoint(run_dir) is None:
+        raise ValueError(f"resume: {run_dir!r} has no complete checkpoint")
+
+
+def _train_config(cfg: dict):
+    from jaxirl.objectives import DiscriminatorConfig
+    from jaxirl.train_config import TrainConfig
+
+    disc = to_struct(DiscriminatorConfig, cfg["discriminator"], name="discriminator")
+    gen = ppo_config(cfg["ppo"])
+    return TrainConfig(algorithm=cfg["train"]["algorithm"], num_iterations=cfg["train"]["num_iterations"],
+                       eval_every=cfg["train"]["eval_every"], eval_steps=cfg["train"]["eval_steps"],
+                       discriminator=disc, generator=gen).validate()
+
+
+def _load_demos(cfg: dict, env):
+    from jaxirl.data import load_demos
+
+    demos, meta = load_demos(cfg["demos"]["path"], env)
+    recorded = meta.get("env_kwargs")
+    if recorded is not None and dict(recorded) != dict(cfg["env"]["kwargs"]):
+        raise ValueError(f"demonstrations {cfg['demos']['path']!r}: recorded env kwargs {recorded} "
+                         f"but env.kwargs is {cfg['env']['kwargs']}")
+    return demos, meta
+
+
+def _prune(run_dir: str, keep: int) -> None:
+    if keep <= 0:
+        return
+    folder = os.path.join(run_dir, "checkpoints")
+    found = sorted((int(n[len("checkpoint-"):-len(".msgpack")]), n) for n in os.listdir(folder)
+                   if n.startswith("checkpoint-") and n.endswith(".msgpack"))
+    for _, name in found[:-keep]:
+        for path in (os.path.join(folder, name), os.path.join(folder, name[: -len(".msgpack")] + ".json")):
+            if os.path.exists(path):
+                os.remove(path)
+
+
+def _save_outputs(run_dir: str, state) -> None:
+    io.save_pytree(os.path.join(run_dir, POLICY_FILE), state.generator)
+    io.save_pytree(os.path.join(run_dir, REWARD_FILE), state.reward)
+
+
+def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
+    """Run (or resume) the job; returns the summary (also written to ``RUN_DIR/summary.json``)."""
+    from jaxirl.train import make_train
+
+    cfg = load_config(config_path, overrides, defaults())
+    _check(cfg)
+    resume = cfg["resume"]
+    if resume is not None:
+        _check_resume(cfg)
+    env = make_env(cfg["env"])
+    eval_env = make_env(cfg["env"], num_envs=cfg["eval"]["num_envs"])
+    config = _train_config(cfg)
+    demos, meta = _load_demos(cfg, env)
+    total = config.num_iterations
+    label = f"{config.algorithm} {env.name}"
+    bar = ProgressBar(total, desc=label, score_key="score_det")
+    trainer = make_train(config, env, (demos, meta), expert_return=cfg["demos"]["expert_return"],
+                         eval_env=eval_env, progress_fn=bar.callback if cfg["run"]["progress"] else None)
+    # jitted as a whole: one compilation (kept in the persistent cache) instead of many eager ops
+    state = jax.jit(trainer.init)(jax.random.PRNGKey(cfg["run"]["seed"]))
+    if resume is not None:
+        run_dir = resume
+        state, _ = io.load_checkpoint(run_dir, state)
+        start = int(state.iteration)
+        if start > total:
+            raise ValueError(f"resume: the checkpoint is at iteration {start}, beyond train.num_iterations={total}")
+        io.write_config(run_dir, cfg)  # records a raised num_iterations
+    else:
+        run_dir = io.make_run_dir(cfg["run"]["root"], cfg["run"]["prefix"] or f"{config.algorithm}-{env.name}")
+        io.write_config(run_dir, cfg)
+        start = 0
+    model_fields = dataclasses.asdict(trainer.model)
+    io.write_json(os.path.join(run_dir, REWARD_MODEL_FILE),
+                  {"model": model_fields, "algorithm": config.algorithm, "reward_type": trainer.reward_type,
+                   "discount": float(config.generator.discount)})
+    bar.start_at(start)
+    chunk = cfg["run"]["chunk"]
+    t0 = time.time()
+    with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl"), truncate_after=start) as log, bar:
+        it = start
+        while it < total:
+            n = min(chunk, total - it)
+            state, metrics = trainer.run(state, n)
+            metrics = jax.device_get(metrics)
+            for j in range(n):
+                log.write({k: np.asarray(v[j]) for k, v in metrics.items()})
+            it += n
+            bar.update(it, float(metrics["score_det"][-1]) if "score_det" in metrics else None)
+            _save_outputs(run_dir, state)
+            io.save_checkpoint(run_dir, it, state, {"chunk": chunk, "seconds": round(time.time() - t0, 2)})
+            _prune(run_dir, cfg["run"]["keep_checkpoints"])
+    records = io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))
+    io.plot_learning_curve(records, os.path.join(run_dir, "learning_curve.png"), CURVE_KEYS,
+                           title=f"{config.algorithm.upper()} on {env.name}")
+    final = jax.device_get(state.last_eval)
+    if int(final["eval_iteration"]) != int(state.iteration):  # the last iteration was not evaluated in the scan
+        final = jax.device_get(jax.jit(trainer.evaluate)(state, jax.random.PRNGKey(cfg["eval"]["seed"])))
+    summary = {
+        "run_dir": run_dir, "env": env.name, "algorithm": config.algorithm, "iterations": int(state.iteration),
+        "resumed_from": start if resume is not None else None,
+        **{k: float(v) for k, v in final.items() if k != "eval_iteration"}, "eval_iteration": int(final["eval_iteration"]),
+        "expert_return": trainer.expert_return, "random_return": float(state.random_return),
+        "demos_path": cfg["demos"]["path"], "train_seconds": round(time.time() - t0, 2),
+    }
+    io.write_json(os.path.join(run_dir, "summary.json"), summary)
+    return summary
+
+
+def load_reward(run_dir: str, which: str | None = None) -> Callable:
+    """The learned reward of a ``jaxirl train`` run folder as ``fn(obs, action, next_obs=None) -> reward``.
+
+    AIRL: the disentangled reward ``g(s[, a])`` (Fu et al. 2018); GAIL: the discriminator-derived reward
+    its generator was trained with (``which`` = ``"logit"``, ``"gail"`` or ``"log_d"`` to choose another,
+    see :func:`jaxirl.reward.reward_fn`).  Inputs have leading batch dimensions; discrete actions are
+    integer indices.  No environment is built (the reward model's structure is read from
+    ``reward_model.json``), so this is cheap also for Brax runs.
+    """
+    from jaxirl import reward as reward_lib
+
+    spec_path = os.path.join(run_dir, REWARD_MODEL_FILE)
+    params_path = os.path.join(run_dir, REWARD_FILE)
+    if not os.path.isfile(spec_path) or not os.path.isfile(params_path):
+        raise ValueError(f"{run_dir!r} is not a finished `jaxirl train` run (needs {REWARD_MODEL_FILE} and {REWARD_FILE})")
+    with open(spec_path, encoding="utf-8") as f:
+        spec = json.load(f)
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in spec["model"].items()}
+    model = reward_lib.RewardModel(**fields).validate()
+    params = io.load_pytree(params_path, reward_lib.init(model, jax.random.PRNGKey(0)))
+    if which is None and model.kind == "gail":
+        which = spec.get("reward_type") if spec.get("reward_type") in reward_lib.GAIL_REWARDS else None
+    return reward_lib.reward_fn(model, params, which)

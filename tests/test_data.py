@@ -1,0 +1,193 @@
+"""Demonstration files: collection of complete episodes, save/load round trip, every validation error."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxirl.data import collect_demos, env_metadata, load_demos, save_demos
+from jaxirl.envs import BaseState, PointMass, Transition, VecEnv, scripted_action
+
+
+class Faller:
+    """Tiny env that terminates at random (probability 0.3 per step): episodes of varied length."""
+
+    observation_size = 2
+    action_size = 1
+    backend = "jax"
+
+    def reset(self, rng):
+        z = jnp.zeros((), jnp.float32)
+        return BaseState(pipeline_state={"key": rng, "t": z}, obs=jnp.stack([z, z]), reward=z, done=z)
+
+    def step(self, state, action):
+        key, sub = jax.random.split(state.pipeline_state["key"])
+        t = state.pipeline_state["t"] + 1.0
+        done = (jax.random.uniform(sub) < 0.3).astype(jnp.float32)
+        reward = 1.0 + action[0]
+        return state.replace(pipeline_state={"key": key, "t": t}, obs=jnp.stack([t, action[0]]),
+                             reward=reward, done=done)
+
+
+def point_env(num_envs=3, episode_length=10):
+    return VecEnv(PointMass(), num_envs, episode_length, name="pointmass")
+
+
+@pytest.fixture(scope="module")
+def demos():
+    env = point_env()
+    tr, returns = collect_demos(env, lambda obs, key: scripted_action(obs), jax.random.PRNGKey(0), 5)
+    return env, tr, returns
+
+
+def test_collect_gives_exactly_n_complete_episodes(demos):
+    env, tr, returns = demos
+    assert returns.shape == (5,)
+    assert tr.obs.shape == (50, 6) and tr.action.shape == (50, 2)   # no termination: 5 x 10 steps
+    ends = tr.truncated.reshape(5, 10)
+    np.testing.assert_array_equal(ends[:, -1], 1.0)
+    np.testing.assert_array_equal(ends[:, :-1], 0.0)
+    np.testing.assert_allclose(tr.reward.reshape(5, 10).sum(1), returns, rtol=1e-6)
+    # consecutive transitions of an episode chain: next_obs[t] == obs[t+1]
+    o = tr.obs.reshape(5, 10, 6)
+    no = tr.next_obs.reshape(5, 10, 6)
+    np.testing.assert_array_equal(no[:, :-1], o[:, 1:])
+    # the scripted expert is much better than doing nothing
+    assert returns.mean() > -8.0
+
+
+def test_collect_with_terminations_keeps_whole_episodes():
+    env = VecEnv(Faller(), 2, 8, name="faller")
+    tr, returns = collect_demos(env, lambda obs, key: jax.random.uniform(key, (2, 1)), jax.random.PRNGKey(1), 7)
+    done = np.asarray((tr.terminated > 0) | (tr.truncated > 0))
+    assert done.sum() == 7 and done[-1]
+    starts = np.concatenate([[0], np.flatnonzero(done)[:-1] + 1])
+    np.testing.assert_array_equal(tr.obs[starts, 0], 0.0)              # every episode starts at t=0
+    np.testing.assert_allclose(np.add.reduceat(tr.reward, starts), returns, rtol=1e-6)
+    lengths = np.diff(np.concatenate([starts, [len(done)]]))
+    # step counter inside each episode runs 1..length
+    for s, n in zip(starts, lengths):
+        np.testing.assert_array_equal(tr.next_obs[s:s + n, 0], np.arange(1, n + 1))
+    assert (tr.truncated > 0).sum() == (lengths == 8).sum()
+    with pytest.raises(ValueError, match="num_episodes"):
+        collect_demos(env, lambda obs, key: obs[:, :1], jax.random.PRNGKey(1), 0)
+
+
+def test_round_trip_equal(tmp_path, demos):
+    env, tr, returns = demos
+    path = str(tmp_path / "d.npz")
+    save_demos(path, tr, returns, {**env_metadata(env), "source": "scripted"})
+    loaded, meta = load_demos(path, env)
+    assert isinstance(loaded, Transition)
+    for a, b in zip(jax.tree.leaves(loaded), jax.tree.leaves(tr)):
+        assert a.dtype == jnp.float32
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert meta["env"] == "pointmass" and meta["backend"] == "jax" and meta["source"] == "scripted"
+    assert meta["num_episodes"] == 5 and meta["num_transitions"] == 50 and meta["episode_length"] == 10
+    assert meta["expert_return"] == pytest.approx(float(returns.mean()))
+    np.testing.assert_array_equal(meta["episode_starts"], np.arange(0, 50, 10))
+    np.testing.assert_array_equal(meta["episode_lengths"], np.full(5, 10))
+    assert meta["jaxirl_version"] and meta["created"]
+
+
+def test_discrete_round_trip(tmp_path):
+    m = 6
+    tr = Transition(obs=np.eye(3, dtype=np.float32)[np.arange(m) % 3], action=np.arange(m, dtype=np.int32) % 2,
+                    reward=np.ones(m, np.float32), next_obs=np.eye(3, dtype=np.float32)[(np.arange(m) + 1) % 3],
+                    terminated=np.zeros(m, np.float32), truncated=np.array([0, 0, 1, 0, 0, 1], np.float32))
+    path = str(tmp_path / "t.npz")
+    save_demos(path, tr, [3.0, 3.0], {"env": "tabular", "episode_length": 3, "num_actions": 2})
+    loaded, meta = load_demos(path)
+    assert loaded.action.dtype == jnp.int32 and loaded.action.shape == (m,)
+    assert meta["discrete"] is True and meta["action_size"] == 1
+
+
+def arrays_of(path):
+    with np.load(path) as f:
+        return {k: f[k] for k in f.files}
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: a.update(observations=a["observations"][:0], next_observations=a["next_observations"][:0]), "empty"),
+    (lambda a: a.pop("rewards"), "missing array.*rewards"),
+    (lambda a: a.pop("metadata"), "missing array.*metadata"),
+    (lambda a: a.update(metadata=np.array("{not json")), "JSON"),
+    (lambda a: a.update(metadata=np.array(json.dumps({"env": "pointmass"}))), "metadata is missing 'episode_length'"),
+    (lambda a: a["observations"].__setitem__((3, 1), np.nan), "'observations' contains 1 NaN"),
+    (lambda a: a["actions"].__setitem__((0, 0), np.inf), "'actions' contains 1 NaN/inf"),
+    (lambda a: a.update(observations=a["observations"].astype(np.int32)), "'observations' must be float32"),
+    (lambda a: a.update(actions=a["actions"].astype(np.int64)), "'actions' of shape .M, act_dim. must be float32"),
+    (lambda a: a.update(actions=a["actions"][:, 0]), "discrete indices and must be int32"),
+    (lambda a: a.update(rewards=a["rewards"][:-1]), "'rewards' must have shape \\(50,\\)"),
+    (lambda a: a.update(next_observations=a["next_observations"][:, :4]), "'next_observations' must have shape"),
+    (lambda a: a.update(observations=a["observations"][:, :, None]), "'observations' must have shape \\(M, obs_dim\\)"),
+    (lambda a: a["truncated"].__setitem__(49, 0.0), "last episode is incomplete"),
+    (lambda a: a["terminated"].__setitem__(4, 0.5), "only 0 and 1"),
+    (lambda a: a["episode_returns"].__setitem__(0, 123.0), "differ from the sums"),
+    (lambda a: a.update(episode_starts=a["episode_starts"][:-1]), "'episode_starts' does not match"),
+    (lambda a: a.update(episode_returns=a["episode_returns"][:-1]), "'episode_returns' must have shape \\(5,\\)"),
+])
+def test_corrupted_files_raise(tmp_path, demos, change, message):
+    env, tr, returns = demos
+    good = str(tmp_path / "good.npz")
+    save_demos(good, tr, returns, env_metadata(env))
+    arrays = arrays_of(good)
+    change(arrays)
+    bad = str(tmp_path / "bad.npz")
+    np.savez(bad, **arrays)
+    with pytest.raises(ValueError, match=message):
+        load_demos(bad)
+
+
+@pytest.mark.parametrize("env_kwargs, message", [
+    (dict(name="pointmass2"), "env='pointmass' but the target environment has env='pointmass2'"),
+    (dict(episode_length=20), "episode_length=10 but the target environment has episode_length=20"),
+    (dict(base=Faller()), "observation_size=6"),
+])
+def test_env_mismatch_raises(tmp_path, demos, env_kwargs, message):
+    env, tr, returns = demos
+    path = str(tmp_path / "d.npz")
+    save_demos(path, tr, returns, env_metadata(env))
+    kw = dict(base=PointMass(), num_envs=2, episode_length=10, name="pointmass")
+    kw.update(env_kwargs)
+    with pytest.raises(ValueError, match=message):
+        load_demos(path, VecEnv(kw.pop("base"), **kw))
+
+
+def test_backend_and_action_mismatch(tmp_path, demos):
+    env, tr, returns = demos
+    path = str(tmp_path / "d.npz")
+    save_demos(path, tr, returns, {**env_metadata(env), "backend": "spring"})
+    with pytest.raises(ValueError, match="backend='spring' but the target environment has backend='jax'"):
+        load_demos(path, env)
+    save_demos(path, tr.replace(action=tr.action[:, :1]), returns, {**env_metadata(env), "action_size": 1})
+    with pytest.raises(ValueError, match="action_size=1 but the target environment has action_size=2"):
+        load_demos(path, env)
+
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(ValueError, match="file not found"):
+        load_demos(str(tmp_path / "nope.npz"))
+    bad = tmp_path / "junk.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="cannot read"):
+        load_demos(str(bad))
+    z = np.zeros(2, np.float32)
+    tr = Transition(obs=z[:, None], action=z[:, None], reward=z, next_obs=z[:, None], terminated=z, truncated=z + 1)
+    with pytest.raises(ValueError, match="metadata: missing 'env'"):
+        save_demos(str(tmp_path / "x.npz"), tr, [0.0, 0.0], {})
+
+
+def test_shipped_pointmass_demos_load_for_the_config_env():
+    import os
+
+    from jaxirl.envs import make
+
+    path = os.path.join(os.path.dirname(__file__), "..", "demos", "pointmass.npz")
+    demos, meta = load_demos(path, make("pointmass", 4, episode_length=50))
+    assert meta["num_episodes"] >= 16 and demos.obs.shape == (50 * meta["num_episodes"], 6)
+    # a PPO expert: far above the uniformly random policy (about -51), near the scripted controller (about -3)
+    assert meta["expert_return"] > -6.0 and meta["random_return"] < -40.0
+    assert meta["env_kwargs"] == {}
