@@ -1,0 +1,185 @@
+"""Benchmark: env-steps/s of bare stepping, PPO, GAIL and AIRL training, side by side in one process.
+
+    python benchmarks/throughput.py --preset cpu          # hopper (spring), 64 envs
+    python benchmarks/throughput.py --preset gpu          # hopper and ant (generalized), 2048/8192/16384 envs
+    python benchmarks/throughput.py --envs hopper --backend spring --num-envs 64 --iterations 4
+
+For each (env, num_envs) it measures
+
+  (a) bare: the VecEnv stepped with uniform random actions in a ``lax.scan`` (observations summed into
+      the carry so XLA cannot drop the physics),
+  (b) ppo: PPO rollout + update on the true reward,
+  (c) gail, (d) airl: the full adversarial iteration of :mod:`jaxirl.train` (rollout, K discriminator
+      steps, relabelling, PPO update),
+
+all with the same unroll length T, each compiled ahead of time (``jit(...).lower(...).compile()``) and
+timed after compilation (best of ``--repeats``). The expert data for (c)/(d) are transitions of a random
+policy: throughput does not depend on what the demonstrations show. Writes a Markdown table with the
+device, date, command and ratios to ``benchmarks/results/throughput.md`` (``--output``).
+Targets (issue 7): GPU, ant at 8192 envs: airl/bare ≥ 0.5; CPU, hopper spring at 64 envs: airl/bare ≥ 0.3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from jaxirl import envs  # noqa: E402
+from jaxirl.envs.base import Transition  # noqa: E402
+from jaxirl.rl import ppo  # noqa: E402
+from jaxirl.train import make_train  # noqa: E402
+from jaxirl.train_config import make_config  # noqa: E402
+
+PRESETS = {
+    "cpu": dict(envs=["hopper"], backend="spring", num_envs=[64], unroll=32, iterations=16),
+    "gpu": dict(envs=["hopper", "ant"], backend="generalized", num_envs=[2048, 8192, 16384], unroll=32, iterations=4),
+}
+
+
+def _time(compiled, args, repeats):
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(compiled(*args))
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def bench_bare(env, unroll, iterations, repeats):
+    steps = unroll * iterations
+
+    def run(env_state, key):
+        def body(carry, k):
+            s, acc = carry
+            a = jax.random.uniform(k, (env.num_envs, env.action_size), minval=-1.0, maxval=1.0)
+            s, tr = env.step(s, a)
+            return (s, acc + jnp.sum(tr.next_obs) + jnp.sum(tr.reward)), None
+
+        (s, acc), _ = jax.lax.scan(body, (env_state, jnp.zeros(())), jax.random.split(key, steps))
+        return s, acc
+
+    state = env.reset(jax.random.key(0))
+    compiled = jax.jit(run).lower(state, jax.random.key(1)).compile()
+    return steps * env.num_envs / _time(compiled, (state, jax.random.key(1)), repeats)
+
+
+def ppo_config(unroll):
+    return ppo.PPOConfig(num_steps=unroll, num_minibatches=4, update_epochs=4, hidden=(64, 64))
+
+
+def bench_ppo(env, unroll, iterations, repeats):
+    config = ppo_config(unroll)
+
+    def run(state, env_state, key):
+        def body(carry, k):
+            state, env_state = carry
+            k1, k2 = jax.random.split(k)
+            env_state, ro = ppo.rollout(config, state, env, env_state, k1)
+            state, metrics = ppo.update(config, state, ro, ro.transition.reward, k2)
+            return (state, env_state), metrics
+
+        return jax.lax.scan(body, (state, env_state), jax.random.split(key, iterations))
+
+    state = ppo.init(config, env, jax.random.key(0))
+    env_state = env.reset(jax.random.key(1))
+    args = (state, env_state, jax.random.key(2))
+    compiled = jax.jit(run).lower(*args).compile()
+    return iterations * unroll * env.num_envs / _time(compiled, args, repeats)
+
+
+def random_demos(env, num):
+    """``num`` transitions of uniformly random actions (stand-in expert data for a throughput test)."""
+    steps = max(1, num // env.num_envs)
+
+    def body(s, k):
+        a = jax.random.uniform(k, (env.num_envs, env.action_size), minval=-1.0, maxval=1.0)
+        return env.step(s, a)
+
+    _, tr = jax.lax.scan(body, env.reset(jax.random.key(3)), jax.random.split(jax.random.key(4), steps))
+    return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), tr)
+
+
+def bench_adversarial(algorithm, env, demos, unroll, iterations, repeats):
+    config = make_config(
+        algorithm, "ppo",
+        discriminator={"num_steps": 5, "expert_batch_size": 1024, "policy_batch_size": 1024},
+        generator_config={"num_steps": unroll, "num_minibatches": 4, "update_epochs": 4},
+        num_iterations=iterations, eval_every=0,
+    )
+    trainer = make_train(config, env, demos, expert_return=1.0)
+    state = jax.jit(trainer.init)(jax.random.key(0))
+    compiled = jax.jit(trainer._run, static_argnums=2).lower(state, trainer.demos, iterations).compile()
+    return iterations * unroll * env.num_envs / _time(compiled, (state, trainer.demos), repeats)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
+    parser.add_argument("--envs", nargs="+")
+    parser.add_argument("--backend")
+    parser.add_argument("--num-envs", type=int, nargs="+")
+    parser.add_argument("--unroll", type=int)
+    parser.add_argument("--iterations", type=int)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                                         "throughput.md"))
+    args = parser.parse_args(argv)
+    p = dict(PRESETS[args.preset])
+    for k in ("envs", "backend", "num_envs", "unroll", "iterations"):
+        if getattr(args, k) is not None:
+            p[k] = getattr(args, k)
+
+    rows = []
+    for name in p["envs"]:
+        for n in p["num_envs"]:
+            env = envs.make(name, n, episode_length=1000, backend=p["backend"])
+            demos = random_demos(env, 16 * 1000)
+            row = {"env": name, "num_envs": n}
+            t0 = time.perf_counter()
+            row["bare"] = bench_bare(env, p["unroll"], p["iterations"], args.repeats)
+            row["ppo"] = bench_ppo(env, p["unroll"], p["iterations"], args.repeats)
+            row["gail"] = bench_adversarial("gail", env, demos, p["unroll"], p["iterations"], args.repeats)
+            row["airl"] = bench_adversarial("airl", env, demos, p["unroll"], p["iterations"], args.repeats)
+            row["wall"] = time.perf_counter() - t0
+            rows.append(row)
+            print(f"{name:>12} {n:>6} envs  bare {row['bare']:>12,.0f}  ppo {row['ppo']:>12,.0f}  "
+                  f"gail {row['gail']:>12,.0f}  airl {row['airl']:>12,.0f} steps/s  "
+                  f"airl/bare {row['airl'] / row['bare']:.2f}", flush=True)
+
+    dev = jax.devices()[0]
+    lines = [
+        "# Throughput: env-steps/s of bare stepping, PPO, GAIL and AIRL",
+        "",
+        f"- device: `{dev.platform}` — {dev.device_kind} ({jax.device_count()} device(s)); host {platform.machine()}, "
+        f"{os.cpu_count()} CPU cores",
+        f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}; jax {jax.__version__}",
+        f"- command: `python benchmarks/throughput.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+        f"- backend {p['backend']}, unroll T = {p['unroll']}, {p['iterations']} iterations per timed call, "
+        "PPO 4 epochs × 4 minibatches, 5 discriminator steps of 1024 + 1024 samples; compiled ahead of time, "
+        f"best of {args.repeats}.",
+        "",
+        "| env | num_envs | (a) bare | (b) PPO | (c) GAIL | (d) AIRL | PPO/bare | GAIL/bare | AIRL/bare |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['env']} | {r['num_envs']} | {r['bare']:,.0f} | {r['ppo']:,.0f} | {r['gail']:,.0f} | {r['airl']:,.0f} | "
+            f"{r['ppo'] / r['bare']:.2f} | {r['gail'] / r['bare']:.2f} | {r['airl'] / r['bare']:.2f} |"
+        )
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    with open(args.output, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
