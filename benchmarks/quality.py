@@ -17,9 +17,7 @@ Targets (issue 7): ≥ 0.9 on hopper, halfcheetah, ant and walker2d, each within
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import sys
 import time
 
@@ -28,11 +26,14 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 from jaxirl.config import load_config  # noqa: E402
 from jaxirl.jobs import train as train_job  # noqa: E402
 from jaxirl.jobs.evaluate import make_env  # noqa: E402
 from jaxirl.train import make_train  # noqa: E402
+
+import report  # noqa: E402
 
 PRESETS = {
     "cpu": dict(envs=["pointmass"], algorithms=["gail", "airl"], seeds=3),
@@ -101,14 +102,7 @@ def main(argv=None):
                   f"{row['worst_det']:.3f}), stoch {row['final_stoch']:.3f}; train {row['train_s']:.1f} s "
                   f"(+{row['compile_s']:.1f} s compile), to 0.9: {t09}", flush=True)
 
-    dev = jax.devices()[0]
-    lines = [
-        "# Quality: GAIL and AIRL normalised scores (seeds vmapped in one program)",
-        "",
-        f"- device: `{dev.platform}` — {dev.device_kind} ({jax.device_count()} device(s)); host {platform.machine()}, "
-        f"{os.cpu_count()} CPU cores",
-        f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}; jax {jax.__version__}",
-        f"- command: `python benchmarks/quality.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+    lines = report.header("Quality: GAIL and AIRL normalised scores (seeds vmapped in one program)", "quality.py", argv) + [
         "- score = (R − R_random) / (R_expert − R_random) on the true reward, final in-scan evaluation, mean over "
         "seeds; 'to 0.9' = training wall-clock until the seed-mean deterministic score first reaches 0.9.",
         "",
@@ -125,10 +119,7 @@ def main(argv=None):
             f"{r['final_det']:.3f} | {r['worst_det']:.3f} | {r['final_stoch']:.3f} | {r['train_s']:.1f} | "
             f"{r['compile_s']:.1f} | {t09} |"
         )
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    with open(args.output, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"wrote {args.output}")
+    report.write(args.output, lines)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,7 @@ CPU or GPU; writes a Markdown table with the device, date and command.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import sys
 import time
 
@@ -28,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy_reference as ref  # noqa: E402
+import report  # noqa: E402
 
 from jaxirl.tabular.builders import gridworld  # noqa: E402
 from jaxirl.tabular.maxent import maxent_irl  # noqa: E402
@@ -97,7 +96,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.steps % args.numpy_steps:
         parser.error("--numpy-steps must divide --steps")
-    device = jax.devices()[0]
     rows = []
     for size in args.sizes:
         row = bench_size(size, args.steps, args.numpy_steps, args.repeats)
@@ -107,14 +105,8 @@ def main(argv=None):
               f"  per step jax {row['irl_jax_per_step'] * 1e3:8.2f} ms numpy {row['irl_numpy_per_step'] * 1e3:8.2f} ms"
               f"  ({row['irl_numpy_per_step'] / row['irl_jax_per_step']:6.1f}x)", flush=True)
 
-    command = "python benchmarks/tabular.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    lines = [
-        "# Tabular benchmark: JAX vs NumPy",
-        "",
-        f"- device: `{device.platform}` — {device.device_kind} ({jax.device_count()} device(s)); host "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores",
-        f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}; jax {jax.__version__}, numpy {np.__version__}",
-        f"- command: `{command.strip()}`",
+    lines = report.header("Tabular benchmark: JAX vs NumPy", "tabular.py", argv) + [
+        f"- numpy {np.__version__}",
         "- problem: gridworld, slip 0.1, γ 0.9, infinite horizon, sparse transitions; soft VI to rel. tol 1e-6; "
         f"MaxEnt IRL tabular reward, gradient descent lr {LR}, {args.steps} JAX steps (one compiled scan), "
         f"{args.numpy_steps} NumPy steps (float64); JAX times after AOT compilation, best of {args.repeats}. "
@@ -130,10 +122,7 @@ def main(argv=None):
             f"{r['vi_numpy'] / r['vi_jax']:.1f}× | {r['irl_jax']:.3f} | {r['irl_jax_per_step'] * 1e3:.2f} | "
             f"{r['irl_numpy_per_step'] * 1e3:.2f} | {r['irl_numpy_per_step'] / r['irl_jax_per_step']:.1f}× |"
         )
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    with open(args.output, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"wrote {args.output}")
+    report.write(args.output, lines)
     return rows
 
 

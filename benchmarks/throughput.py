@@ -22,21 +22,21 @@ Targets (issue 7): GPU, ant at 8192 envs: airl/bare ≥ 0.5; CPU, hopper spring 
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import sys
 import time
 
 import jax
 import jax.numpy as jnp
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from jaxirl import envs  # noqa: E402
-from jaxirl.envs.base import Transition  # noqa: E402
 from jaxirl.rl import ppo  # noqa: E402
 from jaxirl.train import make_train  # noqa: E402
+
+import report  # noqa: E402
 from jaxirl.train_config import make_config  # noqa: E402
 
 PRESETS = {
@@ -137,6 +137,8 @@ def main(argv=None):
     for k in ("envs", "backend", "num_envs", "unroll", "iterations"):
         if getattr(args, k) is not None:
             p[k] = getattr(args, k)
+    if p["backend"] in ("none", "null"):  # pure-JAX envs (pointmass) take no Brax backend
+        p["backend"] = None
 
     rows = []
     for name in p["envs"]:
@@ -155,14 +157,7 @@ def main(argv=None):
                   f"gail {row['gail']:>12,.0f}  airl {row['airl']:>12,.0f} steps/s  "
                   f"airl/bare {row['airl'] / row['bare']:.2f}", flush=True)
 
-    dev = jax.devices()[0]
-    lines = [
-        "# Throughput: env-steps/s of bare stepping, PPO, GAIL and AIRL",
-        "",
-        f"- device: `{dev.platform}` — {dev.device_kind} ({jax.device_count()} device(s)); host {platform.machine()}, "
-        f"{os.cpu_count()} CPU cores",
-        f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}; jax {jax.__version__}",
-        f"- command: `python benchmarks/throughput.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+    lines = report.header("Throughput: env-steps/s of bare stepping, PPO, GAIL and AIRL", "throughput.py", argv) + [
         f"- backend {p['backend']}, unroll T = {p['unroll']}, {p['iterations']} iterations per timed call, "
         "PPO 4 epochs × 4 minibatches, 5 discriminator steps of 1024 + 1024 samples; compiled ahead of time, "
         f"best of {args.repeats}.",
@@ -175,10 +170,7 @@ def main(argv=None):
             f"| {r['env']} | {r['num_envs']} | {r['bare']:,.0f} | {r['ppo']:,.0f} | {r['gail']:,.0f} | {r['airl']:,.0f} | "
             f"{r['ppo'] / r['bare']:.2f} | {r['gail'] / r['bare']:.2f} | {r['airl'] / r['bare']:.2f} |"
         )
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    with open(args.output, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"wrote {args.output}")
+    report.write(args.output, lines)
 
 
 if __name__ == "__main__":
