@@ -62,6 +62,38 @@ def test_eval_reproduces_and_reports(expert_run, capsys):
     assert io.read_json(os.path.join(expert_run, "eval.json"))["return_deterministic"] == result["return_deterministic"]
 
 
+def test_expert_seeds_sweep_and_keep_best(capsys, tmp_path):
+    """Two vmapped lanes with different discounts; the kept policy is the best chunk of the best lane."""
+    argv = ["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), *TINY_ENV, *TINY_PPO,
+            "train.num_updates=6", "train.log_every=2", "train.num_seeds=2", "train.sweep={discount: [0.9, 0.99]}",
+            "train.keep_best=true", "demos.num_episodes=2", "demos.num_envs=2", "eval.num_envs=2",
+            f"run.root={tmp_path}"]
+    code, out, _ = run_cli(capsys, argv)
+    assert code == 0
+    summary = json.loads(out[out.index("{"):])
+    (run_dir,) = [os.path.join(tmp_path, d) for d in os.listdir(tmp_path)]
+    records = io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))
+    per_seed = np.array([r["episode_return_per_seed"] for r in records])        # (updates, lanes)
+    assert per_seed.shape == (6, 2)
+    np.testing.assert_allclose([r["episode_return"] for r in records], per_seed.mean(1), rtol=1e-5)
+    chunk_means = per_seed.reshape(3, 2, 2).mean(1)                              # (chunks, lanes)
+    chunk, lane = np.unravel_index(np.argmax(chunk_means), chunk_means.shape)
+    assert (summary["best_seed"], summary["kept_update"], summary["updates"]) == (lane, 2 * (chunk + 1), 6)
+    assert summary["sweep"] == {"discount": [0.9, 0.99][lane]}
+    assert io.read_config(run_dir)["ppo"]["discount"] == [0.9, 0.99][lane]     # the kept lane's value
+    _, meta = load_demos(os.path.join(run_dir, "demos.npz"))
+    assert meta["ppo_updates"] == summary["kept_update"] and meta["ppo_updates_run"] == 6
+
+
+def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
+    argv = ["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), *TINY_ENV, *TINY_PPO,
+            "train.num_updates=8", "train.log_every=2", "train.time_limit_s=0.001", "demos.num_episodes=2",
+            "demos.num_envs=2", "eval.num_envs=2", f"run.root={tmp_path}"]
+    code, out, _ = run_cli(capsys, argv)
+    summary = json.loads(out[out.index("{"):])
+    assert code == 0 and summary["updates"] == 2 and summary["env_steps"] == 2 * 10 * 4
+
+
 @pytest.mark.parametrize("argv, message", [
     (["expert", "missing.yaml"], "config file not found"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "ppo.lr=1"], "unknown config key 'ppo.lr'"),
@@ -69,6 +101,10 @@ def test_eval_reproduces_and_reports(expert_run, capsys):
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "env.name=nope"], "unknown environment 'nope'"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "ppo.activation=cube"], "activation"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.num_updates=0"], "train.num_updates"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.sweep={hidden: [1]}"], "not a traced PPO field"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.num_seeds=2", "train.sweep={discount: [0.9]}"],
+     "train.sweep.discount"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.time_limit_s=-1"], "train.time_limit_s"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "novalue"], "key=value"),
     (["eval", "no/such/run"], "run folder not found"),
     (["tabular", os.path.join(CONFIGS, "maxent_gridworld.yaml"), "irl.bogus=1"], "irl.bogus"),

@@ -4,7 +4,12 @@ Sections (defaults in :func:`defaults`)::
 
     env:   name, backend, num_envs, episode_length, kwargs      (see jaxirl.envs.make)
     ppo:   the fields of jaxirl.rl.ppo.PPOConfig
-    train: num_updates, log_every (updates per jitted chunk / log line), seed
+    train: num_updates, log_every (updates per jitted chunk / log line), seed,
+           num_seeds (independent runs vmapped in one program; the best one is kept),
+           sweep ({ppo_field: [one value per seed]} for traced PPO fields, e.g. discount),
+           time_limit_s (0: none; else stop after the chunk that passes this many seconds),
+           keep_best (keep the policy at the end of the chunk with the best mean training return
+           instead of the last one: PPO on Brax hopper can collapse late)
     demos: num_episodes, num_envs (parallel envs for recording), deterministic (record the policy's
            mode instead of samples), path (default RUN_DIR/demos.npz)
     eval:  num_envs, seed, num_steps (0: one episode length)
@@ -14,7 +19,9 @@ Sections (defaults in :func:`defaults`)::
 Training runs PPO (Schulman et al. 2017) in chunks of ``log_every`` updates, each one jitted
 ``lax.scan``; a progress bar is fed from inside the scan with ``jax.debug.callback``.  The run folder gets
 ``config.yaml``, ``metrics.jsonl``, ``learning_curve.png``, ``policy.msgpack`` (the ``PPOState``),
-``summary.json``; the demonstrations file (schema in :mod:`jaxirl.data`) records the expert's return
+``summary.json``; with ``num_seeds > 1`` the lanes train side by side (``jax.vmap`` over keys and the
+swept hyperparameters) and the lane with the best mean training return over the last chunk is evaluated,
+saved and recorded.  The demonstrations file (schema in :mod:`jaxirl.data`) records the expert's return
 (mean return of the recorded episodes) and the random policy's return.
 """
 
@@ -41,7 +48,8 @@ def defaults() -> dict:
     return {
         "env": dict(ENV_DEFAULTS),
         "ppo": ppo_defaults(),
-        "train": {"num_updates": 100, "log_every": 10, "seed": 0},
+        "train": {"num_updates": 100, "log_every": 10, "seed": 0, "num_seeds": 1, "sweep": {},
+                  "time_limit_s": 0.0, "keep_best": False},
         "demos": {"num_episodes": 16, "num_envs": 16, "deterministic": False, "path": None},
         "eval": dict(EVAL_DEFAULTS),
         "run": {"root": "runs", "prefix": "expert", "progress": True},
@@ -49,12 +57,22 @@ def defaults() -> dict:
 
 
 def _check(cfg: dict) -> None:
-    for key in ("num_updates", "log_every"):
+    for key in ("num_updates", "log_every", "num_seeds"):
         if cfg["train"][key] < 1:
             raise ValueError(f"train.{key}: expected a positive int, got {cfg['train'][key]}")
     for key in ("num_episodes", "num_envs"):
         if cfg["demos"][key] < 1:
             raise ValueError(f"demos.{key}: expected a positive int, got {cfg['demos'][key]}")
+    if cfg["train"]["time_limit_s"] < 0:
+        raise ValueError(f"train.time_limit_s: expected a number >= 0, got {cfg['train']['time_limit_s']}")
+    from jaxirl.rl.ppo_config import traced_fields
+
+    for name, values in cfg["train"]["sweep"].items():
+        if name not in traced_fields():
+            raise ValueError(f"train.sweep: {name!r} is not a traced PPO field; expected one of {traced_fields()}")
+        if not isinstance(values, (list, tuple)) or len(values) != cfg["train"]["num_seeds"]:
+            raise ValueError(f"train.sweep.{name}: expected a list of train.num_seeds = {cfg['train']['num_seeds']} "
+                             f"values, got {values!r}")
     if cfg["demos"]["path"] is not None and not isinstance(cfg["demos"]["path"], str):
         raise ValueError(f"demos.path: expected a file path or null, got {cfg['demos']['path']!r}")
 
@@ -94,25 +112,68 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     run_dir = io.make_run_dir(cfg["run"]["root"], cfg["run"]["prefix"])
     io.write_config(run_dir, cfg)
 
+    lanes = tcfg["num_seeds"]
     k_init, k_env, k_loop, k_eval, k_demo = jax.random.split(jax.random.PRNGKey(tcfg["seed"]), 5)
-    carry = jax.jit(lambda k1, k2: (ppo.init(config, env, k1), env.reset(k2)))(k_init, k_env)
-    keys = jax.random.split(k_loop, tcfg["num_updates"])
     steps_per_update = config.num_steps * env.num_envs
     bar = ProgressBar(tcfg["num_updates"], desc=f"expert {env.name}", score_key="episode_return")
-    chunk = jax.jit(make_chunk(config, env, bar.callback if cfg["run"]["progress"] else None))
+    if lanes == 1:
+        carry = jax.jit(lambda k1, k2: (ppo.init(config, env, k1), env.reset(k2)))(k_init, k_env)
+        keys = jax.random.split(k_loop, tcfg["num_updates"])
+        chunk = jax.jit(make_chunk(config, env, bar.callback if cfg["run"]["progress"] else None))
+        chunk_keys = lambda i: keys[i: i + tcfg["log_every"]]  # noqa: E731
+        lane_config = config
+    else:
+        from jaxirl.rl.ppo_config import stack_lanes
+
+        lane_config = stack_lanes(config, lanes, tcfg["sweep"])
+        init = jax.vmap(lambda c, k1, k2: (ppo.init(c, env, k1), env.reset(k2)))
+        carry = jax.jit(init)(lane_config, jax.random.split(k_init, lanes), jax.random.split(k_env, lanes))
+        keys = jax.vmap(lambda k: jax.random.split(k, tcfg["num_updates"]))(jax.random.split(k_loop, lanes))
+        lane_chunk = jax.jit(jax.vmap(lambda c, carry, ks: make_chunk(c, env)(carry, ks)))
+        chunk = lambda carry, ks: lane_chunk(lane_config, carry, ks)  # noqa: E731
+        chunk_keys = lambda i: keys[:, i: i + tcfg["log_every"]]  # noqa: E731
+
     start = time.time()
+    updates_done = 0
+    compile_seconds = None
+    best_kept = None  # (mean training return over the chunk, lane, updates done, policy state)
     with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl")) as log, bar:
         for i in range(0, tcfg["num_updates"], tcfg["log_every"]):
-            carry, metrics = chunk(carry, keys[i: i + tcfg["log_every"]])
+            t0 = time.time()
+            carry, metrics = chunk(carry, chunk_keys(i))
             metrics = jax.device_get(metrics)
-            n = len(metrics["episode_return"])
-            bar.update(i + n, float(metrics["episode_return"][-1]))
+            if compile_seconds is None:
+                compile_seconds = time.time() - t0  # first chunk: compilation + one chunk
+            per_lane = {k: np.asarray(v).reshape(lanes, -1) if lanes > 1 else np.asarray(v)[None]
+                        for k, v in metrics.items()}
+            n = per_lane["episode_return"].shape[1]
+            updates_done = i + n
+            bar.update(updates_done, float(per_lane["episode_return"][:, -1].max()))
             for j in range(n):
-                record = {"iteration": i + j + 1, "env_steps": (i + j + 1) * steps_per_update}
-                record.update({k: float(v[j]) for k, v in metrics.items()})
+                record = {"iteration": i + j + 1, "env_steps": (i + j + 1) * steps_per_update,
+                          "wall_s": round(time.time() - start, 2)}
+                record.update({k: float(v[:, j].mean()) for k, v in per_lane.items()})
+                if lanes > 1:
+                    record["episode_return_per_seed"] = [float(x) for x in per_lane["episode_return"][:, j]]
                 log.write(record)
+            last_returns = per_lane["episode_return"].mean(axis=1)
+            lane = int(np.argmax(last_returns))
+            if best_kept is None or last_returns[lane] > best_kept[0]:
+                best_kept = (float(last_returns[lane]), lane, updates_done,
+                             carry[0] if lanes == 1 else jax.tree.map(lambda x: x[lane], carry[0]))
+            if tcfg["time_limit_s"] and time.time() - start > tcfg["time_limit_s"]:
+                break
     train_seconds = time.time() - start
+    best = best_kept[1] if tcfg["keep_best"] else int(np.argmax(last_returns))
+    if lanes > 1:
+        carry = jax.tree.map(lambda x: x[best], carry)
+        for name, values in tcfg["sweep"].items():
+            cfg["ppo"][name] = values[best]
+        io.write_config(run_dir, cfg)
     state = carry[0]
+    kept_update = updates_done
+    if tcfg["keep_best"]:
+        _, best, kept_update, state = best_kept
     io.save_pytree(os.path.join(run_dir, POLICY_FILE), state)
     records = io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))
     io.plot_learning_curve(records, os.path.join(run_dir, "learning_curve.png"),
@@ -134,15 +195,21 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     demos_path = dcfg["path"] or os.path.join(run_dir, "demos.npz")
     meta = {**env_metadata(demo_env), "expert_return": float(np.mean(returns)), "random_return": rand,
             "expert_run": os.path.basename(run_dir), "deterministic": bool(dcfg["deterministic"]),
-            "ppo_updates": tcfg["num_updates"], "env_kwargs": cfg["env"]["kwargs"]}
+            "ppo_updates": kept_update, "ppo_updates_run": updates_done, "env_kwargs": cfg["env"]["kwargs"],
+            "device": jax.devices()[0].device_kind,
+            "eval_return_deterministic": evaluation["return_deterministic"],
+            "eval_return_stochastic": evaluation["return_stochastic"], "eval_episodes": evaluation["episodes"]}
     save_demos(demos_path, transitions, returns, meta)
 
     summary = {
         "run_dir": run_dir, "env": env.name, "demos_path": demos_path,
         "expert_return": float(np.mean(returns)), "expert_return_std": float(np.std(returns)),
         "num_episodes": int(returns.shape[0]), **evaluation,
-        "final_train_return": records[-1]["episode_return"] if records else None,
-        "env_steps": tcfg["num_updates"] * steps_per_update, "train_seconds": round(train_seconds, 2),
+        "final_train_return": float(per_lane["episode_return"][best, -1]),
+        "env_steps": updates_done * steps_per_update, "updates": updates_done, "kept_update": kept_update,
+        "train_seconds": round(train_seconds, 2), "first_chunk_seconds": round(compile_seconds or 0.0, 2),
+        "num_seeds": lanes, "best_seed": best, "last_chunk_return_per_seed": [float(x) for x in last_returns],
+        "sweep": {name: values[best] for name, values in tcfg["sweep"].items()},
     }
     io.write_json(os.path.join(run_dir, "summary.json"), summary)
     return summary

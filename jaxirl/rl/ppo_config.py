@@ -59,6 +59,32 @@ _RANGES = (
 )
 
 
+def traced_fields() -> tuple[str, ...]:
+    """Names of the numeric (traced, vmappable) fields of :class:`PPOConfig`."""
+    return tuple(name for name, *_ in _RANGES)
+
+
+def stack_lanes(config: PPOConfig, num_lanes: int, sweep: dict | None = None) -> PPOConfig:
+    """``config`` with every traced field an array of ``num_lanes`` values (for ``jax.vmap``): the swept
+    fields take their listed values, the others are repeated."""
+    import jax.numpy as jnp
+
+    sweep = dict(sweep or {})
+    updates = {}
+    for name in traced_fields():
+        values = sweep.pop(name, None)
+        if values is None:
+            values = [getattr(config, name)] * num_lanes
+        if len(values) != num_lanes:
+            raise ValueError(f"{name}: expected {num_lanes} values to sweep, got {len(values)}")
+        updates[name] = jnp.asarray(values, jnp.float32)
+    if sweep:
+        raise ValueError(f"sweep: {sorted(sweep)} are not traced PPO fields; expected some of {traced_fields()}")
+    out = config.replace(**updates)
+    check_config(out)
+    return out
+
+
 def _is_pos_int(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and x > 0
 
