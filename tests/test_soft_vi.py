@@ -235,3 +235,43 @@ def test_stacked_mdps_validate_and_vmap():
     bad = np.array(stacked.transition); bad[1, 0, 0] *= 2
     with pytest.raises(ValueError, match=r"T\[1, 0, 0, :\]"):
         TabularMDP(jnp.asarray(bad), stacked.initial, 0.9, None)
+
+
+def test_shared_successor_sets_are_detected_and_give_the_dense_results():
+    """Gridworlds draw every action's outcome from the same K neighbours: the sparse operators then
+    gather/scatter per (s, k) only. Both must equal the dense form, through jit and vmap, and MDPs whose
+    successors depend on the action must keep the general path."""
+    from jaxirl.tabular.builders import gridworld
+    from jaxirl.tabular.mdp import backup_operator, forward_operator
+
+    grid = gridworld(5, slip=0.2, discount=0.9).mdp
+    assert grid.shared_successors is True
+    S, A, K = grid.transition.shape
+    rng = np.random.default_rng(0)
+    nxt = rng.integers(0, S, (S, A, K))
+    nxt[:, 1, 0] = (nxt[:, 0, 0] + 1) % S                      # action 1 differs from action 0
+    general = TabularMDP(grid.transition, grid.initial, 0.9, None, jnp.asarray(nxt, jnp.int32))
+    assert general.shared_successors is False
+    dense_mdp = TabularMDP(grid.dense_transition(), grid.initial, 0.9)
+    assert dense_mdp.shared_successors is None
+    assert grid.replace(next_states=general.next_states).shared_successors is False   # recomputed, not kept
+
+    v = jnp.asarray(rng.normal(size=S), jnp.float32)
+    d_sa = jnp.asarray(rng.random((S, A)), jnp.float32)
+    for mdp in (grid, general):
+        dense = mdp.dense_transition()
+        for layout, expected in (("sa", jnp.einsum("san,n->sa", dense, v)), ("as", jnp.einsum("san,n->as", dense, v))):
+            np.testing.assert_allclose(jax.jit(lambda m, x: backup_operator(m, layout)(x))(mdp, v), expected,
+                                       rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(jax.jit(lambda m, x: forward_operator(m)(x))(mdp, d_sa),
+                                   jnp.einsum("sa,san->n", d_sa, dense), rtol=1e-5, atol=1e-5)
+
+    reward = jnp.asarray(rng.normal(size=S), jnp.float32)
+    res_sparse = soft_value_iteration(grid, reward)
+    res_dense = soft_value_iteration(dense_mdp, reward)
+    np.testing.assert_allclose(res_sparse.v, res_dense.v, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(visitation(grid, res_sparse.policy, solve_max_states=0).discounted,
+                               visitation(dense_mdp, res_dense.policy).discounted, rtol=1e-4, atol=1e-5)
+    # vmap over discounts keeps the (static) flag
+    vs = jax.vmap(lambda g: soft_value_iteration(grid.replace(discount=g), reward).v)(jnp.array([0.5, 0.9]))
+    np.testing.assert_allclose(vs[1], res_dense.v, rtol=1e-5, atol=1e-5)

@@ -36,6 +36,10 @@ class TabularMDP:
       discount: ``γ`` (a traced scalar: vmap over it works).
       horizon: number of decisions ``H`` (static), or ``None`` for the infinite-horizon discounted MDP.
       next_states: ``(S, A, K)`` integer next-state indices for the sparse form, else ``None``.
+      shared_successors: static; ``True`` when ``next_states[s, a, k]`` does not depend on ``a`` (every
+        action of a state draws from the same K successors, as in gridworlds), which lets the backup
+        gather ``S·K`` values instead of ``S·A·K``. Detected on construction with concrete arrays; leave
+        it ``None`` (unknown: the general path) unless you know it.
 
     Construction with concrete arrays validates shapes, finiteness, non-negativity and that every
     ``(s, a)`` row is a probability distribution; problems raise ``ValueError`` naming the field.
@@ -46,10 +50,16 @@ class TabularMDP:
     discount: jax.Array = 1.0
     horizon: Optional[int] = struct.field(pytree_node=False, default=None)
     next_states: Optional[jax.Array] = None
+    shared_successors: Optional[bool] = struct.field(pytree_node=False, default=None)
 
     def __post_init__(self):
         if _concrete(self.transition) and _concrete(self.initial):
             validate_mdp(self)
+        if self.next_states is None:
+            object.__setattr__(self, "shared_successors", None)
+        elif _concrete(self.next_states):  # always recomputed from the arrays, never trusted when known
+            idx = np.asarray(self.next_states)
+            object.__setattr__(self, "shared_successors", bool(np.all(idx == idx[..., :1, :])))
 
     @property
     def num_states(self) -> int:
@@ -140,10 +150,15 @@ def backup_operator(mdp: TabularMDP, layout: str = "sa") -> Callable[[jax.Array]
         return lambda v: jnp.einsum(spec, mdp.transition, v)
     S, A, K = mdp.transition.shape
     probs = jnp.transpose(mdp.transition, (2, 1, 0))  # (K, A, S)
-    index = jnp.transpose(mdp.next_states, (2, 1, 0)).reshape(-1)
+    if mdp.shared_successors:  # one gather per (s, k), shared by the A actions
+        index = jnp.transpose(mdp.next_states[:, 0, :]).reshape(-1)
+        shape = (K, 1, S)
+    else:
+        index = jnp.transpose(mdp.next_states, (2, 1, 0)).reshape(-1)
+        shape = (K, A, S)
 
     def apply(v):
-        gathered = jax.lax.optimization_barrier(v[index]).reshape(K, A, S)
+        gathered = jax.lax.optimization_barrier(v[index]).reshape(shape)
         out = probs[0] * gathered[0]
         for k in range(1, K):
             out = out + probs[k] * gathered[k]
@@ -156,11 +171,27 @@ def forward_operator(mdp: TabularMDP) -> Callable[[jax.Array], jax.Array]:
     """Return ``d ↦ Σ_{s,a} d(s, a) T(s, a, s')`` (``(S, A) -> (S,)``), with its layout prepared once.
 
     The sparse form scatters one successor slot at a time (K scatter-adds of ``S·A`` values), which
-    XLA:CPU runs faster than one scatter of ``S·A·K`` values.
+    XLA:CPU runs faster than one scatter of ``S·A·K`` values; with ``shared_successors`` the actions' mass
+    is summed first and each slot scatters only ``S`` values.
     """
     if not mdp.is_sparse:
         return lambda d_sa: jnp.einsum("sa,san->n", d_sa, mdp.transition)
     S, A, K = mdp.transition.shape
+    if mdp.shared_successors:  # sum the actions' mass per (s, k) first, then scatter S values per slot
+        index_s = jnp.transpose(mdp.next_states[:, 0, :])  # (K, S)
+        probs_t = jnp.transpose(mdp.transition, (2, 1, 0))  # (K, A, S): sums over a are vector adds
+
+        def apply_shared(d_sa):
+            d_as = d_sa.T
+            out = jnp.zeros(S, d_sa.dtype)
+            for k in range(K):
+                mass = probs_t[k, 0] * d_as[0]
+                for a in range(1, A):
+                    mass = mass + probs_t[k, a] * d_as[a]
+                out = out.at[index_s[k]].add(mass)
+            return out
+
+        return apply_shared
     probs = jnp.transpose(mdp.transition, (2, 0, 1)).reshape(K, S * A)
     index = jnp.transpose(mdp.next_states, (2, 0, 1)).reshape(K, S * A)
 
