@@ -32,6 +32,18 @@ class Generator(NamedTuple):
     update: Callable
 
 
+def _bind(module, config, env) -> dict:
+    """The interface functions every generator module (``ppo``, ``soft_vi``) shares, bound to its
+    config and env: ``init``, ``rollout``, ``act``, ``act_deterministic``, ``log_prob``."""
+    return dict(
+        init=lambda key: module.init(config, env, key),
+        rollout=lambda state, env_state, key: module.rollout(config, state, env, env_state, key),
+        act=lambda state, obs, key: module.act(config, state, obs, key),
+        act_deterministic=lambda state, obs: module.act_deterministic(config, state, obs),
+        log_prob=lambda state, obs, action: module.log_prob(config, state, obs, action),
+    )
+
+
 def _make_ppo(config: ppo.PPOConfig, env) -> Generator:
     ppo.check_config(config, env)
 
@@ -45,12 +57,8 @@ def _make_ppo(config: ppo.PPOConfig, env) -> Generator:
         maxent=False,
         discount=config.discount,
         num_steps=config.num_steps,
-        init=lambda key: ppo.init(config, env, key),
-        rollout=lambda state, env_state, key: ppo.rollout(config, state, env, env_state, key),
-        act=lambda state, obs, key: ppo.act(config, state, obs, key),
-        act_deterministic=lambda state, obs: ppo.act_deterministic(config, state, obs),
-        log_prob=lambda state, obs, action: ppo.log_prob(config, state, obs, action),
         update=update,
+        **_bind(ppo, config, env),
     )
 
 
@@ -72,12 +80,8 @@ def _make_soft_vi(config: soft_vi.SoftVIConfig, env) -> Generator:
         maxent=True,
         discount=env.mdp.discount,
         num_steps=config.num_steps,
-        init=lambda key: soft_vi.init(config, env, key),
-        rollout=lambda state, env_state, key: soft_vi.rollout(config, state, env, env_state, key),
-        act=lambda state, obs, key: soft_vi.act(config, state, obs, key),
-        act_deterministic=lambda state, obs: soft_vi.act_deterministic(config, state, obs),
-        log_prob=lambda state, obs, action: soft_vi.log_prob(config, state, obs, action),
         update=update,
+        **_bind(soft_vi, config, env),
     )
 
 
