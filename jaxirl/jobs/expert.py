@@ -136,7 +136,13 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     start = time.time()
     updates_done = 0
     compile_seconds = None
-    best_kept = None  # (mean training return over the chunk, lane, updates done, policy state)
+    # (mean training return over the chunk, lane, updates done, that lane's policy state): the best
+    # chunk's with keep_best, else the last chunk's (its best lane)
+    kept = None
+
+    def lane_state(state, lane):
+        return state if lanes == 1 else jax.tree.map(lambda x: x[lane], state)
+
     with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl")) as log, bar:
         for i in range(0, tcfg["num_updates"], tcfg["log_every"]):
             t0 = time.time()
@@ -158,22 +164,16 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
                 log.write(record)
             last_returns = per_lane["episode_return"].mean(axis=1)
             lane = int(np.argmax(last_returns))
-            if best_kept is None or last_returns[lane] > best_kept[0]:
-                best_kept = (float(last_returns[lane]), lane, updates_done,
-                             carry[0] if lanes == 1 else jax.tree.map(lambda x: x[lane], carry[0]))
+            if not tcfg["keep_best"] or kept is None or last_returns[lane] > kept[0]:
+                kept = (float(last_returns[lane]), lane, updates_done, lane_state(carry[0], lane))
             if tcfg["time_limit_s"] and time.time() - start > tcfg["time_limit_s"]:
                 break
     train_seconds = time.time() - start
-    best = best_kept[1] if tcfg["keep_best"] else int(np.argmax(last_returns))
+    _, best, kept_update, state = kept
     if lanes > 1:
-        carry = jax.tree.map(lambda x: x[best], carry)
         for name, values in tcfg["sweep"].items():
             cfg["ppo"][name] = values[best]
         io.write_config(run_dir, cfg)
-    state = carry[0]
-    kept_update = updates_done
-    if tcfg["keep_best"]:
-        _, best, kept_update, state = best_kept
     io.save_pytree(os.path.join(run_dir, POLICY_FILE), state)
     records = io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))
     io.plot_learning_curve(records, os.path.join(run_dir, "learning_curve.png"),
