@@ -35,6 +35,7 @@ from jaxirl import reward as reward_lib
 from jaxirl.envs.base import Transition
 from jaxirl.generators import make_generator
 from jaxirl.objectives import discriminator as disc_lib
+from jaxirl.objectives import absorbing as absorbing_lib
 from jaxirl.objectives import get_objective, replay as replay_lib
 from jaxirl.rl.evaluate import evaluate as evaluate_policy
 from jaxirl.rl.ppo import episode_stats
@@ -107,6 +108,13 @@ class Trainer:
         self.eval_env = env if eval_env is None else eval_env
         self.objective = get_objective(config.algorithm)
         self.generator = make_generator(config.generator, env)
+        if config.discriminator.absorbing:
+            g = self.generator.discount
+            if not isinstance(g, jax.core.Tracer) and np.any(np.asarray(g) >= 1.0):
+                raise ValueError(
+                    f"discriminator.absorbing: needs the generator's discount < 1 (the absorbing state is worth "
+                    f"r / (1 - discount)), got discount {g!r}"
+                )
         self.model = disc_lib.make_model(config.discriminator, self.objective, env)
         self.reward_type = config.discriminator.resolved_reward_type(self.objective)
         self.demos = demos
@@ -146,10 +154,14 @@ class Trainer:
 
         def reward_of(obs, action, next_obs, terminated, log_pi):
             inputs = reward_lib.encode(model, obs, action, next_obs, terminated)
-            return self.objective.generator_reward(
+            r = self.objective.generator_reward(
                 model, params, inputs, log_pi, self.generator.discount, self.reward_type, self.generator.maxent,
                 cfg.discriminator.entropy_weight,
             )
+            if model.absorbing:  # the value of the absorbing state that follows a termination (DAC)
+                r_abs = self.objective.absorbing_reward(reward_lib.absorbing_score(model, params), self.reward_type)
+                r = r + absorbing_lib.terminal_bonus(r_abs, inputs.terminated, self.generator.discount)
+            return r
 
         return reward_of
 

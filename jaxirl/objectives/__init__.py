@@ -2,7 +2,7 @@
 gradient penalties and the policy-sample replay buffer. Add an algorithm by writing a module that
 builds an :class:`Objective` and registering it in :data:`OBJECTIVES`."""
 
-from jaxirl.objectives import airl, gail, penalty, replay
+from jaxirl.objectives import absorbing, airl, gail, penalty, replay
 from jaxirl.objectives.base import Objective, discriminator_bce, discriminator_metrics
 from jaxirl.objectives.discriminator import DiscriminatorConfig
 
@@ -18,6 +18,7 @@ def get_objective(name: str) -> Objective:
 
 __all__ = [
     "OBJECTIVES",
+    "absorbing",
     "DiscriminatorConfig",
     "Objective",
     "airl",

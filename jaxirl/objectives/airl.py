@@ -48,6 +48,12 @@ def generator_reward(
     return f - entropy_weight * log_pi
 
 
+def absorbing_reward(score, reward_type="default"):
+    """The generator reward in the absorbing state: its ``f`` (one action there, so ``log π = 0``)."""
+    del reward_type
+    return score
+
+
 OBJECTIVE = Objective(
     name="airl",
     reward_kind="airl",
@@ -55,4 +61,5 @@ OBJECTIVE = Objective(
     logit=logit,
     generator_reward=generator_reward,
     reward_types=REWARD_TYPES,
+    absorbing_reward=absorbing_reward,
 )

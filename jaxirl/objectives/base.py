@@ -6,7 +6,9 @@ An objective (GAIL, AIRL, ...) is a small module that fills an :class:`Objective
   ``D = σ(ℓ) = P(expert | sample)``;
 * ``generator_reward(model, params, inputs, log_pi, discount, reward_type, maxent, entropy_weight)``: the reward the
   generator is trained on (``maxent=True`` for a generator that already maximises entropy, such as
-  soft value iteration; ``log_pi`` may then be ``None``).
+  soft value iteration; ``log_pi`` may then be ``None``);
+* ``absorbing_reward(score, reward_type)``: the generator reward in the absorbing state after termination,
+  given its learned score (:mod:`jaxirl.objectives.absorbing`).
 
 The discriminator is trained by binary cross-entropy on logits with the expert labelled 1
 (Goodfellow et al. 2014; Ho & Ermon 2016, eq. 17)::
@@ -33,6 +35,7 @@ class Objective(NamedTuple):
     logit: Callable
     generator_reward: Callable
     reward_types: tuple  # allowed values of ``reward_type`` ("default" only when there is no choice)
+    absorbing_reward: Callable
 
 
 def discriminator_bce(expert_logit: jax.Array, policy_logit: jax.Array) -> jax.Array:

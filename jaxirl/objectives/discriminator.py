@@ -14,6 +14,7 @@ import optax
 from flax import struct
 
 from jaxirl import nets
+from jaxirl.objectives import absorbing as absorbing_lib
 from jaxirl.objectives import penalty as penalty_lib
 from jaxirl.objectives.base import Objective, discriminator_bce, discriminator_metrics
 from jaxirl.reward import models
@@ -31,7 +32,9 @@ class DiscriminatorConfig:
     for AIRL; GAIL also takes ``"s"``/``"sas"``, AIRL ``"sa"``). ``num_steps``: discriminator updates per
     generator update (K). ``replay_rollouts``: how many recent rollouts the policy batch is drawn from.
     ``entropy_weight`` β: AIRL's reward for a plain RL generator is ``f − β log π`` (β = 1: Fu et al. 2018).
-    AIRL's shaping discount ``γ`` is the generator's discount.
+    AIRL's shaping discount ``γ`` is the generator's discount. ``absorbing``: treat termination as entering
+    an absorbing state whose reward is learned too (Kostrikov et al. 2019; :mod:`jaxirl.objectives.absorbing`)
+    — without it, environments that terminate bias the generator towards ending or prolonging episodes.
     """
 
     learning_rate: float = 3e-4
@@ -49,6 +52,7 @@ class DiscriminatorConfig:
     potential_hidden: tuple = struct.field(default=(64, 64), **_STATIC)
     activation: str = struct.field(default="tanh", **_STATIC)
     normalize_inputs: bool = struct.field(default=True, **_STATIC)
+    absorbing: bool = struct.field(default=False, **_STATIC)
 
     def validate(self) -> "DiscriminatorConfig":
         for name, strict in (
@@ -71,6 +75,9 @@ class DiscriminatorConfig:
             if not isinstance(v, (tuple, list)) or not all(isinstance(w, int) and w > 0 for w in v):
                 raise ValueError(f"{name}: expected a list of positive ints (may be empty), got {v!r}")
         nets.check_activation(self.activation)
+        for name in ("normalize_inputs", "absorbing"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: expected true or false, got {getattr(self, name)!r}")
         return self
 
     def resolved_reward_type(self, objective: Objective) -> str:
@@ -92,6 +99,7 @@ def make_model(config: DiscriminatorConfig, objective: Objective, env) -> models
         potential_hidden=tuple(config.potential_hidden),
         activation=config.activation,
         normalize=config.normalize_inputs,
+        absorbing=config.absorbing,
     )
 
 
@@ -118,11 +126,17 @@ def step(
         p = params.replace(net=net)
         le = objective.logit(model, p, expert, expert_log_pi, discount)
         lp = objective.logit(model, p, policy, policy_log_pi, discount)
-        bce = discriminator_bce(le, lp)
+        if model.absorbing:
+            la = models.absorbing_score(model, p)
+            bce = absorbing_lib.discriminator_bce(le, lp, la, expert.terminated, policy.terminated)
+        else:
+            bce = discriminator_bce(le, lp)
         pen = penalty_lib.gradient_penalty(
             config.penalty, lambda x: models.score(model, p, x, discount), expert, policy, key
         )
         metrics = {"disc_loss": bce, "disc_penalty": pen, **discriminator_metrics(le, lp)}
+        if model.absorbing:
+            metrics["disc_absorbing_score"] = models.absorbing_score(model, p)
         return bce + config.grad_penalty * pen, metrics
 
     (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params.net)

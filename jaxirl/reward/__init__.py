@@ -6,6 +6,7 @@ from jaxirl.reward.models import (
     RewardInputs,
     RewardModel,
     RewardParams,
+    absorbing_score,
     airl_terms,
     encode,
     encode_transition,

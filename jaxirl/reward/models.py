@@ -18,6 +18,11 @@ Discrete actions (int indices) are one-hot encoded; continuous ones are used as 
 ``normalize=True`` observations (``s`` and ``s'``) pass through a :class:`jaxirl.nets.RunningNorm` whose
 statistics live in ``RewardParams.norm`` and are updated with :func:`update_norm` (not by gradients).
 
+With ``absorbing=True`` the model also learns one scalar, ``net["absorbing"]``: its score (GAIL logit,
+AIRL ``f``) for the absorbing state that follows every terminated episode (Kostrikov et al. 2019, DAC; see
+:mod:`jaxirl.objectives.absorbing`). All absorbing states look alike, so one number is the whole of what a
+network with an "absorbing" input flag would learn about them.
+
 Only ``RewardParams.net`` is trained; :func:`reward_fn` turns ``(model, params)`` into a plain callable
 ``(obs, action, next_obs) -> reward`` for user code.
 """
@@ -68,6 +73,7 @@ class RewardModel:
     potential_hidden: tuple = struct.field(pytree_node=False, default=(64, 64))
     activation: str = struct.field(pytree_node=False, default="relu")
     normalize: bool = struct.field(pytree_node=False, default=False)
+    absorbing: bool = struct.field(pytree_node=False, default=False)
 
     def validate(self) -> "RewardModel":
         if self.kind not in KINDS:
@@ -100,11 +106,13 @@ def make_reward_model(
     potential_hidden=None,
     activation: str = "relu",
     normalize: bool = False,
+    absorbing: bool = False,
 ) -> RewardModel:
     """Build and validate a :class:`RewardModel`; sizes come from ``env`` (a ``VecEnv``) or the keywords.
 
     For a discrete action space pass ``num_actions`` (or an env with ``discrete=True``): actions are then
-    one-hot encoded. ``potential_hidden`` (AIRL's ``h``) defaults to ``hidden``.
+    one-hot encoded. ``potential_hidden`` (AIRL's ``h``) defaults to ``hidden``. ``absorbing``: also learn
+    the score of the absorbing state after termination (see the module docstring).
     """
     if kind not in KINDS:
         raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
@@ -127,6 +135,7 @@ def make_reward_model(
         potential_hidden=hidden if potential_hidden is None else tuple(potential_hidden),
         activation=activation,
         normalize=bool(normalize),
+        absorbing=bool(absorbing),
     )
     return model.validate()
 
@@ -151,6 +160,8 @@ def init(model: RewardModel, key: jax.Array) -> RewardParams:
     net = {"score": _score_net(model).init(k_score, jnp.zeros((1, _score_width(model))))}
     if model.kind == "airl":
         net["potential"] = _potential_net(model).init(k_pot, jnp.zeros((1, model.obs_size)))
+    if model.absorbing:
+        net["absorbing"] = jnp.zeros((), jnp.float32)
     norm = nets.RunningNorm.create(model.obs_size) if model.normalize else None
     return RewardParams(net=net, norm=norm)
 
@@ -222,6 +233,19 @@ def score(model: RewardModel, params: RewardParams, inputs: RewardInputs, discou
     s = _norm_obs(model, params, inputs.obs)
     s_next = _norm_obs(model, params, inputs.next_obs)
     return _apply(_score_net(model), params.net["score"], _score_input(model, s, inputs.action, s_next))
+
+
+# The absorbing score is ABSORBING_SCALE × a parameter: Adam moves a bare scalar by about the learning rate
+# per step, far slower than a network output (which sums the moves of many weights), and the score has to
+# travel a few units (log of the expert's over the policy's termination rate) within a run.
+ABSORBING_SCALE = 10.0
+
+
+def absorbing_score(model: RewardModel, params: RewardParams) -> jax.Array:
+    """The learned score of the absorbing state (GAIL: its logit; AIRL: ``f``, with ``h`` of it fixed at 0)."""
+    if not model.absorbing:
+        raise ValueError("absorbing_score: the reward model was built with absorbing=False")
+    return ABSORBING_SCALE * params.net["absorbing"]
 
 
 def _check_which(model: RewardModel, which: Optional[str]) -> str:

@@ -1,0 +1,101 @@
+"""Absorbing states after termination (Kostrikov et al. 2019, DAC): the augmented discriminator loss equals
+the BCE over explicitly augmented batches, its optimum for the absorbing logit is the closed form, the
+terminal bonus is the value of staying absorbed forever, and the trainer wires both in."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxirl import envs
+from jaxirl import reward as R
+from jaxirl.objectives import absorbing, discriminator_bce
+from jaxirl.train import make_train
+from jaxirl.train_config import make_config
+
+
+def test_augmented_bce_equals_bce_over_explicitly_augmented_batches():
+    k = jax.random.split(jax.random.PRNGKey(0), 2)
+    le, lp = jax.random.normal(k[0], (8,)), jax.random.normal(k[1], (6,))
+    te = jnp.zeros(8).at[2].set(1.0)  # one expert episode ended here
+    tp = jnp.zeros(6).at[jnp.array([0, 3, 5])].set(1.0)
+    la = jnp.asarray(-1.3)
+    got = absorbing.discriminator_bce(le, lp, la, te, tp)
+    # DAC's buffer: one absorbing self-transition per terminated transition, on each side
+    want = discriminator_bce(jnp.concatenate([le, la[None]]), jnp.concatenate([lp, jnp.full(3, la)]))
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    # nothing terminated: the plain loss
+    z8, z6 = jnp.zeros(8), jnp.zeros(6)
+    np.testing.assert_allclose(absorbing.discriminator_bce(le, lp, la, z8, z6), discriminator_bce(le, lp), rtol=1e-6)
+
+
+def test_absorbing_logit_optimum_is_the_log_ratio_of_termination_rates():
+    le, lp = jnp.zeros(100), jnp.zeros(100)
+    te = jnp.zeros(100).at[:2].set(1.0)  # the expert ends 2% of its transitions, the policy 20%
+    tp = jnp.zeros(100).at[:20].set(1.0)
+    grad = jax.grad(lambda la: absorbing.discriminator_bce(le, lp, la, te, tp))
+    la = jnp.asarray(0.0)
+    for _ in range(3000):
+        la = la - 20.0 * grad(la)
+    a, b = 0.02 / 1.02, 0.2 / 1.2
+    np.testing.assert_allclose(la, np.log(a / b), atol=1e-3)
+    assert la < -2.0  # ending an episode is what the policy does, not the expert: a strongly negative score
+
+
+def test_terminal_bonus_is_the_value_of_staying_absorbed():
+    gamma, r_a = 0.97, -0.7
+    rewards = np.array([0.3, -0.2, 0.5, 1.0])
+    terminated = np.array([0.0, 0.0, 0.0, 1.0])
+    with_bonus = rewards + np.asarray(absorbing.terminal_bonus(r_a, terminated, gamma))
+    got = sum(gamma**t * r for t, r in enumerate(with_bonus))
+    forever = sum(gamma**t * r for t, r in enumerate(rewards)) + sum(gamma**t * r_a for t in range(4, 5000))
+    np.testing.assert_allclose(got, forever, rtol=1e-6)
+
+
+def _trainer(algorithm, **disc):
+    env = envs.make("pointmass", num_envs=4, episode_length=10)
+    k = jax.random.split(jax.random.PRNGKey(1), 3)
+    demos = envs.Transition(
+        obs=jax.random.normal(k[0], (32, env.observation_size)), action=jax.random.uniform(k[1], (32, 2), minval=-1),
+        reward=jnp.zeros(32), next_obs=jax.random.normal(k[2], (32, env.observation_size)),
+        terminated=jnp.zeros(32), truncated=jnp.zeros(32),
+    )
+    config = make_config(algorithm, "ppo", discriminator={"absorbing": True, "hidden": [8], "potential_hidden": [8], **disc},
+                         generator_config={"num_steps": 4, "hidden": [8], "discount": 0.9}, num_iterations=1)
+    return make_train(config, env, demos, expert_return=0.0)
+
+
+@pytest.mark.parametrize("algorithm", ["gail", "airl"])
+def test_trainer_adds_the_absorbing_value_at_terminations(algorithm):
+    trainer = _trainer(algorithm)
+    model = trainer.model
+    assert model.absorbing
+    params = R.init(model, jax.random.PRNGKey(0))
+    params = params.replace(net={**params.net, "absorbing": jnp.asarray(-0.25)})  # score -2.5
+    k = jax.random.split(jax.random.PRNGKey(2), 3)
+    obs, nxt = jax.random.normal(k[0], (5, 6)), jax.random.normal(k[1], (5, 6))
+    act = jax.random.uniform(k[2], (5, 2), minval=-1)
+    term = jnp.array([0.0, 1.0, 0.0, 0.0, 1.0])
+    log_pi = jnp.full(5, -1.0)
+    got = trainer._reward_of(params)(obs, act, nxt, term, log_pi)
+    inputs = R.encode(model, obs, act, nxt, term)
+    base = trainer.objective.generator_reward(model, params, inputs, log_pi, 0.9, trainer.reward_type, False, 1.0)
+    r_a = -2.5  # AIRL: f of the absorbing state; GAIL's default reward: the logit itself
+    np.testing.assert_allclose(got, base + term * 0.9 * r_a / 0.1, rtol=1e-5, atol=1e-5)
+    if algorithm == "airl":  # one training iteration runs and reports the absorbing score (one compile only)
+        _, metrics = jax.jit(trainer.train)(jax.random.PRNGKey(0))
+        assert "disc_absorbing_score" in metrics and np.all(np.isfinite(metrics["disc_absorbing_score"]))
+
+
+def test_absorbing_config_errors():
+    with pytest.raises(ValueError, match="absorbing"):
+        make_config("gail", "ppo", discriminator={"absorbing": "yes"})
+    env = envs.make("pointmass", num_envs=2, episode_length=5)
+    demos = envs.Transition(obs=jnp.zeros((4, 6)), action=jnp.zeros((4, 2)), reward=jnp.zeros(4),
+                            next_obs=jnp.zeros((4, 6)), terminated=jnp.zeros(4), truncated=jnp.zeros(4))
+    config = make_config("airl", "ppo", discriminator={"absorbing": True}, generator_config={"discount": 1.0})
+    with pytest.raises(ValueError, match="discount < 1"):
+        make_train(config, env, demos, expert_return=0.0)
+    with pytest.raises(ValueError, match="absorbing=False"):
+        model = R.make_reward_model("gail", obs_size=3, action_size=1)
+        R.absorbing_score(model, R.init(model, jax.random.PRNGKey(0)))
