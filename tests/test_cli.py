@@ -210,6 +210,7 @@ def test_shipped_configs_are_valid(name):
     from jaxirl.jobs.evaluate import ppo_config
 
     path = os.path.join(CONFIGS, name)
+    stem = name.split("_", 1)[1][: -len(".yaml")]
     if name.startswith("expert"):
         cfg = load_config(path, [], expert_job.defaults())
         expert_job._check(cfg)
@@ -219,8 +220,9 @@ def test_shipped_configs_are_valid(name):
         train_job._check(cfg)
         config = train_job._train_config(cfg)
         assert config.algorithm == name.split("_")[0]
-        assert cfg["demos"]["path"] == f"demos/{cfg['env']['name']}.npz"
-    assert cfg["env"]["name"] == name.split("_", 1)[1][: -len(".yaml")] and cfg["env"]["name"] in env_names()
+        assert cfg["demos"]["path"] == f"demos/{stem}.npz"
+    # configs/<kind>_<env>.yaml, or <kind>_<env>_<backend>.yaml for a variant on another physics backend
+    assert stem in (cfg["env"]["name"], f"{cfg['env']['name']}_{cfg['env']['backend']}") and cfg["env"]["name"] in env_names()
     assert (cfg["ppo"]["num_steps"] * cfg["env"]["num_envs"]) % cfg["ppo"]["num_minibatches"] == 0
 
 
