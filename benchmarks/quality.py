@@ -1,10 +1,13 @@
 """Benchmark: final normalised score of GAIL and AIRL and wall-clock to reach 0.9, seeds vmapped.
 
     python benchmarks/quality.py --preset cpu     # pointmass (shipped demos), 3 seeds
+    python benchmarks/quality.py --preset cpu-pendulum # Brax inverted_pendulum (spring backend)
+    python benchmarks/quality.py --preset cpu-hopper   # hopper (spring backend), CPU-trained expert
     python benchmarks/quality.py --preset gpu     # hopper, halfcheetah, ant, walker2d (needs demos/<env>.npz)
     python benchmarks/quality.py --envs pointmass --algorithms airl --seeds 3 train.num_iterations=200
 
-Every (env, algorithm) uses ``configs/<algorithm>_<env>.yaml`` (overrides apply to all of them) and runs
+Every (env, algorithm) uses ``configs/<algorithm>_<env>.yaml`` (``<env>`` is a config stem such as
+``hopper_spring``) (overrides apply to all of them) and runs
 its seeds as ONE compiled program: ``jax.vmap`` over the seeds of the whole ``lax.scan`` of training
 (:meth:`jaxirl.train.Trainer.train`). Reported per run: the mean over seeds of the final deterministic
 and stochastic normalised scores ``(R − R_random) / (R_expert − R_random)`` (in-scan evaluation on the TRUE
@@ -37,6 +40,10 @@ import report  # noqa: E402
 
 PRESETS = {
     "cpu": dict(envs=["pointmass"], algorithms=["gail", "airl"], seeds=3),
+    # CPU Brax: inverted_pendulum with the spring backend (a few minutes per run on 2 cores)
+    "cpu-pendulum": dict(envs=["inverted_pendulum"], algorithms=["gail", "airl"], seeds=1),
+    # CPU locomotion: hopper with the spring backend from a CPU-trained expert (tens of minutes on 2 cores)
+    "cpu-hopper": dict(envs=["hopper_spring"], algorithms=["gail", "airl"], seeds=3),
     "gpu": dict(envs=["hopper", "halfcheetah", "ant", "walker2d"], algorithms=["gail", "airl"], seeds=3),
 }
 
@@ -73,6 +80,28 @@ def run_one(env_name, algorithm, seeds, overrides):
     }
 
 
+def write_report(path, rows, argv):
+    """The Markdown table of the rows so far (rewritten after every row)."""
+    lines = report.header("Quality: GAIL and AIRL normalised scores (seeds vmapped in one program)", "quality.py", argv) + [
+        "- score = (R − R_random) / (R_expert − R_random) on the true reward, final in-scan evaluation, mean over "
+        "seeds; 'to 0.9' = training wall-clock until the seed-mean deterministic score first reaches 0.9.",
+        "",
+        "| env | algorithm | seeds | iterations | env steps | final score (det) | worst seed | final score (stoch) | train s | compile s | to 0.9 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "skipped" in r:
+            lines.append(f"| {r['env']} | {r['algorithm']} | — | — | — | skipped: {r['skipped'][:80]} | | | | | |")
+            continue
+        t09 = "never" if r["to_0.9_s"] is None else f"{r['to_0.9_s']:.1f} s"
+        lines.append(
+            f"| {r['env']} | {r['algorithm']} | {r['seeds']} | {r['iterations']} | {r['env_steps']:,} | "
+            f"{r['final_det']:.3f} | {r['worst_det']:.3f} | {r['final_stoch']:.3f} | {r['train_s']:.1f} | "
+            f"{r['compile_s']:.1f} | {t09} |"
+        )
+    report.write(path, lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
@@ -95,31 +124,14 @@ def main(argv=None):
             except (ValueError, FileNotFoundError) as err:  # e.g. demonstrations not produced yet
                 print(f"{algorithm} {env_name}: skipped: {err}", flush=True)
                 rows.append({"env": env_name, "algorithm": algorithm, "skipped": str(err)})
+                write_report(args.output, rows, argv)
                 continue
             rows.append(row)
             t09 = "never" if row["to_0.9_s"] is None else f"{row['to_0.9_s']:.1f} s"
             print(f"{algorithm:>5} {env_name:>12}: final score det {row['final_det']:.3f} (worst seed "
                   f"{row['worst_det']:.3f}), stoch {row['final_stoch']:.3f}; train {row['train_s']:.1f} s "
                   f"(+{row['compile_s']:.1f} s compile), to 0.9: {t09}", flush=True)
-
-    lines = report.header("Quality: GAIL and AIRL normalised scores (seeds vmapped in one program)", "quality.py", argv) + [
-        "- score = (R − R_random) / (R_expert − R_random) on the true reward, final in-scan evaluation, mean over "
-        "seeds; 'to 0.9' = training wall-clock until the seed-mean deterministic score first reaches 0.9.",
-        "",
-        "| env | algorithm | seeds | iterations | env steps | final score (det) | worst seed | final score (stoch) | train s | compile s | to 0.9 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        if "skipped" in r:
-            lines.append(f"| {r['env']} | {r['algorithm']} | — | — | — | skipped: {r['skipped'][:80]} | | | | | |")
-            continue
-        t09 = "never" if r["to_0.9_s"] is None else f"{r['to_0.9_s']:.1f} s"
-        lines.append(
-            f"| {r['env']} | {r['algorithm']} | {r['seeds']} | {r['iterations']} | {r['env_steps']:,} | "
-            f"{r['final_det']:.3f} | {r['worst_det']:.3f} | {r['final_stoch']:.3f} | {r['train_s']:.1f} | "
-            f"{r['compile_s']:.1f} | {t09} |"
-        )
-    report.write(args.output, lines)
+            write_report(args.output, rows, argv)  # after every row: a run cut off by a time limit keeps its rows
 
 
 if __name__ == "__main__":
