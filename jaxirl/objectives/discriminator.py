@@ -126,17 +126,17 @@ def step(
         p = params.replace(net=net)
         le = objective.logit(model, p, expert, expert_log_pi, discount)
         lp = objective.logit(model, p, policy, policy_log_pi, discount)
-        if model.absorbing:
-            la = models.absorbing_score(model, p)
-            bce = absorbing_lib.discriminator_bce(le, lp, la, expert.terminated, policy.terminated)
-        else:
+        la = models.absorbing_score(model, p) if model.absorbing else None
+        if la is None:
             bce = discriminator_bce(le, lp)
+        else:
+            bce = absorbing_lib.discriminator_bce(le, lp, la, expert.terminated, policy.terminated)
         pen = penalty_lib.gradient_penalty(
             config.penalty, lambda x: models.score(model, p, x, discount), expert, policy, key
         )
         metrics = {"disc_loss": bce, "disc_penalty": pen, **discriminator_metrics(le, lp)}
-        if model.absorbing:
-            metrics["disc_absorbing_score"] = models.absorbing_score(model, p)
+        if la is not None:
+            metrics["disc_absorbing_score"] = la
         return bce + config.grad_penalty * pen, metrics
 
     (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params.net)

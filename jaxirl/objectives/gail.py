@@ -50,11 +50,6 @@ def generator_reward(
     return reward_from_logit(logit(model, params, inputs, log_pi, discount), reward_type)
 
 
-def absorbing_reward(score, reward_type="logit"):
-    """The generator reward in the absorbing state: the ``reward_type`` form of its logit."""
-    return reward_from_logit(score, reward_type)
-
-
 OBJECTIVE = Objective(
     name="gail",
     reward_kind="gail",
@@ -62,5 +57,5 @@ OBJECTIVE = Objective(
     logit=logit,
     generator_reward=generator_reward,
     reward_types=REWARD_TYPES,
-    absorbing_reward=absorbing_reward,
+    absorbing_reward=reward_from_logit,  # in the absorbing state: the reward_type form of its logit
 )
