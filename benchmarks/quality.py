@@ -5,6 +5,7 @@
     python benchmarks/quality.py --preset cpu-hopper   # hopper (spring backend), CPU-trained expert
     python benchmarks/quality.py --preset gpu     # hopper, halfcheetah, ant, walker2d (needs demos/<env>.npz)
     python benchmarks/quality.py --envs pointmass --algorithms airl --seeds 3 train.num_iterations=200
+    python benchmarks/quality.py --preset gpu --time-limit 120   # each run stops after 120 s of training
 
 Every (env, algorithm) uses ``configs/<algorithm>_<env>.yaml`` (``<env>`` is a config stem such as
 ``hopper_spring``) (overrides apply to all of them) and runs
@@ -48,7 +49,7 @@ PRESETS = {
 }
 
 
-def run_one(env_name, algorithm, seeds, overrides):
+def _setup(env_name, algorithm, overrides):
     cfg = load_config(os.path.join(ROOT, "configs", f"{algorithm}_{env_name}.yaml"), overrides,
                       train_job.defaults())
     cfg["demos"]["path"] = os.path.join(ROOT, cfg["demos"]["path"]) if not os.path.isabs(cfg["demos"]["path"]) \
@@ -58,6 +59,22 @@ def run_one(env_name, algorithm, seeds, overrides):
     config = train_job._train_config(cfg)
     demos, meta = train_job._load_demos(cfg, env)
     trainer = make_train(config, env, (demos, meta), expert_return=cfg["demos"]["expert_return"], eval_env=eval_env)
+    return cfg, env, config, trainer
+
+
+def _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, curve):
+    return {
+        "env": env_name, "algorithm": algorithm, "seeds": seeds, "iterations": iters,
+        "env_steps": iters * config.generator.num_steps * env.num_envs,
+        "final_det": float(det[:, -1].mean()), "final_stoch": float(stoch[:, -1].mean()),
+        "worst_det": float(det[:, -1].min()), "compile_s": compile_s, "train_s": train_s, "to_0.9_s": to_09,
+        "expert_return": trainer.expert_return, "curve": curve,
+    }
+
+
+def run_one(env_name, algorithm, seeds, overrides):
+    """The whole run as ONE compiled program (``vmap`` over seeds of ``Trainer.train``)."""
+    cfg, env, config, trainer = _setup(env_name, algorithm, overrides)
     keys = jax.random.split(jax.random.PRNGKey(cfg["run"]["seed"]), seeds)
     t = time.perf_counter()
     compiled = jax.jit(jax.vmap(trainer.train)).lower(keys).compile()
@@ -71,13 +88,49 @@ def run_one(env_name, algorithm, seeds, overrides):
     reached = np.nonzero(mean_det >= 0.9)[0]
     iters = config.num_iterations
     to_09 = train_s * (reached[0] + 1) / iters if reached.size else None
-    return {
-        "env": env_name, "algorithm": algorithm, "seeds": seeds, "iterations": iters,
-        "env_steps": iters * config.generator.num_steps * env.num_envs,
-        "final_det": float(det[:, -1].mean()), "final_stoch": float(stoch[:, -1].mean()),
-        "worst_det": float(det[:, -1].min()), "compile_s": compile_s, "train_s": train_s, "to_0.9_s": to_09,
-        "expert_return": trainer.expert_return,
-    }
+    return _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, [])
+
+
+def run_timed(env_name, algorithm, seeds, overrides, time_limit, chunk, on_chunk=None, wait_for=None):
+    """Chunked run with a training wall-clock budget: the seeds' states are vmapped, every chunk of ``chunk``
+    iterations is one compiled call (the same program each time), and training stops after the chunk that
+    passes ``time_limit`` seconds (or at ``train.num_iterations``). 'to 0.9' is the measured wall-clock at
+    the end of the first chunk whose last evaluation has a seed-mean deterministic score ≥ 0.9 (chunk =
+    ``train.eval_every`` by default, so every chunk ends with a fresh evaluation). ``on_chunk(row)`` is
+    called after every chunk with the row so far (so a run cut off from outside keeps its curve).
+    ``wait_for``: a path; after compiling, wait until it exists before training (lets several runs compile
+    while another benchmark is being timed, and train only once it is done)."""
+    cfg, env, config, trainer = _setup(env_name, algorithm, overrides)
+    chunk = chunk or config.eval_every or 50
+    keys = jax.random.split(jax.random.PRNGKey(cfg["run"]["seed"]), seeds)
+    t = time.perf_counter()
+    state = jax.block_until_ready(jax.jit(jax.vmap(trainer.init))(keys))
+    step = jax.jit(jax.vmap(trainer._run, in_axes=(0, None, None)), static_argnums=2)
+    compiled = step.lower(state, trainer.demos, chunk).compile()
+    compile_s = time.perf_counter() - t
+    while wait_for and not os.path.exists(wait_for):
+        time.sleep(0.5)
+    train_s, iters, to_09, curve = 0.0, 0, None, []
+    det_all, stoch_all = [], []
+    while iters < config.num_iterations and train_s < time_limit:
+        t = time.perf_counter()
+        state, metrics = compiled(state, trainer.demos)
+        det = np.asarray(metrics["score_det"])  # (seeds, chunk): a host sync per chunk
+        train_s += time.perf_counter() - t
+        iters += chunk
+        stoch = np.asarray(metrics["score_stoch"])
+        det_all.append(det)
+        stoch_all.append(stoch)
+        mean = float(det[:, -1].mean())
+        curve.append((round(train_s, 1), iters, round(mean, 3)))
+        if to_09 is None and mean >= 0.9:
+            to_09 = train_s
+        row = _row(env_name, algorithm, seeds, config, env, trainer, np.concatenate(det_all, 1),
+                   np.concatenate(stoch_all, 1), iters, compile_s, train_s, to_09, curve)
+        print(f"  {algorithm} {env_name}: {iters} iterations, {train_s:.1f} s: score det {mean:.3f}", flush=True)
+        if on_chunk is not None:
+            on_chunk(row)
+    return row
 
 
 def write_report(path, rows, argv):
@@ -99,6 +152,12 @@ def write_report(path, rows, argv):
             f"{r['final_det']:.3f} | {r['worst_det']:.3f} | {r['final_stoch']:.3f} | {r['train_s']:.1f} | "
             f"{r['compile_s']:.1f} | {t09} |"
         )
+    curves = [r for r in rows if r.get("curve")]
+    if curves:
+        lines += ["", "Learning curves (training seconds, iterations, seed-mean deterministic score):", ""]
+        for r in curves:
+            pts = ", ".join(f"{t:g} s/{i}: {v:.2f}" for t, i, v in r["curve"])
+            lines.append(f"- {r['env']} {r['algorithm']}: {pts}")
     report.write(path, lines)
 
 
@@ -108,6 +167,11 @@ def main(argv=None):
     parser.add_argument("--envs", nargs="+")
     parser.add_argument("--algorithms", nargs="+", choices=["gail", "airl"])
     parser.add_argument("--seeds", type=int)
+    parser.add_argument("--time-limit", type=float, default=0.0,
+                        help="seconds of training per run (chunked; 0: the whole run as one program)")
+    parser.add_argument("--chunk", type=int, default=0, help="iterations per call with --time-limit "
+                        "(0: train.eval_every)")
+    parser.add_argument("--wait-for", help="with --time-limit: after compiling, wait for this path to exist")
     parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "results", "quality.md"))
     parser.add_argument("overrides", nargs="*", help="config overrides applied to every run (key=value)")
     args = parser.parse_args(argv)
@@ -120,7 +184,12 @@ def main(argv=None):
     for env_name in p["envs"]:
         for algorithm in p["algorithms"]:
             try:
-                row = run_one(env_name, algorithm, p["seeds"], args.overrides)
+                if args.time_limit > 0:
+                    row = run_timed(env_name, algorithm, p["seeds"], args.overrides, args.time_limit, args.chunk,
+                                    on_chunk=lambda r: write_report(args.output, rows + [r], argv),
+                                    wait_for=args.wait_for)
+                else:
+                    row = run_one(env_name, algorithm, p["seeds"], args.overrides)
             except (ValueError, FileNotFoundError) as err:  # e.g. demonstrations not produced yet
                 print(f"{algorithm} {env_name}: skipped: {err}", flush=True)
                 rows.append({"env": env_name, "algorithm": algorithm, "skipped": str(err)})

@@ -136,11 +136,20 @@ class Trainer:
         return (ret - random_return) / (self.expert_return - random_return)
 
     def _evaluate(self, gen_state, random_return, key, iteration):
-        k_det, k_sto = jax.random.split(key)
+        # The deterministic (mode) and stochastic (sampled) evaluations are ONE episode loop vmapped over a
+        # policy index: the env step appears once in the compiled program (with Brax's generalized backend
+        # every copy of the physics costs tens of seconds of compilation) and both run side by side.
         gen = self.generator
-        det = evaluate_policy(self.eval_env, lambda o, k: gen.act_deterministic(gen_state, o), k_det, self.eval_steps)
-        sto = evaluate_policy(self.eval_env, lambda o, k: gen.act(gen_state, o, k)[0], k_sto, self.eval_steps)
-        r_det, r_sto = det["mean_return"], sto["mean_return"]
+
+        def run(mode, k):
+            def act(o, kk):
+                det = gen.act_deterministic(gen_state, o)
+                return jnp.where(mode == 0, det, gen.act(gen_state, o, kk)[0].astype(det.dtype))
+
+            return evaluate_policy(self.eval_env, act, k, self.eval_steps)["mean_return"]
+
+        r = jax.vmap(run)(jnp.arange(2), jax.random.split(key))
+        r_det, r_sto = r[0], r[1]
         return {
             "return_det": r_det,
             "return_stoch": r_sto,

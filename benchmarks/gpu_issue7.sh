@@ -1,0 +1,45 @@
+#!/bin/bash
+# Issue 7's GPU measurements in ONE device call (device time is scarce; see benchmarks/results/*gpu*.md):
+#   1. throughput.py on ant at 8192 envs (bare / PPO / GAIL / AIRL), timed alone on the GPU;
+#   2. quality.py screening runs: one process per (env, algorithm), all started at once so they compile
+#      while (1) compiles, and train (--wait-for) only after (1) has finished timing; they then SHARE the GPU,
+#      each with --time-limit seconds of training.
+# Run from the project root with brax importable and OUT set to a results folder, e.g.
+#   OUT=/tmp/out bash benchmarks/gpu_issue7.sh
+# Writes three files (the device returns at most 8): throughput_gpu.md, quality_gpu.md (every run's report,
+# refreshed every 15 s, so a cut-off call keeps what was done) and quality_gpu.log.
+# Knobs (environment): TP_ARGS, Q_ENVS, Q_ALGS, Q_SEEDS, Q_TIME, Q_OVERRIDES, DEADLINE (s).
+set -u
+OUT=${OUT:?set OUT to a results folder}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+TP_ARGS=${TP_ARGS:---preset gpu --envs ant --num-envs 8192 --repeats 2}
+Q_ENVS=${Q_ENVS:-hopper walker2d halfcheetah ant}
+Q_ALGS=${Q_ALGS:-gail airl}
+Q_SEEDS=${Q_SEEDS:-1}
+Q_TIME=${Q_TIME:-200}
+Q_OVERRIDES=${Q_OVERRIDES:-train.eval_every=20}
+export XLA_PYTHON_CLIENT_PREALLOCATE=false   # several processes share the GPU: allocate on demand
+DEADLINE=${DEADLINE:-550}   # seconds from now after which every process is stopped
+barrier=$(mktemp -u /tmp/tp_done.XXXX)
+qdir=$(mktemp -d /tmp/quality.XXXX)
+collect() { cat "$qdir"/*.md > "$OUT/quality_gpu.md" 2>/dev/null; }
+( while sleep 15; do collect; done ) &
+collector=$!
+( timeout $((DEADLINE - 20)) python benchmarks/throughput.py $TP_ARGS \
+    --output "$OUT/throughput_gpu.md" 2>&1 | sed -u 's/^/[throughput] /'; touch "$barrier" ) &
+pids=($!)
+( sleep "${BARRIER_MAX:-280}"; touch "$barrier" ) &   # fallback: never let the screening runs wait forever
+for e in $Q_ENVS; do
+  for a in $Q_ALGS; do
+    timeout $DEADLINE python benchmarks/quality.py --envs "$e" \
+      --algorithms "$a" --seeds "$Q_SEEDS" --time-limit "$Q_TIME" --wait-for "$barrier" \
+      --output "$qdir/${e}_${a}.md" $Q_OVERRIDES 2>&1 | grep --line-buffered -v '^wrote ' \
+      | sed -u "s/^/[$e $a] /" >> "$OUT/quality_gpu.log" &
+    pids+=($!)
+  done
+done
+wait "${pids[@]}"
+kill $collector
+collect
+grep -h "final score\|skipped\|Error\|error" "$OUT/quality_gpu.log" | tail -n 20
