@@ -8,7 +8,7 @@
 #   OUT=/tmp/out bash benchmarks/gpu_issue7.sh
 # Writes three files (the device returns at most 8): throughput_gpu.md, quality_gpu.md (every run's report,
 # refreshed every 15 s, so a cut-off call keeps what was done) and quality_gpu.log.
-# Knobs (environment): TP_ARGS, Q_ENVS, Q_ALGS, Q_SEEDS, Q_TIME, Q_OVERRIDES, DEADLINE (s).
+# Knobs (environment): TP_ARGS (none: skip the throughput row), Q_ENVS, Q_ALGS, Q_SEEDS, Q_TIME, Q_OVERRIDES, DEADLINE (s).
 set -u
 OUT=${OUT:?set OUT to a results folder}
 mkdir -p "$OUT"
@@ -26,7 +26,8 @@ qdir=$(mktemp -d /tmp/quality.XXXX)
 collect() { cat "$qdir"/*.md > "$OUT/quality_gpu.md" 2>/dev/null; }
 ( while sleep 15; do collect; done ) &
 collector=$!
-( timeout $((DEADLINE - 20)) python benchmarks/throughput.py $TP_ARGS \
+if [ "$TP_ARGS" = none ]; then touch "$barrier"; fi   # TP_ARGS=none: quality runs only
+( [ "$TP_ARGS" = none ] || timeout $((DEADLINE - 20)) python benchmarks/throughput.py $TP_ARGS \
     --output "$OUT/throughput_gpu.md" 2>&1 | sed -u 's/^/[throughput] /'; touch "$barrier" ) &
 pids=($!)
 ( sleep "${BARRIER_MAX:-280}"; touch "$barrier" ) &   # fallback: never let the screening runs wait forever

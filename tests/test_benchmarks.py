@@ -24,3 +24,30 @@ def test_experts_script_trains_records_and_reports(tmp_path):
     row = [line for line in text.splitlines() if line.startswith("| pointmass |")]
     assert len(row) == 1 and f"{meta['expert_return']:.0f} ±" in row[0]
     assert "- pointmass (training episode return" in text
+
+
+def test_quality_script_time_limited_chunks_wait_and_report(tmp_path):
+    """``quality.py --time-limit``: vmapped seeds trained chunk by chunk, stopped by the wall-clock budget,
+    waiting for ``--wait-for`` first, with the learning curve in the report."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        import quality
+    finally:
+        sys.path.pop(0)
+    barrier = tmp_path / "go"
+    barrier.write_text("")
+    report = tmp_path / "quality.md"
+    quality.main(["--envs", "pointmass", "--algorithms", "gail", "--seeds", "2", "--time-limit", "1e-6",
+                  "--chunk", "2", "--wait-for", str(barrier), "--output", str(report),
+                  "env.num_envs=4", "ppo.num_steps=10", "ppo.num_minibatches=2", "ppo.update_epochs=1",
+                  "ppo.hidden=[16]", "discriminator.hidden=[16]", "discriminator.num_steps=1",
+                  "discriminator.expert_batch_size=16", "discriminator.policy_batch_size=16",
+                  "train.num_iterations=10", "train.eval_every=2", "eval.num_envs=4"])
+    text = report.read_text()
+    row = [line.split("|") for line in text.splitlines() if line.startswith("| pointmass | gail |")]
+    assert len(row) == 1
+    cells = [c.strip() for c in row[0]]
+    assert cells[3] == "2" and cells[4] == "2"  # 2 seeds; stopped after the first chunk of 2 iterations
+    assert cells[5] == f"{2 * 10 * 4:,}"  # env steps = iterations x T x num_envs
+    assert -10.0 < float(cells[6]) < 10.0  # a real (finite) score from the in-scan evaluation
+    assert "- pointmass gail: " in text and " s/2: " in text
