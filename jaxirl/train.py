@@ -102,7 +102,7 @@ class Trainer:
     ``evaluate(state, key=None)``, ``reward_fn(state)``.
     """
 
-    def __init__(self, config, env, demos, expert_return, eval_env, progress_fn):
+    def __init__(self, config, env, demos, expert_return, eval_env, progress_fn, random_return=None):
         self.config = config
         self.env = env
         self.eval_env = env if eval_env is None else eval_env
@@ -119,6 +119,7 @@ class Trainer:
         self.reward_type = config.discriminator.resolved_reward_type(self.objective)
         self.demos = demos
         self.expert_return = expert_return
+        self.random_return = random_return
         self.progress_fn = progress_fn
         self.eval_steps = config.eval_steps or self.eval_env.episode_length
         self._run_jit = jax.jit(self._run, static_argnums=2)
@@ -186,7 +187,10 @@ class Trainer:
         env_state = self.env.reset(k_env)
         shapes = jax.eval_shape(lambda s, e, k: self.generator.rollout(s, e, k)[1].transition, gen_state, env_state, k_eval)
         example = jax.tree.map(lambda s: jnp.zeros((s.shape[0] * s.shape[1],) + s.shape[2:], s.dtype), shapes)
-        random_return = evaluate_policy(self.eval_env, self._random_action, k_eval, self.eval_steps)["mean_return"]
+        if self.random_return is None:
+            random_return = evaluate_policy(self.eval_env, self._random_action, k_eval, self.eval_steps)["mean_return"]
+        else:  # given (e.g. recorded with the demonstrations): no random-policy rollout to compile and run
+            random_return = jnp.asarray(self.random_return, jnp.float32)
         nan = jnp.full((), jnp.nan, jnp.float32)
         last_eval = {k: nan for k in EVAL_KEYS}
         last_eval["eval_iteration"] = jnp.asarray(-1, jnp.int32)
@@ -303,6 +307,7 @@ def make_train(
     expert_return: Optional[float] = None,
     eval_env=None,
     progress_fn: Optional[Callable] = None,
+    random_return: Optional[float] = None,
 ) -> Trainer:
     """Validate everything in Python and return a :class:`Trainer`.
 
@@ -310,7 +315,10 @@ def make_train(
     ``jaxirl.data.load_demos``; ``expert_return`` defaults to ``metadata["expert_return"]`` or the demos'
     mean episode return. ``eval_env``: env for evaluation (default ``env``). ``progress_fn(iteration,
     metrics)`` is called every iteration through ``jax.debug.callback`` with numpy values (under
-    ``jax.vmap`` once per batch element).
+    ``jax.vmap`` once per batch element). ``random_return``: the uniform random policy's true return, the
+    0 of the normalised score; ``None`` measures it in ``init`` (one evaluation episode loop, which with
+    Brax's generalized backend is a program of its own to compile); a number (e.g. the ``random_return``
+    that ``jaxirl expert`` records in the demonstrations' metadata, measured on the same env) skips that.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config: expected a jaxirl.train_config.TrainConfig, got {type(config).__name__}")
@@ -328,4 +336,12 @@ def make_train(
         raise ValueError(f"eval_env: must have the spaces of env {env!r}, got {eval_env!r}")
     if progress_fn is not None and not callable(progress_fn):
         raise ValueError(f"progress_fn: expected a callable or None, got {progress_fn!r}")
-    return Trainer(config, env, demos, float(expert_return), eval_env, progress_fn)
+    if random_return is not None:
+        if isinstance(random_return, bool) or not isinstance(random_return, (int, float, np.number)) \
+                or not np.isfinite(random_return):
+            raise ValueError(f"random_return: expected a finite number or None, got {random_return!r}")
+        if float(random_return) == float(expert_return):
+            raise ValueError(f"random_return: equals expert_return ({expert_return}); the normalised score "
+                             "(R - R_random) / (R_expert - R_random) would divide by zero")
+        random_return = float(random_return)
+    return Trainer(config, env, demos, float(expert_return), eval_env, progress_fn, random_return)

@@ -97,6 +97,19 @@ def test_airl_learns_pointmass(setup):
     np.testing.assert_allclose(g(demos.obs[:10], demos.action[:10]), g(demos.obs[:10], -demos.action[:10]), rtol=1e-6)
 
 
+def test_given_random_return_is_the_score_zero(setup):
+    """``random_return`` given: init keeps it (no random-policy rollout) and scores are normalised by it."""
+    env, demos, expert_return = setup
+    config = make_config("gail", "ppo", discriminator=DISC, generator_config=PPO, num_iterations=2)
+    trainer = make_train(config, env, demos, expert_return=expert_return, random_return=-60.0)
+    state = trainer.init(jax.random.PRNGKey(0))
+    assert float(state.random_return) == -60.0
+    ev = trainer.evaluate(state)
+    assert float(ev["score_det"]) == pytest.approx((float(ev["return_det"]) + 60.0) / (expert_return + 60.0), rel=1e-5)
+    measured = make_train(config, env, demos, expert_return=expert_return).init(jax.random.PRNGKey(0))
+    assert float(measured.random_return) != -60.0 and np.isfinite(float(measured.random_return))
+
+
 def test_validation_errors(setup):
     env, demos, _ = setup
     good = make_config("gail", "ppo", discriminator=DISC, generator_config=PPO, num_iterations=2)
@@ -127,6 +140,9 @@ def test_validation_errors(setup):
         trainer.run(None, 0)
     # expert return falls back to the demos' mean episode return
     assert trainer.expert_return == pytest.approx(float(np.sum(demos.reward)) / 32, rel=1e-5)
+    for bad_random in (float("nan"), "low", True, trainer.expert_return):
+        with pytest.raises(ValueError, match="random_return"):
+            make_train(good, env, demos, random_return=bad_random)
     assert isinstance(good.generator, ppo.PPOConfig) and isinstance(SoftVIConfig(), SoftVIConfig)
 
 
