@@ -3,7 +3,9 @@
 Sections (defaults in :func:`defaults`)::
 
     env:           name, backend, num_envs, episode_length, kwargs        (see jaxirl.envs.make)
-    demos:         path (a .npz of jaxirl.data), expert_return (null: the file's metadata)
+    demos:         path (a .npz of jaxirl.data), expert_return (null: the file's metadata); the random
+                   policy's return (the 0 of the normalised score) is the file's recorded random_return
+                   where it has one (as ``jaxirl expert`` writes), else measured at init
     train:         algorithm (gail | airl), num_iterations, eval_every, eval_steps  (jaxirl.train_config)
     discriminator: the fields of jaxirl.objectives.DiscriminatorConfig
     ppo:           the fields of jaxirl.rl.ppo.PPOConfig (the generator)
@@ -167,7 +169,8 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     label = f"{config.algorithm} {env.name}"
     bar = ProgressBar(total, desc=label, score_key="score_det")
     trainer = make_train(config, env, (demos, meta), expert_return=cfg["demos"]["expert_return"],
-                         eval_env=eval_env, progress_fn=bar.callback if cfg["run"]["progress"] else None)
+                         eval_env=eval_env, progress_fn=bar.callback if cfg["run"]["progress"] else None,
+                         random_return=meta.get("random_return"))
     # jitted as a whole: one compilation (kept in the persistent cache) instead of many eager ops
     state = jax.jit(trainer.init)(jax.random.PRNGKey(cfg["run"]["seed"]))
     if resume is not None:
