@@ -14,6 +14,7 @@ import pytest
 from jaxirl import envs
 from jaxirl.data import collect_demos
 from jaxirl.rl import ppo
+from jaxirl.rl.evaluate import evaluate as evaluate_policy
 from jaxirl.rl.soft_vi import SoftVIConfig
 from jaxirl.train import make_train
 from jaxirl.train_config import TrainConfig, make_config
@@ -104,8 +105,16 @@ def test_given_random_return_is_the_score_zero(setup):
     trainer = make_train(config, env, demos, expert_return=expert_return, random_return=-60.0)
     state = trainer.init(jax.random.PRNGKey(0))
     assert float(state.random_return) == -60.0
-    ev = trainer.evaluate(state)
+    key = jax.random.PRNGKey(5)
+    ev = trainer.evaluate(state, key)
     assert float(ev["score_det"]) == pytest.approx((float(ev["return_det"]) + 60.0) / (expert_return + 60.0), rel=1e-5)
+    # the mode and sampled-policy evaluations (one vmapped loop) equal two separate episode loops
+    gen, k_det, k_sto = trainer.generator, *jax.random.split(key)
+    det = evaluate_policy(env, lambda o, k: gen.act_deterministic(state.generator, o), k_det, EPISODE)
+    sto = evaluate_policy(env, lambda o, k: gen.act(state.generator, o, k)[0], k_sto, EPISODE)
+    assert float(ev["return_det"]) == pytest.approx(float(det["mean_return"]), rel=1e-5)
+    assert float(ev["return_stoch"]) == pytest.approx(float(sto["mean_return"]), rel=1e-5)
+    assert float(ev["return_det"]) != float(ev["return_stoch"])
     measured = make_train(config, env, demos, expert_return=expert_return).init(jax.random.PRNGKey(0))
     assert float(measured.random_return) != -60.0 and np.isfinite(float(measured.random_return))
 
