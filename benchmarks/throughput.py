@@ -12,8 +12,8 @@ For each (env, num_envs) it measures
   (c) gail, (d) airl: the full adversarial iteration of :mod:`jaxirl.train` (rollout, K discriminator
       steps, relabelling, PPO update),
 
-all with the same unroll length T, each compiled ahead of time (``jit(...).lower(...).compile()``) and
-timed after compilation (best of ``--repeats``). The expert data for (c)/(d) are transitions of a random
+all with the same unroll length T, each compiled ahead of time (``jit(...).lower(...).compile()``; the report gives the
+seconds spent tracing, compiling and on the whole row) and timed after compilation (best of ``--repeats``). The expert data for (c)/(d) are transitions of a random
 policy: throughput does not depend on what the demonstrations show. Writes a Markdown table with the
 device, date, command and ratios to ``benchmarks/results/throughput.md`` (``--output``).
 Targets (issue 7): GPU, ant at 8192 envs: airl/bare ≥ 0.5; CPU, hopper spring at 64 envs: airl/bare ≥ 0.3.
@@ -125,17 +125,19 @@ def bench_row(env, demos, unroll, iterations, repeats):
     """Env-steps/s of the four programs. They are traced one after the other, compiled concurrently
     (XLA compiles outside the GIL; with the generalized backend each takes tens of seconds) and then
     timed one at a time, so the timings never overlap."""
+    t = time.perf_counter()
     lowered = {
         "bare": prepare_bare(env, unroll, iterations),
         "ppo": prepare_ppo(env, unroll, iterations),
         "gail": prepare_adversarial("gail", env, demos, unroll, iterations),
         "airl": prepare_adversarial("airl", env, demos, unroll, iterations),
     }
+    trace_s = time.perf_counter() - t
     t = time.perf_counter()
     with ThreadPoolExecutor(len(lowered)) as pool:
         futures = {k: pool.submit(low.compile) for k, (low, _, _) in lowered.items()}
         compiled = {k: f.result() for k, f in futures.items()}
-    row = {"compile_s": time.perf_counter() - t}
+    row = {"compile_s": time.perf_counter() - t, "trace_s": trace_s}
     for k, (_, args, steps) in lowered.items():
         row[k] = steps / _time(compiled[k], args, repeats)
     return row
@@ -147,13 +149,14 @@ def write_report(path, rows, p, repeats, argv):
         "PPO 4 epochs × 4 minibatches, 5 discriminator steps of 1024 + 1024 samples; compiled ahead of time "
         f"(the four programs of a row concurrently), timed one at a time, best of {repeats}.",
         "",
-        "| env | num_envs | (a) bare | (b) PPO | (c) GAIL | (d) AIRL | PPO/bare | GAIL/bare | AIRL/bare | compile s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| env | num_envs | (a) bare | (b) PPO | (c) GAIL | (d) AIRL | PPO/bare | GAIL/bare | AIRL/bare | trace s | compile s | row s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['env']} | {r['num_envs']} | {r['bare']:,.0f} | {r['ppo']:,.0f} | {r['gail']:,.0f} | {r['airl']:,.0f} | "
-            f"{r['ppo'] / r['bare']:.2f} | {r['gail'] / r['bare']:.2f} | {r['airl'] / r['bare']:.2f} | {r['compile_s']:.0f} |"
+            f"{r['ppo'] / r['bare']:.2f} | {r['gail'] / r['bare']:.2f} | {r['airl'] / r['bare']:.2f} | "
+            f"{r['trace_s']:.0f} | {r['compile_s']:.0f} | {r['wall']:.0f} |"
         )
     report.write(path, lines)
 
@@ -180,16 +183,17 @@ def main(argv=None):
     rows = []
     for name in p["envs"]:
         for n in p["num_envs"]:
+            t0 = time.perf_counter()  # the row's wall-clock: env, stand-in demos, tracing, compiling, timing
             env = envs.make(name, n, episode_length=1000, backend=p["backend"])
             demos = random_demos(env, 16 * 1000)
             row = {"env": name, "num_envs": n}
-            t0 = time.perf_counter()
             row.update(bench_row(env, demos, p["unroll"], p["iterations"], args.repeats))
             row["wall"] = time.perf_counter() - t0
             rows.append(row)
             print(f"{name:>12} {n:>6} envs  bare {row['bare']:>12,.0f}  ppo {row['ppo']:>12,.0f}  "
                   f"gail {row['gail']:>12,.0f}  airl {row['airl']:>12,.0f} steps/s  "
-                  f"airl/bare {row['airl'] / row['bare']:.2f}  (compile {row['compile_s']:.0f} s)", flush=True)
+                  f"airl/bare {row['airl'] / row['bare']:.2f}  (trace {row['trace_s']:.0f} s, compile {row['compile_s']:.0f} s, "
+                  f"row {row['wall']:.0f} s)", flush=True)
             write_report(args.output, rows, p, args.repeats, argv)  # after every row: a cut-off run keeps its rows
 
 
