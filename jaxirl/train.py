@@ -316,9 +316,9 @@ def make_train(
     mean episode return. ``eval_env``: env for evaluation (default ``env``). ``progress_fn(iteration,
     metrics)`` is called every iteration through ``jax.debug.callback`` with numpy values (under
     ``jax.vmap`` once per batch element). ``random_return``: the uniform random policy's true return, the
-    0 of the normalised score; ``None`` measures it in ``init`` (one evaluation episode loop, which with
-    Brax's generalized backend is a program of its own to compile); a number (e.g. the ``random_return``
-    that ``jaxirl expert`` records in the demonstrations' metadata, measured on the same env) skips that.
+    0 of the normalised score; defaults to ``metadata["random_return"]`` (which ``jaxirl expert`` records,
+    measured on the same env), else it is measured in ``init`` (one evaluation episode loop: with Brax's
+    generalized backend a program of its own to compile).
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config: expected a jaxirl.train_config.TrainConfig, got {type(config).__name__}")
@@ -336,12 +336,15 @@ def make_train(
         raise ValueError(f"eval_env: must have the spaces of env {env!r}, got {eval_env!r}")
     if progress_fn is not None and not callable(progress_fn):
         raise ValueError(f"progress_fn: expected a callable or None, got {progress_fn!r}")
+    field = "random_return"
+    if random_return is None and metadata and metadata.get("random_return") is not None:
+        random_return, field = metadata["random_return"], "random_return (from the demonstrations' metadata)"
     if random_return is not None:
         if isinstance(random_return, bool) or not isinstance(random_return, (int, float, np.number)) \
                 or not np.isfinite(random_return):
-            raise ValueError(f"random_return: expected a finite number or None, got {random_return!r}")
+            raise ValueError(f"{field}: expected a finite number or None, got {random_return!r}")
         if float(random_return) == float(expert_return):
-            raise ValueError(f"random_return: equals expert_return ({expert_return}); the normalised score "
+            raise ValueError(f"{field}: equals expert_return ({expert_return}); the normalised score "
                              "(R - R_random) / (R_expert - R_random) would divide by zero")
         random_return = float(random_return)
     return Trainer(config, env, demos, float(expert_return), eval_env, progress_fn, random_return)

@@ -117,6 +117,10 @@ def test_given_random_return_is_the_score_zero(setup):
     assert float(ev["return_det"]) != float(ev["return_stoch"])
     measured = make_train(config, env, demos, expert_return=expert_return).init(jax.random.PRNGKey(0))
     assert float(measured.random_return) != -60.0 and np.isfinite(float(measured.random_return))
+    # by default taken from the demonstrations' metadata (as expert_return is); an explicit value wins
+    meta = {"expert_return": expert_return, "random_return": -55.0}
+    assert make_train(config, env, (demos, meta)).random_return == -55.0
+    assert make_train(config, env, (demos, meta), random_return=-60.0).random_return == -60.0
 
 
 def test_validation_errors(setup):
@@ -152,6 +156,8 @@ def test_validation_errors(setup):
     for bad_random in (float("nan"), "low", True, trainer.expert_return):
         with pytest.raises(ValueError, match="random_return"):
             make_train(good, env, demos, random_return=bad_random)
+    with pytest.raises(ValueError, match="random_return .from the demonstrations' metadata.: expected a finite"):
+        make_train(good, env, (demos, {"random_return": float("nan")}))
     assert isinstance(good.generator, ppo.PPOConfig) and isinstance(SoftVIConfig(), SoftVIConfig)
 
 

@@ -169,8 +169,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     label = f"{config.algorithm} {env.name}"
     bar = ProgressBar(total, desc=label, score_key="score_det")
     trainer = make_train(config, env, (demos, meta), expert_return=cfg["demos"]["expert_return"],
-                         eval_env=eval_env, progress_fn=bar.callback if cfg["run"]["progress"] else None,
-                         random_return=meta.get("random_return"))
+                         eval_env=eval_env, progress_fn=bar.callback if cfg["run"]["progress"] else None)
     # jitted as a whole: one compilation (kept in the persistent cache) instead of many eager ops
     state = jax.jit(trainer.init)(jax.random.PRNGKey(cfg["run"]["seed"]))
     if resume is not None:
