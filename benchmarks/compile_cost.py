@@ -41,11 +41,10 @@ def main(argv=None):
 
     _, _, _, trainer = timed("setup", lambda: quality._setup(args.env, args.algorithm, args.overrides))
     keys = jax.random.split(jax.random.PRNGKey(0), 1)
-    low = timed("init lower", lambda: jax.jit(jax.vmap(trainer.init)).lower(keys))
+    low = timed("init lower", lambda: quality.init_program(trainer).lower(keys))
     init = timed("init compile", low.compile)
     state = timed("init run", lambda: jax.block_until_ready(init(keys)))
-    step = jax.jit(jax.vmap(trainer._run, in_axes=(0, None, None)), static_argnums=2)
-    low = timed("chunk lower", lambda: step.lower(state, trainer.demos, args.chunk))
+    low = timed("chunk lower", lambda: quality.chunk_program(trainer).lower(state, trainer.demos, args.chunk))
     chunk = timed("chunk compile", low.compile)
     timed("chunk run", lambda: jax.block_until_ready(chunk(state, trainer.demos)))
     print(f"{'start-up':>14}: {sum(v for k, v in times.items() if 'run' not in k):6.1f} s (all but the runs)")

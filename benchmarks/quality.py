@@ -60,11 +60,20 @@ def _setup(env_name, algorithm, overrides):
     eval_env = make_env(cfg["env"], num_envs=cfg["eval"]["num_envs"])
     config = train_job._train_config(cfg)
     demos, meta = train_job._load_demos(cfg, env)
-    # R_random (the score's 0) as recorded with the demonstrations (measured by `jaxirl expert` on the same env):
-    # saves compiling a random-policy rollout of its own; measured at init where the metadata lacks it.
-    trainer = make_train(config, env, (demos, meta), expert_return=cfg["demos"]["expert_return"], eval_env=eval_env,
-                         random_return=meta.get("random_return"))
+    # R_expert and R_random (the score's 1 and 0) default to the values recorded with the demonstrations
+    trainer = make_train(config, env, (demos, meta), expert_return=cfg["demos"]["expert_return"], eval_env=eval_env)
     return cfg, env, config, trainer
+
+
+def init_program(trainer):
+    """The seeds' initial states: ``init`` vmapped over keys, jitted."""
+    return jax.jit(jax.vmap(trainer.init))
+
+
+def chunk_program(trainer):
+    """One chunk of training for vmapped seeds: ``(states, demos, iterations) -> (states, metrics)``, jitted
+    with ``iterations`` static (the same compiled program for every chunk)."""
+    return jax.jit(jax.vmap(trainer._run, in_axes=(0, None, None)), static_argnums=2)
 
 
 def _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, curve):
@@ -106,12 +115,17 @@ def run_timed(env_name, algorithm, seeds, overrides, time_limit, chunk, on_chunk
     ``wait_for``: a path; after compiling, wait until it exists before training (lets several runs compile
     while another benchmark is being timed, and train only once it is done)."""
     cfg, env, config, trainer = _setup(env_name, algorithm, overrides)
-    chunk = chunk or config.eval_every or 50
+    if config.eval_every <= 0:
+        raise ValueError(f"train.eval_every: --time-limit scores every chunk by the in-scan evaluation, so it must "
+                         f"be > 0, got {config.eval_every}")
+    chunk = chunk or config.eval_every
+    if chunk <= 0 or config.num_iterations % chunk:
+        raise ValueError(f"--chunk: expected a positive divisor of train.num_iterations ({config.num_iterations}), "
+                         f"got {chunk}")
     keys = jax.random.split(jax.random.PRNGKey(cfg["run"]["seed"]), seeds)
     t = time.perf_counter()
-    state = jax.block_until_ready(jax.jit(jax.vmap(trainer.init))(keys))
-    step = jax.jit(jax.vmap(trainer._run, in_axes=(0, None, None)), static_argnums=2)
-    compiled = step.lower(state, trainer.demos, chunk).compile()
+    state = jax.block_until_ready(init_program(trainer)(keys))
+    compiled = chunk_program(trainer).lower(state, trainer.demos, chunk).compile()
     compile_s = time.perf_counter() - t
     while wait_for and not os.path.exists(wait_for):
         time.sleep(0.5)
@@ -180,6 +194,12 @@ def main(argv=None):
     parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "results", "quality.md"))
     parser.add_argument("overrides", nargs="*", help="config overrides applied to every run (key=value)")
     args = parser.parse_args(argv)
+    if not (args.time_limit >= 0 and np.isfinite(args.time_limit)):
+        parser.error(f"--time-limit: expected seconds >= 0, got {args.time_limit}")
+    if args.chunk < 0:
+        parser.error(f"--chunk: expected iterations >= 0 (0: train.eval_every), got {args.chunk}")
+    if (args.chunk or args.wait_for) and not args.time_limit:
+        parser.error("--chunk and --wait-for apply to chunked runs only: give --time-limit too")
     p = dict(PRESETS[args.preset])
     for k in ("envs", "algorithms", "seeds"):
         if getattr(args, k) is not None:

@@ -3,6 +3,8 @@
 import os
 import sys
 
+import pytest
+
 from jaxirl.data import load_demos
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -51,3 +53,11 @@ def test_quality_script_time_limited_chunks_wait_and_report(tmp_path):
     assert cells[5] == f"{2 * 10 * 4:,}"  # env steps = iterations x T x num_envs
     assert -10.0 < float(cells[6]) < 10.0  # a real (finite) score from the in-scan evaluation
     assert "- pointmass gail: " in text and " s/2: " in text
+    # bad arguments: clear errors before anything compiles
+    for bad in (["--time-limit", "-1"], ["--chunk", "-2", "--time-limit", "1"], ["--chunk", "2"]):
+        with pytest.raises(SystemExit):
+            quality.main(["--envs", "pointmass", "--output", str(tmp_path / "bad.md")] + bad)
+    quality.main(["--envs", "pointmass", "--algorithms", "gail", "--time-limit", "1", "--chunk", "3",
+                  "--output", str(tmp_path / "skip.md"), "train.num_iterations=10"])
+    assert "skipped: --chunk: expected a positive divisor of train.num_iterations (10), got 3" in \
+        (tmp_path / "skip.md").read_text()
