@@ -21,8 +21,8 @@ Q_ENVS=${Q_ENVS:-walker2d}
 Q_ALGS=${Q_ALGS:-gail airl}
 Q_SEEDS=${Q_SEEDS:-3}
 Q_TIME=${Q_TIME:-120}
-Q_OVERRIDES=${Q_OVERRIDES:-}   # e.g. train.eval_every=20; each in-scan evaluation runs 1000 sequential env steps
-                               # and its time counts as training time, so evaluate no more often than needed
+Q_OVERRIDES=${Q_OVERRIDES:-}   # e.g. train.eval_every=20 (= iterations per chunk; an evaluation, 1000 sequential
+                               # env steps, follows every chunk; its time is reported apart from training time)
 export XLA_PYTHON_CLIENT_PREALLOCATE=false   # several processes share the GPU: allocate on demand
 DEADLINE=${DEADLINE:-480}   # seconds from now after which every process is stopped
 barrier=$(mktemp -u /tmp/tp_done.XXXX)

@@ -9,13 +9,15 @@
 
 Every (env, algorithm) uses ``configs/<algorithm>_<env>.yaml`` (``<env>`` is a config stem such as
 ``hopper_spring``; overrides apply to all of them) and vmaps its seeds: by default the whole ``lax.scan`` of
-training is ONE compiled program (:meth:`jaxirl.train.Trainer.train` under ``jax.vmap``); with
-``--time-limit S`` it runs chunk by chunk (one compiled program called again and again) and stops after the
-chunk that passes S seconds of training. Reported per run: the mean over seeds of the final deterministic
-and stochastic normalised scores ``(R − R_random) / (R_expert − R_random)`` (in-scan evaluation on the TRUE
-reward; ``R_random`` from the demonstrations' metadata where recorded), the worst seed, compile time,
-training wall-clock, env steps, and the wall-clock at which the seed-mean deterministic score first reaches
-0.9 (one program: the training time scaled by the fraction of iterations needed; chunked: measured).
+training is ONE compiled program (:meth:`jaxirl.train.Trainer.train` under ``jax.vmap``, evaluating inside
+the scan); with ``--time-limit S`` it runs chunk by chunk (one compiled program called again and again, with
+a separate evaluation program after each chunk, compiled beside it) and stops after the chunk that passes S
+seconds of training. Reported per run: the mean over seeds of the final deterministic and stochastic
+normalised scores ``(R − R_random) / (R_expert − R_random)`` (evaluation on the TRUE reward; ``R_random``
+from the demonstrations' metadata where recorded), the worst seed, compile time, training wall-clock, env
+steps, and the wall-clock at which the seed-mean deterministic score first reaches 0.9 (one program: the
+training time scaled by the fraction of iterations needed; chunked: measured, evaluation time excluded and
+reported apart).
 Writes ``benchmarks/results/quality.md`` (``--output``) with the device, date and command.
 Targets (issue 7): ≥ 0.9 on hopper, halfcheetah, ant and walker2d, each within 2 minutes on one H100.
 """
@@ -39,6 +41,7 @@ from jaxirl.jobs import train as train_job  # noqa: E402
 from jaxirl.jobs.evaluate import make_env  # noqa: E402
 from jaxirl.train import make_train  # noqa: E402
 
+import aot  # noqa: E402
 import report  # noqa: E402
 
 PRESETS = {
@@ -51,7 +54,9 @@ PRESETS = {
 }
 
 
-def _setup(env_name, algorithm, overrides):
+def _setup(env_name, algorithm, overrides, in_scan_eval=True):
+    """``(cfg, env, config, trainer)`` of ``configs/<algorithm>_<env_name>.yaml`` with ``overrides``;
+    ``in_scan_eval=False`` builds the trainer with ``eval_every = 0`` (``config`` keeps the configured value)."""
     cfg = load_config(os.path.join(ROOT, "configs", f"{algorithm}_{env_name}.yaml"), overrides,
                       train_job.defaults())
     cfg["demos"]["path"] = os.path.join(ROOT, cfg["demos"]["path"]) if not os.path.isabs(cfg["demos"]["path"]) \
@@ -59,6 +64,11 @@ def _setup(env_name, algorithm, overrides):
     env = make_env(cfg["env"])
     eval_env = make_env(cfg["env"], num_envs=cfg["eval"]["num_envs"])
     config = train_job._train_config(cfg)
+    if not in_scan_eval:
+        demos, meta = train_job._load_demos(cfg, env)
+        trainer = make_train(config.replace(eval_every=0), env, (demos, meta),
+                             expert_return=cfg["demos"]["expert_return"], eval_env=eval_env)
+        return cfg, env, config, trainer
     demos, meta = train_job._load_demos(cfg, env)
     # R_expert and R_random (the score's 1 and 0) default to the values recorded with the demonstrations
     trainer = make_train(config, env, (demos, meta), expert_return=cfg["demos"]["expert_return"], eval_env=eval_env)
@@ -74,6 +84,43 @@ def chunk_program(trainer):
     """One chunk of training for vmapped seeds: ``(states, demos, iterations) -> (states, metrics)``, jitted
     with ``iterations`` static (the same compiled program for every chunk)."""
     return jax.jit(jax.vmap(trainer._run, in_axes=(0, None, None)), static_argnums=2)
+
+
+def eval_program(trainer):
+    """The seeds' evaluation on the true reward, ``states -> metrics`` (deterministic and stochastic returns and
+    scores; :meth:`jaxirl.train.Trainer.evaluate` with its default key, vmapped over seeds), jitted."""
+
+    def one(state):
+        return trainer._evaluate(state.generator, state.random_return, jax.random.fold_in(state.key, 1),
+                                 state.iteration)
+
+    return jax.jit(jax.vmap(one))
+
+
+def build_timed_programs(trainer, keys, chunk, times=None):
+    """The three programs of a chunked run, compiled CONCURRENTLY: ``init`` (keys -> states), ``chunk``
+    (``chunk`` training iterations; the trainer should have ``eval_every = 0`` so the physics appears once in
+    it) and ``eval`` (states -> scores). Tracing (``lower``) holds Python's lock and runs in turn; XLA
+    compilation releases it, so the three compile side by side on a multi-core host. (Hopper AIRL, 16 envs,
+    2-core CPU: the evaluation loop inside the chunk made its tracing + compiling 28 + 79 s instead of
+    10 + 45 s; here it is a program of its own.) Returns ``{"init", "chunk", "eval"}``; ``times`` (a dict), if given, gets each
+    step's seconds (``<name> lower``, ``<name> compile``) and ``compile wall`` (the concurrent stage)."""
+    times = {} if times is None else times
+
+    def timed(name, fn):
+        t = time.perf_counter()
+        out = fn()
+        times[name] = time.perf_counter() - t
+        return out
+
+    init = init_program(trainer)
+    states = jax.eval_shape(init, keys)  # abstract: lowering needs shapes only
+    lowered = {
+        "init": timed("init lower", lambda: init.lower(keys)),
+        "chunk": timed("chunk lower", lambda: chunk_program(trainer).lower(states, trainer.demos, chunk)),
+        "eval": timed("eval lower", lambda: eval_program(trainer).lower(states)),
+    }
+    return aot.compile_concurrently(lowered, times)
 
 
 def _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, curve):
@@ -107,46 +154,51 @@ def run_one(env_name, algorithm, seeds, overrides):
 
 def run_timed(env_name, algorithm, seeds, overrides, time_limit, chunk, on_chunk=None, wait_for=None):
     """Chunked run with a training wall-clock budget: the seeds' states are vmapped, every chunk of ``chunk``
-    iterations is one compiled call (the same program each time), and training stops after the chunk that
-    passes ``time_limit`` seconds (or at ``train.num_iterations``). 'to 0.9' is the measured wall-clock at
-    the end of the first chunk whose last evaluation has a seed-mean deterministic score ≥ 0.9 (chunk =
-    ``train.eval_every`` by default, so every chunk ends with a fresh evaluation). ``on_chunk(row)`` is
-    called after every chunk with the row so far (so a run cut off from outside keeps its curve).
-    ``wait_for``: a path; after compiling, wait until it exists before training (lets several runs compile
-    while another benchmark is being timed, and train only once it is done)."""
-    cfg, env, config, trainer = _setup(env_name, algorithm, overrides)
-    if config.eval_every <= 0:
-        raise ValueError(f"train.eval_every: --time-limit scores every chunk by the in-scan evaluation, so it must "
-                         f"be > 0, got {config.eval_every}")
+    iterations is one compiled call (the same program each time) followed by one call of a separate evaluation
+    program (:func:`build_timed_programs`: the three programs compile concurrently), and training stops after
+    the chunk that passes ``time_limit`` seconds of training (or at ``train.num_iterations``). ``chunk``
+    defaults to ``train.eval_every``. Training seconds count the training calls only; the evaluations' seconds
+    are reported apart (``eval_s``). 'to 0.9' is the training seconds at the end of the first chunk whose
+    evaluation has a seed-mean deterministic score ≥ 0.9. ``on_chunk(row)`` is called after every chunk with
+    the row so far (so a run cut off from outside keeps its curve). ``wait_for``: a path; after compiling,
+    wait until it exists before training (lets several runs compile while another benchmark is being timed,
+    and train only once it is done)."""
+    cfg, env, config, trainer = _setup(env_name, algorithm, overrides, in_scan_eval=False)
     chunk = chunk or config.eval_every
     if chunk <= 0 or config.num_iterations % chunk:
         raise ValueError(f"--chunk: expected a positive divisor of train.num_iterations ({config.num_iterations}), "
-                         f"got {chunk}")
+                         f"got {chunk} (the default is train.eval_every: every chunk ends with an evaluation)")
     keys = jax.random.split(jax.random.PRNGKey(cfg["run"]["seed"]), seeds)
     t = time.perf_counter()
-    state = jax.block_until_ready(init_program(trainer)(keys))
-    compiled = chunk_program(trainer).lower(state, trainer.demos, chunk).compile()
+    programs = build_timed_programs(trainer, keys, chunk)
+    state = jax.block_until_ready(programs["init"](keys))
     compile_s = time.perf_counter() - t
     while wait_for and not os.path.exists(wait_for):
         time.sleep(0.5)
-    train_s, iters, to_09, curve = 0.0, 0, None, []
+    train_s, eval_s, iters, to_09, curve = 0.0, 0.0, 0, None, []
     det_all, stoch_all = [], []
     while iters < config.num_iterations and train_s < time_limit:
         t = time.perf_counter()
-        state, metrics = compiled(state, trainer.demos)
-        det = np.asarray(metrics["score_det"])  # (seeds, chunk): a host sync per chunk
+        state, _ = programs["chunk"](state, trainer.demos)
+        jax.block_until_ready(state)
         train_s += time.perf_counter() - t
         iters += chunk
-        stoch = np.asarray(metrics["score_stoch"])
+        t = time.perf_counter()
+        scores = programs["eval"](state)
+        det = np.asarray(scores["score_det"])[:, None]  # (seeds, 1)
+        stoch = np.asarray(scores["score_stoch"])[:, None]
+        eval_s += time.perf_counter() - t
         det_all.append(det)
         stoch_all.append(stoch)
-        mean = float(det[:, -1].mean())
+        mean = float(det.mean())
         curve.append((round(train_s, 1), iters, round(mean, 3)))
         if to_09 is None and mean >= 0.9:
             to_09 = train_s
         row = _row(env_name, algorithm, seeds, config, env, trainer, np.concatenate(det_all, 1),
                    np.concatenate(stoch_all, 1), iters, compile_s, train_s, to_09, curve)
-        print(f"  {algorithm} {env_name}: {iters} iterations, {train_s:.1f} s: score det {mean:.3f}", flush=True)
+        row["eval_s"] = eval_s
+        print(f"  {algorithm} {env_name}: {iters} iterations, {train_s:.1f} s (+{eval_s:.1f} s evaluating): "
+              f"score det {mean:.3f}", flush=True)
         if on_chunk is not None:
             on_chunk(row)
     return row
@@ -156,20 +208,23 @@ def write_report(path, rows, argv):
     """The Markdown table of the rows so far (rewritten after every row)."""
     lines = report.header("Quality: GAIL and AIRL normalised scores (seeds vmapped in one program)", "quality.py", argv) + [
         "- score = (R − R_random) / (R_expert − R_random) on the true reward (R_expert and R_random as recorded with "
-        "the demonstrations unless a config sets them), final in-scan evaluation, mean over seeds; 'to 0.9' = training wall-clock until the seed-mean deterministic score first reaches 0.9.",
+        "the demonstrations unless a config sets them), final evaluation, mean over seeds; 'to 0.9' = training wall-clock "
+        "until the seed-mean deterministic score first reaches 0.9. 'eval s': seconds spent evaluating, apart from "
+        "'train s' in chunked runs (--time-limit: a separate evaluation program after every chunk); '—': one "
+        "program with in-scan evaluation, whose time is inside 'train s'.",
         "",
-        "| env | algorithm | seeds | iterations | env steps | final score (det) | worst seed | final score (stoch) | train s | compile s | to 0.9 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| env | algorithm | seeds | iterations | env steps | final score (det) | worst seed | final score (stoch) | train s | compile s | to 0.9 | eval s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "skipped" in r:
-            lines.append(f"| {r['env']} | {r['algorithm']} | — | — | — | skipped: {r['skipped'][:80]} | | | | | |")
+            lines.append(f"| {r['env']} | {r['algorithm']} | — | — | — | skipped: {r['skipped'][:80]} | | | | | | |")
             continue
         t09 = "never" if r["to_0.9_s"] is None else f"{r['to_0.9_s']:.1f} s"
         lines.append(
             f"| {r['env']} | {r['algorithm']} | {r['seeds']} | {r['iterations']} | {r['env_steps']:,} | "
             f"{r['final_det']:.3f} | {r['worst_det']:.3f} | {r['final_stoch']:.3f} | {r['train_s']:.1f} | "
-            f"{r['compile_s']:.1f} | {t09} |"
+            f"{r['compile_s']:.1f} | {t09} | {'—' if r.get('eval_s') is None else format(r['eval_s'], '.1f')} |"
         )
     curves = [r for r in rows if r.get("curve")]
     if curves:

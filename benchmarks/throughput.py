@@ -25,7 +25,6 @@ import argparse
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import jax
 import jax.numpy as jnp
@@ -37,6 +36,7 @@ from jaxirl import envs  # noqa: E402
 from jaxirl.rl import ppo  # noqa: E402
 from jaxirl.train import make_train  # noqa: E402
 
+import aot  # noqa: E402
 import report  # noqa: E402
 from jaxirl.train_config import make_config  # noqa: E402
 
@@ -133,11 +133,9 @@ def bench_row(env, demos, unroll, iterations, repeats):
         "airl": prepare_adversarial("airl", env, demos, unroll, iterations),
     }
     trace_s = time.perf_counter() - t
-    t = time.perf_counter()
-    with ThreadPoolExecutor(len(lowered)) as pool:
-        futures = {k: pool.submit(low.compile) for k, (low, _, _) in lowered.items()}
-        compiled = {k: f.result() for k, f in futures.items()}
-    row = {"compile_s": time.perf_counter() - t, "trace_s": trace_s}
+    times = {}
+    compiled = aot.compile_concurrently({k: low for k, (low, _, _) in lowered.items()}, times)
+    row = {"compile_s": times["compile wall"], "trace_s": trace_s}
     for k, (_, args, steps) in lowered.items():
         row[k] = steps / _time(compiled[k], args, repeats)
     return row

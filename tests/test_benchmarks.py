@@ -51,7 +51,8 @@ def test_quality_script_time_limited_chunks_wait_and_report(tmp_path):
     cells = [c.strip() for c in row[0]]
     assert cells[3] == "2" and cells[4] == "2"  # 2 seeds; stopped after the first chunk of 2 iterations
     assert cells[5] == f"{2 * 10 * 4:,}"  # env steps = iterations x T x num_envs
-    assert -10.0 < float(cells[6]) < 10.0  # a real (finite) score from the in-scan evaluation
+    assert -10.0 < float(cells[6]) < 10.0  # a real (finite) score from the evaluation program
+    assert float(cells[12]) >= 0.0  # evaluation seconds, apart from the training seconds
     assert "- pointmass gail: " in text and " s/2: " in text
     # bad arguments: clear errors before anything compiles
     for bad in (["--time-limit", "-1"], ["--chunk", "-2", "--time-limit", "1"], ["--chunk", "2"]):
@@ -61,3 +62,54 @@ def test_quality_script_time_limited_chunks_wait_and_report(tmp_path):
                   "--output", str(tmp_path / "skip.md"), "train.num_iterations=10"])
     assert "skipped: --chunk: expected a positive divisor of train.num_iterations (10), got 3" in \
         (tmp_path / "skip.md").read_text()
+
+
+def test_quality_timed_programs_match_the_trainer(tmp_path):
+    """The three concurrently compiled programs of ``quality.py --time-limit`` are the library's own pieces:
+    init, a chunk WITHOUT in-scan evaluation and an evaluation program equal to ``Trainer.evaluate`` per seed."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        import quality
+    finally:
+        sys.path.pop(0)
+    import jax
+    import numpy as np
+
+    overrides = ["env.num_envs=4", "ppo.num_steps=8", "ppo.num_minibatches=2", "ppo.update_epochs=1",
+                 "ppo.hidden=[8]", "discriminator.hidden=[8]", "discriminator.potential_hidden=[8]",
+                 "discriminator.num_steps=1", "discriminator.expert_batch_size=8",
+                 "discriminator.policy_batch_size=8", "train.eval_every=3", "eval.num_envs=2", "train.eval_steps=20"]
+    _, _, config, trainer = quality._setup("pointmass", "airl", overrides, in_scan_eval=False)
+    assert config.eval_every == 3 and trainer.config.eval_every == 0
+    keys = jax.random.split(jax.random.PRNGKey(3), 2)
+    times = {}
+    programs = quality.build_timed_programs(trainer, keys, 2, times)
+    assert {"init lower", "chunk compile", "eval compile", "compile wall"} <= set(times)
+    states = programs["init"](keys)
+    states, metrics = programs["chunk"](states, trainer.demos)
+    assert np.all(np.isnan(np.asarray(metrics["score_det"])))  # no evaluation inside the chunk
+    scores = programs["eval"](states)
+    for i in range(2):
+        one = jax.tree_util.tree_map(lambda x: x[i], states)
+        ref = trainer.evaluate(one)
+        for k in ("return_det", "return_stoch", "score_det", "score_stoch"):
+            np.testing.assert_allclose(np.asarray(scores[k])[i], np.asarray(ref[k]), rtol=1e-5, atol=1e-5)
+
+
+def test_throughput_script_runs_and_reports(tmp_path):
+    """``throughput.py`` end to end on pointmass (tiny): four programs compiled concurrently, a ratio row."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        import throughput
+    finally:
+        sys.path.pop(0)
+    report = tmp_path / "tp.md"
+    throughput.main(["--envs", "pointmass", "--backend", "none", "--num-envs", "8", "--unroll", "4",
+                     "--iterations", "2", "--repeats", "1", "--output", str(report)])
+    row = [line.split("|") for line in report.read_text().splitlines() if line.startswith("| pointmass |")]
+    assert len(row) == 1
+    cells = [c.strip() for c in row[0]]
+    assert cells[2] == "8"
+    rates = [float(c.replace(",", "")) for c in cells[3:7]]  # bare, PPO, GAIL, AIRL env-steps/s
+    assert all(r > 0 for r in rates)
+    assert abs(float(cells[9]) - rates[3] / rates[0]) < 0.01  # AIRL/bare is the ratio of the rates
