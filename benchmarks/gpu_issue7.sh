@@ -28,13 +28,15 @@ DEADLINE=${DEADLINE:-480}   # seconds from now after which every process is stop
 barrier=$(mktemp -u /tmp/tp_done.XXXX)
 qdir=$(mktemp -d /tmp/quality.XXXX)
 collect() { cat "$qdir"/*.md > "$OUT/quality_gpu.md" 2>/dev/null; }
-( while sleep 15; do collect; done ) &
+# Helpers in the background never hold this script's output open (a caller waits for its output to close).
+( while sleep 15; do collect; done ) </dev/null >/dev/null 2>&1 &
 collector=$!
 if [ "$TP_ARGS" = none ]; then touch "$barrier"; fi   # TP_ARGS=none: quality runs only
 ( [ "$TP_ARGS" = none ] || timeout $((DEADLINE - 20)) python benchmarks/throughput.py $TP_ARGS \
     --output "$OUT/throughput_gpu.md" 2>&1 | sed -u 's/^/[throughput] /'; touch "$barrier" ) &
 pids=($!)
-( sleep "${BARRIER_MAX:-280}"; touch "$barrier" ) &   # fallback: never let the screening runs wait forever
+( sleep "${BARRIER_MAX:-280}"; touch "$barrier" ) </dev/null >/dev/null 2>&1 &   # fallback: never let the
+fallback=$!                                                                     # screening runs wait forever
 for e in $Q_ENVS; do
   for a in $Q_ALGS; do
     timeout $DEADLINE python benchmarks/quality.py --envs "$e" \
@@ -45,6 +47,6 @@ for e in $Q_ENVS; do
   done
 done
 wait "${pids[@]}"
-kill $collector
+kill $collector $fallback 2>/dev/null
 collect
 grep -h "final score\|skipped\|Error\|error" "$OUT/quality_gpu.log" | tail -n 20
