@@ -1,5 +1,6 @@
 """The GPU expert script runs end to end (tiny pointmass settings), so a GPU session can rely on it."""
 
+import importlib
 import os
 import sys
 
@@ -10,12 +11,17 @@ from jaxirl.data import load_demos
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 
 
-def test_experts_script_trains_records_and_reports(tmp_path):
+def _benchmark(name):
+    """Import ``benchmarks/<name>.py`` (the benchmarks are scripts, not a package)."""
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     try:
-        import experts
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
+
+
+def test_experts_script_trains_records_and_reports(tmp_path):
+    experts = _benchmark("experts")
     report = tmp_path / "experts.md"
     experts.main(["--envs", "pointmass", "--out", str(tmp_path / "demos"), "--runs", str(tmp_path / "runs"),
                   "--output", str(report), "env.num_envs=4", "env.episode_length=10", "ppo.num_steps=10",
@@ -31,11 +37,7 @@ def test_experts_script_trains_records_and_reports(tmp_path):
 def test_quality_script_time_limited_chunks_wait_and_report(tmp_path):
     """``quality.py --time-limit``: vmapped seeds trained chunk by chunk, stopped by the wall-clock budget,
     waiting for ``--wait-for`` first, with the learning curve in the report."""
-    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-    try:
-        import quality
-    finally:
-        sys.path.pop(0)
+    quality = _benchmark("quality")
     barrier = tmp_path / "go"
     barrier.write_text("")
     report = tmp_path / "quality.md"
@@ -67,11 +69,7 @@ def test_quality_script_time_limited_chunks_wait_and_report(tmp_path):
 def test_quality_timed_programs_match_the_trainer(tmp_path):
     """The three concurrently compiled programs of ``quality.py --time-limit`` are the library's own pieces:
     init, a chunk WITHOUT in-scan evaluation and an evaluation program equal to ``Trainer.evaluate`` per seed."""
-    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-    try:
-        import quality
-    finally:
-        sys.path.pop(0)
+    quality = _benchmark("quality")
     import jax
     import numpy as np
 
@@ -98,11 +96,7 @@ def test_quality_timed_programs_match_the_trainer(tmp_path):
 
 def test_throughput_script_runs_and_reports(tmp_path):
     """``throughput.py`` end to end on pointmass (tiny): four programs compiled concurrently, a ratio row."""
-    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-    try:
-        import throughput
-    finally:
-        sys.path.pop(0)
+    throughput = _benchmark("throughput")
     report = tmp_path / "tp.md"
     throughput.main(["--envs", "pointmass", "--backend", "none", "--num-envs", "8", "--unroll", "4",
                      "--iterations", "2", "--repeats", "1", "--output", str(report)])
