@@ -64,14 +64,10 @@ def _setup(env_name, algorithm, overrides, in_scan_eval=True):
     env = make_env(cfg["env"])
     eval_env = make_env(cfg["env"], num_envs=cfg["eval"]["num_envs"])
     config = train_job._train_config(cfg)
-    if not in_scan_eval:
-        demos, meta = train_job._load_demos(cfg, env)
-        trainer = make_train(config.replace(eval_every=0), env, (demos, meta),
-                             expert_return=cfg["demos"]["expert_return"], eval_env=eval_env)
-        return cfg, env, config, trainer
     demos, meta = train_job._load_demos(cfg, env)
     # R_expert and R_random (the score's 1 and 0) default to the values recorded with the demonstrations
-    trainer = make_train(config, env, (demos, meta), expert_return=cfg["demos"]["expert_return"], eval_env=eval_env)
+    trainer = make_train(config if in_scan_eval else config.replace(eval_every=0), env, (demos, meta),
+                         expert_return=cfg["demos"]["expert_return"], eval_env=eval_env)
     return cfg, env, config, trainer
 
 
