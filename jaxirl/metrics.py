@@ -15,7 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxirl.tabular.mdp import TabularMDP, _concrete, check_reward, expected_reward
-from jaxirl.tabular.soft_vi import hard_value_iteration, soft_value_iteration
+# greedy_policy and optimal_policy live beside value iteration (jaxirl.tabular imports them, and this module
+# imports jaxirl.tabular); they stay part of this module's API.
+from jaxirl.tabular.soft_vi import greedy_policy, optimal_policy
 from jaxirl.tabular.visitation import visitation
 
 __all__ = [
@@ -28,28 +30,6 @@ __all__ = [
     "epic_distance",
     "normalized_score",
 ]
-
-
-def greedy_policy(q: jax.Array, rtol: float = 1e-5) -> jax.Array:
-    """Uniform over the actions whose ``q`` is within ``rtol · (1 + max|q|)`` of the row maximum.
-
-    Spreading ties uniformly (rather than ``argmax``'s first index) makes a constant reward give the
-    uniform policy instead of "always action 0".
-    """
-    tol = rtol * (1.0 + jnp.max(jnp.abs(q), axis=-1, keepdims=True))
-    best = (q >= q.max(-1, keepdims=True) - tol).astype(q.dtype)
-    return best / best.sum(-1, keepdims=True)
-
-
-def optimal_policy(mdp: TabularMDP, reward: jax.Array, temperature: Optional[float] = None) -> jax.Array:
-    """The optimal policy for ``reward``: greedy in the hard Q (``temperature=None``), else soft-optimal.
-
-    Shape ``(H, S, A)`` for finite horizons, ``(S, A)`` otherwise.
-    """
-    if temperature is None:
-        _, q = hard_value_iteration(mdp, reward)
-        return greedy_policy(q)
-    return soft_value_iteration(mdp, reward, temperature).policy
 
 
 def policy_value(mdp: TabularMDP, policy: jax.Array, reward: jax.Array) -> jax.Array:

@@ -25,8 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxirl.metrics import optimal_policy
 from jaxirl.tabular.mdp import TabularMDP, _concrete
+from jaxirl.tabular.soft_vi import optimal_policy
 from jaxirl.tabular.visitation import visitation
 
 __all__ = ["FeatureMatchingResult", "apprenticeship_learning", "policy_feature_expectations", "min_norm_point"]

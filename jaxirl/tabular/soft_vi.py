@@ -151,3 +151,25 @@ def hard_value_iteration(mdp: TabularMDP, reward: jax.Array, *, tol: float = 1e-
     v, *_ = jax.lax.while_loop(cond, body, (v0, 0, jnp.asarray(jnp.inf, r.dtype), jnp.max(jnp.abs(v0))))
     q = r + gamma * expected_next(v)
     return q.max(-1), q
+
+
+def greedy_policy(q: jax.Array, rtol: float = 1e-5) -> jax.Array:
+    """Uniform over the actions whose ``q`` is within ``rtol · (1 + max|q|)`` of the row maximum.
+
+    Spreading ties uniformly (rather than ``argmax``'s first index) makes a constant reward give the
+    uniform policy instead of "always action 0".
+    """
+    tol = rtol * (1.0 + jnp.max(jnp.abs(q), axis=-1, keepdims=True))
+    best = (q >= q.max(-1, keepdims=True) - tol).astype(q.dtype)
+    return best / best.sum(-1, keepdims=True)
+
+
+def optimal_policy(mdp: TabularMDP, reward: jax.Array, temperature: Optional[float] = None) -> jax.Array:
+    """The optimal policy for ``reward``: greedy in the hard Q (``temperature=None``), else soft-optimal.
+
+    Shape ``(H, S, A)`` for finite horizons, ``(S, A)`` otherwise.
+    """
+    if temperature is None:
+        _, q = hard_value_iteration(mdp, reward)
+        return greedy_policy(q)
+    return soft_value_iteration(mdp, reward, temperature).policy
