@@ -25,6 +25,8 @@ Q_TIME=${Q_TIME:-120}
 Q_OVERRIDES=${Q_OVERRIDES:-}   # e.g. train.eval_every=20 (= iterations per chunk; an evaluation, 1000 sequential
                                # env steps, follows every chunk; its time is reported apart from training time)
 export XLA_PYTHON_CLIENT_PREALLOCATE=false   # several processes share the GPU: allocate on demand
+# a second call on the same (still warm) machine loads the compiled programs instead of compiling again
+export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-/tmp/jaxirl_xla}
 DEADLINE=${DEADLINE:-480}   # seconds from now after which every process is stopped
 barrier=$(mktemp -u /tmp/tp_done.XXXX)
 qdir=$(mktemp -d /tmp/quality.XXXX)

@@ -321,3 +321,45 @@ def test_progress_bar_without_tty_prints_every_tenth(tmp_path):
     bar2.start_at(4)
     bar2.update(3)                                                    # going backwards is ignored
     assert bar2.done == 4
+
+
+def test_compile_cache_folder_choice(monkeypatch, tmp_path):
+    """``JAXIRL_COMPILE_CACHE`` picks the persistent compilation cache folder or turns it off; the default is
+    under ``XDG_CACHE_HOME``; a folder already set for JAX (here: the test suite's) is left as it is."""
+    import jax
+
+    from jaxirl import cli
+
+    monkeypatch.delenv("JAXIRL_COMPILE_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cli.compile_cache_dir() == os.path.join(str(tmp_path), "jaxirl", "xla")
+    for off in ("off", "0", "", "none"):
+        monkeypatch.setenv("JAXIRL_COMPILE_CACHE", off)
+        assert cli.compile_cache_dir() is None
+    monkeypatch.setenv("JAXIRL_COMPILE_CACHE", str(tmp_path / "c"))
+    assert cli.compile_cache_dir() == str(tmp_path / "c")
+    before = jax.config.jax_compilation_cache_dir
+    assert before  # set by conftest.py
+    cli._enable_compile_cache()
+    assert jax.config.jax_compilation_cache_dir == before
+
+
+def test_compile_cache_is_written_in_a_fresh_process(tmp_path):
+    """In a process where nobody configured JAX's cache, the CLI's set-up makes compiled programs land in the
+    chosen folder (so a second run of the same configuration loads them instead of compiling)."""
+    import subprocess
+    import sys
+
+    code = ("from jaxirl.cli import _enable_compile_cache; _enable_compile_cache(); import jax; "
+            "print(jax.jit(lambda x: x * 2 + 1)(1.0))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
+    env.update(PYTHONPATH=os.path.abspath(ROOT), JAXIRL_COMPILE_CACHE=str(tmp_path / "xla"),
+               JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "3.0"
+    assert any(name.startswith("jit_") for name in os.listdir(tmp_path / "xla"))
+    env["JAXIRL_COMPILE_CACHE"] = "off"
+    env["XDG_CACHE_HOME"] = str(tmp_path / "home")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0 and not (tmp_path / "home").exists()
