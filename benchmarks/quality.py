@@ -166,9 +166,12 @@ def run_timed(env_name, algorithm, seeds, overrides, time_limit, chunk, on_chunk
                          f"got {chunk} (the default is train.eval_every: every chunk ends with an evaluation)")
     keys = jax.random.split(jax.random.PRNGKey(cfg["run"]["seed"]), seeds)
     t = time.perf_counter()
-    programs = build_timed_programs(trainer, keys, chunk)
+    times = {}
+    programs = build_timed_programs(trainer, keys, chunk, times)
     state = jax.block_until_ready(programs["init"](keys))
     compile_s = time.perf_counter() - t
+    print(f"  {algorithm} {env_name}: start-up {compile_s:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in times.items())
+          + ")" + (f"; waiting for {wait_for}" if wait_for and not os.path.exists(wait_for) else ""), flush=True)
     while wait_for and not os.path.exists(wait_for):
         time.sleep(0.5)
     train_s, eval_s, iters, to_09, curve = 0.0, 0.0, 0, None, []
