@@ -34,6 +34,14 @@ def test_experts_script_trains_records_and_reports(tmp_path):
     assert "- pointmass (training episode return" in text
 
 
+# tiny pointmass GAIL settings shared by the quality tests (identical programs: the second test's compiles
+# come from the suite's persistent compilation cache)
+TINY_QUALITY = ["env.num_envs=4", "ppo.num_steps=10", "ppo.num_minibatches=2", "ppo.update_epochs=1",
+                "ppo.hidden=[16]", "discriminator.hidden=[16]", "discriminator.num_steps=1",
+                "discriminator.expert_batch_size=16", "discriminator.policy_batch_size=16",
+                "train.num_iterations=10", "train.eval_every=2", "eval.num_envs=4"]
+
+
 def test_quality_script_time_limited_chunks_wait_and_report(tmp_path):
     """``quality.py --time-limit``: vmapped seeds trained chunk by chunk, stopped by the wall-clock budget,
     waiting for ``--wait-for`` first, with the learning curve in the report."""
@@ -42,11 +50,7 @@ def test_quality_script_time_limited_chunks_wait_and_report(tmp_path):
     barrier.write_text("")
     report = tmp_path / "quality.md"
     quality.main(["--envs", "pointmass", "--algorithms", "gail", "--seeds", "2", "--time-limit", "1e-6",
-                  "--chunk", "2", "--wait-for", str(barrier), "--output", str(report),
-                  "env.num_envs=4", "ppo.num_steps=10", "ppo.num_minibatches=2", "ppo.update_epochs=1",
-                  "ppo.hidden=[16]", "discriminator.hidden=[16]", "discriminator.num_steps=1",
-                  "discriminator.expert_batch_size=16", "discriminator.policy_batch_size=16",
-                  "train.num_iterations=10", "train.eval_every=2", "eval.num_envs=4"])
+                  "--chunk", "2", "--wait-for", str(barrier), "--output", str(report), *TINY_QUALITY])
     text = report.read_text()
     row = [line.split("|") for line in text.splitlines() if line.startswith("| pointmass | gail |")]
     assert len(row) == 1
@@ -73,12 +77,8 @@ def test_quality_timed_programs_match_the_trainer(tmp_path):
     import jax
     import numpy as np
 
-    overrides = ["env.num_envs=4", "ppo.num_steps=8", "ppo.num_minibatches=2", "ppo.update_epochs=1",
-                 "ppo.hidden=[8]", "discriminator.hidden=[8]", "discriminator.potential_hidden=[8]",
-                 "discriminator.num_steps=1", "discriminator.expert_batch_size=8",
-                 "discriminator.policy_batch_size=8", "train.eval_every=3", "eval.num_envs=2", "train.eval_steps=20"]
-    _, _, config, trainer = quality._setup("pointmass", "airl", overrides, in_scan_eval=False)
-    assert config.eval_every == 3 and trainer.config.eval_every == 0
+    _, _, config, trainer = quality._setup("pointmass", "gail", TINY_QUALITY, in_scan_eval=False)
+    assert config.eval_every == 2 and trainer.config.eval_every == 0
     keys = jax.random.split(jax.random.PRNGKey(3), 2)
     times = {}
     programs = quality.build_timed_programs(trainer, keys, 2, times)
