@@ -1,4 +1,4 @@
-"""Where a GAIL/AIRL run's start-up time goes: tracing (``lower``) and XLA compilation of its two programs.
+"""Where a GAIL/AIRL run's start-up time goes: tracing (``lower``) and XLA compilation of its programs.
 
     python benchmarks/compile_cost.py hopper airl env.num_envs=16 eval.num_envs=4 train.eval_every=20
     python benchmarks/compile_cost.py --separate-eval hopper airl env.num_envs=16 eval.num_envs=4
@@ -36,6 +36,8 @@ def main(argv=None):
                         "separate evaluation program, all three compiled concurrently")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args(argv)
+    if args.chunk < 1:
+        parser.error(f"--chunk: expected iterations >= 1, got {args.chunk}")
     times = {}
 
     def timed(name, fn):

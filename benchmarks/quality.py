@@ -84,13 +84,8 @@ def chunk_program(trainer):
 
 def eval_program(trainer):
     """The seeds' evaluation on the true reward, ``states -> metrics`` (deterministic and stochastic returns and
-    scores; :meth:`jaxirl.train.Trainer.evaluate` with its default key, vmapped over seeds), jitted."""
-
-    def one(state):
-        return trainer._evaluate(state.generator, state.random_return, jax.random.fold_in(state.key, 1),
-                                 state.iteration)
-
-    return jax.jit(jax.vmap(one))
+    scores): :meth:`jaxirl.train.Trainer.evaluate` with its default key, vmapped over seeds, jitted."""
+    return jax.jit(jax.vmap(trainer.evaluate))
 
 
 def build_timed_programs(trainer, keys, chunk, times=None):
