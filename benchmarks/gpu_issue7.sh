@@ -14,8 +14,8 @@ set -u
 OUT=${OUT:?set OUT to a results folder}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
-# Defaults: one env per call. Eight runs started at once (4 envs x 2 algorithms) did not get through
-# compilation in 540 s on an H200 (2026-11-26), so keep a call to two or four runs.
+# Defaults: one env per call. Eight runs started at once (4 envs x 2 algorithms) reported no trained chunk
+# within 540 s on an H200 (2026-11-26), so keep a call to two or four runs.
 TP_ARGS=${TP_ARGS:-none}
 Q_ENVS=${Q_ENVS:-walker2d}
 [ "$Q_ENVS" = none ] && Q_ENVS=""   # Q_ENVS=none: the throughput row only
