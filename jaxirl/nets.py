@@ -151,6 +151,18 @@ def log_prob(head: str, out: jax.Array, action: jax.Array) -> jax.Array:
     return _normal_log_prob(u, mean, log_std) - jnp.sum(_log1m_tanh_sq(u), axis=-1)
 
 
+def squash_log_det(head: str, action: jax.Array) -> jax.Array:
+    """``Σ_i log(1 - a_i^2)`` for ``tanh_gaussian`` (a scalar 0 for the other heads), with :func:`log_prob`'s clipping.
+
+    ``log_prob(head, out, a) + squash_log_det(head, a)`` is the density of ``u = atanh(a)`` under the
+    pre-squash Gaussian: the change-of-variables term removed.
+    """
+    if head != "tanh_gaussian":
+        return jnp.zeros((), jnp.float32)
+    u = jnp.arctanh(jnp.clip(action, -1.0 + _TANH_EPS, 1.0 - _TANH_EPS))
+    return jnp.sum(_log1m_tanh_sq(u), axis=-1)
+
+
 def entropy(head: str, out: jax.Array, key: jax.Array) -> jax.Array:
     """Entropy of the distribution (exact for ``gaussian``/``categorical``).
 

@@ -159,11 +159,22 @@ class Trainer:
             "eval_iteration": jnp.asarray(iteration, jnp.int32),
         }
 
-    def _reward_of(self, params):
+    def _log_pi(self, gen_state, obs, action, log_pi=None):
+        """AIRL's ``log π(a|s)`` in the configured space (``discriminator.log_pi_space``); ``log_pi``: the
+        action-space value when already known (the rollout's)."""
+        if log_pi is None:
+            log_pi = self.generator.log_prob(gen_state, obs, action)
+        if self.config.discriminator.log_pi_space == "pre_squash":
+            log_pi = log_pi + self.generator.squash_log_det(gen_state, action)
+        return log_pi
+
+    def _reward_of(self, params, gen_state):
         model, cfg = self.model, self.config
 
         def reward_of(obs, action, next_obs, terminated, log_pi):
             inputs = reward_lib.encode(model, obs, action, next_obs, terminated)
+            if log_pi is not None and self.objective.uses_log_prob:
+                log_pi = self._log_pi(gen_state, obs, action, log_pi)
             r = self.objective.generator_reward(
                 model, params, inputs, log_pi, self.generator.discount, self.reward_type, self.generator.maxent,
                 cfg.discriminator.entropy_weight,
@@ -231,8 +242,8 @@ class Trainer:
             e, p = batches(k_b)
             e_lp = p_lp = None
             if objective.uses_log_prob:
-                e_lp = gen.log_prob(state.generator, e.obs, e.action)
-                p_lp = gen.log_prob(state.generator, p.obs, p.action)
+                e_lp = self._log_pi(state.generator, e.obs, e.action)
+                p_lp = self._log_pi(state.generator, p.obs, p.action)
             params, opt_state, m = disc_lib.step(
                 objective, model, dcfg, params, opt_state,
                 reward_lib.encode_transition(model, e), reward_lib.encode_transition(model, p),
@@ -245,8 +256,9 @@ class Trainer:
         )
         metrics = {k: v[-1] for k, v in dm.items()}  # after the last discriminator step's inputs
         tr = ro.transition
-        learned = self._reward_of(params)(tr.obs, tr.action, tr.next_obs, tr.terminated, ro.log_prob)
-        gen_state, gm = gen.update(state.generator, ro, self._reward_of(params), k_gen)
+        reward_of = self._reward_of(params, state.generator)
+        learned = reward_of(tr.obs, tr.action, tr.next_obs, tr.terminated, ro.log_prob)
+        gen_state, gm = gen.update(state.generator, ro, reward_of, k_gen)
         metrics.update({f"gen_{k}": v for k, v in gm.items()})
         metrics.update(
             learned_reward_mean=jnp.mean(learned),

@@ -52,7 +52,7 @@ def test_terminal_bonus_is_the_value_of_staying_absorbed():
     np.testing.assert_allclose(got, forever, rtol=1e-6)
 
 
-def _trainer(algorithm, **disc):
+def _trainer(algorithm, gen=None, **disc):
     env = envs.make("pointmass", num_envs=4, episode_length=10)
     k = jax.random.split(jax.random.PRNGKey(1), 3)
     demos = envs.Transition(
@@ -61,7 +61,8 @@ def _trainer(algorithm, **disc):
         terminated=jnp.zeros(32), truncated=jnp.zeros(32),
     )
     config = make_config(algorithm, "ppo", discriminator={"absorbing": True, "hidden": [8], "potential_hidden": [8], **disc},
-                         generator_config={"num_steps": 4, "hidden": [8], "discount": 0.9}, num_iterations=1)
+                         generator_config={"num_steps": 4, "hidden": [8], "discount": 0.9, **(gen or {})},
+                         num_iterations=1)
     return make_train(config, env, demos, expert_return=0.0)
 
 
@@ -77,7 +78,7 @@ def test_trainer_adds_the_absorbing_value_at_terminations(algorithm):
     act = jax.random.uniform(k[2], (5, 2), minval=-1)
     term = jnp.array([0.0, 1.0, 0.0, 0.0, 1.0])
     log_pi = jnp.full(5, -1.0)
-    got = trainer._reward_of(params)(obs, act, nxt, term, log_pi)
+    got = trainer._reward_of(params, trainer.init(jax.random.PRNGKey(1)).generator)(obs, act, nxt, term, log_pi)
     inputs = R.encode(model, obs, act, nxt, term)
     base = trainer.objective.generator_reward(model, params, inputs, log_pi, 0.9, trainer.reward_type, False, 1.0)
     r_a = -2.5  # AIRL: f of the absorbing state; GAIL's default reward: the logit itself
@@ -85,6 +86,26 @@ def test_trainer_adds_the_absorbing_value_at_terminations(algorithm):
     if algorithm == "airl":  # one training iteration runs and reports the absorbing score (one compile only)
         _, metrics = jax.jit(trainer.train)(jax.random.PRNGKey(0))
         assert "disc_absorbing_score" in metrics and np.all(np.isfinite(metrics["disc_absorbing_score"]))
+
+
+def test_airl_pre_squash_log_pi_drops_the_tanh_jacobian_in_logit_and_reward():
+    gen = {"policy_head": "tanh_gaussian"}
+    plain, pre = _trainer("airl", gen), _trainer("airl", gen, log_pi_space="pre_squash")
+    state = plain.init(jax.random.PRNGKey(1))
+    params = R.init(plain.model, jax.random.PRNGKey(0))
+    k = jax.random.split(jax.random.PRNGKey(2), 2)
+    obs = jax.random.normal(k[0], (4, 6))
+    act = jnp.array([[0.1, -0.5], [0.99999964, 0.3], [-0.9, 0.999], [0.0, 0.0]])
+    term = jnp.array([0.0, 1.0, 0.0, 0.0])
+    log_pi = plain.generator.log_prob(state.generator, obs, act)
+    u = np.arctanh(np.clip(np.asarray(act, np.float64), -1 + 1e-6, 1 - 1e-6))
+    jac = np.log1p(-np.tanh(u) ** 2).sum(-1)  # Σ log(1 − a²) < 0
+    # The discriminator's log π (expert and policy batches) and the generator reward both shift by it.
+    np.testing.assert_allclose(pre._log_pi(state.generator, obs, act) - log_pi, jac, rtol=2e-3, atol=1e-3)
+    np.testing.assert_allclose(plain._log_pi(state.generator, obs, act), log_pi, rtol=1e-6)
+    r_plain = plain._reward_of(params, state.generator)(obs, act, obs, term, log_pi)
+    r_pre = pre._reward_of(params, state.generator)(obs, act, obs, term, log_pi)
+    np.testing.assert_allclose(r_plain - r_pre, jac, rtol=2e-3, atol=1e-3)
 
 
 def test_absorbing_config_errors():

@@ -157,6 +157,8 @@ def test_config_validation_and_registry():
         O.DiscriminatorConfig(penalty="gp").validate()
     with pytest.raises(ValueError, match="num_steps"):
         O.DiscriminatorConfig(num_steps=0).validate()
+    with pytest.raises(ValueError, match="log_pi_space"):
+        O.DiscriminatorConfig(log_pi_space="pre_tanh").validate()
     with pytest.raises(ValueError, match="reward_type"):
         O.DiscriminatorConfig(reward_type="logit").resolved_reward_type(O.get_objective("airl"))
     assert O.DiscriminatorConfig().resolved_reward_type(O.get_objective("gail")) == "logit"

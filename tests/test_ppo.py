@@ -83,6 +83,20 @@ def test_tanh_gaussian_log_prob_change_of_variables():
     assert bool(jnp.all(jnp.isfinite(g)))
 
 
+def test_squash_log_det_gives_the_pre_squash_gaussian_density():
+    out = jnp.array([0.3, -1.2, -0.5, 0.4])
+    # Near-saturated actions included: the change-of-variables term is then ~14 nats per dimension.
+    a = jnp.array([[0.2, -0.7], [0.999, 0.5], [-0.9999996, 0.99999964], [0.0, 0.0]])
+    # atanh in float32 like the library (near |a| = 1 its float32 rounding moves u by ~1e-3)
+    u = np.arctanh(np.clip(np.asarray(a), np.float32(-1 + 1e-6), np.float32(1 - 1e-6))).astype(np.float64)
+    ref = jax.scipy.stats.norm.logpdf(u, np.asarray(out[:2]), np.exp(np.asarray(out[2:]))).sum(-1)
+    got = nets.log_prob("tanh_gaussian", out, a) + nets.squash_log_det("tanh_gaussian", a)
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=2e-3)
+    assert float(-nets.squash_log_det("tanh_gaussian", a)[2]) > 25.0  # two saturated dimensions
+    for head, act in (("gaussian", a), ("categorical", jnp.arange(4))):
+        assert float(jnp.max(jnp.abs(nets.squash_log_det(head, act)))) == 0.0
+
+
 def test_gaussian_and_categorical_heads():
     out = jnp.array([0.5, -1.0, 0.2, -0.3])
     x = jnp.array([0.1, 0.4])

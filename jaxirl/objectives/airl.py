@@ -10,7 +10,9 @@ logit is ``ℓ = log D − log(1 − D) = f − log π(a | s)``. The generator m
 A MaxEnt generator that already optimises entropy-regularised return (soft value iteration) receives
 ``f`` itself (``maxent=True``): adding ``−log π`` would count the entropy twice.
 
-``log_pi`` must be ``log π(a | s)`` of the *current* generator policy, for expert and policy samples alike.
+``log_pi`` must be ``log π(a | s)`` of the *current* generator policy, for expert and policy samples alike
+(measured in the action space, or for a tanh-Gaussian policy before the squash:
+``DiscriminatorConfig.log_pi_space``; the training step passes whichever is configured).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from jaxirl.objectives.base import Objective, discriminator_bce, discriminator_m
 from jaxirl.reward import models
 
 _STATIC = dict(pytree_node=False)
+LOG_PI_SPACES = ("action", "pre_squash")
 
 
 @struct.dataclass
@@ -35,6 +36,12 @@ class DiscriminatorConfig:
     AIRL's shaping discount ``γ`` is the generator's discount. ``absorbing``: treat termination as entering
     an absorbing state whose reward is learned too (Kostrikov et al. 2019; :mod:`jaxirl.objectives.absorbing`)
     — without it, environments that terminate bias the generator towards ending or prolonging episodes.
+    ``log_pi_space`` (AIRL): where ``log π`` is measured, ``"action"`` (the density of the executed action)
+    or ``"pre_squash"`` (for a tanh-Gaussian policy, the Gaussian density of ``u = atanh(a)``: the
+    change-of-variables term ``−Σ log(1 − a²)`` dropped, in the logit and in the generator reward alike).
+    AIRL's objective ``KL(π ‖ π_E)`` is the same in either space (KL is invariant under the bijection
+    ``a = tanh u``), but a state-only ``f`` cannot absorb that action-dependent term, which for near-saturated
+    expert actions (``|a| → 1``) reaches 14 nats per dimension and dominates the logit.
     """
 
     learning_rate: float = 3e-4
@@ -53,6 +60,7 @@ class DiscriminatorConfig:
     activation: str = struct.field(default="tanh", **_STATIC)
     normalize_inputs: bool = struct.field(default=True, **_STATIC)
     absorbing: bool = struct.field(default=False, **_STATIC)
+    log_pi_space: str = struct.field(default="action", **_STATIC)
 
     def validate(self) -> "DiscriminatorConfig":
         for name, strict in (
@@ -75,6 +83,8 @@ class DiscriminatorConfig:
             if not isinstance(v, (tuple, list)) or not all(isinstance(w, int) and w > 0 for w in v):
                 raise ValueError(f"{name}: expected a list of positive ints (may be empty), got {v!r}")
         nets.check_activation(self.activation)
+        if self.log_pi_space not in LOG_PI_SPACES:
+            raise ValueError(f"log_pi_space: expected one of {', '.join(LOG_PI_SPACES)}, got {self.log_pi_space!r}")
         for name in ("normalize_inputs", "absorbing"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected true or false, got {getattr(self, name)!r}")
