@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 from jaxirl.config import load_config  # noqa: E402
 from jaxirl.jobs import train as train_job  # noqa: E402
-from jaxirl.jobs.evaluate import make_env  # noqa: E402
+from jaxirl.jobs.evaluate import eval_env_section, make_env  # noqa: E402
 from jaxirl.train import make_train  # noqa: E402
 
 import aot  # noqa: E402
@@ -62,7 +62,7 @@ def _setup(env_name, algorithm, overrides, in_scan_eval=True):
     cfg["demos"]["path"] = os.path.join(ROOT, cfg["demos"]["path"]) if not os.path.isabs(cfg["demos"]["path"]) \
         else cfg["demos"]["path"]
     env = make_env(cfg["env"])
-    eval_env = make_env(cfg["env"], num_envs=cfg["eval"]["num_envs"])
+    eval_env = make_env(eval_env_section(cfg["env"], cfg["eval"]), num_envs=cfg["eval"]["num_envs"])
     config = train_job._train_config(cfg)
     demos, meta = train_job._load_demos(cfg, env)
     # R_expert and R_random (the score's 1 and 0) default to the values recorded with the demonstrations

@@ -200,6 +200,50 @@ def test_eval_of_train_run(airl_run, capsys):
     assert result["episodes"] == 4 and np.isfinite(result["return_deterministic"])
 
 
+def test_eval_env_kwargs_train_on_one_env_score_on_another(expert_run, airl_run, tmp_path, capsys):
+    """``eval.env_kwargs`` gives the evaluation env (and the demonstrations' check) its own constructor
+    arguments; ``jaxirl eval`` of a saved run uses them too."""
+    import shutil
+
+    import jaxirl.jobs.train as train_job
+    from jaxirl.config import load_config
+    from jaxirl.jobs.evaluate import eval_env_section, make_env
+
+    def cfg_of(*extra):
+        argv = train_argv(expert_run, tmp_path, "airl", *extra)
+        cfg = load_config(argv[1], argv[2:], train_job.defaults())
+        train_job._check(cfg)
+        return cfg
+
+    # demos recorded on the standard env: fine for training with other kwargs when evaluation uses the standard ones
+    cfg = cfg_of("env.kwargs={action_cost: 0.5}", "eval.env_kwargs={}")
+    assert eval_env_section(cfg["env"], cfg["eval"])["kwargs"] == {}
+    train_job._load_demos(cfg, make_env(cfg["env"]))
+    cfg = cfg_of("env.kwargs={action_cost: 0.5}")
+    with pytest.raises(ValueError, match=r"env\.kwargs \(the evaluation env's\)"):
+        train_job._load_demos(cfg, make_env(cfg["env"]))
+    cfg = cfg_of("eval.env_kwargs={action_cost: 0.5}")
+    with pytest.raises(ValueError, match=r"eval\.env_kwargs \(the evaluation env's\)"):
+        train_job._load_demos(cfg, make_env(cfg["env"]))
+    with pytest.raises(ValueError, match="eval.env_kwargs: expected a mapping"):
+        cfg_of("eval.env_kwargs=3")
+    # jaxirl eval follows the saved eval.env_kwargs: a copy of a run whose training env had another action
+    # cost evaluates exactly like the original (whose env was the standard one) when eval.env_kwargs={}
+    code, out, _ = run_cli(capsys, ["eval", airl_run])
+    reference = json.loads(out)
+    run = str(tmp_path / "copy")
+    shutil.copytree(airl_run, run)
+    saved = io.read_config(run)
+    saved["env"]["kwargs"] = {"action_cost": 0.5}
+    for env_kwargs, same in (({}, True), (None, False)):
+        saved["eval"]["env_kwargs"] = env_kwargs
+        io.write_config(run, saved)
+        code, out, _ = run_cli(capsys, ["eval", run])
+        assert code == 0
+        got = json.loads(out)
+        assert (got["return_deterministic"] == reference["return_deterministic"]) == same
+
+
 @pytest.mark.parametrize("name", sorted(n for n in os.listdir(CONFIGS) if n.endswith(".yaml") and n[:4] in ("gail", "airl", "expe")))
 def test_shipped_configs_are_valid(name):
     """Every shipped expert/gail/airl config loads and builds its validated config structs (no env is made)."""

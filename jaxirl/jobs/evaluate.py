@@ -21,8 +21,8 @@ import jax.numpy as jnp
 from jaxirl import io
 from jaxirl.config import load_config, struct_defaults, to_struct
 
-__all__ = ["main", "ENV_DEFAULTS", "EVAL_DEFAULTS", "make_env", "ppo_config", "load_policy", "evaluate_policy",
-           "random_action", "ppo_defaults"]
+__all__ = ["main", "ENV_DEFAULTS", "EVAL_DEFAULTS", "make_env", "eval_env_section", "ppo_config", "load_policy",
+           "evaluate_policy", "random_action", "ppo_defaults"]
 
 ENV_DEFAULTS = {"name": "pointmass", "backend": None, "num_envs": 16, "episode_length": 50, "kwargs": {}}
 EVAL_DEFAULTS = {"num_envs": 16, "seed": 0, "num_steps": 0}  # num_steps 0: one episode length
@@ -42,6 +42,17 @@ def make_env(section: Mapping[str, Any], num_envs: int | None = None):
     kwargs = dict(section.get("kwargs") or {})
     return make(section["name"], int(num_envs or section["num_envs"]), episode_length=int(section["episode_length"]),
                 backend=section.get("backend"), **kwargs)
+
+
+def eval_env_section(env_section: Mapping[str, Any], eval_section: Mapping[str, Any] | None) -> dict:
+    """The ``env`` section of the evaluation env: ``eval.env_kwargs``, when set (not null), replaces
+    ``env.kwargs`` — e.g. train without early termination, evaluate (and score) on the standard env."""
+    kwargs = (eval_section or {}).get("env_kwargs")
+    if kwargs is None:
+        return dict(env_section)
+    if not isinstance(kwargs, Mapping):
+        raise ValueError(f"eval.env_kwargs: expected a mapping of env constructor arguments or null, got {kwargs!r}")
+    return {**env_section, "kwargs": dict(kwargs)}
 
 
 def ppo_config(section: Mapping[str, Any], env=None):
@@ -112,7 +123,7 @@ def main(run_dir: str, overrides: Sequence[str] = ()) -> dict:
     cfg = load_config(None, overrides, {"eval": {**EVAL_DEFAULTS, **dict(saved.get("eval") or {})}})["eval"]
     if cfg["num_envs"] < 1 or cfg["num_steps"] < 0:
         raise ValueError(f"eval.num_envs must be >= 1 and eval.num_steps >= 0, got {cfg['num_envs']}, {cfg['num_steps']}")
-    env = make_env(saved["env"], num_envs=cfg["num_envs"])
+    env = make_env(eval_env_section(saved["env"], cfg), num_envs=cfg["num_envs"])
     config = ppo_config(saved["ppo"], env)
     state = load_policy(policy_path, config, env)
     num_steps = cfg["num_steps"] or None

@@ -9,7 +9,10 @@ Sections (defaults in :func:`defaults`)::
     train:         algorithm (gail | airl), num_iterations, eval_every, eval_steps  (jaxirl.train_config)
     discriminator: the fields of jaxirl.objectives.DiscriminatorConfig
     ppo:           the fields of jaxirl.rl.ppo.PPOConfig (the generator)
-    eval:          num_envs (environments of the evaluation env), seed, num_steps (final evaluation)
+    eval:          num_envs (environments of the evaluation env), seed, num_steps (final evaluation),
+                   env_kwargs (null: env.kwargs; else the evaluation env's own constructor arguments, e.g.
+                   train with ``env.kwargs: {terminate_when_unhealthy: false}`` and score on the standard
+                   env; the demonstrations must come from the evaluation env)
     run:           root, prefix (null: "<algorithm>-<env>"), seed, chunk, keep_checkpoints, progress
     resume:        null, or a run folder to continue
 
@@ -43,7 +46,7 @@ import numpy as np
 
 from jaxirl import io
 from jaxirl.config import load_config, merge, struct_defaults, to_struct
-from jaxirl.jobs.evaluate import ENV_DEFAULTS, POLICY_FILE, make_env, ppo_config, ppo_defaults
+from jaxirl.jobs.evaluate import ENV_DEFAULTS, POLICY_FILE, eval_env_section, make_env, ppo_config, ppo_defaults
 from jaxirl.progress import ProgressBar
 
 __all__ = ["main", "defaults", "load_reward", "REWARD_FILE", "REWARD_MODEL_FILE"]
@@ -64,7 +67,7 @@ def defaults() -> dict:
         "train": {"algorithm": "gail", "num_iterations": 100, "eval_every": 10, "eval_steps": 0},
         "discriminator": struct_defaults(DiscriminatorConfig),
         "ppo": ppo_defaults(),
-        "eval": {"num_envs": 16, "seed": 0, "num_steps": 0},
+        "eval": {"num_envs": 16, "seed": 0, "num_steps": 0, "env_kwargs": None},
         "run": {"root": "runs", "prefix": None, "seed": 0, "chunk": 10, "keep_checkpoints": 2, "progress": True},
         "resume": None,
     }
@@ -95,6 +98,7 @@ def _check(cfg: dict) -> None:
         raise ValueError(f"demos.expert_return: expected a finite number or null, got {er!r}")
     if cfg["eval"]["num_envs"] < 1 or cfg["eval"]["num_steps"] < 0:
         raise ValueError("eval.num_envs must be >= 1 and eval.num_steps >= 0")
+    eval_env_section(cfg["env"], cfg["eval"])  # validates eval.env_kwargs
     if cfg["resume"] is not None and not isinstance(cfg["resume"], str):
         raise ValueError(f"resume: expected a run folder, got {cfg['resume']!r}")
 
@@ -129,9 +133,11 @@ def _load_demos(cfg: dict, env):
 
     demos, meta = load_demos(cfg["demos"]["path"], env)
     recorded = meta.get("env_kwargs")
-    if recorded is not None and dict(recorded) != dict(cfg["env"]["kwargs"]):
+    wanted = eval_env_section(cfg["env"], cfg["eval"])["kwargs"]
+    if recorded is not None and dict(recorded) != dict(wanted):
+        field = "env.kwargs" if cfg["eval"].get("env_kwargs") is None else "eval.env_kwargs"
         raise ValueError(f"demonstrations {cfg['demos']['path']!r}: recorded env kwargs {recorded} "
-                         f"but env.kwargs is {cfg['env']['kwargs']}")
+                         f"but {field} (the evaluation env's) is {wanted}")
     return demos, meta
 
 
@@ -162,7 +168,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     if resume is not None:
         _check_resume(cfg)
     env = make_env(cfg["env"])
-    eval_env = make_env(cfg["env"], num_envs=cfg["eval"]["num_envs"])
+    eval_env = make_env(eval_env_section(cfg["env"], cfg["eval"]), num_envs=cfg["eval"]["num_envs"])
     config = _train_config(cfg)
     demos, meta = _load_demos(cfg, env)
     total = config.num_iterations
