@@ -29,20 +29,18 @@ class Generator(NamedTuple):
     act: Callable
     act_deterministic: Callable
     log_prob: Callable
-    squash_log_det: Callable  # (state, action) -> Σ log(1 − a²) for a tanh-squashed policy, else 0
     update: Callable
 
 
 def _bind(module, config, env) -> dict:
     """The interface functions every generator module (``ppo``, ``soft_vi``) shares, bound to its
-    config and env: ``init``, ``rollout``, ``act``, ``act_deterministic``, ``log_prob``, ``squash_log_det``."""
+    config and env: ``init``, ``rollout``, ``act``, ``act_deterministic``, ``log_prob``."""
     return dict(
         init=lambda key: module.init(config, env, key),
         rollout=lambda state, env_state, key: module.rollout(config, state, env, env_state, key),
         act=lambda state, obs, key: module.act(config, state, obs, key),
         act_deterministic=lambda state, obs: module.act_deterministic(config, state, obs),
         log_prob=lambda state, obs, action: module.log_prob(config, state, obs, action),
-        squash_log_det=lambda state, action: module.squash_log_det(config, state, action),
     )
 
 

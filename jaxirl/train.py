@@ -31,14 +31,15 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jaxirl import nets
 from jaxirl import reward as reward_lib
 from jaxirl.envs.base import Transition
 from jaxirl.generators import make_generator
 from jaxirl.objectives import discriminator as disc_lib
 from jaxirl.objectives import absorbing as absorbing_lib
 from jaxirl.objectives import get_objective, replay as replay_lib
+from jaxirl.rl import ppo
 from jaxirl.rl.evaluate import evaluate as evaluate_policy
-from jaxirl.rl.ppo import episode_stats
 from jaxirl.train_config import TrainConfig
 
 EVAL_KEYS = ("return_det", "return_stoch", "score_det", "score_stoch")
@@ -115,6 +116,13 @@ class Trainer:
                     f"discriminator.absorbing: needs the generator's discount < 1 (the absorbing state is worth "
                     f"r / (1 - discount)), got discount {g!r}"
                 )
+        if config.discriminator.log_pi_space == "pre_squash":
+            head = ppo.resolve_head(config.generator, env) if isinstance(config.generator, ppo.PPOConfig) else None
+            if not self.objective.uses_log_prob or head != "tanh_gaussian":
+                raise ValueError(
+                    "discriminator.log_pi_space: 'pre_squash' needs AIRL with a tanh-Gaussian PPO policy "
+                    f"(ppo.policy_head: tanh_gaussian), got algorithm {config.algorithm!r}, policy head {head!r}"
+                )
         self.model = disc_lib.make_model(config.discriminator, self.objective, env)
         self.reward_type = config.discriminator.resolved_reward_type(self.objective)
         self.demos = demos
@@ -164,8 +172,8 @@ class Trainer:
         action-space value when already known (the rollout's)."""
         if log_pi is None:
             log_pi = self.generator.log_prob(gen_state, obs, action)
-        if self.config.discriminator.log_pi_space == "pre_squash":
-            log_pi = log_pi + self.generator.squash_log_det(gen_state, action)
+        if self.config.discriminator.log_pi_space == "pre_squash":  # a tanh-Gaussian PPO policy (checked at init)
+            log_pi = log_pi + nets.squash_log_det("tanh_gaussian", action)
         return log_pi
 
     def _reward_of(self, params, gen_state):
@@ -173,7 +181,7 @@ class Trainer:
 
         def reward_of(obs, action, next_obs, terminated, log_pi):
             inputs = reward_lib.encode(model, obs, action, next_obs, terminated)
-            if log_pi is not None and self.objective.uses_log_prob:
+            if log_pi is not None:
                 log_pi = self._log_pi(gen_state, obs, action, log_pi)
             r = self.objective.generator_reward(
                 model, params, inputs, log_pi, self.generator.discount, self.reward_type, self.generator.maxent,
@@ -263,7 +271,7 @@ class Trainer:
         metrics.update(
             learned_reward_mean=jnp.mean(learned),
             true_reward_mean=jnp.mean(tr.reward),
-            **{f"train_{k}": v for k, v in episode_stats(env_state).items()},
+            **{f"train_{k}": v for k, v in ppo.episode_stats(env_state).items()},
         )
         it = state.iteration + 1
         last_eval = state.last_eval

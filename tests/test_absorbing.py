@@ -105,6 +105,11 @@ def test_airl_pre_squash_log_pi_drops_the_tanh_jacobian_in_logit_and_reward():
     r_plain = plain._reward_of(params, state.generator)(obs, act, obs, term, log_pi)
     r_pre = pre._reward_of(params, state.generator)(obs, act, obs, term, log_pi)
     np.testing.assert_allclose(r_plain - r_pre, jac, rtol=2e-3, atol=1e-3)
+    # where there is no squash (a Gaussian head) or no log π in the logit (GAIL) the option is an error
+    with pytest.raises(ValueError, match=r"log_pi_space.*policy head 'gaussian'"):
+        _trainer("airl", {"policy_head": "gaussian"}, log_pi_space="pre_squash")
+    with pytest.raises(ValueError, match=r"log_pi_space.*algorithm 'gail'"):
+        _trainer("gail", gen, log_pi_space="pre_squash")
 
 
 def test_absorbing_config_errors():

@@ -38,7 +38,8 @@ class DiscriminatorConfig:
     — without it, environments that terminate bias the generator towards ending or prolonging episodes.
     ``log_pi_space`` (AIRL): where ``log π`` is measured, ``"action"`` (the density of the executed action)
     or ``"pre_squash"`` (for a tanh-Gaussian policy, the Gaussian density of ``u = atanh(a)``: the
-    change-of-variables term ``−Σ log(1 − a²)`` dropped, in the logit and in the generator reward alike).
+    change-of-variables term ``−Σ log(1 − a²)`` dropped, in the logit and in the generator reward alike;
+    AIRL with ``ppo.policy_head: tanh_gaussian`` only, anything else is a ``ValueError`` at ``make_train``).
     AIRL's objective ``KL(π ‖ π_E)`` is the same in either space (KL is invariant under the bijection
     ``a = tanh u``), but a state-only ``f`` cannot absorb that action-dependent term, which for near-saturated
     expert actions (``|a| → 1``) reaches 14 nats per dimension and dominates the logit.

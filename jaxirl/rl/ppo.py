@@ -28,8 +28,8 @@ from jaxirl.rl.ppo_config import PPOConfig, check_config, resolve_head
 
 __all__ = [
     "PPOConfig", "PPOState", "Rollout", "act", "act_deterministic", "check_config", "episode_stats", "gae",
-    "init", "learning_rate_at", "log_prob", "make_train", "policy_output", "resolve_head", "rollout",
-    "squash_log_det", "update", "value",
+    "init", "learning_rate_at", "log_prob", "make_train", "policy_output", "resolve_head", "rollout", "update",
+    "value",
 ]
 
 
@@ -120,12 +120,6 @@ def act_deterministic(config: PPOConfig, state: PPOState, obs: jax.Array) -> jax
 def log_prob(config: PPOConfig, state: PPOState, obs: jax.Array, action: jax.Array) -> jax.Array:
     """``log π(action|obs)`` (e.g. for AIRL's logit ``f − log π``)."""
     return nets.log_prob(state.head, policy_output(config, state, obs), action)
-
-
-def squash_log_det(config: PPOConfig, state: PPOState, action: jax.Array) -> jax.Array:
-    """``Σ log(1 − a²)`` for a tanh-Gaussian policy, else 0: added to :func:`log_prob` it gives the
-    pre-squash (Gaussian) log-density of ``atanh(a)``."""
-    return nets.squash_log_det(state.head, action)
 
 
 def rollout(config: PPOConfig, state: PPOState, env: VecEnv, env_state, key: jax.Array):

@@ -109,12 +109,6 @@ def log_prob(config: SoftVIConfig, state: SoftVIState, obs, action):
     return jnp.take_along_axis(logits, action[..., None].astype(jnp.int32), axis=-1)[..., 0]
 
 
-def squash_log_det(config: SoftVIConfig, state: SoftVIState, action):
-    """Discrete actions have no squashing: 0 (a scalar, broadcasts)."""
-    del config, state, action
-    return jnp.zeros((), jnp.float32)
-
-
 def rollout(config: SoftVIConfig, state: SoftVIState, env, env_state, key):
     """``config.num_steps`` steps of all envs with the stochastic policy (``lax.scan``)."""
 
