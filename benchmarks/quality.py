@@ -3,6 +3,7 @@
     python benchmarks/quality.py --preset cpu     # pointmass (shipped demos), 3 seeds
     python benchmarks/quality.py --preset cpu-pendulum # Brax inverted_pendulum (spring backend)
     python benchmarks/quality.py --preset cpu-hopper   # hopper (spring backend), CPU-trained expert
+    python benchmarks/quality.py --preset cpu-halfcheetah  # halfcheetah (spring backend), CPU-trained expert
     python benchmarks/quality.py --preset gpu     # hopper, halfcheetah, ant, walker2d (needs demos/<env>.npz)
     python benchmarks/quality.py --envs pointmass --algorithms airl --seeds 3 train.num_iterations=200
     python benchmarks/quality.py --preset gpu --time-limit 120   # each run stops after 120 s of training
@@ -50,6 +51,8 @@ PRESETS = {
     "cpu-pendulum": dict(envs=["inverted_pendulum"], algorithms=["gail", "airl"], seeds=1),
     # CPU locomotion: hopper with the spring backend from a CPU-trained expert (tens of minutes on 2 cores)
     "cpu-hopper": dict(envs=["hopper_spring"], algorithms=["gail", "airl"], seeds=3),
+    # CPU locomotion without termination: halfcheetah with the spring backend, CPU-trained expert
+    "cpu-halfcheetah": dict(envs=["halfcheetah_spring"], algorithms=["gail", "airl"], seeds=1),
     "gpu": dict(envs=["hopper", "halfcheetah", "ant", "walker2d"], algorithms=["gail", "airl"], seeds=3),
 }
 

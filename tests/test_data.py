@@ -204,6 +204,7 @@ BRAX_EXPERT_TARGETS = {
     "ant": ("ant", "generalized", 5000.0),
     "inverted_pendulum": ("inverted_pendulum", "spring", 950.0),
     "hopper_spring": ("hopper", "spring", 1400.0),  # a CPU expert: runs, then falls after ~280 steps
+    "halfcheetah_spring": ("halfcheetah", "spring", 2800.0),  # a CPU expert (never terminates)
 }
 
 
