@@ -62,6 +62,7 @@ def _setup(env_name, algorithm, overrides, in_scan_eval=True):
     ``in_scan_eval=False`` builds the trainer with ``eval_every = 0`` (``config`` keeps the configured value)."""
     cfg = load_config(os.path.join(ROOT, "configs", f"{algorithm}_{env_name}.yaml"), overrides,
                       train_job.defaults())
+    train_job._check(cfg)  # bad override values fail here, with the job's own messages
     cfg["demos"]["path"] = os.path.join(ROOT, cfg["demos"]["path"]) if not os.path.isabs(cfg["demos"]["path"]) \
         else cfg["demos"]["path"]
     env = make_env(cfg["env"])

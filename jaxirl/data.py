@@ -39,7 +39,8 @@ import numpy as np
 from jaxirl import __version__
 from jaxirl.envs.base import Transition
 
-__all__ = ["save_demos", "load_demos", "collect_demos", "env_metadata", "ARRAYS"]
+__all__ = ["save_demos", "load_demos", "collect_demos", "env_metadata", "terminations_as_truncations", "ARRAYS",
+           "TERMINATIONS"]
 
 # file array name -> Transition field
 ARRAYS = {
@@ -51,6 +52,8 @@ ARRAYS = {
     "truncated": "truncated",
 }
 _EPISODE_ARRAYS = ("episode_returns", "episode_starts", "episode_lengths")
+# what to do with the demonstrations' terminations (see terminations_as_truncations)
+TERMINATIONS = ("keep", "truncate")
 
 
 def _episode_bounds(terminated: np.ndarray, truncated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -240,6 +243,24 @@ def load_demos(path: str, env=None) -> tuple[Transition, dict]:
     for name in _EPISODE_ARRAYS:
         meta[name] = arrays[name]
     return demos, meta
+
+
+def terminations_as_truncations(demos: Transition) -> Transition:
+    """The same demonstrations with every termination recorded as a truncation instead.
+
+    For locomotion experts that fall (e.g. a hopper expert that runs and then tips over), the fall is an
+    artefact of an imperfect expert rather than behaviour to imitate.  With absorbing states (Kostrikov et
+    al. 2019, ``discriminator.absorbing``), a demonstration set in which the expert falls teaches the
+    discriminator that the absorbing state is expert-like, so the generator can learn to fall on purpose
+    (``benchmarks/results/quality_hopper_spring.md``).  Recorded as truncations, the expert's episodes simply
+    stop there: the expert never reaches the absorbing state, its learned reward is driven down, and ending
+    an episode becomes costly — the assumption that termination means failure, made explicit.
+    Episode boundaries are unchanged (each episode still ends where it ended).
+    """
+    if not isinstance(demos, Transition):
+        raise ValueError(f"demos: expected a jaxirl.envs.Transition, got {type(demos).__name__}")
+    term = demos.terminated
+    return demos.replace(terminated=jnp.zeros_like(term), truncated=jnp.maximum(demos.truncated, term))
 
 
 def collect_demos(env, act_fn: Callable, key: jax.Array, num_episodes: int) -> tuple[Transition, np.ndarray]:

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxirl.data import collect_demos, env_metadata, load_demos, save_demos
+from jaxirl.data import collect_demos, env_metadata, load_demos, save_demos, terminations_as_truncations
 from jaxirl.envs import BaseState, PointMass, Transition, VecEnv, scripted_action
 
 
@@ -74,6 +74,43 @@ def test_collect_with_terminations_keeps_whole_episodes():
     assert (tr.truncated > 0).sum() == (lengths == 8).sum()
     with pytest.raises(ValueError, match="num_episodes"):
         collect_demos(env, lambda obs, key: obs[:, :1], jax.random.PRNGKey(1), 0)
+
+
+def test_terminations_as_truncations_keeps_episodes_and_ends_none():
+    """``demos.terminations: truncate``: every episode ends where it ended, but as a truncation."""
+    env = VecEnv(Faller(), 2, 3, name="faller")   # short episodes: some fall, some reach the time limit
+    tr, _ = collect_demos(env, lambda obs, key: jax.random.uniform(key, (2, 1)), jax.random.PRNGKey(2), 9)
+    assert (tr.terminated > 0).sum() >= 3 and (tr.truncated > 0).sum() >= 1   # both kinds of ending present
+    out = terminations_as_truncations(tr)
+    np.testing.assert_array_equal(out.terminated, 0.0)
+    np.testing.assert_array_equal(out.truncated, np.asarray((tr.terminated > 0) | (tr.truncated > 0), np.float32))
+    for name in ("obs", "action", "reward", "next_obs"):
+        np.testing.assert_array_equal(np.asarray(getattr(out, name)), np.asarray(getattr(tr, name)))
+    with pytest.raises(ValueError, match="demos: expected a jaxirl.envs.Transition"):
+        terminations_as_truncations({"terminated": tr.terminated})
+
+
+def test_train_job_applies_demos_terminations(tmp_path, demos):
+    """The ``demos.terminations`` key of ``jaxirl train``: validated, and ``truncate`` rewrites the file's
+    terminations on loading (here a pointmass file whose episodes are marked as terminated)."""
+    import jaxirl.jobs.train as train_job
+    from jaxirl.config import load_config
+    from jaxirl.jobs.evaluate import make_env
+
+    env, tr, returns = demos
+    path = str(tmp_path / "falls.npz")
+    save_demos(path, tr.replace(terminated=tr.truncated, truncated=np.zeros_like(tr.truncated)), returns,
+               env_metadata(env))
+    base = ["env.num_envs=3", "env.episode_length=10", f"demos.path={path}"]
+    for mode, want_terminated in (("keep", 5.0), ("truncate", 0.0)):
+        cfg = load_config(None, base + [f"demos.terminations={mode}"], train_job.defaults())
+        train_job._check(cfg)
+        loaded, _ = train_job._load_demos(cfg, make_env(cfg["env"]))
+        assert float(loaded.terminated.sum()) == want_terminated
+        assert float((loaded.terminated + loaded.truncated).sum()) == 5.0
+    cfg = load_config(None, base + ["demos.terminations=drop"], train_job.defaults())
+    with pytest.raises(ValueError, match="demos.terminations: expected one of keep, truncate, got 'drop'"):
+        train_job._check(cfg)
 
 
 def test_round_trip_equal(tmp_path, demos):

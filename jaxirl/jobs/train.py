@@ -5,7 +5,9 @@ Sections (defaults in :func:`defaults`)::
     env:           name, backend, num_envs, episode_length, kwargs        (see jaxirl.envs.make)
     demos:         path (a .npz of jaxirl.data), expert_return (null: the file's metadata); the random
                    policy's return (the 0 of the normalised score) is the file's recorded random_return
-                   where it has one (as ``jaxirl expert`` writes), else measured at init
+                   where it has one (as ``jaxirl expert`` writes), else measured at init; terminations
+                   (keep | truncate: record the expert's terminations as truncations, i.e. treat its falls
+                   as not part of the behaviour — see jaxirl.data.terminations_as_truncations)
     train:         algorithm (gail | airl), num_iterations, eval_every, eval_steps  (jaxirl.train_config)
     discriminator: the fields of jaxirl.objectives.DiscriminatorConfig
     ppo:           the fields of jaxirl.rl.ppo.PPOConfig (the generator)
@@ -63,7 +65,7 @@ def defaults() -> dict:
 
     return {
         "env": dict(ENV_DEFAULTS),
-        "demos": {"path": "demos/pointmass.npz", "expert_return": None},
+        "demos": {"path": "demos/pointmass.npz", "expert_return": None, "terminations": "keep"},
         "train": {"algorithm": "gail", "num_iterations": 100, "eval_every": 10, "eval_steps": 0},
         "discriminator": struct_defaults(DiscriminatorConfig),
         "ppo": ppo_defaults(),
@@ -96,6 +98,11 @@ def _check(cfg: dict) -> None:
     er = cfg["demos"]["expert_return"]
     if er is not None and (isinstance(er, bool) or not isinstance(er, (int, float)) or not np.isfinite(er)):
         raise ValueError(f"demos.expert_return: expected a finite number or null, got {er!r}")
+    from jaxirl.data import TERMINATIONS
+
+    if cfg["demos"]["terminations"] not in TERMINATIONS:
+        raise ValueError(f"demos.terminations: expected one of {', '.join(TERMINATIONS)}, "
+                         f"got {cfg['demos']['terminations']!r}")
     if cfg["eval"]["num_envs"] < 1 or cfg["eval"]["num_steps"] < 0:
         raise ValueError("eval.num_envs must be >= 1 and eval.num_steps >= 0")
     eval_env_section(cfg["env"], cfg["eval"])  # validates eval.env_kwargs
@@ -129,9 +136,11 @@ def _train_config(cfg: dict):
 
 
 def _load_demos(cfg: dict, env):
-    from jaxirl.data import load_demos
+    from jaxirl.data import load_demos, terminations_as_truncations
 
     demos, meta = load_demos(cfg["demos"]["path"], env)
+    if cfg["demos"]["terminations"] == "truncate":
+        demos = terminations_as_truncations(demos)
     recorded = meta.get("env_kwargs")
     wanted = eval_env_section(cfg["env"], cfg["eval"])["kwargs"]
     if recorded is not None and dict(recorded) != dict(wanted):
