@@ -9,11 +9,13 @@
 #   OUT=/tmp/out bash benchmarks/gpu_issue7.sh
 # Writes three files (the device returns at most 8): throughput_gpu.md, quality_gpu.md (every run's report,
 # refreshed every 15 s, so a cut-off call keeps what was done) and quality_gpu.log.
-# Knobs (environment): TP_ARGS (none: skip the throughput row), Q_ENVS (none: no quality run), Q_ALGS, Q_SEEDS, Q_TIME, Q_OVERRIDES, DEADLINE (s).
+# Knobs (environment): TP_ARGS (none: skip the throughput row), Q_ENVS (none: no quality run), Q_ALGS, Q_SEEDS, Q_TIME, Q_OVERRIDES, DEADLINE (s),
+# Q_SERIAL=1 (the runs train one after another, each alone on the GPU, in the order of Q_ENVS x Q_ALGS).
 set -u
 OUT=${OUT:?set OUT to a results folder}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
+PY=${PY:-python3}   # the interpreter (the GPU image has python3, maybe no `python`)
 # Defaults: one env per call. Eight runs started at once (4 envs x 2 algorithms) reported no trained chunk
 # within 540 s on an H200 (2026-11-26), so keep a call to two or four runs.
 TP_ARGS=${TP_ARGS:-none}
@@ -35,18 +37,25 @@ collect() { cat "$qdir"/*.md > "$OUT/quality_gpu.md" 2>/dev/null; }
 ( while sleep 15; do collect; done ) </dev/null >/dev/null 2>&1 &
 collector=$!
 if [ "$TP_ARGS" = none ]; then touch "$barrier"; fi   # TP_ARGS=none: quality runs only
-( [ "$TP_ARGS" = none ] || timeout $((DEADLINE - 20)) python benchmarks/throughput.py $TP_ARGS \
+Q_SERIAL=${Q_SERIAL:-0}
+[ "$Q_SERIAL" = 1 ] && ( while [ ! -e "$barrier" ]; do sleep 0.5; done; touch "$barrier.0" ) </dev/null >/dev/null 2>&1 &
+( [ "$TP_ARGS" = none ] || timeout $((DEADLINE - 20)) "$PY" benchmarks/throughput.py $TP_ARGS \
     --output "$OUT/throughput_gpu.md" 2>&1 | sed -u 's/^/[throughput] /'; touch "$barrier" ) &
 pids=($!)
 ( sleep "${BARRIER_MAX:-280}"; touch "$barrier" ) </dev/null >/dev/null 2>&1 &   # fallback: never let the
 fallback=$!                                                                     # screening runs wait forever
+i=0
 for e in $Q_ENVS; do
   for a in $Q_ALGS; do
-    timeout $DEADLINE python benchmarks/quality.py --envs "$e" \
-      --algorithms "$a" --seeds "$Q_SEEDS" --time-limit "$Q_TIME" --wait-for "$barrier" \
-      --output "$qdir/${e}_${a}.md" $Q_OVERRIDES 2>&1 | grep --line-buffered -v '^wrote ' \
-      | sed -u "s/^/[$e $a] /" >> "$OUT/quality_gpu.log" &
+    # Q_SERIAL=1: every run compiles at once, but trains alone on the GPU, in turn (run i+1 waits for run i)
+    go=$barrier; next=/dev/null
+    if [ "$Q_SERIAL" = 1 ]; then go=$barrier.$i; next=$barrier.$((i + 1)); fi
+    ( timeout $DEADLINE "$PY" benchmarks/quality.py --envs "$e" \
+      --algorithms "$a" --seeds "$Q_SEEDS" --time-limit "$Q_TIME" --wait-for "$go" \
+      --output "$qdir/${i}_${e}_${a}.md" $Q_OVERRIDES 2>&1 | grep --line-buffered -v '^wrote ' \
+      | sed -u "s/^/[$e $a] /" >> "$OUT/quality_gpu.log"; touch "$next" ) &
     pids+=($!)
+    i=$((i + 1))
   done
 done
 wait "${pids[@]}"
