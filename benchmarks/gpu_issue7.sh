@@ -2,34 +2,38 @@
 # Issue 7's GPU measurements in ONE device call (device time is scarce; see benchmarks/results/*gpu*.md):
 #   1. (only when TP_ARGS is set) throughput.py, e.g. TP_ARGS="--preset gpu --envs ant --num-envs 8192
 #      --repeats 2", timed alone on the GPU;
-#   2. quality.py screening runs: one process per (env, algorithm), all started at once so they compile
-#      while (1) compiles, and train (--wait-for) only after (1) has finished timing; they then SHARE the GPU,
-#      each with --time-limit seconds of training.
+#   2. quality.py runs: one process per (env, algorithm), all started at once so they compile while (1)
+#      compiles, and train (--wait-for) only after (1) has finished timing, each with --time-limit seconds of
+#      training: one after another, alone on the GPU (Q_SERIAL=1, the default), or all together (Q_SERIAL=0).
 # Run from the project root with brax importable and OUT set to a results folder, e.g.
 #   OUT=/tmp/out bash benchmarks/gpu_issue7.sh
 # Writes three files (the device returns at most 8): throughput_gpu.md, quality_gpu.md (every run's report,
 # refreshed every 15 s, so a cut-off call keeps what was done) and quality_gpu.log.
 # Knobs (environment): TP_ARGS (none: skip the throughput row), Q_ENVS (none: no quality run), Q_ALGS, Q_SEEDS, Q_TIME, Q_OVERRIDES, DEADLINE (s),
-# Q_SERIAL=1 (the runs train one after another, each alone on the GPU, in the order of Q_ENVS x Q_ALGS).
+# Q_SERIAL (1: the runs train one after another, each alone on the GPU, in the order of Q_ENVS x Q_ALGS).
 set -u
 OUT=${OUT:?set OUT to a results folder}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 PY=${PY:-python3}   # the interpreter (the GPU image has python3, maybe no `python`)
-# Defaults: one env per call. Eight runs started at once (4 envs x 2 algorithms) reported no trained chunk
-# within 540 s on an H200 (2026-11-26), so keep a call to two or four runs.
+# Defaults: the two envs not yet measured on a GPU, GAIL and AIRL each, 3 vmapped seeds, 90 s of training per
+# run; every run compiles at once and then trains alone on the GPU, one after another (Q_SERIAL=1). On an H200
+# (2026-11-27; benchmarks/results/quality_gpu.md) four such runs started up in 73-78 s (cold; 21-35 s from a warm
+# machine's cache), hopper trained 100 iterations in 10 s and walker2d in 26 s, an evaluation took 3-5 s.
+# Eight runs started at once AND training together reported no trained chunk within 540 s (2026-11-26).
 TP_ARGS=${TP_ARGS:-none}
-Q_ENVS=${Q_ENVS:-walker2d}
+Q_ENVS=${Q_ENVS:-halfcheetah ant}
 [ "$Q_ENVS" = none ] && Q_ENVS=""   # Q_ENVS=none: the throughput row only
 Q_ALGS=${Q_ALGS:-gail airl}
 Q_SEEDS=${Q_SEEDS:-3}
-Q_TIME=${Q_TIME:-120}
-Q_OVERRIDES=${Q_OVERRIDES:-}   # e.g. train.eval_every=20 (= iterations per chunk; an evaluation, 1000 sequential
-                               # env steps, follows every chunk; its time is reported apart from training time)
+Q_TIME=${Q_TIME:-90}
+Q_OVERRIDES=${Q_OVERRIDES:-train.eval_every=100}   # iterations per chunk; an evaluation (1000 sequential env steps)
+                               # follows every chunk; its time is reported apart from training time
+Q_SERIAL=${Q_SERIAL:-1}
 export XLA_PYTHON_CLIENT_PREALLOCATE=false   # several processes share the GPU: allocate on demand
 # a second call on the same (still warm) machine loads the compiled programs instead of compiling again
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-/tmp/jaxirl_xla}
-DEADLINE=${DEADLINE:-480}   # seconds from now after which every process is stopped
+DEADLINE=${DEADLINE:-500}   # seconds from now after which every process is stopped
 barrier=$(mktemp -u /tmp/tp_done.XXXX)
 qdir=$(mktemp -d /tmp/quality.XXXX)
 collect() { cat "$qdir"/*.md > "$OUT/quality_gpu.md" 2>/dev/null; }
@@ -37,7 +41,6 @@ collect() { cat "$qdir"/*.md > "$OUT/quality_gpu.md" 2>/dev/null; }
 ( while sleep 15; do collect; done ) </dev/null >/dev/null 2>&1 &
 collector=$!
 if [ "$TP_ARGS" = none ]; then touch "$barrier"; fi   # TP_ARGS=none: quality runs only
-Q_SERIAL=${Q_SERIAL:-0}
 [ "$Q_SERIAL" = 1 ] && ( while [ ! -e "$barrier" ]; do sleep 0.5; done; touch "$barrier.0" ) </dev/null >/dev/null 2>&1 &
 ( [ "$TP_ARGS" = none ] || timeout $((DEADLINE - 20)) "$PY" benchmarks/throughput.py $TP_ARGS \
     --output "$OUT/throughput_gpu.md" 2>&1 | sed -u 's/^/[throughput] /'; touch "$barrier" ) &
