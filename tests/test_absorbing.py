@@ -124,3 +124,37 @@ def test_absorbing_config_errors():
     with pytest.raises(ValueError, match="absorbing=False"):
         model = R.make_reward_model("gail", obs_size=3, action_size=1)
         R.absorbing_score(model, R.init(model, jax.random.PRNGKey(0)))
+
+
+@pytest.mark.parametrize("scale", [10.0, 200.0])
+def test_absorbing_score_moves_absorbing_scale_times_the_learning_rate_per_update(scale):
+    # Only the policy terminates, so every update pushes the absorbing score down; Adam's steps on its one
+    # parameter are ~learning_rate each, so the score moves ~scale x learning_rate per update.
+    from jaxirl.objectives import discriminator as D
+    from jaxirl.objectives import get_objective
+
+    objective = get_objective("airl")
+    config = make_config("airl", "ppo", discriminator={"absorbing": True, "absorbing_scale": scale, "hidden": [8],
+                                                      "potential_hidden": [8], "learning_rate": 1e-3}).discriminator
+    model = D.make_model(config, objective, envs.make("pointmass", num_envs=2, episode_length=5))
+    assert model.absorbing_scale == scale
+    params = R.init(model, jax.random.PRNGKey(0))
+    opt_state = D.optimizer(config).init(params.net)
+    k = jax.random.split(jax.random.PRNGKey(1), 4)
+    batch = lambda kk, term: R.encode(model, jax.random.normal(kk, (16, 6)), jnp.zeros((16, 2)),
+                                      jax.random.normal(kk, (16, 6)), term)
+    expert, policy = batch(k[0], jnp.zeros(16)), batch(k[1], jnp.zeros(16).at[::4].set(1.0))
+    step = jax.jit(lambda p, o, kk: D.step(objective, model, config, p, o, expert, policy, jnp.zeros(16),
+                                          jnp.zeros(16), 0.9, kk))
+    for i in range(5):
+        params, opt_state, _ = step(params, opt_state, k[2 + i % 2])
+    moved = float(R.absorbing_score(model, params))
+    np.testing.assert_allclose(moved, -5 * scale * 1e-3, rtol=0.05)
+
+
+def test_absorbing_scale_errors():
+    for bad in (0, -1.0, float("nan"), "fast", True):
+        with pytest.raises(ValueError, match="absorbing_scale: expected a finite number > 0"):
+            make_config("airl", "ppo", discriminator={"absorbing": True, "absorbing_scale": bad})
+    with pytest.raises(ValueError, match="absorbing_scale"):
+        R.make_reward_model("airl", obs_size=3, action_size=1, absorbing=True, absorbing_scale=float("inf"))

@@ -36,6 +36,9 @@ class DiscriminatorConfig:
     AIRL's shaping discount ``γ`` is the generator's discount. ``absorbing``: treat termination as entering
     an absorbing state whose reward is learned too (Kostrikov et al. 2019; :mod:`jaxirl.objectives.absorbing`)
     — without it, environments that terminate bias the generator towards ending or prolonging episodes.
+    ``absorbing_scale`` (static): the absorbing state's score is this times its one parameter, so it moves
+    about ``absorbing_scale × learning_rate`` per update (Adam); too slow, and the live states' scores run
+    away from it — when the discriminator wins, ending the episode becomes the generator's best reply.
     ``log_pi_space`` (AIRL): where ``log π`` is measured, ``"action"`` (the density of the executed action)
     or ``"pre_squash"`` (for a tanh-Gaussian policy, the Gaussian density of ``u = atanh(a)``: the
     change-of-variables term ``−Σ log(1 − a²)`` dropped, in the logit and in the generator reward alike;
@@ -61,6 +64,7 @@ class DiscriminatorConfig:
     activation: str = struct.field(default="tanh", **_STATIC)
     normalize_inputs: bool = struct.field(default=True, **_STATIC)
     absorbing: bool = struct.field(default=False, **_STATIC)
+    absorbing_scale: float = struct.field(default=models.DEFAULT_ABSORBING_SCALE, **_STATIC)
     log_pi_space: str = struct.field(default="action", **_STATIC)
 
     def validate(self) -> "DiscriminatorConfig":
@@ -89,6 +93,7 @@ class DiscriminatorConfig:
         for name in ("normalize_inputs", "absorbing"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected true or false, got {getattr(self, name)!r}")
+        models.check_absorbing_scale(self.absorbing_scale)
         return self
 
     def resolved_reward_type(self, objective: Objective) -> str:
@@ -111,6 +116,7 @@ def make_model(config: DiscriminatorConfig, objective: Objective, env) -> models
         activation=config.activation,
         normalize=config.normalize_inputs,
         absorbing=config.absorbing,
+        absorbing_scale=config.absorbing_scale,
     )
 
 

@@ -21,7 +21,10 @@ statistics live in ``RewardParams.norm`` and are updated with :func:`update_norm
 With ``absorbing=True`` the model also learns one scalar, ``net["absorbing"]``: its score (GAIL logit,
 AIRL ``f``) for the absorbing state that follows every terminated episode (Kostrikov et al. 2019, DAC; see
 :mod:`jaxirl.objectives.absorbing`). All absorbing states look alike, so one number is the whole of what a
-network with an "absorbing" input flag would learn about them.
+network with an "absorbing" input flag would learn about them. The score is ``absorbing_scale`` times that
+parameter: Adam moves a bare scalar by about the learning rate per step, far slower than a network output
+(which sums the moves of many weights), so the scale sets how fast the absorbing state's score can follow
+the live states' scores (about ``absorbing_scale × learning rate`` per discriminator update).
 
 Only ``RewardParams.net`` is trained; :func:`reward_fn` turns ``(model, params)`` into a plain callable
 ``(obs, action, next_obs) -> reward`` for user code.
@@ -33,6 +36,7 @@ from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from jaxirl import nets
@@ -40,6 +44,9 @@ from jaxirl import nets
 KINDS = {"mlp": ("s", "sa", "sas"), "gail": ("s", "sa", "sas"), "airl": ("s", "sa")}
 DEFAULT_INPUTS = {"mlp": "sa", "gail": "sa", "airl": "s"}
 GAIL_REWARDS = ("gail", "logit", "log_d")
+# score of the absorbing state = DEFAULT_ABSORBING_SCALE x its parameter unless a model says otherwise: the score
+# has to travel a few units (log of the expert's over the policy's termination rate) within a run
+DEFAULT_ABSORBING_SCALE = 10.0
 
 
 @struct.dataclass
@@ -74,6 +81,7 @@ class RewardModel:
     activation: str = struct.field(pytree_node=False, default="relu")
     normalize: bool = struct.field(pytree_node=False, default=False)
     absorbing: bool = struct.field(pytree_node=False, default=False)
+    absorbing_scale: float = struct.field(pytree_node=False, default=DEFAULT_ABSORBING_SCALE)
 
     def validate(self) -> "RewardModel":
         if self.kind not in KINDS:
@@ -91,7 +99,15 @@ class RewardModel:
             if not isinstance(v, tuple) or not all(isinstance(w, int) and w > 0 for w in v):
                 raise ValueError(f"{name}: expected a tuple of positive ints (may be empty), got {v!r}")
         nets.check_activation(self.activation)
+        check_absorbing_scale(self.absorbing_scale)
         return self
+
+
+def check_absorbing_scale(x, name="absorbing_scale"):
+    """A finite number > 0 (a static setting: the model's structure), else a ``ValueError`` naming it."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not np.isfinite(x) or x <= 0:
+        raise ValueError(f"{name}: expected a finite number > 0, got {x!r}")
+    return float(x)
 
 
 def make_reward_model(
@@ -107,12 +123,14 @@ def make_reward_model(
     activation: str = "relu",
     normalize: bool = False,
     absorbing: bool = False,
+    absorbing_scale: float = DEFAULT_ABSORBING_SCALE,
 ) -> RewardModel:
     """Build and validate a :class:`RewardModel`; sizes come from ``env`` (a ``VecEnv``) or the keywords.
 
     For a discrete action space pass ``num_actions`` (or an env with ``discrete=True``): actions are then
     one-hot encoded. ``potential_hidden`` (AIRL's ``h``) defaults to ``hidden``. ``absorbing``: also learn
-    the score of the absorbing state after termination (see the module docstring).
+    the score of the absorbing state after termination, ``absorbing_scale`` times its parameter (see the
+    module docstring).
     """
     if kind not in KINDS:
         raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
@@ -136,6 +154,7 @@ def make_reward_model(
         activation=activation,
         normalize=bool(normalize),
         absorbing=bool(absorbing),
+        absorbing_scale=check_absorbing_scale(absorbing_scale),
     )
     return model.validate()
 
@@ -235,17 +254,11 @@ def score(model: RewardModel, params: RewardParams, inputs: RewardInputs, discou
     return _apply(_score_net(model), params.net["score"], _score_input(model, s, inputs.action, s_next))
 
 
-# The absorbing score is ABSORBING_SCALE × a parameter: Adam moves a bare scalar by about the learning rate
-# per step, far slower than a network output (which sums the moves of many weights), and the score has to
-# travel a few units (log of the expert's over the policy's termination rate) within a run.
-ABSORBING_SCALE = 10.0
-
-
 def absorbing_score(model: RewardModel, params: RewardParams) -> jax.Array:
     """The learned score of the absorbing state (GAIL: its logit; AIRL: ``f``, with ``h`` of it fixed at 0)."""
     if not model.absorbing:
         raise ValueError("absorbing_score: the reward model was built with absorbing=False")
-    return ABSORBING_SCALE * params.net["absorbing"]
+    return model.absorbing_scale * params.net["absorbing"]
 
 
 def _check_which(model: RewardModel, which: Optional[str]) -> str:
