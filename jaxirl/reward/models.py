@@ -103,11 +103,10 @@ class RewardModel:
         return self
 
 
-def check_absorbing_scale(x, name="absorbing_scale"):
+def check_absorbing_scale(x):
     """A finite number > 0 (a static setting: the model's structure), else a ``ValueError`` naming it."""
     if isinstance(x, bool) or not isinstance(x, (int, float)) or not np.isfinite(x) or x <= 0:
-        raise ValueError(f"{name}: expected a finite number > 0, got {x!r}")
-    return float(x)
+        raise ValueError(f"absorbing_scale: expected a finite number > 0, got {x!r}")
 
 
 def make_reward_model(
@@ -154,7 +153,7 @@ def make_reward_model(
         activation=activation,
         normalize=bool(normalize),
         absorbing=bool(absorbing),
-        absorbing_scale=check_absorbing_scale(absorbing_scale),
+        absorbing_scale=absorbing_scale,
     )
     return model.validate()
 
