@@ -211,7 +211,7 @@ def write_report(path, rows, argv):
         "'train s' in chunked runs (--time-limit: a separate evaluation program after every chunk); '—': one "
         "program with in-scan evaluation, whose time is inside 'train s'.",
         "",
-        "| env | algorithm | seeds | iterations | env steps | final score (det) | worst seed | final score (stoch) | train s | compile s | to 0.9 | eval s |",
+        "| env | algorithm | seeds | iterations | env steps per seed | final score (det) | worst seed | final score (stoch) | train s | compile s | to 0.9 | eval s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
