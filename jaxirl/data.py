@@ -207,7 +207,8 @@ def load_demos(path: str, env=None) -> tuple[Transition, dict]:
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        _fail(path, "file not found")
+        where = "" if os.path.isabs(path) else f" (a relative path is read from the current directory, {os.getcwd()!r})"
+        _fail(path, "file not found" + where)
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}

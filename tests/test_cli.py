@@ -108,7 +108,8 @@ def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "novalue"], "key=value"),
     (["eval", "no/such/run"], "run folder not found"),
     (["tabular", os.path.join(CONFIGS, "maxent_gridworld.yaml"), "irl.bogus=1"], "irl.bogus"),
-    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "demos.path=no/such.npz"], "file not found"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "demos.path=no/such.npz"],
+     "file not found (a relative path is read from the current directory"),
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "resume=no/such/run"], "run folder not found"),
 ])
 def test_config_errors_exit_2_without_traceback(capsys, tmp_path, argv, message):
