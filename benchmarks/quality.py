@@ -118,6 +118,19 @@ def build_timed_programs(trainer, keys, chunk, times=None):
     return aot.compile_concurrently(lowered, times)
 
 
+# What the last training iteration of a chunk says about the run, beside its score (seed means): how long the
+# training episodes are (learning to fall shows here first), the discriminator's mean D on policy samples (near
+# 0: it has won), the learned absorbing state's score, and the env's true reward per step on the rollouts.
+DIAGNOSTICS = {"train_episode_length": "episode length", "disc_d_policy": "D(policy)",
+               "disc_absorbing_score": "absorbing score", "true_reward_mean": "true reward per step"}
+
+
+def chunk_diagnostics(metrics):
+    """``{name: seed-mean value at the chunk's last iteration}`` of the :data:`DIAGNOSTICS` the run records
+    (``metrics``: the chunk program's per-iteration metrics, shaped ``(seeds, iterations)``)."""
+    return {k: float(np.asarray(metrics[k])[:, -1].mean()) for k in DIAGNOSTICS if k in metrics}
+
+
 def _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, curve):
     return {
         "env": env_name, "algorithm": algorithm, "seeds": seeds, "iterations": iters,
@@ -173,14 +186,15 @@ def run_timed(env_name, algorithm, seeds, overrides, time_limit, chunk, on_chunk
           + ")" + (f"; waiting for {wait_for}" if wait_for and not os.path.exists(wait_for) else ""), flush=True)
     while wait_for and not os.path.exists(wait_for):
         time.sleep(0.5)
-    train_s, eval_s, iters, to_09, curve = 0.0, 0.0, 0, None, []
+    train_s, eval_s, iters, to_09, curve, diag = 0.0, 0.0, 0, None, [], []
     det_all, stoch_all = [], []
     while iters < config.num_iterations and train_s < time_limit:
         t = time.perf_counter()
-        state, _ = programs["chunk"](state, trainer.demos)
+        state, metrics = programs["chunk"](state, trainer.demos)
         jax.block_until_ready(state)
         train_s += time.perf_counter() - t
         iters += chunk
+        diag.append((iters, chunk_diagnostics(metrics)))
         t = time.perf_counter()
         scores = programs["eval"](state)
         det = np.asarray(scores["score_det"])[:, None]  # (seeds, 1)
@@ -195,6 +209,7 @@ def run_timed(env_name, algorithm, seeds, overrides, time_limit, chunk, on_chunk
         row = _row(env_name, algorithm, seeds, config, env, trainer, np.concatenate(det_all, 1),
                    np.concatenate(stoch_all, 1), iters, compile_s, train_s, to_09, curve)
         row["eval_s"] = eval_s
+        row["diagnostics"] = diag
         print(f"  {algorithm} {env_name}: {iters} iterations, {train_s:.1f} s (+{eval_s:.1f} s evaluating): "
               f"score det {mean:.3f}", flush=True)
         if on_chunk is not None:
@@ -230,6 +245,14 @@ def write_report(path, rows, argv):
         for r in curves:
             pts = ", ".join(f"{t:g} s/{i}: {v:.2f}" for t, i, v in r["curve"])
             lines.append(f"- {r['env']} {r['algorithm']}: {pts}")
+    diags = [r for r in rows if r.get("diagnostics")]
+    if diags:
+        lines += ["", "Training diagnostics at the end of each chunk (iterations: seed means at the chunk's last "
+                  "iteration):", ""]
+        for r in diags:
+            names = " / ".join(DIAGNOSTICS[k] for k in r["diagnostics"][0][1])
+            pts = "; ".join(f"{i}: " + " / ".join(f"{v:.3g}" for v in d.values()) for i, d in r["diagnostics"])
+            lines.append(f"- {r['env']} {r['algorithm']} ({names}): {pts}")
     report.write(path, lines)
 
 

@@ -1,6 +1,7 @@
 """The GPU expert script runs end to end (tiny pointmass settings), so a GPU session can rely on it."""
 
 import importlib
+import math
 import os
 import sys
 
@@ -60,6 +61,11 @@ def test_quality_script_time_limited_chunks_wait_and_report(tmp_path):
     assert -10.0 < float(cells[6]) < 10.0  # a real (finite) score from the evaluation program
     assert float(cells[12]) >= 0.0  # evaluation seconds, apart from the training seconds
     assert "- pointmass gail: " in text and " s/2: " in text
+    # the chunk's training diagnostics: episode length, D(policy), true reward per step (pointmass: no absorbing)
+    diag = text.split("Training diagnostics")[1].split(
+        "- pointmass gail (episode length / D(policy) / true reward per step): ")[1].splitlines()[0]
+    length, d_policy, true_reward = (float(v) for v in diag.removeprefix("2: ").split(" / "))
+    assert length >= 0 and 0.0 <= d_policy <= 1.0 and math.isfinite(true_reward)  # 0: no episode ended yet
     # bad arguments: clear errors before anything compiles
     for bad in (["--time-limit", "-1"], ["--chunk", "-2", "--time-limit", "1"], ["--chunk", "2"]):
         with pytest.raises(SystemExit):
