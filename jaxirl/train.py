@@ -203,7 +203,8 @@ class Trainer:
         k_gen, k_rew, k_env, k_eval, k_state = jax.random.split(key, 5)
         gen_state = self.generator.init(k_gen)
         params = reward_lib.init(self.model, k_rew)
-        env_state = self.env.reset(k_env)
+        # (a plain reset(key) unless asked: envs of the user's own may not take the keyword)
+        env_state = self.env.reset(k_env, stagger=True) if self.config.stagger_resets else self.env.reset(k_env)
         shapes = jax.eval_shape(lambda s, e, k: self.generator.rollout(s, e, k)[1].transition, gen_state, env_state, k_eval)
         example = jax.tree.map(lambda s: jnp.zeros((s.shape[0] * s.shape[1],) + s.shape[2:], s.dtype), shapes)
         if self.random_return is None:

@@ -29,13 +29,16 @@ class TrainConfig:
     generator update). ``eval_every``: evaluate the deterministic and the stochastic policy on the true
     reward every that many iterations inside the scan (``0``: never inside; call
     :meth:`Trainer.evaluate`). ``eval_steps``: steps of every eval env per evaluation (``0`` = the env's
-    episode length, so each env completes one episode).
+    episode length, so each env completes one episode). ``stagger_resets``: start the training envs' time
+    limits at random steps (:meth:`jaxirl.envs.VecEnv.reset` with ``stagger=True``), so that envs whose
+    policy survives to the time limit are not all truncated, and restarted, together.
     """
 
     algorithm: str = struct.field(default="gail", **_STATIC)
     num_iterations: int = struct.field(default=100, **_STATIC)
     eval_every: int = struct.field(default=10, **_STATIC)
     eval_steps: int = struct.field(default=0, **_STATIC)
+    stagger_resets: bool = struct.field(default=False, **_STATIC)
     discriminator: DiscriminatorConfig = struct.field(default_factory=DiscriminatorConfig)
     generator: Any = struct.field(default_factory=PPOConfig)
 
@@ -45,6 +48,8 @@ class TrainConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < lo:
                 raise ValueError(f"{name}: expected an int >= {lo}, got {v!r}")
+        if not isinstance(self.stagger_resets, bool):
+            raise ValueError(f"stagger_resets: expected true or false, got {self.stagger_resets!r}")
         if not isinstance(self.discriminator, DiscriminatorConfig):
             raise ValueError(f"discriminator: expected a DiscriminatorConfig, got {type(self.discriminator).__name__}")
         self.discriminator.validate()
@@ -77,7 +82,7 @@ def make_config(
         raise ValueError(f"generator: expected one of {', '.join(GENERATOR_NAMES)}, got {generator!r}")
     disc = _build(DiscriminatorConfig, discriminator or {}, "discriminator")
     gen = _build(GENERATOR_NAMES[generator], generator_config or {}, generator)
-    allowed = ("num_iterations", "eval_every", "eval_steps")
+    allowed = ("num_iterations", "eval_every", "eval_steps", "stagger_resets")
     for key in train:
         if key not in allowed:
             raise ValueError(f"unknown train setting {key!r}; valid: {', '.join(allowed)}")

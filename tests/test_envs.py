@@ -195,3 +195,36 @@ def test_bad_inputs_raise():
     finite = _random_mdp(jax.random.PRNGKey(0), 3, 2, horizon=4, discount=1.0)
     with pytest.raises(ValueError, match="episode_length.*finite horizon 4"):
         envs.from_mdp(finite, jnp.zeros(3), num_envs=2, episode_length=7)
+
+
+def test_staggered_reset_spreads_truncations_and_leaves_cut_short_episodes_out():
+    """``reset(key, stagger=True)``: the same start states, time-limit counters spread over
+    ``[0, episode_length)``, so env i is first truncated after ``episode_length - offset_i`` steps and then every
+    ``episode_length``; the cut-short first episodes do not enter the episode statistics."""
+    from jaxirl.rl import ppo
+
+    L, N, T = 10, 64, 25
+    env = envs.make("pointmass", num_envs=N, episode_length=L)
+    key = jax.random.PRNGKey(3)
+    plain, state = env.reset(key), env.reset(key, stagger=True)
+    np.testing.assert_array_equal(state.obs, plain.obs)
+    np.testing.assert_array_equal(plain.episode_length, 0)  # the default is unchanged
+    offsets = np.asarray(state.episode_length)
+    assert offsets.min() >= 0 and offsets.max() < L and len(set(offsets.tolist())) >= L // 2
+    np.testing.assert_array_equal(state.completed, -1)
+
+    def body(s, a):
+        s, tr = env.step(s, a)
+        return s, (tr, ppo.episode_stats(s))
+
+    final, (tr, stats) = jax.jit(lambda s: jax.lax.scan(body, s, jnp.zeros((T, N, 2))))(state)
+    expected = np.zeros((T, N))
+    for i, k in enumerate(offsets):
+        expected[L - 1 - k::L, i] = 1.0
+    np.testing.assert_array_equal(tr.truncated, expected)
+    np.testing.assert_array_equal(final.completed, expected.sum(0) - 1)
+    # by step L - 1 every env has ended its cut-short first episode and none a whole one: nothing is counted
+    # (the counters would say L); from step L on, the whole episodes of the envs that completed one, all L long
+    assert offsets.max() == L - 1  # an env whose first episode lasts 1 step, so step L ends its first whole one
+    np.testing.assert_array_equal(stats["episode_length"][:L], 0.0)
+    np.testing.assert_array_equal(stats["episode_length"][L:], float(L))

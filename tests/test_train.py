@@ -185,3 +185,30 @@ def test_vmap_over_a_traced_hyperparameter_equals_separate_runs():
     separate = np.stack([one(lr, jax.random.PRNGKey(0)) for lr in lrs])
     np.testing.assert_allclose(swept, separate, rtol=1e-4)
     assert not np.allclose(swept[0, 1:], swept[1, 1:])  # the learning rates really differ
+
+
+def test_stagger_resets_reaches_the_training_envs():
+    """``TrainConfig.stagger_resets``: validated, and ``init`` starts the training envs' time limits at spread-out
+    steps (``VecEnv.reset(key, stagger=True)``); the default leaves them all at 0."""
+    from jaxirl.envs import Transition, from_mdp
+    from jaxirl.tabular import TabularMDP
+
+    S, M, N, L = 4, 8, 32, 6
+    mdp = TabularMDP(jnp.asarray(np.eye(S, dtype=np.float32)[np.array([[1, 2], [2, 3], [3, 0], [0, 1]])]),
+                     jnp.full(S, 1.0 / S), 0.9)
+    env = from_mdp(mdp, jnp.arange(S, dtype=jnp.float32), N, episode_length=L)
+    states = jnp.eye(S)[np.arange(M) % S]
+    demos = Transition(states, jnp.zeros(M, jnp.int32), jnp.zeros(M), states, jnp.zeros(M), jnp.zeros(M))
+    with pytest.raises(ValueError, match="stagger_resets: expected true or false"):
+        make_config("gail", "soft_vi", stagger_resets=1)
+    lengths = {}
+    for stagger in (False, True):
+        config = make_config("gail", "soft_vi", num_iterations=2, eval_every=0, stagger_resets=stagger,
+                             generator_config=dict(num_steps=L), discriminator=dict(hidden=(8,), expert_batch_size=8,
+                                                                                   policy_batch_size=8))
+        trainer = make_train(config, env, demos, expert_return=1.0, random_return=0.0)
+        state = jax.jit(trainer.init)(jax.random.PRNGKey(0))
+        lengths[stagger] = np.asarray(state.env_state.episode_length)
+        assert np.all(np.asarray(state.env_state.completed) == (-1 if stagger else 0))
+    np.testing.assert_array_equal(lengths[False], 0)
+    assert lengths[True].min() >= 0 and lengths[True].max() < L and len(set(lengths[True].tolist())) > 1

@@ -47,7 +47,7 @@ class EnvState:
     episode_length: jax.Array  # (N,) int32 steps taken in the current episode
     last_return: jax.Array  # (N,) return of the most recently completed episode (0 before any)
     last_length: jax.Array  # (N,) int32 length of the most recently completed episode
-    completed: jax.Array  # (N,) int32 number of episodes completed so far
+    completed: jax.Array  # (N,) int32 number of episodes completed so far (from -1 after a staggered reset)
 
 
 @struct.dataclass
@@ -129,21 +129,33 @@ class VecEnv:
     def _reset_inner(self, key: jax.Array):
         return jax.vmap(self.base.reset)(jax.random.split(key, self.num_envs))
 
-    def reset(self, key: jax.Array) -> EnvState:
-        """Start ``num_envs`` fresh episodes."""
+    def reset(self, key: jax.Array, stagger: bool = False) -> EnvState:
+        """Start ``num_envs`` fresh episodes.
+
+        ``stagger=True`` starts every env's time-limit counter at a random step in ``[0, episode_length)``, so
+        the first episodes are truncated at spread-out times rather than all at once — and so are the later
+        ones wherever the policy survives to the time limit (all envs in step, a training batch would hold no
+        state near an episode's start for a whole episode length). Those first, cut-short episodes are left
+        out of the episode statistics: ``completed`` then starts at -1.
+        """
         key, sub = jax.random.split(key)
         inner = self._reset_inner(sub)
         n = self.num_envs
         zf, zi = jnp.zeros(n, jnp.float32), jnp.zeros(n, jnp.int32)
+        length, completed = zi, zi
+        if stagger:
+            key, k_offset = jax.random.split(key)
+            length = jax.random.randint(k_offset, (n,), 0, self.episode_length, jnp.int32)
+            completed = jnp.full(n, -1, jnp.int32)
         return EnvState(
             inner=inner,
             obs=inner.obs.astype(jnp.float32),
             key=key,
             episode_return=zf,
-            episode_length=zi,
+            episode_length=length,
             last_return=zf,
             last_length=zi,
-            completed=zi,
+            completed=completed,
         )
 
     def step(self, state: EnvState, action: jax.Array) -> tuple[EnvState, Transition]:

@@ -8,7 +8,7 @@ Sections (defaults in :func:`defaults`)::
                    where it has one (as ``jaxirl expert`` writes), else measured at init; terminations
                    (keep | truncate: record the expert's terminations as truncations, i.e. treat its falls
                    as not part of the behaviour — see jaxirl.data.terminations_as_truncations)
-    train:         algorithm (gail | airl), num_iterations, eval_every, eval_steps  (jaxirl.train_config)
+    train:         algorithm (gail | airl), num_iterations, eval_every, eval_steps, stagger_resets  (jaxirl.train_config)
     discriminator: the fields of jaxirl.objectives.DiscriminatorConfig
     ppo:           the fields of jaxirl.rl.ppo.PPOConfig (the generator)
     eval:          num_envs (environments of the evaluation env), seed, num_steps (final evaluation),
@@ -66,7 +66,8 @@ def defaults() -> dict:
     return {
         "env": dict(ENV_DEFAULTS),
         "demos": {"path": "demos/pointmass.npz", "expert_return": None, "terminations": "keep"},
-        "train": {"algorithm": "gail", "num_iterations": 100, "eval_every": 10, "eval_steps": 0},
+        "train": {"algorithm": "gail", "num_iterations": 100, "eval_every": 10, "eval_steps": 0,
+                  "stagger_resets": False},
         "discriminator": struct_defaults(DiscriminatorConfig),
         "ppo": ppo_defaults(),
         "eval": {"num_envs": 16, "seed": 0, "num_steps": 0, "env_kwargs": None},
@@ -132,6 +133,7 @@ def _train_config(cfg: dict):
     gen = ppo_config(cfg["ppo"])
     return TrainConfig(algorithm=cfg["train"]["algorithm"], num_iterations=cfg["train"]["num_iterations"],
                        eval_every=cfg["train"]["eval_every"], eval_steps=cfg["train"]["eval_steps"],
+                       stagger_resets=cfg["train"]["stagger_resets"],
                        discriminator=disc, generator=gen).validate()
 
 
