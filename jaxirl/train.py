@@ -24,6 +24,8 @@ Everything is pure: ``trainer.train`` can be ``jax.vmap``-ed over keys; ``traine
 
 from __future__ import annotations
 
+import inspect
+
 from typing import Any, Callable, Optional
 
 import jax
@@ -355,6 +357,9 @@ def make_train(
         or eval_env.action_size != env.action_size
     ):
         raise ValueError(f"eval_env: must have the spaces of env {env!r}, got {eval_env!r}")
+    if config.stagger_resets and "stagger" not in inspect.signature(env.reset).parameters:
+        raise ValueError(f"stagger_resets: the env's reset(key) takes no `stagger` argument ({env!r}); "
+                         "wrap it in jaxirl.envs.VecEnv, or set stagger_resets=False")
     if progress_fn is not None and not callable(progress_fn):
         raise ValueError(f"progress_fn: expected a callable or None, got {progress_fn!r}")
     field = "random_return"

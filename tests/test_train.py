@@ -212,3 +212,16 @@ def test_stagger_resets_reaches_the_training_envs():
         assert np.all(np.asarray(state.env_state.completed) == (-1 if stagger else 0))
     np.testing.assert_array_equal(lengths[False], 0)
     assert lengths[True].min() >= 0 and lengths[True].max() < L and len(set(lengths[True].tolist())) > 1
+
+    class PlainReset:  # an env of the user's own whose reset takes only a key: a clear error before compiling
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def reset(self, key):
+            return self.inner.reset(key)
+
+    with pytest.raises(ValueError, match="stagger_resets: the env's reset\\(key\\) takes no `stagger` argument"):
+        make_train(config, PlainReset(env), demos, expert_return=1.0, random_return=0.0)
