@@ -16,17 +16,19 @@ OUT=${OUT:?set OUT to a results folder}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 PY=${PY:-python3}   # the interpreter (the GPU image has python3, maybe no `python`)
-# Defaults: the two envs not yet measured on a GPU, GAIL and AIRL each, 3 vmapped seeds, 90 s of training per
-# run; every run compiles at once and then trains alone on the GPU, one after another (Q_SERIAL=1). On an H200
-# (2026-11-27; benchmarks/results/quality_gpu.md) four such runs started up in 73-78 s (cold; 21-35 s from a warm
-# machine's cache), hopper trained 100 iterations in 10 s and walker2d in 26 s, an evaluation took 3-5 s.
-# Eight runs started at once AND training together reported no trained chunk within 540 s (2026-11-26).
+# Defaults: ant, the env closest to the target (H200, 2026-11-27: GAIL 0.84 after 66 s, AIRL 0.73 after 39 s, both
+# stopped before 2 minutes), GAIL and AIRL, 3 vmapped seeds, 120 s of training per run, an evaluation every 100
+# iterations (~15 s of training on ant, 4.6 s to evaluate); every run compiles at once and then trains alone on
+# the GPU, one after another (Q_SERIAL=1). On an H200 (benchmarks/results/quality_gpu.md) four such runs started
+# up in 73-98 s (cold; 21-35 s from a warm machine's cache), 100 iterations took hopper 10 s, ant 15 s,
+# walker2d 26 s and halfcheetah 100 s, an evaluation 3-13 s. Eight runs started at once AND training together
+# reported no trained chunk within 540 s (2026-11-26).
 TP_ARGS=${TP_ARGS:-none}
-Q_ENVS=${Q_ENVS:-halfcheetah ant}
+Q_ENVS=${Q_ENVS:-ant}
 [ "$Q_ENVS" = none ] && Q_ENVS=""   # Q_ENVS=none: the throughput row only
 Q_ALGS=${Q_ALGS:-gail airl}
 Q_SEEDS=${Q_SEEDS:-3}
-Q_TIME=${Q_TIME:-90}
+Q_TIME=${Q_TIME:-120}
 Q_OVERRIDES=${Q_OVERRIDES:-train.eval_every=100}   # iterations per chunk; an evaluation (1000 sequential env steps)
                                # follows every chunk; its time is reported apart from training time
 Q_SERIAL=${Q_SERIAL:-1}
