@@ -132,12 +132,24 @@ def chunk_diagnostics(metrics):
 
 
 def _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, curve):
+    """One report row. ``det`` / ``stoch``: scores shaped ``(seeds, evaluations)`` — one column per chunk with
+    ``curve`` (``(train s, iterations, seed-mean det)`` per chunk), else one per iteration of a whole-run program
+    (``train_s`` spread evenly over them). 'best' is the highest seed-mean deterministic score of any
+    evaluation and the training seconds at it: learning curves here are not monotone (H200 ant: 0.84, then 0.68
+    at the end), so the final score alone hides how close a run came."""
+    mean_det = np.nanmean(det, axis=0)
+    best = int(np.nanargmax(mean_det)) if np.isfinite(mean_det).any() else None
+    if best is None:
+        best_det = best_at = None
+    else:
+        best_det = float(mean_det[best])
+        best_at = curve[best][0] if curve else train_s * (best + 1) / det.shape[1]
     return {
         "env": env_name, "algorithm": algorithm, "seeds": seeds, "iterations": iters,
         "env_steps": iters * config.generator.num_steps * env.num_envs,
         "final_det": float(det[:, -1].mean()), "final_stoch": float(stoch[:, -1].mean()),
         "worst_det": float(det[:, -1].min()), "compile_s": compile_s, "train_s": train_s, "to_0.9_s": to_09,
-        "expert_return": trainer.expert_return, "curve": curve,
+        "expert_return": trainer.expert_return, "curve": curve, "best_det": best_det, "best_at_s": best_at,
     }
 
 
@@ -222,21 +234,23 @@ def write_report(path, rows, argv):
     lines = report.header("Quality: GAIL and AIRL normalised scores (seeds vmapped in one program)", "quality.py", argv) + [
         "- score = (R − R_random) / (R_expert − R_random) on the true reward (R_expert and R_random as recorded with "
         "the demonstrations unless a config sets them), final evaluation, mean over seeds; 'to 0.9' = training wall-clock "
-        "until the seed-mean deterministic score first reaches 0.9. 'eval s': seconds spent evaluating, apart from "
+        "until the seed-mean deterministic score first reaches 0.9; 'best': the highest seed-mean deterministic score "
+        "of any evaluation, at that many training seconds. 'eval s': seconds spent evaluating, apart from "
         "'train s' in chunked runs (--time-limit: a separate evaluation program after every chunk); '—': one "
         "program with in-scan evaluation, whose time is inside 'train s'.",
         "",
-        "| env | algorithm | seeds | iterations | env steps per seed | final score (det) | worst seed | final score (stoch) | train s | compile s | to 0.9 | eval s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| env | algorithm | seeds | iterations | env steps per seed | final score (det) | worst seed | final score (stoch) | best (det) at train s | train s | compile s | to 0.9 | eval s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "skipped" in r:
-            lines.append(f"| {r['env']} | {r['algorithm']} | — | — | — | skipped: {r['skipped'][:80]} | | | | | | |")
+            lines.append(f"| {r['env']} | {r['algorithm']} | — | — | — | skipped: {r['skipped'][:80]} | | | | | | | |")
             continue
         t09 = "never" if r["to_0.9_s"] is None else f"{r['to_0.9_s']:.1f} s"
+        best = "—" if r.get("best_det") is None else f"{r['best_det']:.3f} at {r['best_at_s']:.1f} s"
         lines.append(
             f"| {r['env']} | {r['algorithm']} | {r['seeds']} | {r['iterations']} | {r['env_steps']:,} | "
-            f"{r['final_det']:.3f} | {r['worst_det']:.3f} | {r['final_stoch']:.3f} | {r['train_s']:.1f} | "
+            f"{r['final_det']:.3f} | {r['worst_det']:.3f} | {r['final_stoch']:.3f} | {best} | {r['train_s']:.1f} | "
             f"{r['compile_s']:.1f} | {t09} | {'—' if r.get('eval_s') is None else format(r['eval_s'], '.1f')} |"
         )
     curves = [r for r in rows if r.get("curve")]
@@ -299,7 +313,9 @@ def main(argv=None):
             rows.append(row)
             t09 = "never" if row["to_0.9_s"] is None else f"{row['to_0.9_s']:.1f} s"
             print(f"{algorithm:>5} {env_name:>12}: final score det {row['final_det']:.3f} (worst seed "
-                  f"{row['worst_det']:.3f}), stoch {row['final_stoch']:.3f}; train {row['train_s']:.1f} s "
+                  f"{row['worst_det']:.3f}), stoch {row['final_stoch']:.3f}"
+                  + ("" if row["best_det"] is None else f", best det {row['best_det']:.3f} at {row['best_at_s']:.1f} s")
+                  + f"; train {row['train_s']:.1f} s "
                   f"(+{row['compile_s']:.1f} s compile), to 0.9: {t09}", flush=True)
             write_report(args.output, rows, argv)  # after every row: a run cut off by a time limit keeps its rows
 

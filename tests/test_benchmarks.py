@@ -5,6 +5,7 @@ import math
 import os
 import sys
 
+import numpy as np
 import pytest
 
 from jaxirl.data import load_demos
@@ -59,7 +60,8 @@ def test_quality_script_time_limited_chunks_wait_and_report(tmp_path):
     assert cells[3] == "2" and cells[4] == "2"  # 2 seeds; stopped after the first chunk of 2 iterations
     assert cells[5] == f"{2 * 10 * 4:,}"  # env steps = iterations x T x num_envs
     assert -10.0 < float(cells[6]) < 10.0  # a real (finite) score from the evaluation program
-    assert float(cells[12]) >= 0.0  # evaluation seconds, apart from the training seconds
+    assert cells[9] == f"{float(cells[6]):.3f} at {float(cells[10]):.1f} s"  # one evaluation: best = final
+    assert float(cells[13]) >= 0.0  # evaluation seconds, apart from the training seconds
     assert "- pointmass gail: " in text and " s/2: " in text
     # the chunk's training diagnostics: episode length, D(policy), true reward per step (pointmass: no absorbing)
     diag = text.split("Training diagnostics")[1].split(
@@ -74,6 +76,27 @@ def test_quality_script_time_limited_chunks_wait_and_report(tmp_path):
                   "--output", str(tmp_path / "skip.md"), "train.num_iterations=10"])
     assert "skipped: --chunk: expected a positive divisor of train.num_iterations (10), got 3" in \
         (tmp_path / "skip.md").read_text()
+
+
+def test_quality_row_best_score_is_the_peak_of_the_seed_mean_curve():
+    """The report's 'best (det)': the highest seed-mean deterministic score of any evaluation and the training
+    seconds at it — chunked (times from the curve) or one whole-run program (per-iteration columns carrying the
+    last evaluation forward, NaN before the first; seconds spread evenly)."""
+    quality = _benchmark("quality")
+    from types import SimpleNamespace
+    config = SimpleNamespace(generator=SimpleNamespace(num_steps=10))
+    env, trainer = SimpleNamespace(num_envs=4), SimpleNamespace(expert_return=1.0)
+    det = np.array([[0.1, 0.9, 0.5], [0.3, 0.7, 0.4]])  # seed means 0.2, 0.8, 0.45: peak at the 2nd chunk
+    curve = [(5.0, 2, 0.2), (10.0, 4, 0.8), (15.0, 6, 0.45)]
+    row = quality._row("e", "gail", 2, config, env, trainer, det, det - 0.1, 6, 1.0, 15.0, None, curve)
+    assert row["best_det"] == pytest.approx(0.8) and row["best_at_s"] == 10.0
+    assert row["final_det"] == pytest.approx(0.45) and row["worst_det"] == pytest.approx(0.4)
+    whole = np.array([[np.nan, -0.5, -0.5, -0.2], [np.nan, -0.3, -0.3, -0.4]])  # negative scores: no 0 filler wins
+    row = quality._row("e", "gail", 2, config, env, trainer, whole, whole, 4, 1.0, 8.0, None, [])
+    assert row["best_det"] == pytest.approx(-0.3) and row["best_at_s"] == pytest.approx(8.0)
+    row = quality._row("e", "gail", 1, config, env, trainer, np.full((1, 2), np.nan), np.full((1, 2), np.nan),
+                       2, 1.0, 2.0, None, [])
+    assert row["best_det"] is None and row["best_at_s"] is None  # never evaluated: no best
 
 
 def test_quality_timed_programs_match_the_trainer(tmp_path):
