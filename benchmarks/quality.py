@@ -137,11 +137,10 @@ def _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, co
     (``train_s`` spread evenly over them). 'best' is the highest seed-mean deterministic score of any
     evaluation and the training seconds at it: learning curves here are not monotone (H200 ant: 0.84, then 0.68
     at the end), so the final score alone hides how close a run came."""
-    mean_det = np.nanmean(det, axis=0)
-    best = int(np.nanargmax(mean_det)) if np.isfinite(mean_det).any() else None
-    if best is None:
-        best_det = best_at = None
-    else:
+    mean_det = det.mean(axis=0)  # NaN where nothing was evaluated yet (every seed is evaluated at once)
+    best_det = best_at = None
+    if np.isfinite(mean_det).any():
+        best = int(np.nanargmax(mean_det))
         best_det = float(mean_det[best])
         best_at = curve[best][0] if curve else train_s * (best + 1) / det.shape[1]
     return {
