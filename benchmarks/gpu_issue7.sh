@@ -9,33 +9,37 @@
 #   OUT=/tmp/out bash benchmarks/gpu_issue7.sh
 # Writes three files (the device returns at most 8): throughput_gpu.md, quality_gpu.md (every run's report,
 # refreshed every 15 s, so a cut-off call keeps what was done) and quality_gpu.log.
-# Knobs (environment): TP_ARGS (none: skip the throughput row), Q_ENVS (none: no quality run), Q_ALGS, Q_SEEDS, Q_TIME, Q_OVERRIDES, DEADLINE (s),
+# Knobs (environment): TP_ARGS (none: skip the throughput row), Q_ENVS (none: no quality run), Q_ALGS, Q_SEEDS, Q_TIME, Q_ALONE, Q_OVERRIDES, DEADLINE (s),
 # Q_SERIAL (1: the runs train one after another, each alone on the GPU, in the order of Q_ENVS x Q_ALGS).
 set -u
 OUT=${OUT:?set OUT to a results folder}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 PY=${PY:-python3}   # the interpreter (the GPU image has python3, maybe no `python`)
-# Defaults: ant, the env closest to the target (H200, 2026-11-27: GAIL 0.84 after 66 s, AIRL 0.73 after 39 s, both
-# stopped before 2 minutes), GAIL and AIRL, 3 vmapped seeds, 120 s of training per run, an evaluation every 100
-# iterations (~15 s of training on ant, 4.6 s to evaluate); every run compiles at once and then trains alone on
-# the GPU, one after another (Q_SERIAL=1). On an H200 (benchmarks/results/quality_gpu.md) four such runs started
-# up in 73-98 s (cold; 21-35 s from a warm machine's cache), 100 iterations took hopper 10 s, ant 15 s,
-# walker2d 26 s and halfcheetah 100 s, an evaluation 3-13 s. Eight runs started at once AND training together
-# reported no trained chunk within 540 s (2026-11-26).
+# Defaults: ant, the env closest to the target (H200, 2026-11-27, 3 vmapped seeds: GAIL 0.84 after 66 s, AIRL 0.73
+# after 39 s, both stopped before 2 minutes), GAIL, 3 seeds trained ONE AT A TIME (Q_ALONE=1: each seed alone on the
+# GPU, so the wall-clock is one run's own; vmapped seeds share the GPU, which ant at 3 x 4096 envs fills), 120 s of
+# training per seed, up to 3000 iterations (the config's 1200 might end before 2 minutes alone), an evaluation every
+# 300 iterations (4.6 s each on ant). Expected: ~95 s start-up + 3 x ~150 s = ~550 s: give the device call a
+# 590 s limit; a second call on the warm machine can run AIRL (Q_ALGS=airl Q_TIME=60: ~260 s). Every run compiles
+# at once and then trains alone on the GPU, one after another (Q_SERIAL=1). On an H200 (benchmarks/results/
+# quality_gpu.md) four runs started up in 73-98 s (cold; 21-35 s from a warm machine's cache), 100 iterations (3
+# vmapped seeds) took hopper 10 s, ant 15 s, walker2d 26 s and halfcheetah 100 s, an evaluation 3-13 s. Eight runs
+# started at once AND training together reported no trained chunk within 540 s (2026-11-26).
 TP_ARGS=${TP_ARGS:-none}
 Q_ENVS=${Q_ENVS:-ant}
 [ "$Q_ENVS" = none ] && Q_ENVS=""   # Q_ENVS=none: the throughput row only
-Q_ALGS=${Q_ALGS:-gail airl}
+Q_ALGS=${Q_ALGS:-gail}
 Q_SEEDS=${Q_SEEDS:-3}
 Q_TIME=${Q_TIME:-120}
-Q_OVERRIDES=${Q_OVERRIDES:-train.eval_every=100}   # iterations per chunk; an evaluation (1000 sequential env steps)
-                               # follows every chunk; its time is reported apart from training time
+Q_ALONE=${Q_ALONE:-1}   # 1: --one-at-a-time (seeds in turn, each alone on the GPU); 0: the seeds vmapped together
+Q_OVERRIDES=${Q_OVERRIDES:-train.eval_every=300 train.num_iterations=3000}   # iterations per chunk; an evaluation
+                               # (1000 sequential env steps) follows every chunk, its time reported apart
 Q_SERIAL=${Q_SERIAL:-1}
 export XLA_PYTHON_CLIENT_PREALLOCATE=false   # several processes share the GPU: allocate on demand
 # a second call on the same (still warm) machine loads the compiled programs instead of compiling again
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-/tmp/jaxirl_xla}
-DEADLINE=${DEADLINE:-500}   # seconds from now after which every process is stopped
+DEADLINE=${DEADLINE:-560}   # seconds from now after which every process is stopped
 barrier=$(mktemp -u /tmp/tp_done.XXXX)
 qdir=$(mktemp -d /tmp/quality.XXXX)
 collect() { cat "$qdir"/*.md > "$OUT/quality_gpu.md" 2>/dev/null; }
@@ -49,6 +53,7 @@ if [ "$TP_ARGS" = none ]; then touch "$barrier"; fi   # TP_ARGS=none: quality ru
 pids=($!)
 ( sleep "${BARRIER_MAX:-280}"; touch "$barrier" ) </dev/null >/dev/null 2>&1 &   # fallback: never let the
 fallback=$!                                                                     # screening runs wait forever
+alone=""; [ "$Q_ALONE" = 1 ] && alone=--one-at-a-time
 i=0
 for e in $Q_ENVS; do
   for a in $Q_ALGS; do
@@ -56,7 +61,7 @@ for e in $Q_ENVS; do
     go=$barrier; next=/dev/null
     if [ "$Q_SERIAL" = 1 ]; then go=$barrier.$i; next=$barrier.$((i + 1)); fi
     ( timeout $DEADLINE "$PY" benchmarks/quality.py --envs "$e" \
-      --algorithms "$a" --seeds "$Q_SEEDS" --time-limit "$Q_TIME" --wait-for "$go" \
+      --algorithms "$a" --seeds "$Q_SEEDS" --time-limit "$Q_TIME" --wait-for "$go" $alone \
       --output "$qdir/${i}_${e}_${a}.md" $Q_OVERRIDES 2>&1 | grep --line-buffered -v '^wrote ' \
       | sed -u "s/^/[$e $a] /" >> "$OUT/quality_gpu.log"; touch "$next" ) &
     pids+=($!)

@@ -78,6 +78,31 @@ def test_quality_script_time_limited_chunks_wait_and_report(tmp_path):
         (tmp_path / "skip.md").read_text()
 
 
+def test_quality_seeds_one_at_a_time_equal_the_vmapped_seeds(tmp_path):
+    """``quality.py --time-limit --one-at-a-time``: the program compiled for one seed trains each seed alone, in
+    turn, from the same keys as the vmapped run, so the seeds' scores equal the vmapped run's; the row
+    aggregates them (mean, worst, curve at the seeds' mean seconds) and the report says how the seeds ran."""
+    quality = _benchmark("quality")
+    args = ("pointmass", "gail", 2, TINY_QUALITY + ["train.num_iterations=4"], 1e9, 2)
+    vmapped = quality.run_timed(*args)
+    rows = []
+    alone = quality.run_timed(*args, on_chunk=rows.append, one_at_a_time=True)
+    assert vmapped["iterations"] == alone["iterations"] == 4 and alone["seeds"] == 2  # 2 chunks each
+    for k in ("final_det", "worst_det", "final_stoch", "best_det"):
+        assert alone[k] == pytest.approx(vmapped[k], abs=1e-4), k
+    assert [c[1] for c in alone["curve"]] == [c[1] for c in vmapped["curve"]] == [2, 4]
+    assert [c[2] for c in alone["curve"]] == pytest.approx([c[2] for c in vmapped["curve"]], abs=1e-3)
+    # on_chunk: seed 0's chunks while it trains, then the finished seeds
+    assert [r["seeds"] for r in rows] == [1, 1, 2] and rows[-1]["final_det"] == alone["final_det"]
+    assert alone["eval_s"] > 0 and len(alone["diagnostics"]) == 2
+    report = tmp_path / "q.md"
+    quality.write_report(str(report), [vmapped, alone], ["--one-at-a-time"])
+    lines = [line for line in report.read_text().splitlines() if line.startswith("| pointmass | gail |")]
+    assert [line.split("|")[3].strip() for line in lines] == ["2", "2 one at a time"]
+    with pytest.raises(SystemExit):  # chunked runs only
+        quality.main(["--envs", "pointmass", "--one-at-a-time", "--output", str(tmp_path / "bad.md")])
+
+
 def test_quality_row_best_score_is_the_peak_of_the_seed_mean_curve():
     """The report's 'best (det)': the highest seed-mean deterministic score of any evaluation and the training
     seconds at it — chunked (times from the curve) or one whole-run program (per-iteration columns carrying the
