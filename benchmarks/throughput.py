@@ -3,6 +3,7 @@
     python benchmarks/throughput.py --preset cpu          # hopper (spring), 64 envs
     python benchmarks/throughput.py --preset gpu          # hopper and ant (generalized), 2048/8192/16384 envs
     python benchmarks/throughput.py --envs hopper --backend spring --num-envs 64 --iterations 4
+    python benchmarks/throughput.py --preset gpu --envs halfcheetah ant --num-envs 1024 4096 16384 --parts bare
 
 For each (env, num_envs) it measures
 
@@ -121,17 +122,21 @@ def prepare_adversarial(algorithm, env, demos, unroll, iterations):
     return lowered, (state, trainer.demos), iterations * unroll * env.num_envs
 
 
-def bench_row(env, demos, unroll, iterations, repeats):
-    """Env-steps/s of the four programs. They are traced one after the other, compiled concurrently
-    (XLA compiles outside the GIL; with the generalized backend each takes tens of seconds) and then
-    timed one at a time, so the timings never overlap."""
+PARTS = ("bare", "ppo", "gail", "airl")
+
+
+def bench_row(env, demos, unroll, iterations, repeats, parts=PARTS):
+    """Env-steps/s of the four programs (or of ``parts`` of them). They are traced one after the other,
+    compiled concurrently (XLA compiles outside the GIL; with the generalized backend each takes tens of
+    seconds) and then timed one at a time, so the timings never overlap."""
     t = time.perf_counter()
-    lowered = {
-        "bare": prepare_bare(env, unroll, iterations),
-        "ppo": prepare_ppo(env, unroll, iterations),
-        "gail": prepare_adversarial("gail", env, demos, unroll, iterations),
-        "airl": prepare_adversarial("airl", env, demos, unroll, iterations),
+    prepare = {
+        "bare": lambda: prepare_bare(env, unroll, iterations),
+        "ppo": lambda: prepare_ppo(env, unroll, iterations),
+        "gail": lambda: prepare_adversarial("gail", env, demos, unroll, iterations),
+        "airl": lambda: prepare_adversarial("airl", env, demos, unroll, iterations),
     }
+    lowered = {k: prepare[k]() for k in PARTS if k in parts}
     trace_s = time.perf_counter() - t
     times = {}
     compiled = aot.compile_concurrently({k: low for k, (low, _, _) in lowered.items()}, times)
@@ -150,10 +155,16 @@ def write_report(path, rows, p, repeats, argv):
         "| env | num_envs | (a) bare | (b) PPO | (c) GAIL | (d) AIRL | PPO/bare | GAIL/bare | AIRL/bare | trace s | compile s | row s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    def rate(r, k):
+        return f"{r[k]:,.0f}" if k in r else "—"
+
+    def ratio(r, k):
+        return f"{r[k] / r['bare']:.2f}" if k in r and "bare" in r else "—"
+
     for r in rows:
         lines.append(
-            f"| {r['env']} | {r['num_envs']} | {r['bare']:,.0f} | {r['ppo']:,.0f} | {r['gail']:,.0f} | {r['airl']:,.0f} | "
-            f"{r['ppo'] / r['bare']:.2f} | {r['gail'] / r['bare']:.2f} | {r['airl'] / r['bare']:.2f} | "
+            f"| {r['env']} | {r['num_envs']} | {rate(r, 'bare')} | {rate(r, 'ppo')} | {rate(r, 'gail')} | "
+            f"{rate(r, 'airl')} | {ratio(r, 'ppo')} | {ratio(r, 'gail')} | {ratio(r, 'airl')} | "
             f"{r['trace_s']:.0f} | {r['compile_s']:.0f} | {r['wall']:.0f} |"
         )
     report.write(path, lines)
@@ -168,6 +179,8 @@ def main(argv=None):
     parser.add_argument("--unroll", type=int)
     parser.add_argument("--iterations", type=int)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="which programs to time (e.g. --parts bare: how the physics alone scales with num_envs)")
     parser.add_argument("--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                                          "throughput.md"))
     args = parser.parse_args(argv)
@@ -185,13 +198,13 @@ def main(argv=None):
             env = envs.make(name, n, episode_length=1000, backend=p["backend"])
             demos = random_demos(env, 16 * 1000)
             row = {"env": name, "num_envs": n}
-            row.update(bench_row(env, demos, p["unroll"], p["iterations"], args.repeats))
+            row.update(bench_row(env, demos, p["unroll"], p["iterations"], args.repeats, args.parts))
             row["wall"] = time.perf_counter() - t0
             rows.append(row)
-            print(f"{name:>12} {n:>6} envs  bare {row['bare']:>12,.0f}  ppo {row['ppo']:>12,.0f}  "
-                  f"gail {row['gail']:>12,.0f}  airl {row['airl']:>12,.0f} steps/s  "
-                  f"airl/bare {row['airl'] / row['bare']:.2f}  (trace {row['trace_s']:.0f} s, compile {row['compile_s']:.0f} s, "
-                  f"row {row['wall']:.0f} s)", flush=True)
+            rates = "  ".join(f"{k} {row[k]:>12,.0f}" for k in PARTS if k in row)
+            ratio = f"  airl/bare {row['airl'] / row['bare']:.2f}" if "airl" in row and "bare" in row else ""
+            print(f"{name:>12} {n:>6} envs  {rates} steps/s{ratio}  (trace {row['trace_s']:.0f} s, "
+                  f"compile {row['compile_s']:.0f} s, row {row['wall']:.0f} s)", flush=True)
             write_report(args.output, rows, p, args.repeats, argv)  # after every row: a cut-off run keeps its rows
 
 
