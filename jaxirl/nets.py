@@ -22,6 +22,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from flax import struct
+from jax.scipy.special import log_ndtr
 
 HEADS = ("gaussian", "tanh_gaussian", "categorical")
 ACTIVATIONS: dict[str, Callable] = {
@@ -149,6 +150,25 @@ def log_prob(head: str, out: jax.Array, action: jax.Array) -> jax.Array:
     a = jnp.clip(action, -1.0 + _TANH_EPS, 1.0 - _TANH_EPS)
     u = jnp.arctanh(a)
     return _normal_log_prob(u, mean, log_std) - jnp.sum(_log1m_tanh_sq(u), axis=-1)
+
+
+def clipped_log_prob(out: jax.Array, action: jax.Array, low: float = -1.0, high: float = 1.0) -> jax.Array:
+    """``log π`` of the action a ``gaussian`` policy ``out`` EXECUTES when the environment clips it to
+    ``[low, high]``: the censored Gaussian, per dimension ``log P(u ≤ low)`` at or below ``low``, ``log P(u ≥ high)``
+    at or above ``high`` (Gaussian tail masses, :func:`jax.scipy.special.log_ndtr`), the Gaussian density in
+    between; summed over dimensions. (A density and probability masses in one sum — a log-likelihood of the
+    executed action, not a density w.r.t. one measure.) Unlike the raw Gaussian's, its ``−E[log π]`` cannot grow
+    without bound by widening the Gaussian past the action bounds: the mass piles up at the bounds and the
+    interior's share vanishes, so an entropy bonus built on it (AIRL's ``f − β log π``) stops rewarding
+    ever-larger standard deviations whose extra spread the environment clips away."""
+    mean, log_std = _split(out)
+    inv_std = jnp.exp(-log_std)
+    z = (action - mean) * inv_std
+    dens = -0.5 * z**2 - log_std - 0.5 * math.log(2 * math.pi)
+    lo = log_ndtr((low - mean) * inv_std)  # log P(u <= low)
+    hi = log_ndtr((mean - high) * inv_std)  # log P(u >= high)
+    per_dim = jnp.where(action <= low, lo, jnp.where(action >= high, hi, dens))
+    return jnp.sum(per_dim, axis=-1)
 
 
 def squash_log_det(head: str, action: jax.Array) -> jax.Array:

@@ -118,12 +118,14 @@ class Trainer:
                     f"discriminator.absorbing: needs the generator's discount < 1 (the absorbing state is worth "
                     f"r / (1 - discount)), got discount {g!r}"
                 )
-        if config.discriminator.log_pi_space == "pre_squash":
+        space = config.discriminator.log_pi_space
+        if space != "action":
             head = ppo.resolve_head(config.generator, env) if isinstance(config.generator, ppo.PPOConfig) else None
-            if not self.objective.uses_log_prob or head != "tanh_gaussian":
+            needs = {"pre_squash": "tanh_gaussian", "clipped": "gaussian"}[space]
+            if not self.objective.uses_log_prob or head != needs:
                 raise ValueError(
-                    "discriminator.log_pi_space: 'pre_squash' needs AIRL with a tanh-Gaussian PPO policy "
-                    f"(ppo.policy_head: tanh_gaussian), got algorithm {config.algorithm!r}, policy head {head!r}"
+                    f"discriminator.log_pi_space: {space!r} needs AIRL with a {needs} PPO policy "
+                    f"(ppo.policy_head: {needs}), got algorithm {config.algorithm!r}, policy head {head!r}"
                 )
         self.model = disc_lib.make_model(config.discriminator, self.objective, env)
         self.reward_type = config.discriminator.resolved_reward_type(self.objective)
@@ -172,9 +174,12 @@ class Trainer:
     def _log_pi(self, gen_state, obs, action, log_pi=None):
         """AIRL's ``log π(a|s)`` in the configured space (``discriminator.log_pi_space``); ``log_pi``: the
         action-space value when already known (the rollout's)."""
+        space = self.config.discriminator.log_pi_space
+        if space == "clipped":  # a Gaussian PPO policy (checked at init); the env clips actions to [-1, 1]
+            return nets.clipped_log_prob(ppo.policy_output(self.config.generator, gen_state, obs), action)
         if log_pi is None:
             log_pi = self.generator.log_prob(gen_state, obs, action)
-        if self.config.discriminator.log_pi_space == "pre_squash":  # a tanh-Gaussian PPO policy (checked at init)
+        if space == "pre_squash":  # a tanh-Gaussian PPO policy (checked at init)
             log_pi = log_pi + nets.squash_log_det("tanh_gaussian", action)
         return log_pi
 

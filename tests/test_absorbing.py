@@ -7,10 +7,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxirl import envs
+from jaxirl import envs, nets
 from jaxirl import reward as R
 from jaxirl.objectives import absorbing, discriminator_bce
 from jaxirl.train import make_train
+from jaxirl.rl import ppo
 from jaxirl.train_config import make_config
 
 
@@ -110,6 +111,31 @@ def test_airl_pre_squash_log_pi_drops_the_tanh_jacobian_in_logit_and_reward():
         _trainer("airl", {"policy_head": "gaussian"}, log_pi_space="pre_squash")
     with pytest.raises(ValueError, match=r"log_pi_space.*algorithm 'gail'"):
         _trainer("gail", gen, log_pi_space="pre_squash")
+
+
+def test_airl_clipped_log_pi_is_the_censored_gaussian_in_logit_and_reward():
+    """``log_pi_space: clipped`` (a Gaussian policy, actions clipped to [-1, 1] by the env): the discriminator's
+    and the generator reward's log π are the censored Gaussian's; inside the bounds equal to the plain one."""
+    gen = {"policy_head": "gaussian"}
+    plain, clipped = _trainer("airl", gen), _trainer("airl", gen, log_pi_space="clipped")
+    state = plain.init(jax.random.PRNGKey(1))
+    params = R.init(plain.model, jax.random.PRNGKey(0))
+    obs = jax.random.normal(jax.random.PRNGKey(2), (4, 6))
+    act = jnp.array([[0.1, -0.5], [1.7, 0.3], [-0.9, -4.0], [0.0, 0.0]])
+    term = jnp.zeros(4)
+    log_pi = plain.generator.log_prob(state.generator, obs, act)
+    out = ppo.policy_output(plain.config.generator, state.generator, obs)
+    ref = nets.clipped_log_prob(out, act)
+    np.testing.assert_allclose(clipped._log_pi(state.generator, obs, act), ref, rtol=1e-6)
+    np.testing.assert_allclose(ref[np.array([0, 3])], log_pi[np.array([0, 3])], rtol=1e-5)  # inside: unchanged
+    assert np.all(np.asarray(ref[1:3]) > np.asarray(log_pi[1:3]))  # beyond the bounds: a tail's mass
+    r_plain = plain._reward_of(params, state.generator)(obs, act, obs, term, log_pi)
+    r_clip = clipped._reward_of(params, state.generator)(obs, act, obs, term, log_pi)  # the rollout's log π ignored
+    np.testing.assert_allclose(r_plain - r_clip, ref - log_pi, rtol=1e-4, atol=1e-5)  # β = 1
+    with pytest.raises(ValueError, match=r"log_pi_space: 'clipped'.*policy head 'tanh_gaussian'"):
+        _trainer("airl", {"policy_head": "tanh_gaussian"}, log_pi_space="clipped")
+    with pytest.raises(ValueError, match=r"log_pi_space: 'clipped'.*algorithm 'gail'"):
+        _trainer("gail", gen, log_pi_space="clipped")
 
 
 def test_absorbing_config_errors():

@@ -97,6 +97,44 @@ def test_squash_log_det_gives_the_pre_squash_gaussian_density():
         assert float(jnp.max(jnp.abs(nets.squash_log_det(head, act)))) == 0.0
 
 
+def test_clipped_log_prob_is_the_censored_gaussian_of_the_executed_action():
+    """``nets.clipped_log_prob``: below/above the bounds the Gaussian's tail masses, inside its density — so the
+    interior's integral plus both masses is 1 — and its expected negative log (the 'entropy' AIRL's β log π
+    pays) stays bounded as the Gaussian widens past the bounds, where the raw Gaussian's grows like log σ."""
+    grid = np.linspace(-1.0, 1.0, 20001)[1:-1]
+    for mean, log_std in ((0.3, -1.0), (0.8, 0.5), (-2.0, 1.5)):
+        out = jnp.array([mean, log_std])
+        lp_in = nets.clipped_log_prob(out, jnp.asarray(grid)[:, None])
+        interior = np.trapezoid(np.exp(np.asarray(lp_in, np.float64)), grid)
+        lo, hi = (float(jnp.exp(nets.clipped_log_prob(out, jnp.array([a])))) for a in (-1.0, 1.0))
+        sd = math.exp(log_std)
+        assert lo == pytest.approx(float(jax.scipy.stats.norm.cdf(-1.0, mean, sd)), rel=1e-4)
+        assert hi == pytest.approx(float(jax.scipy.stats.norm.sf(1.0, mean, sd)), rel=1e-4)
+        assert interior + lo + hi == pytest.approx(1.0, abs=1e-3)
+        # beyond the bound every action is the same executed action: same log-likelihood
+        assert float(nets.clipped_log_prob(out, jnp.array([3.0]))) == pytest.approx(math.log(hi), rel=1e-5)
+        np.testing.assert_allclose(lp_in, nets.log_prob("gaussian", out, jnp.asarray(grid)[:, None]), rtol=1e-5)
+    # expected −log π over the policy's own samples: bounded for the censored form (log 2 + the interior's
+    # vanishing share as σ grows), growing by 1 nat per unit of log σ for the raw Gaussian
+    key = jax.random.PRNGKey(0)
+    ent = {}
+    for log_std in (0.0, 0.5, 2.0, 4.0, 6.0):
+        out = jnp.broadcast_to(jnp.array([0.0, log_std]), (100_000, 2))
+        a, lp_raw = nets.sample("gaussian", out, key)
+        ent[log_std] = (-float(nets.clipped_log_prob(out, a).mean()), -float(lp_raw.mean()))
+    assert ent[6.0][1] - ent[0.0][1] == pytest.approx(6.0, abs=0.05)
+    # censored: largest near σ ≈ 1.6 (1.38 nats), then falling towards log 2 (two equal point masses)
+    assert ent[0.5][0] > ent[0.0][0] and ent[0.5][0] > ent[2.0][0] > ent[4.0][0] > ent[6.0][0]
+    assert ent[0.5][0] < 1.45 and ent[6.0][0] == pytest.approx(math.log(2.0), abs=0.03)
+    # several dimensions: the sum of the per-dimension terms; gradients finite far in the tails
+    out = jnp.array([0.2, -0.4, -1.0, 0.3])
+    a = jnp.array([[0.5, 2.0], [-7.0, 0.0]])
+    per = [[nets.clipped_log_prob(jnp.array([out[d], out[2 + d]]), a[i, d:d + 1]) for d in range(2)] for i in range(2)]
+    np.testing.assert_allclose(nets.clipped_log_prob(out, a), np.sum(np.asarray(per), 1), rtol=1e-6)
+    g = jax.grad(lambda o: nets.clipped_log_prob(o, jnp.array([1.0, -1.0])))(jnp.array([30.0, -30.0, -3.0, -3.0]))
+    assert bool(jnp.all(jnp.isfinite(g)))
+
+
 def test_gaussian_and_categorical_heads():
     out = jnp.array([0.5, -1.0, 0.2, -0.3])
     x = jnp.array([0.1, 0.4])

@@ -20,7 +20,7 @@ from jaxirl.objectives.base import Objective, discriminator_bce, discriminator_m
 from jaxirl.reward import models
 
 _STATIC = dict(pytree_node=False)
-LOG_PI_SPACES = ("action", "pre_squash")
+LOG_PI_SPACES = ("action", "pre_squash", "clipped")
 
 
 @struct.dataclass
@@ -42,7 +42,12 @@ class DiscriminatorConfig:
     ``log_pi_space`` (AIRL): where ``log π`` is measured, ``"action"`` (the density of the executed action)
     or ``"pre_squash"`` (for a tanh-Gaussian policy, the Gaussian density of ``u = atanh(a)``: the
     change-of-variables term ``−Σ log(1 − a²)`` dropped, in the logit and in the generator reward alike;
-    AIRL with ``ppo.policy_head: tanh_gaussian`` only, anything else is a ``ValueError`` at ``make_train``).
+    AIRL with ``ppo.policy_head: tanh_gaussian`` only, anything else is a ``ValueError`` at ``make_train``),
+    or ``"clipped"`` (for a plain Gaussian policy whose actions the environment clips to ``[-1, 1]``: the
+    censored Gaussian's log-likelihood of the executed action, :func:`jaxirl.nets.clipped_log_prob`; AIRL with
+    ``ppo.policy_head: gaussian`` only). With the raw Gaussian's ``log π`` the entropy part of AIRL's generator
+    reward keeps paying for wider Gaussians whose extra spread the clip removes, so the policy's standard deviation
+    runs to its ceiling and its mean, which then barely changes the executed actions, stops being trained.
     AIRL's objective ``KL(π ‖ π_E)`` is the same in either space (KL is invariant under the bijection
     ``a = tanh u``), but a state-only ``f`` cannot absorb that action-dependent term, which for near-saturated
     expert actions (``|a| → 1``) reaches 14 nats per dimension and dominates the logit.
