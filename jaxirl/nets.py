@@ -113,9 +113,14 @@ def _split(out):
     return mean, log_std
 
 
-def _normal_log_prob(u, mean, log_std):
+def _normal_log_density(u, mean, log_std):
+    """Per-dimension ``log N(u; mean, exp(log_std)^2)``."""
     z = (u - mean) * jnp.exp(-log_std)
-    return jnp.sum(-0.5 * z**2 - log_std - 0.5 * math.log(2 * math.pi), axis=-1)
+    return -0.5 * z**2 - log_std - 0.5 * math.log(2 * math.pi)
+
+
+def _normal_log_prob(u, mean, log_std):
+    return jnp.sum(_normal_log_density(u, mean, log_std), axis=-1)
 
 
 def _log1m_tanh_sq(u):
@@ -163,11 +168,9 @@ def clipped_log_prob(out: jax.Array, action: jax.Array, low: float = -1.0, high:
     ever-larger standard deviations whose extra spread the environment clips away."""
     mean, log_std = _split(out)
     inv_std = jnp.exp(-log_std)
-    z = (action - mean) * inv_std
-    dens = -0.5 * z**2 - log_std - 0.5 * math.log(2 * math.pi)
     lo = log_ndtr((low - mean) * inv_std)  # log P(u <= low)
     hi = log_ndtr((mean - high) * inv_std)  # log P(u >= high)
-    per_dim = jnp.where(action <= low, lo, jnp.where(action >= high, hi, dens))
+    per_dim = jnp.where(action <= low, lo, jnp.where(action >= high, hi, _normal_log_density(action, mean, log_std)))
     return jnp.sum(per_dim, axis=-1)
 
 

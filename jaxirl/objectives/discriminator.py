@@ -39,7 +39,8 @@ class DiscriminatorConfig:
     ``absorbing_scale`` (static): the absorbing state's score is this times its one parameter, so it moves
     about ``absorbing_scale × learning_rate`` per update (Adam); too slow, and the live states' scores run
     away from it — when the discriminator wins, ending the episode becomes the generator's best reply.
-    ``log_pi_space`` (AIRL): where ``log π`` is measured, ``"action"`` (the density of the executed action)
+    ``log_pi_space`` (AIRL): where ``log π`` is measured, ``"action"`` (the policy's density of its sampled
+    action, before any clip by the environment)
     or ``"pre_squash"`` (for a tanh-Gaussian policy, the Gaussian density of ``u = atanh(a)``: the
     change-of-variables term ``−Σ log(1 − a²)`` dropped, in the logit and in the generator reward alike;
     AIRL with ``ppo.policy_head: tanh_gaussian`` only, anything else is a ``ValueError`` at ``make_train``),
