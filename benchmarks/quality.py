@@ -41,6 +41,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 from jaxirl.config import load_config  # noqa: E402
+from jaxirl.data import load_demos  # noqa: E402
 from jaxirl.jobs import train as train_job  # noqa: E402
 from jaxirl.jobs.evaluate import eval_env_section, make_env  # noqa: E402
 from jaxirl.train import make_train  # noqa: E402
@@ -128,13 +129,28 @@ DIAGNOSTICS = {"train_episode_length": "episode length", "disc_d_policy": "D(pol
                "disc_absorbing_score": "absorbing score", "true_reward_mean": "true reward per step"}
 
 
+def expert_policy_score(demos_path, trainer):
+    """The demonstrating expert POLICY's own normalised score: its deterministic evaluation return as recorded
+    with the demonstrations (``eval_return_deterministic``; the first GPU files: ``expert_eval_deterministic_128``)
+    under this run's normaliser — what a perfect imitator of that policy averages. The normaliser's R_expert is
+    the mean of the few demonstrated episodes, which can sit above the policy's average (shipped halfcheetah: 16
+    episodes 4601, 128 episodes 3939 — the expert itself scores 0.87). ``None`` where nothing is recorded or the
+    random return is not known before training."""
+    meta = load_demos(demos_path)[1]
+    ret = meta.get("eval_return_deterministic", meta.get("expert_eval_deterministic_128"))
+    if ret is None or trainer.random_return is None:
+        return None
+    return (float(ret) - trainer.random_return) / (trainer.expert_return - trainer.random_return)
+
+
 def chunk_diagnostics(metrics):
     """``{name: seed-mean value at the chunk's last iteration}`` of the :data:`DIAGNOSTICS` the run records
     (``metrics``: the chunk program's per-iteration metrics, shaped ``(seeds, iterations)``)."""
     return {k: float(np.asarray(metrics[k])[:, -1].mean()) for k in DIAGNOSTICS if k in metrics}
 
 
-def _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, curve):
+def _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, curve,
+         expert_policy=None):
     """One report row. ``det`` / ``stoch``: scores shaped ``(seeds, evaluations)`` — one column per chunk with
     ``curve`` (``(train s, iterations, seed-mean det)`` per chunk), else one per iteration of a whole-run program
     (``train_s`` spread evenly over them). 'best' is the highest seed-mean deterministic score of any
@@ -152,6 +168,7 @@ def _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, co
         "final_det": float(det[:, -1].mean()), "final_stoch": float(stoch[:, -1].mean()),
         "worst_det": float(det[:, -1].min()), "compile_s": compile_s, "train_s": train_s, "to_0.9_s": to_09,
         "expert_return": trainer.expert_return, "curve": curve, "best_det": best_det, "best_at_s": best_at,
+        "expert_policy_score": expert_policy,
     }
 
 
@@ -171,7 +188,8 @@ def run_one(env_name, algorithm, seeds, overrides):
     reached = np.nonzero(mean_det >= 0.9)[0]
     iters = config.num_iterations
     to_09 = train_s * (reached[0] + 1) / iters if reached.size else None
-    return _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, [])
+    return _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, [],
+                expert_policy_score(cfg["demos"]["path"], trainer))
 
 
 def _chunks(programs, trainer, state, chunk, num_iterations, time_limit, max_chunks=None):
@@ -197,7 +215,7 @@ def _chunks(programs, trainer, state, chunk, num_iterations, time_limit, max_chu
                "diag": chunk_diagnostics(metrics)}
 
 
-def _timed_row(env_name, algorithm, config, env, trainer, compile_s, runs, one_at_a_time):
+def _timed_row(env_name, algorithm, config, env, trainer, compile_s, runs, one_at_a_time, expert_policy=None):
     """The report row of a chunked run from ``runs``: one list of :func:`_chunks` records per program run (one
     run of all vmapped seeds, or one per seed with ``one_at_a_time``), cut to the chunks they all have. Scores are
     per seed; the curve's seconds, 'train s' and 'eval s' are the runs' means (one run: its own), so 'to 0.9'
@@ -210,7 +228,7 @@ def _timed_row(env_name, algorithm, config, env, trainer, compile_s, runs, one_a
     curve = [(round(secs[k], 1), runs[0][k]["iters"], round(float(det[:, k].mean()), 3)) for k in range(n)]
     to_09 = next((secs[k] for k in range(n) if det[:, k].mean() >= 0.9), None)
     row = _row(env_name, algorithm, det.shape[0], config, env, trainer, det, stoch, iters, compile_s,
-               secs[-1], to_09, curve)
+               secs[-1], to_09, curve, expert_policy)
     row["eval_s"] = float(np.mean([r[n - 1]["eval_s"] for r in runs]))
     row["diagnostics"] = [(runs[0][k]["iters"], {name: float(np.mean([r[k]["diag"][name] for r in runs]))
                                                  for name in runs[0][k]["diag"]}) for k in range(n)]
@@ -239,6 +257,7 @@ def run_timed(env_name, algorithm, seeds, overrides, time_limit, chunk, on_chunk
     means; the row (and ``on_chunk``'s) holds the first seed's chunks while it trains, then every finished
     seed."""
     cfg, env, config, trainer = _setup(env_name, algorithm, overrides, in_scan_eval=False)
+    expert = expert_policy_score(cfg["demos"]["path"], trainer)
     chunk = chunk or config.eval_every
     if chunk <= 0 or config.num_iterations % chunk:
         raise ValueError(f"--chunk: expected a positive divisor of train.num_iterations ({config.num_iterations}), "
@@ -266,11 +285,11 @@ def run_timed(env_name, algorithm, seeds, overrides, time_limit, chunk, on_chunk
             print(f"  {algorithm} {env_name}{label}: {rec['iters']} iterations, {rec['train_s']:.1f} s "
                   f"(+{rec['eval_s']:.1f} s evaluating): score det {float(rec['det'].mean()):.3f}", flush=True)
             if on_chunk is not None and not runs:
-                on_chunk(_timed_row(env_name, algorithm, config, env, trainer, compile_s, [run], one_at_a_time))
+                on_chunk(_timed_row(env_name, algorithm, config, env, trainer, compile_s, [run], one_at_a_time, expert))
         runs.append(run)
         if on_chunk is not None and g:
-            on_chunk(_timed_row(env_name, algorithm, config, env, trainer, compile_s, runs, one_at_a_time))
-    return _timed_row(env_name, algorithm, config, env, trainer, compile_s, runs, one_at_a_time)
+            on_chunk(_timed_row(env_name, algorithm, config, env, trainer, compile_s, runs, one_at_a_time, expert))
+    return _timed_row(env_name, algorithm, config, env, trainer, compile_s, runs, one_at_a_time, expert)
 
 
 def write_report(path, rows, argv):
@@ -300,6 +319,11 @@ def write_report(path, rows, argv):
             f"{r['final_det']:.3f} | {r['worst_det']:.3f} | {r['final_stoch']:.3f} | {best} | {r['train_s']:.1f} | "
             f"{r['compile_s']:.1f} | {t09} | {'—' if r.get('eval_s') is None else format(r['eval_s'], '.1f')} |"
         )
+    experts = {(r["env"], round(r["expert_policy_score"], 3)) for r in rows if r.get("expert_policy_score") is not None}
+    if experts:
+        lines += ["", "The expert policy's own score (its recorded deterministic evaluation return under the same "
+                  "normaliser, whose R_expert is the demonstrated episodes' mean): " +
+                  ", ".join(f"{e} {v:.3f}" for e, v in sorted(experts)) + " — what a perfect imitator averages."]
     curves = [r for r in rows if r.get("curve")]
     if curves:
         lines += ["", "Learning curves (training seconds, iterations, seed-mean deterministic score):", ""]

@@ -1,6 +1,7 @@
 """The GPU expert script runs end to end (tiny pointmass settings), so a GPU session can rely on it."""
 
 import importlib
+import json
 import math
 import os
 import sys
@@ -122,6 +123,29 @@ def test_quality_row_best_score_is_the_peak_of_the_seed_mean_curve():
     row = quality._row("e", "gail", 1, config, env, trainer, np.full((1, 2), np.nan), np.full((1, 2), np.nan),
                        2, 1.0, 2.0, None, [])
     assert row["best_det"] is None and row["best_at_s"] is None  # never evaluated: no best
+
+
+def test_quality_reports_the_expert_policys_own_score(tmp_path):
+    """The shipped halfcheetah demonstrations average 4601 over their 16 episodes, but the expert policy's
+    128-episode evaluation recorded with them is 3939: under the score's normaliser (random −389) the expert
+    itself scores 0.867. The report says so; files without a recorded evaluation (pointmass) give no line."""
+    quality = _benchmark("quality")
+    from types import SimpleNamespace
+    root = os.path.join(os.path.dirname(__file__), "..", "demos")
+    meta = json.loads(str(np.load(os.path.join(root, "halfcheetah.npz"))["metadata"]))
+    trainer = SimpleNamespace(expert_return=meta["expert_return"], random_return=meta["random_return"])
+    score = quality.expert_policy_score(os.path.join(root, "halfcheetah.npz"), trainer)
+    assert score == pytest.approx((3938.8 + 388.87) / (4600.88 + 388.87), abs=1e-3)
+    assert quality.expert_policy_score(os.path.join(root, "pointmass.npz"), trainer) is None
+    assert quality.expert_policy_score(os.path.join(root, "halfcheetah.npz"),
+                                       SimpleNamespace(expert_return=1.0, random_return=None)) is None
+    config = SimpleNamespace(generator=SimpleNamespace(num_steps=10))
+    det = np.array([[0.5, 0.8]])
+    rows = [quality._row("halfcheetah", alg, 1, config, SimpleNamespace(num_envs=4), trainer, det, det, 2, 1.0, 2.0,
+                         None, [], score) for alg in ("gail", "airl")]
+    quality.write_report(str(tmp_path / "q.md"), rows, ["--envs", "halfcheetah"])
+    text = (tmp_path / "q.md").read_text()
+    assert text.count("The expert policy's own score") == 1 and "halfcheetah 0.867 " in text
 
 
 def test_quality_timed_programs_match_the_trainer(tmp_path):
