@@ -228,3 +228,48 @@ def test_staggered_reset_spreads_truncations_and_leaves_cut_short_episodes_out()
     assert offsets.max() == L - 1  # an env whose first episode lasts 1 step, so step L ends its first whole one
     np.testing.assert_array_equal(stats["episode_length"][:L], 0.0)
     np.testing.assert_array_equal(stats["episode_length"][L:], float(L))
+
+
+class _Coin:
+    """Each episode flips a coin at reset: heads falls (terminates) after 2 steps, tails never terminates and
+    runs to the time limit. Reward 1 per step: with the limit 10 the expected return is 0.5 * 2 + 0.5 * 10 = 6."""
+
+    action_size = 1
+
+    def reset(self, rng):
+        z = jnp.zeros((), jnp.float32)
+        heads = jax.random.bernoulli(rng).astype(jnp.int32)
+        return BaseState(pipeline_state=jnp.stack([jnp.zeros((), jnp.int32), heads]), obs=jnp.zeros(1), reward=z, done=z)
+
+    def step(self, state, action):
+        t, heads = state.pipeline_state[0] + 1, state.pipeline_state[1]
+        return state.replace(pipeline_state=jnp.stack([t, heads]), obs=t[None].astype(jnp.float32),
+                             reward=jnp.ones(()), done=((heads == 1) & (t >= 2)).astype(jnp.float32))
+
+
+def test_evaluate_counts_each_envs_first_episodes_not_every_episode_that_ends_in_the_window():
+    """``jaxirl.rl.evaluate.evaluate`` estimates the expected return from the initial state distribution: with
+    the window one episode length, exactly one episode per env (6 here); averaging every episode that ends in the
+    window would lean to the short falls (a fallen env starts again and may fall again, while a long episode
+    started late is cut off): 4.8 on the same rollout."""
+    from jaxirl.rl.evaluate import evaluate
+
+    n, limit = 4000, 10
+    env = VecEnv(_Coin(), num_envs=n, episode_length=limit, name="coin")
+    act = lambda obs, key: jnp.zeros((n, 1))  # noqa: E731
+    out = evaluate(env, act, jax.random.PRNGKey(0))
+    assert int(out["num_episodes"]) == n
+    assert abs(float(out["mean_return"]) - 6.0) < 0.25, out  # 4000 episodes, std 4: standard error 0.06
+    assert abs(float(out["mean_length"]) - 6.0) < 0.25 and abs(float(out["std_return"]) - 4.0) < 0.1
+    two = evaluate(env, act, jax.random.PRNGKey(1), num_steps=2 * limit)  # the first two episodes of every env
+    assert int(two["num_episodes"]) == 2 * n and abs(float(two["mean_return"]) - 6.0) < 0.2
+
+    # the pooled mean of every episode that ends inside one episode length, on the same rollout
+    state = env.reset(jax.random.split(jax.random.PRNGKey(0))[0])
+    total = count = 0.0
+    for _ in range(limit):
+        state, tr = env.step(state, jnp.zeros((n, 1)))
+        done = np.asarray((tr.terminated + tr.truncated) > 0)
+        total += float(np.asarray(state.last_return)[done].sum())
+        count += float(done.sum())
+    assert total / count < 5.0  # biased towards the falls

@@ -18,35 +18,45 @@ def evaluate(
 ) -> dict:
     """Run ``act_fn(obs, key) -> action`` from fresh episodes for ``num_steps`` steps of all envs.
 
-    Averages the true returns of the episodes completed during the run. ``num_steps`` defaults to
-    ``env.episode_length`` so that every env completes at least one episode. Pure (a ``lax.scan``), so it can
-    be jitted or called inside a jitted training loop. Returns ``mean_return``, ``std_return``,
-    ``num_episodes``, ``mean_length`` and ``mean_reward`` (per step).
+    Averages the true returns of the first ``k = max(1, num_steps // env.episode_length)`` episodes of every
+    env — the episodes chosen before their outcomes are known, so the mean estimates the expected return from
+    the initial state distribution. (Averaging every episode that ends inside the window instead is biased
+    towards short episodes: an env whose policy falls early fits several falls into the window, while a long
+    episode started late is cut off and dropped — for a policy that falls at step 100 or survives 1000 steps
+    with equal odds, long episodes would be a third of the count instead of half. :func:`jaxirl.data.collect_demos`
+    picks its episodes the same way.) ``num_steps`` defaults to ``env.episode_length``: then every env
+    completes exactly one counted episode. With ``num_steps < env.episode_length`` an episode longer than the
+    window is not counted, and the mean leans to short episodes again. Pure (a ``lax.scan``), so it can be
+    jitted or called inside a jitted training loop. Returns ``mean_return``, ``std_return``, ``num_episodes``
+    (counted), ``mean_length`` (of the counted episodes) and ``mean_reward`` (per step, every step of the window).
     """
     num_steps = env.episode_length if num_steps is None else num_steps
     if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
         raise ValueError(f"num_steps: expected a positive int, got {num_steps!r}")
+    per_env = max(1, num_steps // env.episode_length)
     k_reset, k_run = jax.random.split(key)
 
     def step(carry, k):
-        env_state, ret_sum, ret_sq, length_sum, count = carry
+        env_state, ended, ret_sum, ret_sq, length_sum, count = carry
         action = act_fn(env_state.obs, k)
         env_state, tr = env.step(env_state, action)
-        done = ((tr.terminated + tr.truncated) > 0).astype(jnp.float32)
-        ret = env_state.last_return * done
+        done = (tr.terminated + tr.truncated) > 0
+        counted = (done & (ended < per_env)).astype(jnp.float32)  # one of the env's first `per_env` episodes
+        ret = env_state.last_return * counted
         carry = (
             env_state,
+            ended + done.astype(ended.dtype),
             ret_sum + ret.sum(),
             ret_sq + (ret**2).sum(),
-            length_sum + (env_state.last_length * done).sum(),
-            count + done.sum(),
+            length_sum + (env_state.last_length * counted).sum(),
+            count + counted.sum(),
         )
         return carry, tr.reward.mean()
 
     def run(k_reset, k_run):
         zero = jnp.zeros((), jnp.float32)
-        init = (env.reset(k_reset), zero, zero, zero, zero)
-        (_, *sums), rewards = jax.lax.scan(step, init, jax.random.split(k_run, num_steps))
+        init = (env.reset(k_reset), jnp.zeros((env.num_envs,), jnp.int32), zero, zero, zero, zero)
+        (_, _, *sums), rewards = jax.lax.scan(step, init, jax.random.split(k_run, num_steps))
         return sums, rewards
 
     # One compiled program (eager op-by-op resets of physics envs are slow); inlined if already traced.
