@@ -47,7 +47,7 @@ def main(argv=None):
         print(f"{name:>14}: {times[name]:6.1f} s", flush=True)
         return out
 
-    _, _, _, trainer = timed("setup", lambda: quality._setup(args.env, args.algorithm, args.overrides,
+    _, _, _, trainer, _ = timed("setup", lambda: quality._setup(args.env, args.algorithm, args.overrides,
                                                             in_scan_eval=not args.separate_eval))
     keys = jax.random.split(jax.random.PRNGKey(0), 1)
     if args.separate_eval:  # exactly what quality.py --time-limit builds

@@ -41,7 +41,6 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 from jaxirl.config import load_config  # noqa: E402
-from jaxirl.data import load_demos  # noqa: E402
 from jaxirl.jobs import train as train_job  # noqa: E402
 from jaxirl.jobs.evaluate import eval_env_section, make_env  # noqa: E402
 from jaxirl.train import make_train  # noqa: E402
@@ -62,7 +61,8 @@ PRESETS = {
 
 
 def _setup(env_name, algorithm, overrides, in_scan_eval=True):
-    """``(cfg, env, config, trainer)`` of ``configs/<algorithm>_<env_name>.yaml`` with ``overrides``;
+    """``(cfg, env, config, trainer, metadata)`` of ``configs/<algorithm>_<env_name>.yaml`` with ``overrides``
+    (``metadata``: the demonstrations' recorded metadata);
     ``in_scan_eval=False`` builds the trainer with ``eval_every = 0`` (``config`` keeps the configured value)."""
     cfg = load_config(os.path.join(ROOT, "configs", f"{algorithm}_{env_name}.yaml"), overrides,
                       train_job.defaults())
@@ -76,7 +76,7 @@ def _setup(env_name, algorithm, overrides, in_scan_eval=True):
     # R_expert and R_random (the score's 1 and 0) default to the values recorded with the demonstrations
     trainer = make_train(config if in_scan_eval else config.replace(eval_every=0), env, (demos, meta),
                          expert_return=cfg["demos"]["expert_return"], eval_env=eval_env)
-    return cfg, env, config, trainer
+    return cfg, env, config, trainer, meta
 
 
 def init_program(trainer):
@@ -129,14 +129,13 @@ DIAGNOSTICS = {"train_episode_length": "episode length", "disc_d_policy": "D(pol
                "disc_absorbing_score": "absorbing score", "true_reward_mean": "true reward per step"}
 
 
-def expert_policy_score(demos_path, trainer):
+def expert_policy_score(meta, trainer):
     """The demonstrating expert POLICY's own normalised score: its deterministic evaluation return as recorded
-    with the demonstrations (``eval_return_deterministic``; the first GPU files: ``expert_eval_deterministic_128``)
+    in the demonstrations' metadata ``meta`` (``eval_return_deterministic``; the first GPU files: ``expert_eval_deterministic_128``)
     under this run's normaliser — what a perfect imitator of that policy averages. The normaliser's R_expert is
     the mean of the few demonstrated episodes, which can sit above the policy's average (shipped halfcheetah: 16
     episodes 4601, 128 episodes 3939 — the expert itself scores 0.87). ``None`` where nothing is recorded or the
     random return is not known before training."""
-    meta = load_demos(demos_path)[1]
     ret = meta.get("eval_return_deterministic", meta.get("expert_eval_deterministic_128"))
     if ret is None or trainer.random_return is None:
         return None
@@ -174,7 +173,7 @@ def _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, co
 
 def run_one(env_name, algorithm, seeds, overrides):
     """The whole run as ONE compiled program (``vmap`` over seeds of ``Trainer.train``)."""
-    cfg, env, config, trainer = _setup(env_name, algorithm, overrides)
+    cfg, env, config, trainer, meta = _setup(env_name, algorithm, overrides)
     keys = jax.random.split(jax.random.PRNGKey(cfg["run"]["seed"]), seeds)
     t = time.perf_counter()
     compiled = jax.jit(jax.vmap(trainer.train)).lower(keys).compile()
@@ -189,7 +188,7 @@ def run_one(env_name, algorithm, seeds, overrides):
     iters = config.num_iterations
     to_09 = train_s * (reached[0] + 1) / iters if reached.size else None
     return _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, [],
-                expert_policy_score(cfg["demos"]["path"], trainer))
+                expert_policy_score(meta, trainer))
 
 
 def _chunks(programs, trainer, state, chunk, num_iterations, time_limit, max_chunks=None):
@@ -256,8 +255,8 @@ def run_timed(env_name, algorithm, seeds, overrides, time_limit, chunk, on_chunk
     "within 2 minutes of training" asks, at ``seeds`` times the device time. Reported times are the seeds'
     means; the row (and ``on_chunk``'s) holds the first seed's chunks while it trains, then every finished
     seed."""
-    cfg, env, config, trainer = _setup(env_name, algorithm, overrides, in_scan_eval=False)
-    expert = expert_policy_score(cfg["demos"]["path"], trainer)
+    cfg, env, config, trainer, meta = _setup(env_name, algorithm, overrides, in_scan_eval=False)
+    expert = expert_policy_score(meta, trainer)
     chunk = chunk or config.eval_every
     if chunk <= 0 or config.num_iterations % chunk:
         raise ValueError(f"--chunk: expected a positive divisor of train.num_iterations ({config.num_iterations}), "

@@ -1,7 +1,6 @@
 """The GPU expert script runs end to end (tiny pointmass settings), so a GPU session can rely on it."""
 
 import importlib
-import json
 import math
 import os
 import sys
@@ -132,13 +131,12 @@ def test_quality_reports_the_expert_policys_own_score(tmp_path):
     quality = _benchmark("quality")
     from types import SimpleNamespace
     root = os.path.join(os.path.dirname(__file__), "..", "demos")
-    meta = json.loads(str(np.load(os.path.join(root, "halfcheetah.npz"))["metadata"]))
+    meta = load_demos(os.path.join(root, "halfcheetah.npz"))[1]
     trainer = SimpleNamespace(expert_return=meta["expert_return"], random_return=meta["random_return"])
-    score = quality.expert_policy_score(os.path.join(root, "halfcheetah.npz"), trainer)
+    score = quality.expert_policy_score(meta, trainer)
     assert score == pytest.approx((3938.8 + 388.87) / (4600.88 + 388.87), abs=1e-3)
-    assert quality.expert_policy_score(os.path.join(root, "pointmass.npz"), trainer) is None
-    assert quality.expert_policy_score(os.path.join(root, "halfcheetah.npz"),
-                                       SimpleNamespace(expert_return=1.0, random_return=None)) is None
+    assert quality.expert_policy_score(load_demos(os.path.join(root, "pointmass.npz"))[1], trainer) is None
+    assert quality.expert_policy_score(meta, SimpleNamespace(expert_return=1.0, random_return=None)) is None
     config = SimpleNamespace(generator=SimpleNamespace(num_steps=10))
     det = np.array([[0.5, 0.8]])
     rows = [quality._row("halfcheetah", alg, 1, config, SimpleNamespace(num_envs=4), trainer, det, det, 2, 1.0, 2.0,
@@ -155,7 +153,7 @@ def test_quality_timed_programs_match_the_trainer(tmp_path):
     import jax
     import numpy as np
 
-    _, _, config, trainer = quality._setup("pointmass", "gail", TINY_QUALITY, in_scan_eval=False)
+    _, _, config, trainer, _ = quality._setup("pointmass", "gail", TINY_QUALITY, in_scan_eval=False)
     assert config.eval_every == 2 and trainer.config.eval_every == 0
     keys = jax.random.split(jax.random.PRNGKey(3), 2)
     times = {}
