@@ -86,7 +86,8 @@ def check_demos(demos, env) -> Transition:
     for name in ("obs", "action", "next_obs", "reward"):
         if not np.all(np.isfinite(np.asarray(getattr(demos, name), np.float64))):
             raise ValueError(f"demos.{name}: contains NaN or infinite values")
-    return jax.tree.map(jnp.asarray, demos)
+    # via the host: uncommitted arrays, so a run placed on other devices (jaxirl.parallel) may take them
+    return jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), demos)
 
 
 def _expert_return(demos: Transition, metadata) -> float:
