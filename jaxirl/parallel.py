@@ -16,6 +16,18 @@ Swept numbers go the same way: ``shard_runs((keys, learning_rates))`` places bot
 ``vmap``-ed over them runs each (seed, value) pair on its device. Outputs stay on the devices that
 computed them, split the same way; ``jax.device_get`` gathers them.
 
+One run over several devices: :func:`shard_envs` splits a single run's environments (the ``num_envs`` axis of
+its env state) over the devices and replicates everything else, and ``trainer.run`` compiled for that
+placement (XLA's SPMD partitioner) steps each device's share of the envs on that device — the physics, the
+bulk of a step on Brax, divides among the devices (their only exchange while stepping is the auto-reset's
+"did any env end", one boolean all-reduce per step). The rollout is then gathered onto every device and the
+learning (reward relabelling, discriminator steps, PPO epochs over globally shuffled minibatches) is done
+whole on each, so the run computes what it computes on one device (equal up to float rounding; a test
+checks it) and the learning's share of the time does not shrink with more devices. ::
+
+    state = shard_envs(trainer.init(key))                          # num_envs / len(jax.devices()) envs per device
+    state, metrics = trainer.run(state, 100)
+
 On a CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` (set before JAX starts) gives ``N``
 devices to try this with.
 """
@@ -28,19 +40,29 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-__all__ = ["runs_mesh", "shard_runs", "RUNS_AXIS"]
+__all__ = ["runs_mesh", "shard_runs", "envs_mesh", "shard_envs", "RUNS_AXIS", "ENVS_AXIS"]
 
 RUNS_AXIS = "runs"
+ENVS_AXIS = "envs"
 
 
-def runs_mesh(devices: Optional[Sequence[jax.Device]] = None) -> Mesh:
-    """A one-axis mesh (axis ``"runs"``) over ``devices`` (default: all of ``jax.devices()``)."""
+def _mesh(devices, axis: str) -> Mesh:
     devices = list(jax.devices() if devices is None else devices)
     if not devices or not all(isinstance(d, jax.Device) for d in devices):
         raise ValueError(f"devices: expected a non-empty sequence of jax.Device, got {devices!r}")
     if len(set(devices)) != len(devices):
         raise ValueError(f"devices: each device at most once, got {devices!r}")
-    return Mesh(np.array(devices), (RUNS_AXIS,))
+    return Mesh(np.array(devices), (axis,))
+
+
+def runs_mesh(devices: Optional[Sequence[jax.Device]] = None) -> Mesh:
+    """A one-axis mesh (axis ``"runs"``) over ``devices`` (default: all of ``jax.devices()``)."""
+    return _mesh(devices, RUNS_AXIS)
+
+
+def envs_mesh(devices: Optional[Sequence[jax.Device]] = None) -> Mesh:
+    """A one-axis mesh (axis ``"envs"``) over ``devices`` (default: all of ``jax.devices()``), for :func:`shard_envs`."""
+    return _mesh(devices, ENVS_AXIS)
 
 
 def shard_runs(tree, mesh: Optional[Mesh] = None):
@@ -70,3 +92,43 @@ def shard_runs(tree, mesh: Optional[Mesh] = None):
                          "(or a mesh over fewer devices: runs_mesh(jax.devices()[:k]))")
     sharding = NamedSharding(mesh, PartitionSpec(RUNS_AXIS))
     return jax.tree.unflatten(treedef, [jax.device_put(leaf, sharding) for leaf in leaves])
+
+
+def shard_envs(state, mesh: Optional[Mesh] = None):
+    """Place one run's ``state`` over ``mesh``'s devices: its environments split, everything else replicated.
+
+    ``state`` is a :class:`jaxirl.train.TrainState` (or any pytree with an ``env_state`` field, or a
+    :class:`jaxirl.envs.EnvState` itself) of ONE run, not a vmapped batch of runs (those: :func:`shard_runs`).
+    Every array of the env state whose leading axis is the number of environments ``N`` (``env_state.obs``'s)
+    is split along it, ``N / devices`` consecutive envs per device; ``N`` must be a multiple of the number of
+    devices. Every other array (networks, optimiser states, replay buffer, keys) is copied to every device.
+    ``trainer.run(shard_envs(state), n)`` then compiles for this placement and keeps it from call to call."""
+    mesh = envs_mesh() if mesh is None else mesh
+    if not isinstance(mesh, Mesh) or mesh.axis_names != (ENVS_AXIS,):
+        raise ValueError(f"mesh: expected a jaxirl.parallel.envs_mesh() (one axis {ENVS_AXIS!r}), got {mesh!r}")
+    if hasattr(state, "env_state"):
+        env_state = state.env_state
+    elif hasattr(state, "obs") and hasattr(state, "inner"):
+        env_state = None
+    else:
+        raise ValueError(f"state: expected a TrainState (a pytree with an env_state field) or an EnvState, "
+                         f"got {type(state).__name__}")
+    obs = state.obs if env_state is None else env_state.obs
+    if np.ndim(obs) != 2:
+        raise ValueError(f"state: expected the env state of one run, obs of shape (num_envs, obs_dim), got shape "
+                         f"{np.shape(obs)} (a vmapped batch of runs? split those with shard_runs)")
+    num_envs, n_dev = np.shape(obs)[0], mesh.devices.size
+    if num_envs % n_dev:
+        raise ValueError(f"num_envs: {num_envs} envs cannot be split evenly over {n_dev} devices; use a multiple of "
+                         f"{n_dev} (or a mesh over fewer devices: envs_mesh(jax.devices()[:k]))")
+    split = NamedSharding(mesh, PartitionSpec(ENVS_AXIS))
+    copy = NamedSharding(mesh, PartitionSpec())
+
+    def place(leaf, per_env):
+        per_env = per_env and np.ndim(leaf) >= 1 and np.shape(leaf)[0] == num_envs
+        return jax.device_put(leaf, split if per_env else copy)
+
+    if env_state is None:
+        return jax.tree.map(lambda x: place(x, True), state)
+    placed = jax.tree.map(lambda x: place(x, False), state.replace(env_state=None))
+    return placed.replace(env_state=jax.tree.map(lambda x: place(x, True), env_state))

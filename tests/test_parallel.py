@@ -1,5 +1,7 @@
 """``jaxirl.parallel``: vmapped runs (seeds × a swept learning rate) split over two CPU devices give the
-single-device results, each device computing its own runs with no cross-device communication; bad inputs raise.
+single-device results, each device computing its own runs with no cross-device communication; one run's
+envs split over two devices (``shard_envs``) give the one-device run, the envs stepped where they live, and
+``jaxirl train run.devices=0`` trains that way; bad inputs raise.
 
 The two devices come from ``XLA_FLAGS=--xla_force_host_platform_device_count=2``, which must be set before
 JAX starts: the multi-device part runs in a subprocess.
@@ -13,7 +15,8 @@ import jax
 import numpy as np
 import pytest
 
-from jaxirl.parallel import runs_mesh, shard_runs
+from jaxirl import envs
+from jaxirl.parallel import envs_mesh, runs_mesh, shard_envs, shard_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -23,7 +26,7 @@ import jax, jax.numpy as jnp, numpy as np
 assert jax.device_count() == 2, jax.devices()
 from jaxirl import envs
 from jaxirl.data import collect_demos
-from jaxirl.parallel import shard_runs
+from jaxirl.parallel import shard_envs, shard_runs
 from jaxirl.train import make_train
 from jaxirl.train_config import make_config
 
@@ -75,15 +78,64 @@ def sweep(lrs, keys):
 out = check(sweep, (jnp.array([1e-4, 1e-3, 1e-2, 1e-1]), jax.random.split(jax.random.key(0), 4)), "pointmass GAIL sweep")
 loss = out["disc_loss"]  # (run, iteration): the runs really differ
 assert all(not np.allclose(loss[i, 1:], loss[j, 1:]) for i in range(4) for j in range(i)), loss
+
+# ONE run (with a progress callback) with its 8 envs split 4 + 4 over the devices
+try:
+    shard_envs(env.reset(jax.random.key(0)).replace(obs=jnp.zeros((7, 4))))
+    raise SystemExit("7 envs over 2 devices did not raise")
+except ValueError as e:
+    assert "7 envs cannot be split evenly over 2 devices" in str(e), e
+calls = []
+config = make_config("gail", "ppo", num_iterations=3, eval_every=0,  # the sweep's second run (lr 1e-3, keys[1])
+                     discriminator=dict(learning_rate=1e-3, hidden=(16,), expert_batch_size=32, policy_batch_size=32),
+                     generator_config=dict(num_steps=8, num_minibatches=2, update_epochs=2, hidden=(16,)))
+on_device0 = jax.device_put(demos, jax.devices()[0])  # committed to one device: the trainer must still take them
+trainer = make_train(config, env, on_device0, expert_return=float(returns.mean()), random_return=-50.0,
+                     progress_fn=lambda it, m: calls.append(int(it)))
+state = trainer.init(jax.random.split(jax.random.key(0), 4)[1])
+split = shard_envs(state)
+assert split.env_state.obs.sharding.spec == jax.sharding.PartitionSpec("envs")
+pos = split.env_state.inner.pipeline_state["pos"]  # the base env's own state: split too
+assert pos.shape == (8, 2) and pos.sharding.spec == jax.sharding.PartitionSpec("envs"), (pos.shape, pos.sharding)
+assert all(x.sharding.is_fully_replicated for x in jax.tree.leaves((split.generator, split.reward, split.replay)))
+final, metrics = trainer.run(split, 3)
+assert final.env_state.obs.sharding.spec == jax.sharding.PartitionSpec("envs")  # still split after the run
+metrics = jax.device_get(metrics)
+assert calls == [1, 2, 3], calls
+for k in ("disc_loss", "gen_policy_loss", "true_reward_mean"):  # = the same run on one device, in the sweep
+    np.testing.assert_allclose(metrics[k], out[k][1], rtol=1e-4, atol=1e-5, err_msg=k)
+print("one run over 2 devices ok", metrics["disc_loss"])
+
+# stepping the split envs: each device steps its own; the only collective is the auto-reset's
+# "did any env end" (one boolean all-reduce per step)
+def rollout(env_state):
+    def body(c, _):
+        c, tr = env.step(c, jnp.clip(c.obs[:, :2], -1.0, 1.0))
+        return c, tr.next_obs
+    return jax.lax.scan(body, env_state, None, length=5)
+found = collectives(jax.jit(rollout).lower(shard_envs(state.env_state)).compile())
+assert found and all(re.search(r"= pred\[\] all-reduce", c) for c in found), found
+
+# the train job with run.devices=0 (all devices: two): the envs split, the run trains and records it
+import tempfile
+from jaxirl.jobs import train as train_job
+summary = train_job.main("configs/gail_pointmass.yaml", [
+    "train.num_iterations=2", "train.eval_every=2", "run.chunk=1", "run.progress=false", f"run.root={tempfile.mkdtemp()}",
+    "env.num_envs=8", "ppo.num_steps=8", "ppo.hidden=[16]", "discriminator.hidden=[16]", "eval.num_envs=4",
+    "discriminator.expert_batch_size=32", "discriminator.policy_batch_size=32", "run.devices=0"])
+assert summary["devices"] == 2 and summary["iterations"] == 2 and np.isfinite(summary["score_det"]), summary
+print("train job over 2 devices ok", summary["score_det"])
 """
 
 
-def test_runs_split_over_two_devices_equal_one_device_and_do_not_communicate():
+def test_runs_or_one_runs_envs_split_over_two_devices_equal_one_device():
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu",
                PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    out = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, env=env, timeout=600)
+    out = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, env=env, timeout=600,
+                         cwd=ROOT)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "pointmass GAIL sweep ok" in out.stdout, out.stdout
+    assert "one run over 2 devices ok" in out.stdout and "train job over 2 devices ok" in out.stdout, out.stdout
 
 
 def test_shard_runs_on_one_device_and_its_errors():
@@ -105,3 +157,26 @@ def test_shard_runs_on_one_device_and_its_errors():
         shard_runs(keys, mesh="cpu")
     two = jax.sharding.Mesh(np.array(jax.devices() * 1), ("runs",))
     assert shard_runs(keys, two).sharding.mesh is two
+
+
+def test_shard_envs_on_one_device_and_its_errors(tmp_path):
+    env = envs.make("pointmass", 6, episode_length=10)
+    state = env.reset(jax.random.PRNGKey(0))
+    placed = shard_envs(state)  # the 6 envs on the one CPU device
+    assert placed.obs.sharding.spec == jax.sharding.PartitionSpec("envs")
+    np.testing.assert_array_equal(np.asarray(placed.obs), np.asarray(state.obs))
+    with pytest.raises(ValueError, match="mesh: expected a jaxirl.parallel.envs_mesh"):
+        shard_envs(state, runs_mesh())
+    with pytest.raises(ValueError, match="state: expected a TrainState"):
+        shard_envs({"obs": state.obs})
+    with pytest.raises(ValueError, match="vmapped batch of runs"):
+        shard_envs(jax.vmap(env.reset)(jax.random.split(jax.random.PRNGKey(0), 2)))
+    with pytest.raises(ValueError, match="each device at most once"):
+        envs_mesh(jax.devices() * 2)
+    from jaxirl.jobs import train as train_job
+
+    with pytest.raises(ValueError, match="run.devices: 2 devices asked for, 1 present.*xla_force_host_platform"):
+        train_job.main(os.path.join(ROOT, "configs", "gail_pointmass.yaml"), ["run.devices=2", f"run.root={tmp_path}"])
+    with pytest.raises(ValueError, match="run.devices: expected an int >= 0"):
+        train_job.main(os.path.join(ROOT, "configs", "gail_pointmass.yaml"), ["run.devices=-1", f"run.root={tmp_path}"])
+    assert not list(tmp_path.iterdir())  # nothing written before the config was valid

@@ -15,7 +15,9 @@ Sections (defaults in :func:`defaults`)::
                    env_kwargs (null: env.kwargs; else the evaluation env's own constructor arguments, e.g.
                    train with ``env.kwargs: {terminate_when_unhealthy: false}`` and score on the standard
                    env; the demonstrations must come from the evaluation env)
-    run:           root, prefix (null: "<algorithm>-<env>"), seed, chunk, keep_checkpoints, progress
+    run:           root, prefix (null: "<algorithm>-<env>"), seed, chunk, keep_checkpoints, progress, devices
+                   (1; k > 1 splits the env.num_envs environments of the run over the first k devices, 0 over
+                   all of them — jaxirl.parallel.shard_envs; the learning is replicated, the result the same)
     resume:        null, or a run folder to continue
 
 The run is executed in chunks of ``run.chunk`` iterations, each one call of the jitted
@@ -71,7 +73,8 @@ def defaults() -> dict:
         "discriminator": struct_defaults(DiscriminatorConfig),
         "ppo": ppo_defaults(),
         "eval": {"num_envs": 16, "seed": 0, "num_steps": 0, "env_kwargs": None},
-        "run": {"root": "runs", "prefix": None, "seed": 0, "chunk": 10, "keep_checkpoints": 2, "progress": True},
+        "run": {"root": "runs", "prefix": None, "seed": 0, "chunk": 10, "keep_checkpoints": 2, "progress": True,
+                "devices": 1},
         "resume": None,
     }
 
@@ -92,6 +95,9 @@ def _check(cfg: dict) -> None:
     for key, lo in (("chunk", 1), ("keep_checkpoints", 0)):
         if run[key] < lo:
             raise ValueError(f"run.{key}: expected an int >= {lo}, got {run[key]}")
+    if isinstance(run["devices"], bool) or not isinstance(run["devices"], int) or run["devices"] < 0:
+        raise ValueError(f"run.devices: expected an int >= 0 (1: one device, k: split the envs over k devices, "
+                         f"0: over all devices), got {run['devices']!r}")
     if run["prefix"] is not None and (not isinstance(run["prefix"], str) or not run["prefix"]):
         raise ValueError(f"run.prefix: expected a non-empty name or null, got {run['prefix']!r}")
     if not isinstance(cfg["demos"]["path"], str) or not cfg["demos"]["path"]:
@@ -123,6 +129,20 @@ def _check_resume(cfg: dict) -> None:
                          f"pass that file as CONFIG (only train.num_iterations and run.progress may change)")
     if io.latest_checkpoint(run_dir) is None:
         raise ValueError(f"resume: {run_dir!r} has no complete checkpoint")
+
+
+def _devices(cfg: dict, num_envs: int) -> list:
+    """The devices ``run.devices`` asks for, checked against those present and ``env.num_envs``."""
+    want, have = cfg["run"]["devices"], jax.devices()
+    want = len(have) if want == 0 else want
+    if want > len(have):
+        hint = (f"; on a CPU, start with XLA_FLAGS=--xla_force_host_platform_device_count={want} in the environment"
+                if have[0].platform == "cpu" else "")
+        raise ValueError(f"run.devices: {want} devices asked for, {len(have)} present ({have[0].platform}){hint}")
+    if num_envs % want:
+        raise ValueError(f"env.num_envs: {num_envs} envs cannot be split evenly over run.devices={want} devices; "
+                         f"expected a multiple of {want}")
+    return have[:want]
 
 
 def _train_config(cfg: dict):
@@ -179,6 +199,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     if resume is not None:
         _check_resume(cfg)
     env = make_env(cfg["env"])
+    devices = _devices(cfg, env.num_envs)
     eval_env = make_env(eval_env_section(cfg["env"], cfg["eval"]), num_envs=cfg["eval"]["num_envs"])
     config = _train_config(cfg)
     demos, meta = _load_demos(cfg, env)
@@ -200,6 +221,10 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         run_dir = io.make_run_dir(cfg["run"]["root"], cfg["run"]["prefix"] or f"{config.algorithm}-{env.name}")
         io.write_config(run_dir, cfg)
         start = 0
+    if len(devices) > 1:  # one run over several devices: its envs split among them, the rest replicated
+        from jaxirl.parallel import envs_mesh, shard_envs
+
+        state = shard_envs(state, envs_mesh(devices))
     model_fields = dataclasses.asdict(trainer.model)
     io.write_json(os.path.join(run_dir, REWARD_MODEL_FILE),
                   {"model": model_fields, "algorithm": config.algorithm, "reward_type": trainer.reward_type,
@@ -231,7 +256,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         "resumed_from": start if resume is not None else None,
         **{k: float(v) for k, v in final.items() if k != "eval_iteration"}, "eval_iteration": int(final["eval_iteration"]),
         "expert_return": trainer.expert_return, "random_return": float(state.random_return),
-        "demos_path": cfg["demos"]["path"], "train_seconds": round(time.time() - t0, 2),
+        "demos_path": cfg["demos"]["path"], "train_seconds": round(time.time() - t0, 2), "devices": len(devices),
     }
     io.write_json(os.path.join(run_dir, "summary.json"), summary)
     return summary
