@@ -109,7 +109,8 @@ def random_demos(env, num):
     return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), tr)
 
 
-def prepare_adversarial(algorithm, env, demos, unroll, iterations):
+def adversarial_trainer(algorithm, env, demos, unroll, iterations):
+    """``(trainer, initial state)`` of (c)/(d): 5 discriminator steps, PPO 4 epochs × 4 minibatches, no evaluation."""
     config = make_config(
         algorithm, "ppo",
         discriminator={"num_steps": 5, "expert_batch_size": 1024, "policy_batch_size": 1024},
@@ -117,7 +118,11 @@ def prepare_adversarial(algorithm, env, demos, unroll, iterations):
         num_iterations=iterations, eval_every=0,
     )
     trainer = make_train(config, env, demos, expert_return=1.0)
-    state = jax.jit(trainer.init)(jax.random.key(0))
+    return trainer, jax.jit(trainer.init)(jax.random.key(0))
+
+
+def prepare_adversarial(algorithm, env, demos, unroll, iterations):
+    trainer, state = adversarial_trainer(algorithm, env, demos, unroll, iterations)
     lowered = jax.jit(trainer._run, static_argnums=2).lower(state, trainer.demos, iterations)
     return lowered, (state, trainer.demos), iterations * unroll * env.num_envs
 

@@ -190,3 +190,17 @@ def test_throughput_script_runs_and_reports(tmp_path):
             if line.startswith("| pointmass |")]
     assert len(rows) == 1 and rows[0][2] == "8"
     assert float(rows[0][3].replace(",", "")) > 0 and rows[0][4:10] == ["—"] * 6
+
+
+def test_devices_script_runs_and_reports(tmp_path):
+    """``devices.py`` end to end on pointmass with the one CPU device (the two-device run: tests/test_parallel.py);
+    after the throughput test, whose GAIL program it repeats (a persistent-cache hit)."""
+    devices = _benchmark("devices")
+    report = tmp_path / "dev.md"
+    rates = devices.main(["--env", "pointmass", "--backend", "none", "--num-envs", "8", "--unroll", "4",
+                          "--iterations", "2", "--repeats", "1", "--algorithm", "gail", "--output", str(report)])
+    assert list(rates) == [1] and rates[1] > 0
+    rows = [[c.strip() for c in line.split("|")] for line in report.read_text().splitlines() if line.startswith("| 1 |")]
+    assert len(rows) == 1 and rows[0][2] == "8" and rows[0][4] == "1.00", rows
+    with pytest.raises(SystemExit, match="--devices: 2 asked for, 1 present"):
+        devices.main(["--env", "pointmass", "--backend", "none", "--devices", "1", "2", "--output", str(report)])
