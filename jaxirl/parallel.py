@@ -23,7 +23,9 @@ bulk of a step on Brax, divides among the devices (their only exchange while ste
 "did any env end", one boolean all-reduce per step). The rollout is then gathered onto every device and the
 learning (reward relabelling, discriminator steps, PPO epochs over globally shuffled minibatches) is done
 whole on each, so the run computes what it computes on one device (equal up to float rounding; a test
-checks it) and the learning's share of the time does not shrink with more devices. ::
+checks it). A PPO config with ``shuffle_groups`` = the number of devices draws every minibatch equally from
+each device's envs (:func:`jaxirl.rl.ppo.minibatches`), and the PPO epochs then divide among the devices
+too (gradients summed across them); the result is that of the same config on one device. ::
 
     state = shard_envs(trainer.init(key))                          # num_envs / len(jax.devices()) envs per device
     state, metrics = trainer.run(state, 100)

@@ -1,7 +1,8 @@
 """``jaxirl.parallel``: vmapped runs (seeds × a swept learning rate) split over two CPU devices give the
 single-device results, each device computing its own runs with no cross-device communication; one run's
-envs split over two devices (``shard_envs``) give the one-device run, the envs stepped where they live, and
-``jaxirl train run.devices=0`` trains that way; bad inputs raise.
+envs split over two devices (``shard_envs``) give the one-device run (also with the PPO epochs split,
+``shuffle_groups=2``), the envs stepped where they live, and ``jaxirl train run.devices=0`` trains that way;
+bad inputs raise.
 
 The two devices come from ``XLA_FLAGS=--xla_force_host_platform_device_count=2``, which must be set before
 JAX starts: the multi-device part runs in a subprocess.
@@ -104,6 +105,17 @@ metrics = jax.device_get(metrics)
 assert calls == [1, 2, 3], calls
 for k in ("disc_loss", "gen_policy_loss", "true_reward_mean"):  # = the same run on one device, in the sweep
     np.testing.assert_allclose(metrics[k], out[k][1], rtol=1e-4, atol=1e-5, err_msg=k)
+# the PPO epochs split among the devices too (ppo shuffle_groups=2: each device trains on its own envs' part
+# of every minibatch): the same run as with shuffle_groups=2 on one device, a different one from groups 1
+config2 = make_config("gail", "ppo", num_iterations=3, eval_every=0,
+                      discriminator=dict(learning_rate=1e-3, hidden=(16,), expert_batch_size=32, policy_batch_size=32),
+                      generator_config=dict(num_steps=8, num_minibatches=2, update_epochs=2, hidden=(16,), shuffle_groups=2))
+trainer2 = make_train(config2, env, on_device0, expert_return=float(returns.mean()), random_return=-50.0)
+one2 = jax.device_get(trainer2.run(state, 3)[1])
+two2 = jax.device_get(trainer2.run(shard_envs(state), 3)[1])
+for k in ("disc_loss", "gen_policy_loss", "true_reward_mean"):
+    np.testing.assert_allclose(two2[k], one2[k], rtol=1e-4, atol=1e-5, err_msg=k)
+assert not np.allclose(one2["gen_policy_loss"], metrics["gen_policy_loss"])
 print("one run over 2 devices ok", metrics["disc_loss"])
 
 # stepping the split envs: each device steps its own; the only collective is the auto-reset's

@@ -250,6 +250,34 @@ def test_bad_config_raises():
         ppo.init(ppo.PPOConfig(hidden=(64, 0)), _ENV, jax.random.PRNGKey(0))
     with pytest.raises(ValueError, match="num_updates"):
         ppo.make_train(_CFG, _ENV, 0)
+    with pytest.raises(ValueError, match="shuffle_groups: expected a positive int"):
+        ppo.init(ppo.PPOConfig(shuffle_groups=0), _ENV, jax.random.PRNGKey(0))
+    with pytest.raises(ValueError, match="shuffle_groups: must divide num_envs = 16 and the minibatch size .* = 64, got 3"):
+        ppo.make_train(ppo.PPOConfig(num_steps=4, num_minibatches=1, shuffle_groups=3), _ENV, 2)
+    with pytest.raises(ValueError, match="minibatch size .* = 4, got 8"):  # 16 envs x 1 step in 4 minibatches of 4
+        ppo.make_train(ppo.PPOConfig(num_steps=1, num_minibatches=4, shuffle_groups=8), _ENV, 2)
+
+
+def test_minibatches_are_a_permutation_drawn_equally_from_each_group():
+    """``ppo.minibatches``: every (t, n) step in exactly one minibatch; with G groups each minibatch holds
+    mb / G steps of every block of N / G envs, in block order; G = 1 is one global permutation."""
+    T, N, M = 4, 8, 4
+    ids = jnp.arange(T * N).reshape(T, N)  # id = t * N + n
+    data = {"id": ids, "obs": jnp.stack([ids, -ids], -1).astype(jnp.float32)}
+    key = jax.random.PRNGKey(0)
+    one = ppo.minibatches(data, key, M, 1)
+    assert one["id"].shape == (M, T * N // M) and one["obs"].shape == (M, T * N // M, 2)
+    np.testing.assert_array_equal(np.sort(np.asarray(one["id"]).ravel()), np.arange(T * N))
+    np.testing.assert_array_equal(one["obs"][..., 0], one["id"])  # leaves shuffled alike
+    np.testing.assert_array_equal(np.asarray(one["id"]).ravel(), np.asarray(jax.random.permutation(key, T * N)))
+    for G in (2, 4):
+        mbs = np.asarray(ppo.minibatches(data, key, M, G)["id"])
+        np.testing.assert_array_equal(np.sort(mbs.ravel()), np.arange(T * N))
+        block = (mbs % N) // (N // G)  # the env block of every drawn step
+        np.testing.assert_array_equal(block, np.repeat(np.arange(G), T * N // M // G)[None].repeat(M, 0))
+        assert not np.array_equal(mbs, np.asarray(one["id"]))
+    with pytest.raises(ValueError, match="groups: must divide num_envs = 8 and the minibatch size"):
+        ppo.minibatches(data, key, M, 3)
 
 
 def _tiny_mdp():

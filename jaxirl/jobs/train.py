@@ -17,7 +17,8 @@ Sections (defaults in :func:`defaults`)::
                    env; the demonstrations must come from the evaluation env)
     run:           root, prefix (null: "<algorithm>-<env>"), seed, chunk, keep_checkpoints, progress, devices
                    (1; k > 1 splits the env.num_envs environments of the run over the first k devices, 0 over
-                   all of them — jaxirl.parallel.shard_envs; the learning is replicated, the result the same)
+                   all of them — jaxirl.parallel.shard_envs; the learning is replicated, the result the same;
+                   ppo.shuffle_groups=k splits the PPO epochs among the devices too)
     resume:        null, or a run folder to continue
 
 The run is executed in chunks of ``run.chunk`` iterations, each one call of the jitted

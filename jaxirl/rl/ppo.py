@@ -24,11 +24,11 @@ from flax import struct
 
 from jaxirl import nets
 from jaxirl.envs.base import Transition, VecEnv
-from jaxirl.rl.ppo_config import PPOConfig, check_config, resolve_head
+from jaxirl.rl.ppo_config import PPOConfig, check_config, check_shuffle_groups, resolve_head
 
 __all__ = [
     "PPOConfig", "PPOState", "Rollout", "act", "act_deterministic", "check_config", "episode_stats", "gae",
-    "init", "learning_rate_at", "log_prob", "make_train", "policy_output", "resolve_head", "rollout", "update",
+    "init", "learning_rate_at", "log_prob", "make_train", "minibatches", "policy_output", "resolve_head", "rollout", "update",
     "value",
 ]
 
@@ -187,6 +187,33 @@ def learning_rate_at(config: PPOConfig, step) -> jax.Array:
     return config.learning_rate * frac
 
 
+def minibatches(data, key: jax.Array, num_minibatches: int, groups: int = 1):
+    """One epoch's shuffled minibatches of a rollout: leaves ``(T, N, ...)`` -> ``(num_minibatches, T N / num_minibatches, ...)``.
+
+    Every step of the rollout lands in exactly one minibatch. ``groups = 1``: one permutation of all ``T N``
+    steps. ``groups = G``: the envs form ``G`` consecutive blocks, each block's steps are permuted on their
+    own, and minibatch ``i`` is the ``i``-th slice of every block, block 0's first — so each minibatch holds
+    the same number of steps of every block, and a block's part never needs another block's data (with the
+    blocks on different devices, nothing moves between them; ``PPOConfig.shuffle_groups``)."""
+    T, N = jax.tree.leaves(data)[0].shape[:2]
+    if (T * N) % num_minibatches or N % groups or (T * N // num_minibatches) % groups:
+        raise ValueError(f"groups: must divide num_envs = {N} and the minibatch size {T} * {N} / {num_minibatches}, "
+                         f"and num_minibatches must divide {T * N}; got groups {groups}")
+
+    def draw(x):
+        rest = x.shape[2:]
+        if groups == 1:
+            flat = x.reshape((T * N,) + rest)
+            return flat[jax.random.permutation(key, T * N)].reshape((num_minibatches, -1) + rest)
+        blocks = x.reshape((T, groups, N // groups) + rest).swapaxes(0, 1).reshape((groups, -1) + rest)
+        perms = jax.vmap(lambda k: jax.random.permutation(k, T * N // groups))(jax.random.split(key, groups))
+        y = jax.vmap(lambda b, p: b[p])(blocks, perms)
+        y = y.reshape((groups, num_minibatches, -1) + rest).swapaxes(0, 1)
+        return y.reshape((num_minibatches, -1) + rest)
+
+    return jax.tree.map(draw, data)
+
+
 def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Array, key: jax.Array):
     """``update_epochs × num_minibatches`` clipped-surrogate gradient steps on one rollout.
 
@@ -207,11 +234,10 @@ def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Ar
         tr.terminated, tr.truncated, config.discount, config.gae_lambda,
     )
     data = {"obs": tr.obs, "action": tr.action, "log_prob": rollout.log_prob, "advantage": adv, "target": target}
-    data = jax.tree.map(lambda x: x.reshape((batch_size,) + x.shape[2:]), data)
+    check_shuffle_groups(config, T, N)
     optimizer = _optimizer(config)
     lr = learning_rate_at(config, state.step)
     loss_grad = jax.value_and_grad(lambda p, b, k: _loss(config, state, p, b, k), has_aux=True)
-    mb = batch_size // config.num_minibatches
 
     def minibatch_step(carry, xs):
         params, opt_state = carry
@@ -224,8 +250,7 @@ def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Ar
 
     def epoch(carry, k):
         k_perm, k_mb = jax.random.split(k)
-        perm = jax.random.permutation(k_perm, batch_size)
-        shuffled = jax.tree.map(lambda x: x[perm].reshape((config.num_minibatches, mb) + x.shape[1:]), data)
+        shuffled = minibatches(data, k_perm, config.num_minibatches, config.shuffle_groups)
         return jax.lax.scan(minibatch_step, carry, (shuffled, jax.random.split(k_mb, config.num_minibatches)))
 
     (params, opt_state), aux = jax.lax.scan(

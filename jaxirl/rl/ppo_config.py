@@ -22,6 +22,10 @@ class PPOConfig:
 
     ``policy_head="auto"`` picks ``categorical`` for discrete envs and ``tanh_gaussian`` otherwise.
     ``anneal_lr_updates > 0`` decays the learning rate linearly to 0 over that many updates.
+    ``shuffle_groups = G`` draws every minibatch in equal parts from ``G`` consecutive blocks of envs, each
+    block shuffled on its own (1: one shuffle over the whole batch). With a run's envs split over ``G``
+    devices (:func:`jaxirl.parallel.shard_envs`) each device's part of every minibatch is then its own envs'
+    data, and the PPO epochs divide among the devices instead of being repeated on each.
     """
 
     learning_rate: float = 3e-4
@@ -44,6 +48,7 @@ class PPOConfig:
     init_log_std: float = struct.field(default=0.0, **_STATIC)
     anneal_lr_updates: int = struct.field(default=0, **_STATIC)
     adam_eps: float = struct.field(default=1e-5, **_STATIC)
+    shuffle_groups: int = struct.field(default=1, **_STATIC)
 
 
 # (field, lower bound, upper bound, lower bound allowed) for the traced fields, checked when concrete.
@@ -102,7 +107,7 @@ def check_config(config: PPOConfig, env: VecEnv | None = None) -> None:
             raise ValueError(f"{name}: expected a value {'>=' if closed else '>'} {lo}, got {x!r}")
         if hi is not None and np.any(a > hi):
             raise ValueError(f"{name}: expected a value <= {hi}, got {x!r}")
-    for name in ("num_steps", "num_minibatches", "update_epochs"):
+    for name in ("num_steps", "num_minibatches", "update_epochs", "shuffle_groups"):
         if not _is_pos_int(getattr(config, name)):
             raise ValueError(f"{name}: expected a positive int, got {getattr(config, name)!r}")
     if not isinstance(config.anneal_lr_updates, int) or config.anneal_lr_updates < 0:
@@ -119,6 +124,16 @@ def check_config(config: PPOConfig, env: VecEnv | None = None) -> None:
                 f"num_minibatches: must divide num_steps * num_envs = {config.num_steps * env.num_envs}, "
                 f"got {config.num_minibatches}"
             )
+        check_shuffle_groups(config, config.num_steps, env.num_envs)
+
+
+def check_shuffle_groups(config: PPOConfig, num_steps: int, num_envs: int) -> None:
+    """``shuffle_groups`` must divide the envs and each minibatch into equal parts."""
+    g = config.shuffle_groups
+    minibatch = num_steps * num_envs // config.num_minibatches
+    if num_envs % g or minibatch % g:
+        raise ValueError(f"shuffle_groups: must divide num_envs = {num_envs} and the minibatch size "
+                         f"num_steps * num_envs / num_minibatches = {minibatch}, got {g}")
 
 
 def resolve_head(config: PPOConfig, env: VecEnv) -> str:
