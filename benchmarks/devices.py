@@ -4,11 +4,13 @@
     python benchmarks/devices.py --env ant --backend generalized --num-envs 8192 --devices 1 2 4 8   # GPUs
 
 For each device count ``k`` the same run (same config, same initial state) is placed with
-``jaxirl.parallel.shard_envs`` over the first ``k`` devices (its envs split, the learning replicated),
-compiled ahead of time and timed after compilation; the counts are timed in turn, round after round, and the
-best round of each is kept, so slow drifts of the machine hit every count alike. The speed-up is against
-1 device measured in the same run. The final metrics of every count are compared with 1 device's (the
-placement must not change the result beyond float rounding). ``--cpu-devices N`` makes the CPU show as
+``jaxirl.parallel.shard_envs`` over the first ``k`` devices (its envs split), with the PPO epochs repeated
+on every device (``ppo.shuffle_groups=1``) and, for ``k > 1``, split among them (``shuffle_groups=k``, next
+to the same run on 1 device); each program is compiled ahead of time and timed after compilation, the cases
+in turn, round after round, the best round of each kept, so slow drifts of the machine hit every case
+alike. Speed-ups are against 1 device with ``shuffle_groups=1``, measured in the same run. Every case's
+metrics are compared with 1 device's with the same ``shuffle_groups`` (the placement must not change the
+result beyond float rounding). ``--cpu-devices N`` makes the CPU show as
 ``N`` devices (``XLA_FLAGS=--xla_force_host_platform_device_count=N``; each runs on its own thread), which
 is how a CPU run can use ``run.devices``. Writes ``benchmarks/results/devices.md`` (``--output``).
 """
@@ -67,42 +69,52 @@ def main(argv=None):
     backend = None if args.backend in ("none", "null") else args.backend  # pure-JAX envs (pointmass): none
     env = envs.make(args.env, args.num_envs, backend=backend)
     demos = throughput.random_demos(env, 16 * 1000)  # as throughput.py (same programs: compilation cache hits)
-    trainer, state = throughput.adversarial_trainer(args.algorithm, env, demos, args.unroll, args.iterations)
     steps = args.iterations * args.unroll * args.num_envs
-    programs = {}
-    for k in counts:
+    # (devices, ppo.shuffle_groups): every count with the PPO epochs repeated on each device (groups 1), and
+    # each count k > 1 also with them split (groups k), next to 1 device with groups k (the same run)
+    cases = [(k, 1) for k in counts] + [(d, k) for k in counts if k > 1 for d in (1, k)]
+    trainers, programs = {}, {}
+    for k, g in cases:
+        if g not in trainers:
+            trainers[g] = throughput.adversarial_trainer(args.algorithm, env, demos, args.unroll, args.iterations, g)
+        trainer, state = trainers[g]
         placed = state if k == 1 else shard_envs(state, envs_mesh(available[:k]))
         t = time.perf_counter()
         compiled = jax.jit(trainer._run, static_argnums=2).lower(placed, trainer.demos, args.iterations).compile()
-        programs[k] = (compiled, time.perf_counter() - t, placed)
-    demos = trainer.demos
-    best = {k: float("inf") for k in counts}
+        programs[k, g] = (compiled, time.perf_counter() - t, placed, trainer.demos)
+    best = {c: float("inf") for c in cases}
     finals = {}
-    for k, (compiled, _, placed) in programs.items():  # once untimed: warm up
-        finals[k] = jax.device_get(jax.block_until_ready(compiled(placed, demos))[1])
+    for c, (compiled, _, placed, demos) in programs.items():  # once untimed: warm up
+        finals[c] = jax.device_get(jax.block_until_ready(compiled(placed, demos))[1])
     for _ in range(args.repeats):
-        for k, (compiled, _, placed) in programs.items():
+        for c, (compiled, _, placed, demos) in programs.items():
             t = time.perf_counter()
             jax.block_until_ready(compiled(placed, demos))
-            best[k] = min(best[k], time.perf_counter() - t)
-    diffs = {k: max(float(np.max(np.abs(np.asarray(finals[k][m], np.float64) - np.asarray(finals[counts[0]][m], np.float64))))
-                    for m in ("disc_loss", "gen_policy_loss", "true_reward_mean")) for k in counts}
-    base = steps / best[counts[0]]
+            best[c] = min(best[c], time.perf_counter() - t)
+    keys = ("disc_loss", "gen_policy_loss", "true_reward_mean")
+    diffs = {(k, g): max(float(np.max(np.abs(np.asarray(finals[k, g][m], np.float64)
+                                             - np.asarray(finals[1, g][m], np.float64)))) for m in keys)
+             for k, g in cases}
+    base = steps / best[1, 1]
     lines = report.header(f"One {args.algorithm.upper()} run with its envs split over devices", "devices.py", argv) + [
         f"- {args.env} ({args.backend}), {args.num_envs} envs, unroll T = {args.unroll}, {args.iterations} iterations "
         "per timed call (PPO 4 epochs × 4 minibatches, 5 discriminator steps of 1024 + 1024 samples); "
-        f"`jaxirl.parallel.shard_envs`; best of {args.repeats} rounds, the counts timed in turn.",
+        f"`jaxirl.parallel.shard_envs`; best of {args.repeats} rounds, the cases timed in turn.",
+        "- `ppo.shuffle_groups` 1: the PPO epochs are repeated whole on every device; k: each minibatch is drawn in "
+        "equal parts from k blocks of envs, so with k devices each device trains on its own envs' part.",
+        "- metric difference: the largest absolute difference of discriminator loss, PPO policy loss and true reward "
+        "over the timed iterations against 1 device with the same `shuffle_groups` (the same run).",
         "",
-        f"| devices | envs per device | env steps/s | × {counts[0]} device(s) | compile s | max metric difference |",
-        "|---|---|---|---|---|---|",
+        "| devices | ppo.shuffle_groups | envs per device | env steps/s | × 1 device, groups 1 | compile s | metric difference |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for k in counts:
-        rate = steps / best[k]
-        lines.append(f"| {k} | {args.num_envs // k} | {rate:,.0f} | {rate / base:.2f} | {programs[k][1]:.0f} | "
-                     f"{diffs[k]:.1e} |")
-    print("\n".join(lines[-len(counts) - 2:]))
+    for k, g in cases:
+        rate = steps / best[k, g]
+        lines.append(f"| {k} | {g} | {args.num_envs // k} | {rate:,.0f} | {rate / base:.2f} | {programs[k, g][1]:.0f} | "
+                     f"{diffs[k, g]:.1e} |")
+    print("\n".join(lines[-len(cases) - 2:]))
     report.write(args.output, lines)
-    return {k: steps / best[k] for k in counts}
+    return {c: steps / best[c] for c in cases}
 
 
 if __name__ == "__main__":

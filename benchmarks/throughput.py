@@ -109,12 +109,13 @@ def random_demos(env, num):
     return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), tr)
 
 
-def adversarial_trainer(algorithm, env, demos, unroll, iterations):
+def adversarial_trainer(algorithm, env, demos, unroll, iterations, shuffle_groups=1):
     """``(trainer, initial state)`` of (c)/(d): 5 discriminator steps, PPO 4 epochs × 4 minibatches, no evaluation."""
     config = make_config(
         algorithm, "ppo",
         discriminator={"num_steps": 5, "expert_batch_size": 1024, "policy_batch_size": 1024},
-        generator_config={"num_steps": unroll, "num_minibatches": 4, "update_epochs": 4},
+        generator_config={"num_steps": unroll, "num_minibatches": 4, "update_epochs": 4,
+                          "shuffle_groups": shuffle_groups},
         num_iterations=iterations, eval_every=0,
     )
     trainer = make_train(config, env, demos, expert_return=1.0)

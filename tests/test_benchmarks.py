@@ -199,8 +199,8 @@ def test_devices_script_runs_and_reports(tmp_path):
     report = tmp_path / "dev.md"
     rates = devices.main(["--env", "pointmass", "--backend", "none", "--num-envs", "8", "--unroll", "4",
                           "--iterations", "2", "--repeats", "1", "--algorithm", "gail", "--output", str(report)])
-    assert list(rates) == [1] and rates[1] > 0
+    assert list(rates) == [(1, 1)] and rates[1, 1] > 0  # (devices, ppo.shuffle_groups)
     rows = [[c.strip() for c in line.split("|")] for line in report.read_text().splitlines() if line.startswith("| 1 |")]
-    assert len(rows) == 1 and rows[0][2] == "8" and rows[0][4] == "1.00", rows
+    assert len(rows) == 1 and rows[0][2:4] == ["1", "8"] and rows[0][5] == "1.00", rows
     with pytest.raises(SystemExit, match="--devices: 2 asked for, 1 present"):
         devices.main(["--env", "pointmass", "--backend", "none", "--devices", "1", "2", "--output", str(report)])
