@@ -130,7 +130,13 @@ def shard_envs(state, mesh: Optional[Mesh] = None):
         per_env = per_env and np.ndim(leaf) >= 1 and np.shape(leaf)[0] == num_envs
         return jax.device_put(leaf, split if per_env else copy)
 
+    def place_envs(es):
+        placed = jax.tree.map(lambda x: place(x, True), es)
+        if hasattr(es, "key") and hasattr(placed, "replace"):  # the resets' one key (raw: shape (2,)) is not per env
+            placed = placed.replace(key=place(es.key, False))
+        return placed
+
     if env_state is None:
-        return jax.tree.map(lambda x: place(x, True), state)
+        return place_envs(state)
     placed = jax.tree.map(lambda x: place(x, False), state.replace(env_state=None))
-    return placed.replace(env_state=jax.tree.map(lambda x: place(x, True), env_state))
+    return placed.replace(env_state=place_envs(env_state))

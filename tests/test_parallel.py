@@ -176,6 +176,8 @@ def test_shard_envs_on_one_device_and_its_errors(tmp_path):
     state = env.reset(jax.random.PRNGKey(0))
     placed = shard_envs(state)  # the 6 envs on the one CPU device
     assert placed.obs.sharding.spec == jax.sharding.PartitionSpec("envs")
+    raw = envs.make("pointmass", 2, episode_length=10).reset(jax.random.PRNGKey(0))  # raw key of shape (2,) = N
+    assert raw.key.shape == (2,) and shard_envs(raw).key.sharding.spec == jax.sharding.PartitionSpec()
     np.testing.assert_array_equal(np.asarray(placed.obs), np.asarray(state.obs))
     with pytest.raises(ValueError, match="mesh: expected a jaxirl.parallel.envs_mesh"):
         shard_envs(state, runs_mesh())
