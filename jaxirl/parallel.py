@@ -42,7 +42,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-__all__ = ["runs_mesh", "shard_runs", "envs_mesh", "shard_envs", "RUNS_AXIS", "ENVS_AXIS"]
+__all__ = ["runs_mesh", "shard_runs", "envs_mesh", "shard_envs", "replicate", "pick_devices", "RUNS_AXIS", "ENVS_AXIS"]
 
 RUNS_AXIS = "runs"
 ENVS_AXIS = "envs"
@@ -96,14 +96,38 @@ def shard_runs(tree, mesh: Optional[Mesh] = None):
     return jax.tree.unflatten(treedef, [jax.device_put(leaf, sharding) for leaf in leaves])
 
 
-def shard_envs(state, mesh: Optional[Mesh] = None):
+def pick_devices(count: int, num_envs: int, field: str = "run.devices") -> list:
+    """The first ``count`` devices (0: all), checked against those present and ``num_envs`` (a ``ValueError``
+    naming ``field`` / ``env.num_envs`` otherwise) — what the jobs' ``run.devices`` asks for."""
+    have = jax.devices()
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f"{field}: expected an int >= 0 (1: one device, k: split the envs over k devices, "
+                         f"0: over all devices), got {count!r}")
+    want = len(have) if count == 0 else count
+    if want > len(have):
+        hint = (f"; on a CPU, start with XLA_FLAGS=--xla_force_host_platform_device_count={want} in the environment"
+                if have[0].platform == "cpu" else "")
+        raise ValueError(f"{field}: {want} devices asked for, {len(have)} present ({have[0].platform}){hint}")
+    if num_envs % want:
+        raise ValueError(f"env.num_envs: {num_envs} envs cannot be split evenly over {field}={want} devices; "
+                         f"expected a multiple of {want}")
+    return have[:want]
+
+
+def replicate(tree, mesh: Mesh):
+    """Every array of ``tree`` copied to every device of ``mesh``."""
+    return jax.tree.map(lambda x: jax.device_put(x, NamedSharding(mesh, PartitionSpec())), tree)
+
+
+def shard_envs(state, mesh: Optional[Mesh] = None, runs: bool = False):
     """Place one run's ``state`` over ``mesh``'s devices: its environments split, everything else replicated.
 
     ``state`` is a :class:`jaxirl.train.TrainState` (or any pytree with an ``env_state`` field, or a
-    :class:`jaxirl.envs.EnvState` itself) of ONE run, not a vmapped batch of runs (those: :func:`shard_runs`).
-    Every array of the env state whose leading axis is the number of environments ``N`` (``env_state.obs``'s)
-    is split along it, ``N / devices`` consecutive envs per device; ``N`` must be a multiple of the number of
-    devices. Every other array (networks, optimiser states, replay buffer, keys) is copied to every device.
+    :class:`jaxirl.envs.EnvState` itself) of ONE run (``runs=True``: of a vmapped batch of runs, each run's
+    envs split the same way; to put whole runs on devices instead use :func:`shard_runs`).
+    Every array of the env state whose (first after the runs) axis is the number of environments ``N``
+    (``env_state.obs``'s) is split along it, ``N / devices`` consecutive envs per device; ``N`` must be a
+    multiple of the number of devices. Every other array (networks, optimiser states, replay buffer, keys) is copied to every device.
     ``trainer.run(shard_envs(state), n)`` then compiles for this placement and keeps it from call to call."""
     mesh = envs_mesh() if mesh is None else mesh
     if not isinstance(mesh, Mesh) or mesh.axis_names != (ENVS_AXIS,):
@@ -116,18 +140,19 @@ def shard_envs(state, mesh: Optional[Mesh] = None):
         raise ValueError(f"state: expected a TrainState (a pytree with an env_state field) or an EnvState, "
                          f"got {type(state).__name__}")
     obs = state.obs if env_state is None else env_state.obs
-    if np.ndim(obs) != 2:
-        raise ValueError(f"state: expected the env state of one run, obs of shape (num_envs, obs_dim), got shape "
-                         f"{np.shape(obs)} (a vmapped batch of runs? split those with shard_runs)")
-    num_envs, n_dev = np.shape(obs)[0], mesh.devices.size
+    lead = 1 if runs else 0
+    if np.ndim(obs) != 2 + lead:
+        want = "(runs, num_envs, obs_dim)" if runs else "(num_envs, obs_dim) (a vmapped batch of runs: runs=True)"
+        raise ValueError(f"state: expected obs of shape {want}, got shape {np.shape(obs)}")
+    num_envs, n_dev = np.shape(obs)[lead], mesh.devices.size
     if num_envs % n_dev:
         raise ValueError(f"num_envs: {num_envs} envs cannot be split evenly over {n_dev} devices; use a multiple of "
                          f"{n_dev} (or a mesh over fewer devices: envs_mesh(jax.devices()[:k]))")
-    split = NamedSharding(mesh, PartitionSpec(ENVS_AXIS))
+    split = NamedSharding(mesh, PartitionSpec(*([None] * lead), ENVS_AXIS))
     copy = NamedSharding(mesh, PartitionSpec())
 
     def place(leaf, per_env):
-        per_env = per_env and np.ndim(leaf) >= 1 and np.shape(leaf)[0] == num_envs
+        per_env = per_env and np.ndim(leaf) > lead and np.shape(leaf)[lead] == num_envs
         return jax.device_put(leaf, split if per_env else copy)
 
     def place_envs(es):

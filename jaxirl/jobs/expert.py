@@ -14,7 +14,9 @@ Sections (defaults in :func:`defaults`)::
            mode instead of samples), path (default RUN_DIR/demos.npz)
     eval:  num_envs, seed, num_steps (0: one episode length)
     run:   root, prefix, progress (false: no progress bar; programs with host callbacks are not kept
-           in JAX's persistent compilation cache)
+           in JAX's persistent compilation cache), devices (1; k > 1 splits every lane's env.num_envs
+           environments over the first k devices, 0 over all — jaxirl.parallel.shard_envs; with
+           ppo.shuffle_groups=k the PPO epochs divide too)
 
 Training runs PPO (Schulman et al. 2017) in chunks of ``log_every`` updates, each one jitted
 ``lax.scan``; a progress bar is fed from inside the scan with ``jax.debug.callback``.  The run folder gets
@@ -52,7 +54,7 @@ def defaults() -> dict:
                   "time_limit_s": 0.0, "keep_best": False},
         "demos": {"num_episodes": 16, "num_envs": 16, "deterministic": False, "path": None},
         "eval": dict(EVAL_DEFAULTS),
-        "run": {"root": "runs", "prefix": "expert", "progress": True},
+        "run": {"root": "runs", "prefix": "expert", "progress": True, "devices": 1},
     }
 
 
@@ -73,6 +75,10 @@ def _check(cfg: dict) -> None:
         if not isinstance(values, (list, tuple)) or len(values) != cfg["train"]["num_seeds"]:
             raise ValueError(f"train.sweep.{name}: expected a list of train.num_seeds = {cfg['train']['num_seeds']} "
                              f"values, got {values!r}")
+    if isinstance(cfg["run"]["devices"], bool) or not isinstance(cfg["run"]["devices"], int) or cfg["run"]["devices"] < 0:
+        from jaxirl.parallel import pick_devices
+
+        pick_devices(cfg["run"]["devices"], 1)  # raises, naming run.devices
     if cfg["demos"]["path"] is not None and not isinstance(cfg["demos"]["path"], str):
         raise ValueError(f"demos.path: expected a file path or null, got {cfg['demos']['path']!r}")
 
@@ -106,7 +112,10 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
 
     cfg = load_config(config_path, overrides, defaults())
     _check(cfg)
+    from jaxirl.parallel import envs_mesh, pick_devices, replicate, shard_envs
+
     env = make_env(cfg["env"])
+    devices = pick_devices(cfg["run"]["devices"], env.num_envs)
     config = ppo_config(cfg["ppo"], env)
     tcfg = cfg["train"]
     run_dir = io.make_run_dir(cfg["run"]["root"], cfg["run"]["prefix"])
@@ -133,6 +142,9 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         chunk = lambda carry, ks: lane_chunk(lane_config, carry, ks)  # noqa: E731
         chunk_keys = lambda i: keys[:, i: i + tcfg["log_every"]]  # noqa: E731
 
+    if len(devices) > 1:  # every lane's envs split over the devices, the PPO states copied to each
+        mesh = envs_mesh(devices)
+        carry = (replicate(carry[0], mesh), shard_envs(carry[1], mesh, runs=lanes > 1))
     start = time.time()
     updates_done = 0
     compile_seconds = None

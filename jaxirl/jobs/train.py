@@ -97,8 +97,9 @@ def _check(cfg: dict) -> None:
         if run[key] < lo:
             raise ValueError(f"run.{key}: expected an int >= {lo}, got {run[key]}")
     if isinstance(run["devices"], bool) or not isinstance(run["devices"], int) or run["devices"] < 0:
-        raise ValueError(f"run.devices: expected an int >= 0 (1: one device, k: split the envs over k devices, "
-                         f"0: over all devices), got {run['devices']!r}")
+        from jaxirl.parallel import pick_devices
+
+        pick_devices(run["devices"], 1)  # raises, naming run.devices
     if run["prefix"] is not None and (not isinstance(run["prefix"], str) or not run["prefix"]):
         raise ValueError(f"run.prefix: expected a non-empty name or null, got {run['prefix']!r}")
     if not isinstance(cfg["demos"]["path"], str) or not cfg["demos"]["path"]:
@@ -130,20 +131,6 @@ def _check_resume(cfg: dict) -> None:
                          f"pass that file as CONFIG (only train.num_iterations and run.progress may change)")
     if io.latest_checkpoint(run_dir) is None:
         raise ValueError(f"resume: {run_dir!r} has no complete checkpoint")
-
-
-def _devices(cfg: dict, num_envs: int) -> list:
-    """The devices ``run.devices`` asks for, checked against those present and ``env.num_envs``."""
-    want, have = cfg["run"]["devices"], jax.devices()
-    want = len(have) if want == 0 else want
-    if want > len(have):
-        hint = (f"; on a CPU, start with XLA_FLAGS=--xla_force_host_platform_device_count={want} in the environment"
-                if have[0].platform == "cpu" else "")
-        raise ValueError(f"run.devices: {want} devices asked for, {len(have)} present ({have[0].platform}){hint}")
-    if num_envs % want:
-        raise ValueError(f"env.num_envs: {num_envs} envs cannot be split evenly over run.devices={want} devices; "
-                         f"expected a multiple of {want}")
-    return have[:want]
 
 
 def _train_config(cfg: dict):
@@ -200,7 +187,9 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     if resume is not None:
         _check_resume(cfg)
     env = make_env(cfg["env"])
-    devices = _devices(cfg, env.num_envs)
+    from jaxirl.parallel import envs_mesh, pick_devices, shard_envs
+
+    devices = pick_devices(cfg["run"]["devices"], env.num_envs)
     eval_env = make_env(eval_env_section(cfg["env"], cfg["eval"]), num_envs=cfg["eval"]["num_envs"])
     config = _train_config(cfg)
     demos, meta = _load_demos(cfg, env)
@@ -223,8 +212,6 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         io.write_config(run_dir, cfg)
         start = 0
     if len(devices) > 1:  # one run over several devices: its envs split among them, the rest replicated
-        from jaxirl.parallel import envs_mesh, shard_envs
-
         state = shard_envs(state, envs_mesh(devices))
     model_fields = dataclasses.asdict(trainer.model)
     io.write_json(os.path.join(run_dir, REWARD_MODEL_FILE),
