@@ -120,14 +120,15 @@ def replicate(tree, mesh: Mesh):
 
 
 def shard_envs(state, mesh: Optional[Mesh] = None, runs: bool = False):
-    """Place one run's ``state`` over ``mesh``'s devices: its environments split, everything else replicated.
+    """Place a run's ``state`` over ``mesh``'s devices: its environments split, everything else replicated.
 
     ``state`` is a :class:`jaxirl.train.TrainState` (or any pytree with an ``env_state`` field, or a
     :class:`jaxirl.envs.EnvState` itself) of ONE run (``runs=True``: of a vmapped batch of runs, each run's
     envs split the same way; to put whole runs on devices instead use :func:`shard_runs`).
     Every array of the env state whose (first after the runs) axis is the number of environments ``N``
     (``env_state.obs``'s) is split along it, ``N / devices`` consecutive envs per device; ``N`` must be a
-    multiple of the number of devices. Every other array (networks, optimiser states, replay buffer, keys) is copied to every device.
+    multiple of the number of devices. Every other array (networks, optimiser states, replay buffer, keys) is
+    copied to every device.
     ``trainer.run(shard_envs(state), n)`` then compiles for this placement and keeps it from call to call."""
     mesh = envs_mesh() if mesh is None else mesh
     if not isinstance(mesh, Mesh) or mesh.axis_names != (ENVS_AXIS,):
