@@ -110,6 +110,8 @@ def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
     (["tabular", os.path.join(CONFIGS, "maxent_gridworld.yaml"), "irl.bogus=1"], "irl.bogus"),
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "demos.path=no/such.npz"],
      "file not found (a relative path is read from the current directory"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "demos.path=no/such.npz"],
+     "`jaxirl expert CONFIG demos.path=no/such.npz` trains a PPO expert for 'pointmass'"),
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "resume=no/such/run"], "run folder not found"),
 ])
 def test_config_errors_exit_2_without_traceback(capsys, tmp_path, argv, message):

@@ -148,7 +148,13 @@ def _train_config(cfg: dict):
 def _load_demos(cfg: dict, env):
     from jaxirl.data import load_demos, terminations_as_truncations
 
-    demos, meta = load_demos(cfg["demos"]["path"], env)
+    path = cfg["demos"]["path"]
+    if not os.path.isfile(path):  # say how to make them (e.g. humanoid: no demonstrations are shipped)
+        raise ValueError(f"demonstrations {path!r}: file not found" + (
+            "" if os.path.isabs(path) else f" (a relative path is read from the current directory, {os.getcwd()!r})")
+            + f"; `jaxirl expert CONFIG demos.path={path}` trains a PPO expert for {env.name!r} and writes them "
+            f"(configs/expert_<env>.yaml in the repository)")
+    demos, meta = load_demos(path, env)
     if cfg["demos"]["terminations"] == "truncate":
         demos = terminations_as_truncations(demos)
     recorded = meta.get("env_kwargs")
