@@ -11,8 +11,8 @@ in turn, round after round, the best round of each kept, so slow drifts of the m
 alike. Speed-ups are against 1 device with ``shuffle_groups=1``, measured in the same run. Every case's
 metrics are compared with 1 device's with the same ``shuffle_groups`` (the placement must not change the
 result beyond float rounding). ``--cpu-devices N`` makes the CPU show as
-``N`` devices (``XLA_FLAGS=--xla_force_host_platform_device_count=N``; each runs on its own thread), which
-is how a CPU run can use ``run.devices``. Writes ``benchmarks/results/devices.md`` (``--output``).
+``N`` devices (``jax_num_cpu_devices``, as ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` does for
+``jaxirl train``; each runs on its own thread), which is how a CPU run can use ``run.devices``. Writes ``benchmarks/results/devices.md`` (``--output``).
 """
 
 from __future__ import annotations
@@ -41,16 +41,11 @@ def parse(argv=None):
 
 def main(argv=None):
     args = parse(argv)
-    if args.cpu_devices:
-        if "jax" in sys.modules:
-            import jax
-
-            jax.config.update("jax_num_cpu_devices", args.cpu_devices)  # only before the backend starts
-        else:
-            os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                                       + f" --xla_force_host_platform_device_count={args.cpu_devices}").strip()
     import jax
     import numpy as np
+
+    if args.cpu_devices:
+        jax.config.update("jax_num_cpu_devices", args.cpu_devices)  # before anything starts the backend
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

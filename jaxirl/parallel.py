@@ -42,7 +42,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-__all__ = ["runs_mesh", "shard_runs", "envs_mesh", "shard_envs", "replicate", "pick_devices", "RUNS_AXIS", "ENVS_AXIS"]
+__all__ = ["runs_mesh", "shard_runs", "envs_mesh", "shard_envs", "replicate", "pick_devices", "check_device_count", "RUNS_AXIS", "ENVS_AXIS"]
 
 RUNS_AXIS = "runs"
 ENVS_AXIS = "envs"
@@ -96,13 +96,18 @@ def shard_runs(tree, mesh: Optional[Mesh] = None):
     return jax.tree.unflatten(treedef, [jax.device_put(leaf, sharding) for leaf in leaves])
 
 
-def pick_devices(count: int, num_envs: int, field: str = "run.devices") -> list:
-    """The first ``count`` devices (0: all), checked against those present and ``num_envs`` (a ``ValueError``
-    naming ``field`` / ``env.num_envs`` otherwise) — what the jobs' ``run.devices`` asks for."""
-    have = jax.devices()
+def check_device_count(count, field: str = "run.devices") -> None:
+    """``count`` must be an int >= 0 (the jobs' ``run.devices``: 1, k, or 0 for all); a ``ValueError`` naming ``field``."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise ValueError(f"{field}: expected an int >= 0 (1: one device, k: split the envs over k devices, "
                          f"0: over all devices), got {count!r}")
+
+
+def pick_devices(count: int, num_envs: int, field: str = "run.devices") -> list:
+    """The first ``count`` devices (0: all), checked against those present and ``num_envs`` (a ``ValueError``
+    naming ``field`` / ``env.num_envs`` otherwise) — what the jobs' ``run.devices`` asks for."""
+    check_device_count(count, field)
+    have = jax.devices()
     want = len(have) if count == 0 else count
     if want > len(have):
         hint = (f"; on a CPU, start with XLA_FLAGS=--xla_force_host_platform_device_count={want} in the environment"

@@ -278,6 +278,8 @@ def test_minibatches_are_a_permutation_drawn_equally_from_each_group():
         assert not np.array_equal(mbs, np.asarray(one["id"]))
     with pytest.raises(ValueError, match="groups: must divide num_envs = 8 and the minibatch size"):
         ppo.minibatches(data, key, M, 3)
+    with pytest.raises(ValueError, match="num_minibatches: must divide num_steps \\* num_envs = 32, got 5"):
+        ppo.minibatches(data, key, 5, 1)
 
 
 def _tiny_mdp():

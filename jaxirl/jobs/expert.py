@@ -75,10 +75,9 @@ def _check(cfg: dict) -> None:
         if not isinstance(values, (list, tuple)) or len(values) != cfg["train"]["num_seeds"]:
             raise ValueError(f"train.sweep.{name}: expected a list of train.num_seeds = {cfg['train']['num_seeds']} "
                              f"values, got {values!r}")
-    if isinstance(cfg["run"]["devices"], bool) or not isinstance(cfg["run"]["devices"], int) or cfg["run"]["devices"] < 0:
-        from jaxirl.parallel import pick_devices
+    from jaxirl.parallel import check_device_count
 
-        pick_devices(cfg["run"]["devices"], 1)  # raises, naming run.devices
+    check_device_count(cfg["run"]["devices"])
     if cfg["demos"]["path"] is not None and not isinstance(cfg["demos"]["path"], str):
         raise ValueError(f"demos.path: expected a file path or null, got {cfg['demos']['path']!r}")
 

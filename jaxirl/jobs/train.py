@@ -96,10 +96,9 @@ def _check(cfg: dict) -> None:
     for key, lo in (("chunk", 1), ("keep_checkpoints", 0)):
         if run[key] < lo:
             raise ValueError(f"run.{key}: expected an int >= {lo}, got {run[key]}")
-    if isinstance(run["devices"], bool) or not isinstance(run["devices"], int) or run["devices"] < 0:
-        from jaxirl.parallel import pick_devices
+    from jaxirl.parallel import check_device_count
 
-        pick_devices(run["devices"], 1)  # raises, naming run.devices
+    check_device_count(run["devices"])
     if run["prefix"] is not None and (not isinstance(run["prefix"], str) or not run["prefix"]):
         raise ValueError(f"run.prefix: expected a non-empty name or null, got {run['prefix']!r}")
     if not isinstance(cfg["demos"]["path"], str) or not cfg["demos"]["path"]:
@@ -149,12 +148,14 @@ def _load_demos(cfg: dict, env):
     from jaxirl.data import load_demos, terminations_as_truncations
 
     path = cfg["demos"]["path"]
-    if not os.path.isfile(path):  # say how to make them (e.g. humanoid: no demonstrations are shipped)
-        raise ValueError(f"demonstrations {path!r}: file not found" + (
-            "" if os.path.isabs(path) else f" (a relative path is read from the current directory, {os.getcwd()!r})")
-            + f"; `jaxirl expert CONFIG demos.path={path}` trains a PPO expert for {env.name!r} and writes them "
-            f"(configs/expert_<env>.yaml in the repository)")
-    demos, meta = load_demos(path, env)
+    try:
+        demos, meta = load_demos(path, env)
+    except ValueError as err:
+        if os.path.isfile(path):
+            raise
+        # say how to make them (e.g. humanoid: no demonstrations are shipped)
+        raise ValueError(f"{err}; `jaxirl expert CONFIG demos.path={path}` trains a PPO expert for {env.name!r} and "
+                         f"writes them (configs/expert_<env>.yaml in the repository)") from None
     if cfg["demos"]["terminations"] == "truncate":
         demos = terminations_as_truncations(demos)
     recorded = meta.get("env_kwargs")

@@ -196,9 +196,9 @@ def minibatches(data, key: jax.Array, num_minibatches: int, groups: int = 1):
     the same number of steps of every block, and a block's part never needs another block's data (with the
     blocks on different devices, nothing moves between them; ``PPOConfig.shuffle_groups``)."""
     T, N = jax.tree.leaves(data)[0].shape[:2]
-    if (T * N) % num_minibatches or N % groups or (T * N // num_minibatches) % groups:
-        raise ValueError(f"groups: must divide num_envs = {N} and the minibatch size {T} * {N} / {num_minibatches}, "
-                         f"and num_minibatches must divide {T * N}; got groups {groups}")
+    if (T * N) % num_minibatches:
+        raise ValueError(f"num_minibatches: must divide num_steps * num_envs = {T * N}, got {num_minibatches}")
+    check_shuffle_groups(groups, T, N, num_minibatches, name="groups")
 
     def draw(x):
         rest = x.shape[2:]
@@ -234,7 +234,6 @@ def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Ar
         tr.terminated, tr.truncated, config.discount, config.gae_lambda,
     )
     data = {"obs": tr.obs, "action": tr.action, "log_prob": rollout.log_prob, "advantage": adv, "target": target}
-    check_shuffle_groups(config, T, N)
     optimizer = _optimizer(config)
     lr = learning_rate_at(config, state.step)
     loss_grad = jax.value_and_grad(lambda p, b, k: _loss(config, state, p, b, k), has_aux=True)

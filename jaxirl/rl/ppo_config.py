@@ -124,16 +124,16 @@ def check_config(config: PPOConfig, env: VecEnv | None = None) -> None:
                 f"num_minibatches: must divide num_steps * num_envs = {config.num_steps * env.num_envs}, "
                 f"got {config.num_minibatches}"
             )
-        check_shuffle_groups(config, config.num_steps, env.num_envs)
+        check_shuffle_groups(config.shuffle_groups, config.num_steps, env.num_envs, config.num_minibatches)
 
 
-def check_shuffle_groups(config: PPOConfig, num_steps: int, num_envs: int) -> None:
-    """``shuffle_groups`` must divide the envs and each minibatch into equal parts."""
-    g = config.shuffle_groups
-    minibatch = num_steps * num_envs // config.num_minibatches
-    if num_envs % g or minibatch % g:
-        raise ValueError(f"shuffle_groups: must divide num_envs = {num_envs} and the minibatch size "
-                         f"num_steps * num_envs / num_minibatches = {minibatch}, got {g}")
+def check_shuffle_groups(groups: int, num_steps: int, num_envs: int, num_minibatches: int,
+                         name: str = "shuffle_groups") -> None:
+    """``groups`` must divide the envs and each minibatch into equal parts (a ``ValueError`` naming ``name``)."""
+    minibatch = num_steps * num_envs // num_minibatches
+    if num_envs % groups or minibatch % groups:
+        raise ValueError(f"{name}: must divide num_envs = {num_envs} and the minibatch size "
+                         f"num_steps * num_envs / num_minibatches = {minibatch}, got {groups}")
 
 
 def resolve_head(config: PPOConfig, env: VecEnv) -> str:
