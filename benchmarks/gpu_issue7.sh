@@ -16,24 +16,25 @@ OUT=${OUT:?set OUT to a results folder}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 PY=${PY:-python3}   # the interpreter (the GPU image has python3, maybe no `python`)
-# Defaults: ant, the env closest to the target (H200, 2026-11-27, 3 vmapped seeds: GAIL 0.84 after 66 s, AIRL 0.73
-# after 39 s, both stopped before 2 minutes), GAIL, 3 seeds trained ONE AT A TIME (Q_ALONE=1: each seed alone on the
-# GPU, so the wall-clock is one run's own; vmapped seeds share the GPU, which ant at 3 x 4096 envs fills), 120 s of
-# training per seed, up to 3000 iterations (the config's 1200 might end before 2 minutes alone), an evaluation every
-# 300 iterations (4.6 s each on ant). Expected: ~95 s start-up + 3 x ~150 s = ~550 s: give the device call a
-# 590 s limit; a second call on the warm machine can run AIRL (Q_ALGS=airl Q_TIME=60: ~260 s). Every run compiles
-# at once and then trains alone on the GPU, one after another (Q_SERIAL=1). On an H200 (benchmarks/results/
+# Defaults: walker2d, the next open target, AIRL (its new absorbing pace, never run on a GPU) then GAIL, ONE seed each
+# (a probe, not the 3-seed measurement), each alone on the GPU, 120 s of training, up to 3000 iterations, an evaluation
+# every 100. ant was done this way on an H200 (2026-11-28, benchmarks/results/quality_gpu.md, session 3: 3 seeds one at
+# a time, GAIL 0.9 after 72 s, AIRL after 66 s; `Q_ENVS=ant Q_ALGS=gail Q_SEEDS=3 Q_TIME=100 Q_OVERRIDES=
+# "train.eval_every=300 train.num_iterations=3000"`: 487 s cold; AIRL with Q_TIME=60 and eval_every=200: 309 s warm).
+# Expected here: ~95 s start-up (both compile at once) + 2 x ~150 s = ~400 s: give the device call a 590 s limit.
+# Q_ALONE=1: --one-at-a-time, a seed alone on the GPU (on ant 1.9x faster per iteration than 3 vmapped seeds).
+# Every run compiles at once and then trains alone on the GPU, one after another (Q_SERIAL=1). On an H200 (benchmarks/results/
 # quality_gpu.md) four runs started up in 73-98 s (cold; 21-35 s from a warm machine's cache), 100 iterations (3
 # vmapped seeds) took hopper 10 s, ant 15 s, walker2d 26 s and halfcheetah 100 s, an evaluation 3-13 s. Eight runs
 # started at once AND training together reported no trained chunk within 540 s (2026-11-26).
 TP_ARGS=${TP_ARGS:-none}
-Q_ENVS=${Q_ENVS:-ant}
+Q_ENVS=${Q_ENVS:-walker2d}
 [ "$Q_ENVS" = none ] && Q_ENVS=""   # Q_ENVS=none: the throughput row only
-Q_ALGS=${Q_ALGS:-gail}
-Q_SEEDS=${Q_SEEDS:-3}
+Q_ALGS=${Q_ALGS:-"airl gail"}
+Q_SEEDS=${Q_SEEDS:-1}
 Q_TIME=${Q_TIME:-120}
 Q_ALONE=${Q_ALONE:-1}   # 1: --one-at-a-time (seeds in turn, each alone on the GPU); 0: the seeds vmapped together
-Q_OVERRIDES=${Q_OVERRIDES:-train.eval_every=300 train.num_iterations=3000}   # iterations per chunk; an evaluation
+Q_OVERRIDES=${Q_OVERRIDES:-train.eval_every=100 train.num_iterations=3000}   # iterations per chunk; an evaluation
                                # (1000 sequential env steps) follows every chunk, its time reported apart
 Q_SERIAL=${Q_SERIAL:-1}
 export XLA_PYTHON_CLIENT_PREALLOCATE=false   # several processes share the GPU: allocate on demand
