@@ -204,3 +204,35 @@ def test_devices_script_runs_and_reports(tmp_path):
     assert len(rows) == 1 and rows[0][2:4] == ["1", "8"] and rows[0][5] == "1.00", rows
     with pytest.raises(SystemExit, match="--devices: 2 asked for, 1 present"):
         devices.main(["--env", "pointmass", "--backend", "none", "--devices", "1", "2", "--output", str(report)])
+
+
+def test_solver_trips_replica_solves_as_jaxopt_and_counts_the_halvings():
+    """benchmarks/solver_trips.py's NumPy replica of Brax's contact solver (jaxopt.ProjectedGradient, 4
+    iterations, line search of <= 50 halvings) returns jaxopt's solution, and a stiffer problem (larger
+    Lipschitz constant L) needs about log2(L) halvings per iteration: once the step falls below 1e-6, jaxopt
+    restarts the next iteration's search from step 1."""
+    import jax.numpy as jnp
+    import jaxopt
+
+    trips_mod = _benchmark("solver_trips")
+    rng = np.random.default_rng(0)
+    counts = []
+    for n, scale in [(6, 1.0), (12, 30.0), (20, 300.0)]:
+        j = rng.normal(size=(n, n)).astype(np.float32) * scale
+        a = j @ j.T / n + np.eye(n, dtype=np.float32) * 0.1
+        b = rng.normal(size=n).astype(np.float32) * scale
+        pg = jaxopt.ProjectedGradient(lambda x: jnp.sum(0.5 * (jnp.asarray(a) @ x + b) ** 2),
+                                      jaxopt.projection.projection_non_negative, maxiter=4, implicit_diff=False,
+                                      maxls=50)
+        ref = np.asarray(pg.run(jnp.zeros(n, jnp.float32)).params)
+        x, trips = trips_mod.solve_trips(a, b, maxiter=4, maxls=50)
+        np.testing.assert_allclose(x, ref, rtol=1e-4, atol=1e-6 * np.abs(ref).max())
+        assert len(trips) == 4 and all(0 <= t <= 50 for t in trips)
+        lip = np.linalg.eigvalsh(a.astype(np.float64)).max() ** 2
+        if lip > 1e6:  # every iteration restarts from step 1 and halves down to ~1/L
+            assert all(abs(t - math.log2(lip)) <= 3 for t in trips), (trips, math.log2(lip))
+        counts.append(sum(trips))
+    assert counts[0] < counts[1] < counts[2]
+    # a vmapped loop runs its worst lane: the batched count is the per-iteration maximum, summed
+    per_solve = np.array([[1, 0, 0, 0], [3, 2, 0, 0], [0, 0, 5, 0]])
+    assert trips_mod.batched_trips(per_solve, 1) < trips_mod.batched_trips(per_solve, 64) == 3 + 2 + 5
