@@ -187,8 +187,21 @@ def run_one(env_name, algorithm, seeds, overrides):
     reached = np.nonzero(mean_det >= 0.9)[0]
     iters = config.num_iterations
     to_09 = train_s * (reached[0] + 1) / iters if reached.size else None
-    return _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, [],
-                expert_policy_score(meta, trainer))
+    row = _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, [],
+               expert_policy_score(meta, trainer))
+    row["curve"] = in_scan_curve(mean_det, config.eval_every, train_s)
+    return row
+
+
+def in_scan_curve(mean_det, eval_every, train_s):
+    """The learning curve ``(train s, iterations, seed-mean det)`` of a whole-run program at its in-scan
+    evaluations (after every ``eval_every``-th iteration; ``mean_det`` holds one value per iteration, the last
+    evaluation carried forward), its seconds spread evenly over the iterations."""
+    iters = len(mean_det)
+    if eval_every <= 0:
+        return []
+    return [(round(train_s * (k + 1) / iters, 1), k + 1, round(float(mean_det[k]), 3))
+            for k in range(eval_every - 1, iters, eval_every) if np.isfinite(mean_det[k])]
 
 
 def _chunks(programs, trainer, state, chunk, num_iterations, time_limit, max_chunks=None):
@@ -325,7 +338,8 @@ def write_report(path, rows, argv):
                   ", ".join(f"{e} {v:.3f}" for e, v in sorted(experts)) + " — what a perfect imitator averages."]
     curves = [r for r in rows if r.get("curve")]
     if curves:
-        lines += ["", "Learning curves (training seconds, iterations, seed-mean deterministic score):", ""]
+        lines += ["", "Learning curves (training seconds, iterations, seed-mean deterministic score; for a whole-run "
+                  "program its seconds, in-scan evaluations included, spread evenly over the iterations):", ""]
         for r in curves:
             pts = ", ".join(f"{t:g} s/{i}: {v:.2f}" for t, i, v in r["curve"])
             lines.append(f"- {r['env']} {r['algorithm']}: {pts}")
