@@ -28,10 +28,10 @@ PY=${PY:-python3}   # the interpreter (the GPU image has python3, maybe no `pyth
 # quality_gpu.md) four runs started up in 73-98 s (cold; 21-35 s from a warm machine's cache), 100 iterations (3
 # vmapped seeds) took hopper 10 s, ant 15 s, walker2d 26 s and halfcheetah 100 s, an evaluation 3-13 s. Eight runs
 # started at once AND training together reported no trained chunk within 540 s (2026-11-26).
-# By default the throughput step times bare stepping of halfcheetah and ant at 512/2048/8192 envs (6 rows, ~2-4 min: a
-# row's env, trace and compile took ~60 s on the 2-core CPU; while the quality
-# runs compile): does halfcheetah's time per step stay nearly flat as envs grow, as its contact solver's line-search trips
-# predict (benchmarks/results/solver_trips.md)? TP_ARGS=none skips it.
+# By default the throughput step times bare stepping of halfcheetah and ant at 512/2048/8192 envs (6 rows, ~2-4 min
+# while the quality runs compile; a row's env, tracing and compiling took ~60 s on the 2-core CPU): do halfcheetah's
+# steps cost nearly the same as envs grow, as its contact solver's line-search trips predict
+# (benchmarks/results/solver_trips.md)? TP_ARGS=none skips it.
 TP_ARGS=${TP_ARGS:-"--preset gpu --envs halfcheetah ant --num-envs 512 2048 8192 --parts bare --repeats 2"}
 Q_ENVS=${Q_ENVS:-walker2d}
 [ "$Q_ENVS" = none ] && Q_ENVS=""   # Q_ENVS=none: the throughput row only

@@ -130,7 +130,16 @@ def main(argv=None):
                                                          "solver_trips.md"))
     args = parser.parse_args(argv)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import report
+    from jaxirl.envs import BRAX_ENVS
+
+    unknown = [name for name in args.envs if name not in BRAX_ENVS]
+    if unknown:
+        parser.error(f"--envs: unknown Brax env(s) {unknown}; expected some of {list(BRAX_ENVS)}")
+    for flag, values in (("--steps", [args.steps]), ("--num-envs", [args.num_envs]), ("--batch-sizes", args.batch_sizes)):
+        if any(v < 1 for v in values):
+            parser.error(f"{flag}: expected positive ints, got {values}")
 
     rows = [measure(name, args.steps, args.num_envs, args.batch_sizes) for name in args.envs]
     bs = args.batch_sizes

@@ -241,3 +241,7 @@ def test_solver_trips_replica_solves_as_jaxopt_and_counts_the_halvings():
     # a vmapped loop runs its worst lane: the batched count is the per-iteration maximum, summed
     per_solve = np.array([[1, 0, 0, 0], [3, 2, 0, 0], [0, 0, 5, 0]])
     assert trips_mod.batched_trips(per_solve, 1) < trips_mod.batched_trips(per_solve, 64) == 3 + 2 + 5
+    for bad in (["--envs", "pointmass"], ["--envs", "hoper"], ["--num-envs", "0"], ["--batch-sizes", "1", "0"],
+                ["--steps", "-1"]):  # refused before any env is built
+        with pytest.raises(SystemExit):
+            trips_mod.main(bad + ["--output", "unused.md"])
