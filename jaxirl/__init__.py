@@ -2,7 +2,8 @@
 
 Subpackages: :mod:`jaxirl.tabular` (exact MaxEnt IRL), :mod:`jaxirl.envs`, :mod:`jaxirl.rl` (generators),
 :mod:`jaxirl.reward`, :mod:`jaxirl.objectives`, :mod:`jaxirl.train` (the composed adversarial step),
-:mod:`jaxirl.data` (demonstrations), :mod:`jaxirl.metrics`, :mod:`jaxirl.parallel` (runs over devices).
+:mod:`jaxirl.data` (demonstrations), :mod:`jaxirl.bc` (behavioural cloning), :mod:`jaxirl.metrics`,
+:mod:`jaxirl.parallel` (runs over devices).
 """
 
 __version__ = "0.1.0"

@@ -2,8 +2,9 @@
 
 A :class:`Generator` closes over its config and the (static) env and exposes what the composed training
 step (:mod:`jaxirl.train`) needs: ``init``, ``rollout``, ``act``, ``act_deterministic``, ``log_prob`` and
-``update(state, rollout, reward_of, key)``, where ``reward_of(obs, action, next_obs, terminated, log_pi)``
-is the current learned reward (leading batch dims). PPO (Schulman et al. 2017) relabels its rollout with
+``update(state, rollout, reward_of, key, bc=None)``, where ``reward_of(obs, action, next_obs, terminated, log_pi)``
+is the current learned reward (leading batch dims) and ``bc = (obs, action, weight)`` an optional
+behavioural-cloning term on demonstrations (PPO only). PPO (Schulman et al. 2017) relabels its rollout with
 it; the exact soft-VI generator (tabular envs) evaluates it on every one-hot ``(s, a, s')`` and re-solves.
 ``maxent`` says whether the generator's own objective already contains the entropy term (then AIRL passes
 it ``f`` instead of ``f − log π``, Fu et al. 2018). Adding a generator = one more ``_make_*`` function.
@@ -47,10 +48,10 @@ def _bind(module, config, env) -> dict:
 def _make_ppo(config: ppo.PPOConfig, env) -> Generator:
     ppo.check_config(config, env)
 
-    def update(state, rollout, reward_of, key):
+    def update(state, rollout, reward_of, key, bc=None):
         tr = rollout.transition
         rewards = reward_of(tr.obs, tr.action, tr.next_obs, tr.terminated, rollout.log_prob)
-        return ppo.update(config, state, rollout, rewards, key)
+        return ppo.update(config, state, rollout, rewards, key, bc=bc)
 
     return Generator(
         name="ppo",
@@ -67,8 +68,8 @@ def _make_soft_vi(config: soft_vi.SoftVIConfig, env) -> Generator:
     soft_vi.check_env(env)
     S, A = env.mdp.num_states, env.mdp.num_actions
 
-    def update(state, rollout, reward_of, key):
-        del rollout, key
+    def update(state, rollout, reward_of, key, bc=None):
+        del rollout, key, bc  # (a behavioural-cloning term is refused for this generator: TrainConfig.validate)
 
         def fn(obs, action, next_obs):
             return reward_of(obs, action, next_obs, jnp.zeros(obs.shape[:-1], jnp.float32), None)

@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jaxirl import bc as bc_lib
 from jaxirl import nets
 from jaxirl import reward as reward_lib
 from jaxirl.envs.base import Transition
@@ -134,6 +135,7 @@ class Trainer:
         self.expert_return = expert_return
         self.random_return = random_return
         self.progress_fn = progress_fn
+        self._bc_term = bc_lib.has_term(config.bc)
         self.eval_steps = config.eval_steps or self.eval_env.episode_length
         self._run_jit = jax.jit(self._run, static_argnums=2)
         self._init_jit = jax.jit(self._init)
@@ -204,12 +206,16 @@ class Trainer:
 
     # --------------------------------------------------------------------------------------- public API
     def init(self, key: jax.Array) -> TrainState:
-        """Fresh generator, reward model, discriminator optimiser, envs and replay buffer; measures ``R_random``."""
-        return self._init_jit(key)
+        """Fresh generator (behaviourally cloned from the demos when ``config.bc.steps > 0``), reward model,
+        discriminator optimiser, envs and replay buffer; measures ``R_random``."""
+        return self._init_jit(key, self.demos if self.config.bc.steps > 0 else None)
 
-    def _init(self, key: jax.Array) -> TrainState:
+    def _init(self, key: jax.Array, demos: Optional[Transition] = None) -> TrainState:
         k_gen, k_rew, k_env, k_eval, k_state = jax.random.split(key, 5)
         gen_state = self.generator.init(k_gen)
+        if self.config.bc.steps > 0:  # warm start (jaxirl.bc); its own key, so the rest of init is unchanged
+            gen_state, _ = bc_lib.fit(self.config.bc, self.config.generator, gen_state, demos.obs, demos.action,
+                                      jax.random.fold_in(k_gen, 1))
         params = reward_lib.init(self.model, k_rew)
         # (a plain reset(key) unless asked: envs of the user's own may not take the keyword)
         env_state = self.env.reset(k_env, stagger=True) if self.config.stagger_resets else self.env.reset(k_env)
@@ -275,7 +281,10 @@ class Trainer:
         tr = ro.transition
         reward_of = self._reward_of(params, state.generator)
         learned = reward_of(tr.obs, tr.action, tr.next_obs, tr.terminated, ro.log_prob)
-        gen_state, gm = gen.update(state.generator, ro, reward_of, k_gen)
+        bc = None
+        if self._bc_term:  # behavioural-cloning term in the generator's loss (jaxirl.bc)
+            bc = (demos.obs, demos.action, bc_lib.term_weight(self.config.bc, state.iteration))
+        gen_state, gm = gen.update(state.generator, ro, reward_of, k_gen, bc)
         metrics.update({f"gen_{k}": v for k, v in gm.items()})
         metrics.update(
             learned_reward_mean=jnp.mean(learned),
@@ -316,7 +325,7 @@ class Trainer:
 
     def train(self, key: jax.Array):
         """``init(key)`` then ``config.num_iterations`` iterations; pure (``jax.vmap``/``jax.jit`` over keys work)."""
-        return self._run(self.init(key), self.demos, self.config.num_iterations)
+        return self._run(self._init(key, self.demos), self.demos, self.config.num_iterations)
 
     def evaluate(self, state: TrainState, key: Optional[jax.Array] = None) -> dict:
         """True-reward returns and normalised scores of the current policy (deterministic and stochastic)."""

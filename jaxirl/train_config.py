@@ -13,6 +13,7 @@ from typing import Any, Mapping, Optional
 
 from flax import struct
 
+from jaxirl.bc import BCConfig, has_term
 from jaxirl.generators import GENERATOR_NAMES
 from jaxirl.objectives import OBJECTIVES, DiscriminatorConfig, get_objective
 from jaxirl.rl.ppo import PPOConfig
@@ -31,7 +32,10 @@ class TrainConfig:
     :meth:`Trainer.evaluate`). ``eval_steps``: steps of every eval env per evaluation (``0`` = the env's
     episode length, so each env completes one episode). ``stagger_resets``: start the training envs' time
     limits at random steps (:meth:`jaxirl.envs.VecEnv.reset` with ``stagger=True``), so that envs whose
-    policy survives to the time limit are not all truncated, and restarted, together.
+    policy survives to the time limit are not all truncated, and restarted, together. ``bc``: behavioural
+    cloning of the demonstrations into the PPO policy before the first iteration (a warm start, inside
+    ``init``; :mod:`jaxirl.bc`; ``bc.steps = 0``, the default, starts from a random policy) and, with ``bc.coef > 0``,
+    a behavioural-cloning term in the generator's loss at every iteration.
     """
 
     algorithm: str = struct.field(default="gail", **_STATIC)
@@ -41,6 +45,7 @@ class TrainConfig:
     stagger_resets: bool = struct.field(default=False, **_STATIC)
     discriminator: DiscriminatorConfig = struct.field(default_factory=DiscriminatorConfig)
     generator: Any = struct.field(default_factory=PPOConfig)
+    bc: BCConfig = struct.field(default_factory=BCConfig)
 
     def validate(self) -> "TrainConfig":
         get_objective(self.algorithm)
@@ -59,6 +64,15 @@ class TrainConfig:
                 f"generator: expected one of {', '.join(c.__name__ for c in GENERATOR_NAMES.values())}, "
                 f"got {type(self.generator).__name__}"
             )
+        if not isinstance(self.bc, BCConfig):
+            raise ValueError(f"bc: expected a jaxirl.bc.BCConfig, got {type(self.bc).__name__}")
+        self.bc.validate()
+        if self.bc.steps > 0 and not isinstance(self.generator, PPOConfig):
+            raise ValueError(f"bc.steps: behavioural cloning warm-starts a PPO policy; the generator is "
+                             f"{type(self.generator).__name__} (set bc.steps=0)")
+        if has_term(self.bc) and not isinstance(self.generator, PPOConfig):
+            raise ValueError(f"bc.coef: the behavioural-cloning term is added to PPO's loss; the generator is "
+                             f"{type(self.generator).__name__} (set bc.coef=0)")
         return self
 
 
@@ -68,12 +82,14 @@ def make_config(
     *,
     discriminator: Optional[Mapping] = None,
     generator_config: Optional[Mapping] = None,
+    bc: Optional[Mapping] = None,
     **train: Any,
 ) -> TrainConfig:
     """Build and validate a :class:`TrainConfig` from plain values (e.g. YAML sections).
 
     ``generator`` is ``"ppo"`` or ``"soft_vi"``; ``discriminator`` and ``generator_config`` are dicts of
-    the fields of :class:`DiscriminatorConfig` and of the generator's config; ``train`` holds the
+    the fields of :class:`DiscriminatorConfig` and of the generator's config; ``bc`` those of
+    :class:`~jaxirl.bc.BCConfig` (the warm start; default off); ``train`` holds the
     remaining :class:`TrainConfig` fields. Unknown names raise ``ValueError`` listing the valid ones.
     """
     if algorithm not in OBJECTIVES:
@@ -86,7 +102,8 @@ def make_config(
     for key in train:
         if key not in allowed:
             raise ValueError(f"unknown train setting {key!r}; valid: {', '.join(allowed)}")
-    return TrainConfig(algorithm=algorithm, discriminator=disc, generator=gen, **train).validate()
+    return TrainConfig(algorithm=algorithm, discriminator=disc, generator=gen, bc=_build(BCConfig, bc or {}, "bc"),
+                       **train).validate()
 
 
 def _build(cls, values: Mapping, section: str):

@@ -113,6 +113,8 @@ def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "demos.path=no/such.npz"],
      "`jaxirl expert CONFIG demos.path=no/such.npz` trains a PPO expert for 'pointmass'"),
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "resume=no/such/run"], "run folder not found"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "bc.steps=-1"], "bc.steps: expected an int >= 0"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "bc.stpes=1"], "unknown config key 'bc.stpes'"),
 ])
 def test_config_errors_exit_2_without_traceback(capsys, tmp_path, argv, message):
     code, out, err = run_cli(capsys, argv + ([f"run.root={tmp_path}"] if argv[0] in ("expert", "train") else []))

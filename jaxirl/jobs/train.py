@@ -11,6 +11,9 @@ Sections (defaults in :func:`defaults`)::
     train:         algorithm (gail | airl), num_iterations, eval_every, eval_steps, stagger_resets  (jaxirl.train_config)
     discriminator: the fields of jaxirl.objectives.DiscriminatorConfig
     ppo:           the fields of jaxirl.rl.ppo.PPOConfig (the generator)
+    bc:            the fields of jaxirl.bc.BCConfig: behavioural cloning of the demonstrations into the PPO
+                   policy before the first iteration (steps: 0 = off, the default; learning_rate, batch_size,
+                   fit_std, ent_coef, l2, validation_fraction)
     eval:          num_envs (environments of the evaluation env), seed, num_steps (final evaluation),
                    env_kwargs (null: env.kwargs; else the evaluation env's own constructor arguments, e.g.
                    train with ``env.kwargs: {terminate_when_unhealthy: false}`` and score on the standard
@@ -64,6 +67,7 @@ _RESUMABLE = {("resume",), ("train", "num_iterations"), ("run", "progress")}
 
 
 def defaults() -> dict:
+    from jaxirl.bc import BCConfig
     from jaxirl.objectives import DiscriminatorConfig
 
     return {
@@ -73,6 +77,7 @@ def defaults() -> dict:
                   "stagger_resets": False},
         "discriminator": struct_defaults(DiscriminatorConfig),
         "ppo": ppo_defaults(),
+        "bc": struct_defaults(BCConfig),
         "eval": {"num_envs": 16, "seed": 0, "num_steps": 0, "env_kwargs": None},
         "run": {"root": "runs", "prefix": None, "seed": 0, "chunk": 10, "keep_checkpoints": 2, "progress": True,
                 "devices": 1},
@@ -133,15 +138,17 @@ def _check_resume(cfg: dict) -> None:
 
 
 def _train_config(cfg: dict):
+    from jaxirl.bc import BCConfig
     from jaxirl.objectives import DiscriminatorConfig
     from jaxirl.train_config import TrainConfig
 
     disc = to_struct(DiscriminatorConfig, cfg["discriminator"], name="discriminator")
     gen = ppo_config(cfg["ppo"])
+    bc = to_struct(BCConfig, cfg["bc"], name="bc")
     return TrainConfig(algorithm=cfg["train"]["algorithm"], num_iterations=cfg["train"]["num_iterations"],
                        eval_every=cfg["train"]["eval_every"], eval_steps=cfg["train"]["eval_steps"],
                        stagger_resets=cfg["train"]["stagger_resets"],
-                       discriminator=disc, generator=gen).validate()
+                       discriminator=disc, generator=gen, bc=bc).validate()
 
 
 def _load_demos(cfg: dict, env):

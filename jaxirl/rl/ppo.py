@@ -155,7 +155,17 @@ def gae(rewards, values, next_values, terminated, truncated, discount, gae_lambd
     return adv, adv + values
 
 
-def _loss(config: PPOConfig, state: PPOState, params, batch: dict, key: jax.Array):
+def _bc_nll(config: PPOConfig, state: PPOState, params, obs, action):
+    """Mean ``−log π(a|s)`` of demonstrated pairs, the policy's log std held fixed (no gradient through it: a
+    deterministic expert's likelihood would otherwise shrink the std, PPO's exploration)."""
+    out = policy_output(config, state, obs, params)
+    if state.head != "categorical":
+        mean, log_std = jnp.split(out, 2, axis=-1)
+        out = jnp.concatenate([mean, jax.lax.stop_gradient(log_std)], axis=-1)
+    return -jnp.mean(nets.log_prob(state.head, out, action))
+
+
+def _loss(config: PPOConfig, state: PPOState, params, batch: dict, key: jax.Array, bc=None):
     out = policy_output(config, state, batch["obs"], params)
     logp = nets.log_prob(state.head, out, batch["action"])
     log_ratio = logp - batch["log_prob"]
@@ -169,6 +179,10 @@ def _loss(config: PPOConfig, state: PPOState, params, batch: dict, key: jax.Arra
     value_loss = 0.5 * jnp.mean((v - batch["target"]) ** 2)
     ent = jnp.mean(nets.entropy(state.head, out, key))
     total = policy_loss + config.vf_coef * value_loss - config.ent_coef * ent
+    if bc is not None:  # behavioural-cloning term on a batch of demonstrations (jaxirl.bc; Jena et al. 2020)
+        bc_obs, bc_action, bc_weight = bc
+        bc_nll = _bc_nll(config, state, params, bc_obs, bc_action)
+        total = total + bc_weight * bc_nll
     aux = {
         "policy_loss": policy_loss,
         "value_loss": value_loss,
@@ -176,6 +190,8 @@ def _loss(config: PPOConfig, state: PPOState, params, batch: dict, key: jax.Arra
         "approx_kl": jnp.mean(ratio - 1.0 - log_ratio),
         "clip_fraction": jnp.mean((jnp.abs(ratio - 1.0) > config.clip_eps).astype(jnp.float32)),
     }
+    if bc is not None:
+        aux["bc_nll"] = bc_nll
     return total, aux
 
 
@@ -214,10 +230,13 @@ def minibatches(data, key: jax.Array, num_minibatches: int, groups: int = 1):
     return jax.tree.map(draw, data)
 
 
-def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Array, key: jax.Array):
+def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Array, key: jax.Array, bc=None):
     """``update_epochs × num_minibatches`` clipped-surrogate gradient steps on one rollout.
 
-    ``rewards`` ``(T, N)`` replace the environment rewards (an IRL step passes its learned reward). The
+    ``rewards`` ``(T, N)`` replace the environment rewards (an IRL step passes its learned reward).
+    ``bc = (obs, action, weight)`` (demonstrations ``(M, ...)`` and a scalar): every minibatch's loss also gets
+    ``weight · (−mean log π(a|s))`` over as many demonstrated pairs, drawn uniformly (the policy's log std
+    held fixed in that term) — PPO regularised towards behavioural cloning (:mod:`jaxirl.bc`). The
     observation normaliser is updated from the rollout after the gradient steps (so the stored
     ``log_prob`` values, computed with the old statistics, match the first epoch exactly).
     Returns ``(state, metrics)`` with scalar metrics averaged over all minibatches.
@@ -236,14 +255,26 @@ def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Ar
     data = {"obs": tr.obs, "action": tr.action, "log_prob": rollout.log_prob, "advantage": adv, "target": target}
     optimizer = _optimizer(config)
     lr = learning_rate_at(config, state.step)
-    loss_grad = jax.value_and_grad(lambda p, b, k: _loss(config, state, p, b, k), has_aux=True)
+    # the actor's share of the step: min(1, update / actor_warmup_updates) (PPOConfig), 1 without a warm-up
+    actor_lr = lr if config.actor_warmup_updates <= 0 else lr * jnp.minimum(1.0, state.step / config.actor_warmup_updates)
+    loss_grad = jax.value_and_grad(lambda p, b, k, d: _loss(config, state, p, b, k, d), has_aux=True)
+    minibatch = batch_size // config.num_minibatches
+    if bc is not None:
+        bc = (jnp.asarray(bc[0]), jnp.asarray(bc[1]), jnp.asarray(bc[2], jnp.float32))
 
     def minibatch_step(carry, xs):
         params, opt_state = carry
         batch, k = xs
-        (_, aux), grads = loss_grad(params, batch, k)
+        demo = None
+        if bc is not None:
+            k, k_bc = jax.random.split(k)
+            idx = jax.random.randint(k_bc, (minibatch,), 0, bc[0].shape[0])
+            demo = (bc[0][idx], bc[1][idx], bc[2])
+        (_, aux), grads = loss_grad(params, batch, k, demo)
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        params = optax.apply_updates(params, jax.tree.map(lambda u: -lr * u, updates))
+        updates = {"actor": jax.tree.map(lambda u: -actor_lr * u, updates["actor"]),
+                   "critic": jax.tree.map(lambda u: -lr * u, updates["critic"])}
+        params = optax.apply_updates(params, updates)
         aux["grad_norm"] = optax.global_norm(grads)
         return (params, opt_state), aux
 
@@ -257,6 +288,7 @@ def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Ar
     )
     metrics = jax.tree.map(jnp.mean, aux)
     metrics["learning_rate"] = lr
+    metrics["actor_learning_rate"] = actor_lr
     obs_norm = nets.update(state.obs_norm, tr.obs) if config.normalize_obs else state.obs_norm
     state = state.replace(params=params, opt_state=opt_state, obs_norm=obs_norm, step=state.step + 1)
     return state, metrics

@@ -22,6 +22,10 @@ class PPOConfig:
 
     ``policy_head="auto"`` picks ``categorical`` for discrete envs and ``tanh_gaussian`` otherwise.
     ``anneal_lr_updates > 0`` decays the learning rate linearly to 0 over that many updates.
+    ``actor_warmup_updates = W > 0`` scales the policy's parameter steps by ``min(1, u / W)`` at update ``u``
+    (0, 1, ...): the actor stays put at first and joins in linearly, while the critic learns at the full rate
+    (Adam's statistics see every gradient; only the applied step is scaled) — for a policy that starts
+    good (a behavioural-cloning warm start, :mod:`jaxirl.bc`) and a critic and reward that start untrained.
     ``shuffle_groups = G`` draws every minibatch in equal parts from ``G`` consecutive blocks of envs, each
     block shuffled on its own (1: one shuffle over the whole batch). With a run's envs split over ``G``
     devices (:func:`jaxirl.parallel.shard_envs`) each device's part of every minibatch is then its own envs'
@@ -47,6 +51,7 @@ class PPOConfig:
     state_dependent_std: bool = struct.field(default=False, **_STATIC)
     init_log_std: float = struct.field(default=0.0, **_STATIC)
     anneal_lr_updates: int = struct.field(default=0, **_STATIC)
+    actor_warmup_updates: int = struct.field(default=0, **_STATIC)
     adam_eps: float = struct.field(default=1e-5, **_STATIC)
     shuffle_groups: int = struct.field(default=1, **_STATIC)
 
@@ -110,8 +115,10 @@ def check_config(config: PPOConfig, env: VecEnv | None = None) -> None:
     for name in ("num_steps", "num_minibatches", "update_epochs", "shuffle_groups"):
         if not _is_pos_int(getattr(config, name)):
             raise ValueError(f"{name}: expected a positive int, got {getattr(config, name)!r}")
-    if not isinstance(config.anneal_lr_updates, int) or config.anneal_lr_updates < 0:
-        raise ValueError(f"anneal_lr_updates: expected an int >= 0, got {config.anneal_lr_updates!r}")
+    for name in ("anneal_lr_updates", "actor_warmup_updates"):
+        v = getattr(config, name)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"{name}: expected an int >= 0, got {v!r}")
     if not isinstance(config.hidden, (tuple, list)) or not all(_is_pos_int(h) for h in config.hidden):
         raise ValueError(f"hidden: expected a tuple of positive ints, got {config.hidden!r}")
     nets.check_activation(config.activation)
