@@ -245,3 +245,21 @@ def test_solver_trips_replica_solves_as_jaxopt_and_counts_the_halvings():
                 ["--steps", "-1"]):  # refused before any env is built
         with pytest.raises(SystemExit):
             trips_mod.main(bad + ["--output", "unused.md"])
+
+
+def test_bc_script_clones_scores_and_reports(tmp_path):
+    """benchmarks/bc.py on pointmass: the cloned policies score like the scripted expert (BC is the strong baseline
+    there too), the report has the row; bad arguments exit before anything is built."""
+    bc = _benchmark("bc")
+    report = tmp_path / "bc.md"
+    rows = bc.main(["--envs", "pointmass", "--seeds", "2", "--episodes", "8", "--bc-steps", "1000",
+                    "--init-log-std", "-1", "--output", str(report)])
+    (row,) = rows
+    assert row["det"].shape == (2,) and np.all(row["det"] > 0.8), row["det"]  # measured 0.94 with one seed
+    assert np.all(np.isfinite(row["stoch"])) and row["transitions"] > 0
+    text = report.read_text()
+    assert "| pointmass |" in text and "command: `python benchmarks/bc.py" in text
+    for bad in (["--envs", "nope"], ["--seeds", "0"], ["--bc-steps", "0"]):
+        with pytest.raises(SystemExit):
+            bc.main(bad + ["--output", str(tmp_path / "bad.md")])
+    assert not (tmp_path / "bad.md").exists()
