@@ -105,14 +105,6 @@ def split(config: BCConfig, num: int) -> int:
     return num - held
 
 
-def _nll(ppo_config, state, params, obs, action, fit_std):
-    out = ppo.policy_output(ppo_config, state, obs, params)
-    if not fit_std and state.head != "categorical":
-        mean, log_std = jnp.split(out, 2, axis=-1)
-        out = jnp.concatenate([mean, jax.lax.stop_gradient(log_std)], axis=-1)
-    return -nets.log_prob(state.head, out, action), out
-
-
 def fit(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, obs: jax.Array, action: jax.Array,
         key: jax.Array):
     """``config.steps`` Adam steps of behavioural cloning on ``(obs, action)`` ``(M, ...)``, starting from ``state``.
@@ -127,14 +119,16 @@ def fit(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, obs: j
     obs, action = jnp.asarray(obs), jnp.asarray(action)
     num = obs.shape[0]
     n_train = split(config, num)
-    if ppo_config.normalize_obs:
-        state = state.replace(obs_norm=nets.update(nets.RunningNorm.create(obs.shape[1:]), obs))
+    if state.head == "categorical":
+        action = action.reshape(num).astype(jnp.int32)
+    if ppo_config.normalize_obs:  # from the transitions it trains on (the held-out ones stay unseen)
+        state = state.replace(obs_norm=nets.update(nets.RunningNorm.create(obs.shape[1:]), obs[:n_train]))
     fit_std = config.fit_std
 
     critic = state.params["critic"]
 
     def loss_fn(actor, o, a, k):
-        nll, out = _nll(ppo_config, state, {"actor": actor, "critic": critic}, o, a, fit_std)
+        nll, out = ppo.demo_nll(ppo_config, state, {"actor": actor, "critic": critic}, o, a, fit_std)
         loss = jnp.mean(nll)
         if fit_std or state.head == "categorical":
             loss = loss - config.ent_coef * jnp.mean(nets.entropy(state.head, out, k))
@@ -163,12 +157,12 @@ def fit(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, obs: j
     state = state.replace(params=params)
     tail = max(1, config.steps // 10)
     if n_train < num:
-        val_nll = jnp.mean(_nll(ppo_config, state, params, obs[n_train:], action[n_train:], True)[0])
+        val_nll = jnp.mean(ppo.demo_nll(ppo_config, state, params, obs[n_train:], action[n_train:], True)[0])
     else:
         val_nll = jnp.full((), jnp.nan, jnp.float32)
     mode = ppo.act_deterministic(ppo_config, state, obs)
     if state.head == "categorical":
-        mode_mse = jnp.mean((mode != action.reshape(mode.shape)).astype(jnp.float32))
+        mode_mse = jnp.mean((mode != action).astype(jnp.float32))
     else:
         mode_mse = jnp.mean(jnp.square(mode - action))
     return state, {"nll": jnp.mean(nlls[-tail:]), "val_nll": val_nll, "mode_mse": mode_mse}

@@ -27,7 +27,7 @@ from jaxirl.envs.base import Transition, VecEnv
 from jaxirl.rl.ppo_config import PPOConfig, check_config, check_shuffle_groups, resolve_head
 
 __all__ = [
-    "PPOConfig", "PPOState", "Rollout", "act", "act_deterministic", "check_config", "episode_stats", "gae",
+    "PPOConfig", "PPOState", "Rollout", "act", "act_deterministic", "check_config", "demo_nll", "episode_stats", "gae",
     "init", "learning_rate_at", "log_prob", "make_train", "minibatches", "policy_output", "resolve_head", "rollout", "update",
     "value",
 ]
@@ -155,14 +155,19 @@ def gae(rewards, values, next_values, terminated, truncated, discount, gae_lambd
     return adv, adv + values
 
 
-def _bc_nll(config: PPOConfig, state: PPOState, params, obs, action):
-    """Mean ``−log π(a|s)`` of demonstrated pairs, the policy's log std held fixed (no gradient through it: a
-    deterministic expert's likelihood would otherwise shrink the std, PPO's exploration)."""
+def demo_nll(config: PPOConfig, state: PPOState, params, obs, action, fit_std: bool = False):
+    """Per-pair ``−log π(a|s)`` of demonstrated ``(obs, action)`` ``(M, ...)`` and the distribution parameters.
+
+    ``fit_std=False`` holds a Gaussian head's log std fixed (no gradient through it: a deterministic expert's
+    likelihood would shrink the std, and with it PPO's exploration). Discrete actions may be ``(M,)`` or ``(M, 1)``.
+    Behavioural cloning (:mod:`jaxirl.bc`) and PPO's BC term both use it."""
     out = policy_output(config, state, obs, params)
-    if state.head != "categorical":
+    if state.head == "categorical":
+        action = jnp.asarray(action).reshape(obs.shape[0]).astype(jnp.int32)
+    elif not fit_std:
         mean, log_std = jnp.split(out, 2, axis=-1)
         out = jnp.concatenate([mean, jax.lax.stop_gradient(log_std)], axis=-1)
-    return -jnp.mean(nets.log_prob(state.head, out, action))
+    return -nets.log_prob(state.head, out, action), out
 
 
 def _loss(config: PPOConfig, state: PPOState, params, batch: dict, key: jax.Array, bc=None):
@@ -181,7 +186,7 @@ def _loss(config: PPOConfig, state: PPOState, params, batch: dict, key: jax.Arra
     total = policy_loss + config.vf_coef * value_loss - config.ent_coef * ent
     if bc is not None:  # behavioural-cloning term on a batch of demonstrations (jaxirl.bc; Jena et al. 2020)
         bc_obs, bc_action, bc_weight = bc
-        bc_nll = _bc_nll(config, state, params, bc_obs, bc_action)
+        bc_nll = jnp.mean(demo_nll(config, state, params, bc_obs, bc_action)[0])
         total = total + bc_weight * bc_nll
     aux = {
         "policy_loss": policy_loss,
