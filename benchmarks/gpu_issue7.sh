@@ -1,6 +1,6 @@
 #!/bin/bash
 # Issue 7's GPU measurements in ONE device call (device time is scarce; see benchmarks/results/*gpu*.md):
-#   1. (unless TP_ARGS=none) throughput.py with TP_ARGS (default: bare stepping of halfcheetah and ant at 512-8192
+#   1. (unless TP_ARGS=none, the default) throughput.py with TP_ARGS (e.g. bare stepping of halfcheetah and ant at 512-8192
 #      envs), timed alone on the GPU;
 #   2. quality.py runs: one process per (env, algorithm), all started at once so they compile while (1)
 #      compiles, and train (--wait-for) only after (1) has finished timing, each with --time-limit seconds of
@@ -16,28 +16,29 @@ OUT=${OUT:?set OUT to a results folder}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 PY=${PY:-python3}   # the interpreter (the GPU image has python3, maybe no `python`)
-# Defaults: walker2d, the next open target, AIRL (its new absorbing pace, never run on a GPU) then GAIL, ONE seed each
-# (a probe, not the 3-seed measurement), each alone on the GPU, 100 s of training, up to 3000 iterations, an evaluation
-# every 100. ant was done this way on an H200 (2026-11-28, benchmarks/results/quality_gpu.md, session 3: 3 seeds one at
-# a time, GAIL 0.9 after 72 s, AIRL after 66 s; `TP_ARGS=none Q_ENVS=ant Q_ALGS=gail Q_SEEDS=3 Q_TIME=100 Q_OVERRIDES=
+# Defaults: the two open targets, walker2d and halfcheetah, with their configs' new behavioural-cloning warm start and
+# BC term (bc section, since 2026-11-28; CPU evidence only: benchmarks/results/bc_adversarial.md), GAIL then AIRL, ONE
+# seed each (a probe, not the 3-seed measurement), each alone on the GPU, 40 s of training (the cloned policy starts
+# near 0.9: the question is whether the runs hold it), an evaluation every 100 iterations. Expected: start-up ~100-150 s
+# (all four compile at once), walker2d ~40 s + 3-4 evaluations of ~8 s per run, halfcheetah one 100-iteration chunk
+# (~50-100 s alone) + 1 evaluation of ~13 s per run: ~400-500 s; give the device call a 590 s limit (DEADLINE 560 stops
+# everything). ant was done on an H200 (2026-11-28, benchmarks/results/quality_gpu.md, session 3: 3 seeds one at a
+# time, GAIL 0.9 after 72 s, AIRL after 66 s; `TP_ARGS=none Q_ENVS=ant Q_ALGS=gail Q_SEEDS=3 Q_TIME=100 Q_OVERRIDES=
 # "train.eval_every=300 train.num_iterations=3000"`: 487 s cold; AIRL with Q_TIME=60 and eval_every=200: 309 s warm).
-# Expected here: the bare-stepping table (~2-4 min; both quality runs compile meanwhile, ~95-150 s) + 2 x ~125 s =
-# ~370-490 s: give the device call a 590 s limit (DEADLINE 560 stops everything; BARRIER_MAX 280 s caps the wait).
 # Q_ALONE=1: --one-at-a-time, a seed alone on the GPU (on ant 1.9x faster per iteration than 3 vmapped seeds).
 # Every run compiles at once and then trains alone on the GPU, one after another (Q_SERIAL=1). On an H200 (benchmarks/results/
 # quality_gpu.md) four runs started up in 73-98 s (cold; 21-35 s from a warm machine's cache), 100 iterations (3
 # vmapped seeds) took hopper 10 s, ant 15 s, walker2d 26 s and halfcheetah 100 s, an evaluation 3-13 s. Eight runs
 # started at once AND training together reported no trained chunk within 540 s (2026-11-26).
-# By default the throughput step times bare stepping of halfcheetah and ant at 512/2048/8192 envs (6 rows, ~2-4 min
-# while the quality runs compile; a row's env, tracing and compiling took ~60 s on the 2-core CPU): do halfcheetah's
-# steps cost nearly the same as envs grow, as its contact solver's line-search trips predict
-# (benchmarks/results/solver_trips.md)? TP_ARGS=none skips it.
-TP_ARGS=${TP_ARGS:-"--preset gpu --envs halfcheetah ant --num-envs 512 2048 8192 --parts bare --repeats 2"}
-Q_ENVS=${Q_ENVS:-walker2d}
+# TP_ARGS: a throughput.py table timed first, alone on the GPU, while the quality runs compile (default none). The
+# bare-stepping scaling check of halfcheetah's contact-solver model (benchmarks/results/solver_trips.md):
+# TP_ARGS="--preset gpu --envs halfcheetah ant --num-envs 512 2048 8192 --parts bare --repeats 2" (~2-4 min).
+TP_ARGS=${TP_ARGS:-none}
+Q_ENVS=${Q_ENVS:-"walker2d halfcheetah"}
 [ "$Q_ENVS" = none ] && Q_ENVS=""   # Q_ENVS=none: the throughput row only
-Q_ALGS=${Q_ALGS:-"airl gail"}
+Q_ALGS=${Q_ALGS:-"gail airl"}
 Q_SEEDS=${Q_SEEDS:-1}
-Q_TIME=${Q_TIME:-100}
+Q_TIME=${Q_TIME:-40}
 Q_ALONE=${Q_ALONE:-1}   # 1: --one-at-a-time (seeds in turn, each alone on the GPU); 0: the seeds vmapped together
 Q_OVERRIDES=${Q_OVERRIDES:-train.eval_every=100 train.num_iterations=3000}   # iterations per chunk; an evaluation
                                # (1000 sequential env steps) follows every chunk, its time reported apart
