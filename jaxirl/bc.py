@@ -121,6 +121,9 @@ def fit(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, obs: j
     n_train = split(config, num)
     if state.head == "categorical":
         action = action.reshape(num).astype(jnp.int32)
+    elif not config.fit_std and not isinstance(config.ent_coef, jax.core.Tracer) and np.any(np.asarray(config.ent_coef) != 0):
+        raise ValueError(f"bc.ent_coef: {config.ent_coef!r} has no effect while the std is fixed (bc.fit_std: false); "
+                         "set bc.fit_std: true, or bc.ent_coef: 0")
     if ppo_config.normalize_obs:  # from the transitions it trains on (the held-out ones stay unseen)
         state = state.replace(obs_norm=nets.update(nets.RunningNorm.create(obs.shape[1:]), obs[:n_train]))
     fit_std = config.fit_std

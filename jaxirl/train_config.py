@@ -89,7 +89,7 @@ def make_config(
 
     ``generator`` is ``"ppo"`` or ``"soft_vi"``; ``discriminator`` and ``generator_config`` are dicts of
     the fields of :class:`DiscriminatorConfig` and of the generator's config; ``bc`` those of
-    :class:`~jaxirl.bc.BCConfig` (the warm start; default off); ``train`` holds the
+    :class:`~jaxirl.bc.BCConfig` (the warm start and the BC term; both off by default); ``train`` holds the
     remaining :class:`TrainConfig` fields. Unknown names raise ``ValueError`` listing the valid ones.
     """
     if algorithm not in OBJECTIVES:

@@ -124,6 +124,7 @@ def test_bad_settings_raise(setup):
         (dict(l2=float("nan")), "bc.l2: expected a finite number >= 0"),
         (dict(validation_fraction=1.0), "bc.validation_fraction: expected a number in \\[0, 1\\)"),
         (dict(fit_std="yes"), "bc.fit_std: expected true or false"),
+        (dict(ent_coef=0.1), "bc.ent_coef: 0.1 has no effect while the std is fixed"),
     ):
         with pytest.raises(ValueError, match=match):
             fit(BCConfig(**bad), cfg, state, demos.obs, demos.action, jax.random.PRNGKey(0))

@@ -255,7 +255,7 @@ def test_bc_script_clones_scores_and_reports(tmp_path):
     rows = bc.main(["--envs", "pointmass", "--seeds", "2", "--episodes", "8", "--bc-steps", "1000",
                     "--init-log-std", "-1", "--output", str(report)])
     (row,) = rows
-    assert row["det"].shape == (2,) and np.all(row["det"] > 0.8), row["det"]  # measured 0.94 with one seed
+    assert row["det"].shape == (2,) and np.all(row["det"] > 0.8), row["det"]  # measured 1.02 for both
     assert np.all(np.isfinite(row["stoch"])) and row["transitions"] > 0
     text = report.read_text()
     assert "| pointmass |" in text and "command: `python benchmarks/bc.py" in text

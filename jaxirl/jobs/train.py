@@ -13,7 +13,8 @@ Sections (defaults in :func:`defaults`)::
     ppo:           the fields of jaxirl.rl.ppo.PPOConfig (the generator)
     bc:            the fields of jaxirl.bc.BCConfig: behavioural cloning of the demonstrations into the PPO
                    policy before the first iteration (steps: 0 = off, the default; learning_rate, batch_size,
-                   fit_std, ent_coef, l2, validation_fraction)
+                   fit_std, ent_coef, l2, validation_fraction) and a BC term in every PPO minibatch loss
+                   (coef: 0 = off, the default; coef_decay_iterations)
     eval:          num_envs (environments of the evaluation env), seed, num_steps (final evaluation),
                    env_kwargs (null: env.kwargs; else the evaluation env's own constructor arguments, e.g.
                    train with ``env.kwargs: {terminate_when_unhealthy: false}`` and score on the standard
