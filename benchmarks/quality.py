@@ -204,15 +204,16 @@ def in_scan_curve(mean_det, eval_every, train_s):
             for k in range(eval_every - 1, iters, eval_every) if np.isfinite(mean_det[k])]
 
 
-def _chunks(programs, trainer, state, chunk, num_iterations, time_limit, max_chunks=None):
+def _chunks(programs, trainer, state, chunk, num_iterations, time_limit, max_chunks=None, start_s=0.0):
     """Train ``state`` (one or more vmapped seeds) chunk by chunk: one call of the chunk program, then one of the
     evaluation program. Yields after every chunk ``{"train_s", "eval_s"}`` (cumulative seconds), ``"iters"``,
     ``"det"`` / ``"stoch"`` (the seeds' scores, shaped ``(seeds,)``) and ``"diag"`` (:func:`chunk_diagnostics`).
     Stops at ``num_iterations``, and after the chunk that passes ``time_limit`` seconds of training, or, with
-    ``max_chunks``, after that many chunks (whatever the time)."""
-    train_s = eval_s = 0.0
+    ``max_chunks``, after that many chunks (whatever the time). ``start_s``: training seconds already spent
+    before the first chunk (the init call: a behavioural-cloning warm start runs there)."""
+    train_s, eval_s = float(start_s), 0.0
     iters = n = 0
-    while iters < num_iterations and (train_s < time_limit if max_chunks is None else n < max_chunks):
+    while iters < num_iterations and (n == 0 or train_s < time_limit if max_chunks is None else n < max_chunks):
         t = time.perf_counter()
         state, metrics = programs["chunk"](state, trainer.demos)
         jax.block_until_ready(state)
@@ -242,6 +243,7 @@ def _timed_row(env_name, algorithm, config, env, trainer, compile_s, runs, one_a
     row = _row(env_name, algorithm, det.shape[0], config, env, trainer, det, stoch, iters, compile_s,
                secs[-1], to_09, curve, expert_policy)
     row["eval_s"] = float(np.mean([r[n - 1]["eval_s"] for r in runs]))
+    row["init_s"] = float(np.mean([r[0].get("init_s", 0.0) for r in runs]))
     row["diagnostics"] = [(runs[0][k]["iters"], {name: float(np.mean([r[k]["diag"][name] for r in runs]))
                                                  for name in runs[0][k]["diag"]}) for k in range(n)]
     row["one_at_a_time"] = one_at_a_time
@@ -254,7 +256,7 @@ def run_timed(env_name, algorithm, seeds, overrides, time_limit, chunk, on_chunk
     iterations is one compiled call (the same program each time) followed by one call of a separate evaluation
     program (:func:`build_timed_programs`: the three programs compile concurrently), and training stops after
     the chunk that passes ``time_limit`` seconds of training (or at ``train.num_iterations``). ``chunk``
-    defaults to ``train.eval_every``. Training seconds count the training calls only; the evaluations' seconds
+    defaults to ``train.eval_every``. Training seconds count the init call (where a BC warm start runs) and the training calls; the evaluations' seconds
     are reported apart (``eval_s``). 'to 0.9' is the training seconds at the end of the first chunk whose
     evaluation has a seed-mean deterministic score ≥ 0.9. ``on_chunk(row)`` is called after every chunk with
     the row so far (so a run cut off from outside keeps its curve). ``wait_for``: a path; after compiling,
@@ -279,7 +281,6 @@ def run_timed(env_name, algorithm, seeds, overrides, time_limit, chunk, on_chunk
     t = time.perf_counter()
     times = {}
     programs = build_timed_programs(trainer, groups[0], chunk, times)
-    state = jax.block_until_ready(programs["init"](groups[0]))
     compile_s = time.perf_counter() - t
     print(f"  {algorithm} {env_name}: start-up {compile_s:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in times.items())
           + ")" + (f"; waiting for {wait_for}" if wait_for and not os.path.exists(wait_for) else ""), flush=True)
@@ -287,12 +288,16 @@ def run_timed(env_name, algorithm, seeds, overrides, time_limit, chunk, on_chunk
         time.sleep(0.5)
     runs = []
     for g, group in enumerate(groups):
-        if g:
-            state = programs["init"](group)
+        # the init call counts as training: with bc.steps > 0 the behavioural-cloning warm start runs in it
+        t = time.perf_counter()
+        state = jax.block_until_ready(programs["init"](group))
+        init_s = time.perf_counter() - t
         label = f" seed {g}" if one_at_a_time else ""
+        print(f"  {algorithm} {env_name}{label}: init {init_s:.1f} s (counted as training)", flush=True)
         run = []
         for rec in _chunks(programs, trainer, state, chunk, config.num_iterations, time_limit,
-                           max_chunks=len(runs[0]) if runs else None):
+                           max_chunks=len(runs[0]) if runs else None, start_s=init_s):
+            rec["init_s"] = init_s
             run.append(rec)
             print(f"  {algorithm} {env_name}{label}: {rec['iters']} iterations, {rec['train_s']:.1f} s "
                   f"(+{rec['eval_s']:.1f} s evaluating): score det {float(rec['det'].mean()):.3f}", flush=True)
@@ -315,7 +320,9 @@ def write_report(path, rows, argv):
         "until the seed-mean deterministic score first reaches 0.9; 'best': the highest seed-mean deterministic score "
         "of any evaluation, at that many training seconds. 'eval s': seconds spent evaluating, apart from "
         "'train s' in chunked runs (--time-limit: a separate evaluation program after every chunk); '—': one "
-        "program with in-scan evaluation, whose time is inside 'train s'.",
+        "program with in-scan evaluation, whose time is inside 'train s'. In chunked runs 'train s' and 'to 0.9' "
+        "include the init call (seeds' mean 'init s' in the curve line below; a behavioural-cloning warm start, "
+        "bc.steps > 0, runs there).",
         "",
         "| env | algorithm | seeds | iterations | env steps per seed | final score (det) | worst seed | final score (stoch) | best (det) at train s | train s | compile s | to 0.9 | eval s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -342,7 +349,8 @@ def write_report(path, rows, argv):
                   "program its seconds, in-scan evaluations included, spread evenly over the iterations):", ""]
         for r in curves:
             pts = ", ".join(f"{t:g} s/{i}: {v:.2f}" for t, i, v in r["curve"])
-            lines.append(f"- {r['env']} {r['algorithm']}: {pts}")
+            init = f" (init {r['init_s']:.1f} s, included)" if r.get("init_s") is not None else ""
+            lines.append(f"- {r['env']} {r['algorithm']}{init}: {pts}")
     diags = [r for r in rows if r.get("diagnostics")]
     if diags:
         lines += ["", "Training diagnostics at the end of each chunk (iterations: seed means at the chunk's last "

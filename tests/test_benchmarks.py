@@ -62,7 +62,7 @@ def test_quality_script_time_limited_chunks_wait_and_report(tmp_path):
     assert -10.0 < float(cells[6]) < 10.0  # a real (finite) score from the evaluation program
     assert cells[9] == f"{float(cells[6]):.3f} at {float(cells[10]):.1f} s"  # one evaluation: best = final
     assert float(cells[13]) >= 0.0  # evaluation seconds, apart from the training seconds
-    assert "- pointmass gail: " in text and " s/2: " in text
+    assert "- pointmass gail (init " in text and " s/2: " in text
     # the chunk's training diagnostics: episode length, D(policy), true reward per step (pointmass: no absorbing)
     diag = text.split("Training diagnostics")[1].split(
         "- pointmass gail (episode length / D(policy) / true reward per step): ")[1].splitlines()[0]
@@ -95,6 +95,8 @@ def test_quality_seeds_one_at_a_time_equal_the_vmapped_seeds(tmp_path):
     # on_chunk: seed 0's chunks while it trains, then the finished seeds
     assert [r["seeds"] for r in rows] == [1, 1, 2] and rows[-1]["final_det"] == alone["final_det"]
     assert alone["eval_s"] > 0 and len(alone["diagnostics"]) == 2
+    # the init call (where a BC warm start runs) is training time: the first chunk's seconds include it
+    assert alone["init_s"] > 0 and alone["curve"][0][0] >= round(alone["init_s"], 1)
     report = tmp_path / "q.md"
     quality.write_report(str(report), [vmapped, alone], ["--one-at-a-time"])
     lines = [line for line in report.read_text().splitlines() if line.startswith("| pointmass | gail |")]
