@@ -31,7 +31,7 @@ from flax import struct
 from jaxirl import nets
 from jaxirl.rl import ppo
 
-__all__ = ["BCConfig", "fit", "split", "has_term", "term_weight"]
+__all__ = ["BCConfig", "fit", "start", "steps", "diagnostics", "split", "has_term", "term_weight"]
 
 _STATIC = dict(pytree_node=False)
 
@@ -105,29 +105,39 @@ def split(config: BCConfig, num: int) -> int:
     return num - held
 
 
-def fit(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, obs: jax.Array, action: jax.Array,
-        key: jax.Array):
-    """``config.steps`` Adam steps of behavioural cloning on ``(obs, action)`` ``(M, ...)``, starting from ``state``.
-
-    Returns ``(state, metrics)``: the PPO state with the fitted actor (critic and PPO optimiser state
-    untouched, the observation normaliser set from ``obs``) and scalar metrics ``nll`` (mean over the last
-    10 % of the steps' minibatches), ``val_nll`` (held-out transitions; NaN without a split), ``mode_mse``
-    (mean squared error of the policy's mode against the demonstrated actions over all ``M``; for discrete
-    actions the error rate). Pure; ``jax.vmap`` over keys or traced config fields works.
-    """
+def start(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, obs: jax.Array):
+    """The state and optimiser state a fit starts from: the observation normaliser set from the training part of
+    ``obs`` (when the PPO config normalises observations; the held-out transitions stay unseen) and a fresh Adam
+    state for the actor. :func:`steps` continues from them; :func:`fit` does both."""
     config.validate()
-    obs, action = jnp.asarray(obs), jnp.asarray(action)
-    num = obs.shape[0]
-    n_train = split(config, num)
+    obs = jnp.asarray(obs)
+    n_train = split(config, obs.shape[0])
+    if ppo_config.normalize_obs:
+        state = state.replace(obs_norm=nets.update(nets.RunningNorm.create(obs.shape[1:]), obs[:n_train]))
+    return state, optax.scale_by_adam().init(state.params["actor"])
+
+
+def _actions(config: BCConfig, state: ppo.PPOState, action: jax.Array) -> jax.Array:
+    action = jnp.asarray(action)
     if state.head == "categorical":
-        action = action.reshape(num).astype(jnp.int32)
-    elif not config.fit_std and not isinstance(config.ent_coef, jax.core.Tracer) and np.any(np.asarray(config.ent_coef) != 0):
+        return action.reshape(action.shape[0]).astype(jnp.int32)
+    if not config.fit_std and not isinstance(config.ent_coef, jax.core.Tracer) and np.any(np.asarray(config.ent_coef) != 0):
         raise ValueError(f"bc.ent_coef: {config.ent_coef!r} has no effect while the std is fixed (bc.fit_std: false); "
                          "set bc.fit_std: true, or bc.ent_coef: 0")
-    if ppo_config.normalize_obs:  # from the transitions it trains on (the held-out ones stay unseen)
-        state = state.replace(obs_norm=nets.update(nets.RunningNorm.create(obs.shape[1:]), obs[:n_train]))
-    fit_std = config.fit_std
+    return action
 
+
+def steps(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, opt_state, obs: jax.Array,
+          action: jax.Array, keys: jax.Array):
+    """One Adam step of behavioural cloning per key of ``keys`` ``(N, 2)``, from ``(state, opt_state)`` (see
+    :func:`start`). Returns ``(state, opt_state, nll)``, ``nll`` the ``(N,)`` minibatch NLLs. Calls on
+    consecutive slices of one key array continue each other exactly (the ``jaxirl bc`` job evaluates between
+    them); :func:`fit` uses ``split(key, config.steps)``."""
+    config.validate()
+    obs = jnp.asarray(obs)
+    action = _actions(config, state, action)
+    n_train = split(config, obs.shape[0])
+    fit_std = config.fit_std
     critic = state.params["critic"]
 
     def loss_fn(actor, o, a, k):
@@ -152,15 +162,21 @@ def fit(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, obs: j
         actor = optax.apply_updates(actor, jax.tree.map(lambda u: -config.learning_rate * u, updates))
         return (actor, opt_state), nll
 
-    actor = state.params["actor"]
-    nlls = jnp.full((1,), jnp.nan, jnp.float32)
-    if config.steps > 0:
-        (actor, _), nlls = jax.lax.scan(step, (actor, opt.init(actor)), jax.random.split(key, config.steps))
-    params = {"actor": actor, "critic": critic}
-    state = state.replace(params=params)
-    tail = max(1, config.steps // 10)
+    (actor, opt_state), nlls = jax.lax.scan(step, (state.params["actor"], opt_state), keys)
+    return state.replace(params={"actor": actor, "critic": critic}), opt_state, nlls
+
+
+def diagnostics(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, obs: jax.Array,
+                action: jax.Array) -> dict:
+    """``val_nll`` (mean NLL of the held-out transitions; NaN without a split) and ``mode_mse`` (mean squared
+    error of the policy's mode against the demonstrated actions over all of them; for discrete actions the
+    error rate)."""
+    obs = jnp.asarray(obs)
+    action = _actions(config, state, action)
+    num = obs.shape[0]
+    n_train = split(config, num)
     if n_train < num:
-        val_nll = jnp.mean(ppo.demo_nll(ppo_config, state, params, obs[n_train:], action[n_train:], True)[0])
+        val_nll = jnp.mean(ppo.demo_nll(ppo_config, state, state.params, obs[n_train:], action[n_train:], True)[0])
     else:
         val_nll = jnp.full((), jnp.nan, jnp.float32)
     mode = ppo.act_deterministic(ppo_config, state, obs)
@@ -168,4 +184,24 @@ def fit(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, obs: j
         mode_mse = jnp.mean((mode != action).astype(jnp.float32))
     else:
         mode_mse = jnp.mean(jnp.square(mode - action))
-    return state, {"nll": jnp.mean(nlls[-tail:]), "val_nll": val_nll, "mode_mse": mode_mse}
+    return {"val_nll": val_nll, "mode_mse": mode_mse}
+
+
+def fit(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, obs: jax.Array, action: jax.Array,
+        key: jax.Array):
+    """``config.steps`` Adam steps of behavioural cloning on ``(obs, action)`` ``(M, ...)``, starting from ``state``.
+
+    Returns ``(state, metrics)``: the PPO state with the fitted actor (critic and PPO optimiser state
+    untouched, the observation normaliser set from ``obs``) and scalar metrics ``nll`` (mean over the last
+    10 % of the steps' minibatches), ``val_nll`` (held-out transitions; NaN without a split), ``mode_mse``
+    (mean squared error of the policy's mode against the demonstrated actions over all ``M``; for discrete
+    actions the error rate). Pure; ``jax.vmap`` over keys or traced config fields works.
+    """
+    config.validate()
+    _actions(config, state, action)  # refuses an entropy bonus that cannot act before anything is traced
+    state, opt_state = start(config, ppo_config, state, obs)
+    nlls = jnp.full((1,), jnp.nan, jnp.float32)
+    if config.steps > 0:
+        state, _, nlls = steps(config, ppo_config, state, opt_state, obs, action, jax.random.split(key, config.steps))
+    tail = max(1, config.steps // 10)
+    return state, {"nll": jnp.mean(nlls[-tail:]), **diagnostics(config, ppo_config, state, obs, action)}

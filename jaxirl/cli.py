@@ -5,6 +5,7 @@
     jaxirl tabular CONFIG [key=value ...]   exact tabular MaxEnt IRL job (jaxirl.jobs.tabular)
     jaxirl expert  CONFIG [key=value ...]   train a PPO expert on the true reward, save demonstrations
     jaxirl train   CONFIG [key=value ...]   adversarial IRL (GAIL / AIRL) from a demonstrations file
+    jaxirl bc      CONFIG [key=value ...]   behavioural cloning of a demonstrations file (the baseline)
     jaxirl eval    RUN_DIR [key=value ...]  re-evaluate a saved policy on the true reward
 
 Compiled programs are kept in JAX's persistent compilation cache, so a second run of the same configuration
@@ -37,6 +38,7 @@ _JOBS = {
     "tabular": ("jaxirl.jobs.tabular", "exact tabular MaxEnt IRL (gridworld) from a YAML config"),
     "expert": ("jaxirl.jobs.expert", "train a PPO expert on the true reward and save demonstrations"),
     "train": ("jaxirl.jobs.train", "adversarial IRL (GAIL/AIRL) from demonstrations"),
+    "bc": ("jaxirl.jobs.bc", "behavioural cloning of demonstrations into a PPO policy (the baseline)"),
     "eval": ("jaxirl.jobs.evaluate", "re-evaluate a saved policy of a run folder on the true reward"),
 }
 
@@ -50,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, help_text) in _JOBS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name == "eval":
-            p.add_argument("config", metavar="RUN_DIR", help="run folder written by `jaxirl expert` or `jaxirl train`")
+            p.add_argument("config", metavar="RUN_DIR", help="run folder written by `jaxirl expert`, `jaxirl train` or `jaxirl bc`")
         else:
             p.add_argument("config", metavar="CONFIG", help="YAML configuration file")
         p.add_argument("overrides", nargs="*", metavar="key=value", help="configuration overrides")

@@ -128,7 +128,7 @@ def test_help_lists_commands(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("tabular", "expert", "train", "eval"):
+    for command in ("tabular", "expert", "train", "bc", "eval"):
         assert command in out
 
 
@@ -249,9 +249,10 @@ def test_eval_env_kwargs_train_on_one_env_score_on_another(expert_run, airl_run,
         assert (got["return_deterministic"] == reference["return_deterministic"]) == same
 
 
-@pytest.mark.parametrize("name", sorted(n for n in os.listdir(CONFIGS) if n.endswith(".yaml") and n[:4] in ("gail", "airl", "expe")))
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(CONFIGS) if n.endswith(".yaml") and n[:4] in ("gail", "airl", "expe", "bc_p", "bc_w", "bc_h", "bc_a")))
 def test_shipped_configs_are_valid(name):
-    """Every shipped expert/gail/airl config loads and builds its validated config structs (no env is made)."""
+    """Every shipped expert/gail/airl/bc config loads and builds its validated config structs (no env is made)."""
+    import jaxirl.jobs.bc as bc_job
     import jaxirl.jobs.expert as expert_job
     import jaxirl.jobs.train as train_job
     from jaxirl.config import load_config
@@ -264,6 +265,19 @@ def test_shipped_configs_are_valid(name):
         cfg = load_config(path, [], expert_job.defaults())
         expert_job._check(cfg)
         ppo_config(cfg["ppo"])
+    elif name.startswith("bc_"):
+        from jaxirl.bc import BCConfig
+        from jaxirl.config import to_struct
+
+        cfg = load_config(path, [], bc_job.defaults())
+        bc_job._check(cfg, to_struct(BCConfig, cfg["bc"], name="bc").validate())
+        ppo_config(cfg["ppo"])
+        assert cfg["demos"]["path"] == f"demos/{stem}.npz"
+        # the policy network of a GAIL or AIRL config of the same env (a clone can warm-start it)
+        keys = ("hidden", "activation", "policy_head", "normalize_obs")
+        others = [load_config(os.path.join(CONFIGS, f"{alg}_{stem}.yaml"), [], train_job.defaults())["ppo"]
+                  for alg in ("gail", "airl")]
+        assert any(all(cfg["ppo"][k] == o[k] for k in keys) for o in others)
     else:
         cfg = load_config(path, [], train_job.defaults())
         train_job._check(cfg)
@@ -272,7 +286,8 @@ def test_shipped_configs_are_valid(name):
         assert cfg["demos"]["path"] == f"demos/{stem}.npz"
     # configs/<kind>_<env>.yaml, or <kind>_<env>_<backend>.yaml for a variant on another physics backend
     assert stem in (cfg["env"]["name"], f"{cfg['env']['name']}_{cfg['env']['backend']}") and cfg["env"]["name"] in env_names()
-    assert (cfg["ppo"]["num_steps"] * cfg["env"]["num_envs"]) % cfg["ppo"]["num_minibatches"] == 0
+    if not name.startswith("bc_"):
+        assert (cfg["ppo"]["num_steps"] * cfg["env"]["num_envs"]) % cfg["ppo"]["num_minibatches"] == 0
 
 
 def test_train_rejects_mismatched_demos(expert_run, tmp_path, capsys):

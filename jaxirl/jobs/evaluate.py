@@ -22,7 +22,7 @@ from jaxirl import io
 from jaxirl.config import load_config, struct_defaults, to_struct
 
 __all__ = ["main", "ENV_DEFAULTS", "EVAL_DEFAULTS", "make_env", "eval_env_section", "ppo_config", "load_policy",
-           "evaluate_policy", "random_action", "ppo_defaults"]
+           "evaluate_policy", "policy_evaluator", "random_action", "ppo_defaults"]
 
 ENV_DEFAULTS = {"name": "pointmass", "backend": None, "num_envs": 16, "episode_length": 50, "kwargs": {}}
 EVAL_DEFAULTS = {"num_envs": 16, "seed": 0, "num_steps": 0}  # num_steps 0: one episode length
@@ -79,13 +79,13 @@ def random_action(env, obs: jax.Array, key: jax.Array) -> jax.Array:
     return jax.random.uniform(key, obs.shape[:-1] + (env.action_size,), minval=-1.0, maxval=1.0)
 
 
-def evaluate_policy(env, config, state, key: jax.Array, num_steps: int | None = None) -> dict:
-    """Mean true return of the PPO policy's mode (deterministic), of its samples (stochastic) and of the
-    uniformly random policy (the 0 of a normalised score).
+def policy_evaluator(env, config, num_steps: int | None = None):
+    """A jitted ``fn(state, key) -> dict`` of the mean true return of the PPO policy's mode (deterministic), of
+    its samples (stochastic) and of the uniformly random policy (the 0 of a normalised score), as host floats.
 
-    The three evaluations are one jitted program: :func:`jaxirl.rl.evaluate.evaluate` ``vmap``-ped over a
-    policy index (0 mode, 1 sample, 2 random) that selects the action, so there is a single compilation.
-    """
+    The three evaluations are one program: :func:`jaxirl.rl.evaluate.evaluate` ``vmap``-ped over a policy index
+    (0 mode, 1 sample, 2 random) that selects the action. Build it once and call it for every state of a run
+    (one compilation)."""
     from jaxirl.rl import ppo
     from jaxirl.rl.evaluate import evaluate
 
@@ -99,15 +99,25 @@ def evaluate_policy(env, config, state, key: jax.Array, num_steps: int | None = 
         return evaluate(env, act_fn, k, num_steps)
 
     batched = jax.jit(lambda s, keys: jax.vmap(run, in_axes=(None, 0, 0))(s, jnp.arange(3), keys))
-    out = jax.device_get(batched(state, jax.random.split(key, 3)))
-    return {
-        "return_deterministic": float(out["mean_return"][0]),
-        "return_stochastic": float(out["mean_return"][1]),
-        "random_return": float(out["mean_return"][2]),
-        "std_deterministic": float(out["std_return"][0]),
-        "std_stochastic": float(out["std_return"][1]),
-        "episodes": int(out["num_episodes"][0]),
-    }
+
+    def fn(state, key: jax.Array) -> dict:
+        out = jax.device_get(batched(state, jax.random.split(key, 3)))
+        return {
+            "return_deterministic": float(out["mean_return"][0]),
+            "return_stochastic": float(out["mean_return"][1]),
+            "random_return": float(out["mean_return"][2]),
+            "std_deterministic": float(out["std_return"][0]),
+            "std_stochastic": float(out["std_return"][1]),
+            "episodes": int(out["num_episodes"][0]),
+        }
+
+    return fn
+
+
+def evaluate_policy(env, config, state, key: jax.Array, num_steps: int | None = None) -> dict:
+    """Mean true return of the PPO policy's mode, of its samples and of the uniformly random policy: one call of
+    :func:`policy_evaluator`."""
+    return policy_evaluator(env, config, num_steps)(state, key)
 
 
 def main(run_dir: str, overrides: Sequence[str] = ()) -> dict:

@@ -97,16 +97,12 @@ def _diff(a: Any, b: Any, path: tuple = ()) -> list[tuple]:
     return [] if a == b or path in _RESUMABLE else [(path, a, b)]
 
 
-def _check(cfg: dict) -> None:
-    run = cfg["run"]
-    for key, lo in (("chunk", 1), ("keep_checkpoints", 0)):
-        if run[key] < lo:
-            raise ValueError(f"run.{key}: expected an int >= {lo}, got {run[key]}")
-    from jaxirl.parallel import check_device_count
-
-    check_device_count(run["devices"])
-    if run["prefix"] is not None and (not isinstance(run["prefix"], str) or not run["prefix"]):
-        raise ValueError(f"run.prefix: expected a non-empty name or null, got {run['prefix']!r}")
+def check_prefix_demos_eval(cfg: dict) -> None:
+    """The checks the ``train`` and ``bc`` jobs share: ``run.prefix``, the ``demos`` section, ``eval.num_envs``,
+    ``eval.num_steps`` and ``eval.env_kwargs``."""
+    prefix = cfg["run"]["prefix"]
+    if prefix is not None and (not isinstance(prefix, str) or not prefix):
+        raise ValueError(f"run.prefix: expected a non-empty name or null, got {prefix!r}")
     if not isinstance(cfg["demos"]["path"], str) or not cfg["demos"]["path"]:
         raise ValueError(f"demos.path: expected the path of a demonstrations .npz, got {cfg['demos']['path']!r}")
     er = cfg["demos"]["expert_return"]
@@ -120,6 +116,17 @@ def _check(cfg: dict) -> None:
     if cfg["eval"]["num_envs"] < 1 or cfg["eval"]["num_steps"] < 0:
         raise ValueError("eval.num_envs must be >= 1 and eval.num_steps >= 0")
     eval_env_section(cfg["env"], cfg["eval"])  # validates eval.env_kwargs
+
+
+def _check(cfg: dict) -> None:
+    run = cfg["run"]
+    for key, lo in (("chunk", 1), ("keep_checkpoints", 0)):
+        if run[key] < lo:
+            raise ValueError(f"run.{key}: expected an int >= {lo}, got {run[key]}")
+    from jaxirl.parallel import check_device_count
+
+    check_device_count(run["devices"])
+    check_prefix_demos_eval(cfg)
     if cfg["resume"] is not None and not isinstance(cfg["resume"], str):
         raise ValueError(f"resume: expected a run folder, got {cfg['resume']!r}")
 
