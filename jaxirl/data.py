@@ -39,7 +39,7 @@ import numpy as np
 from jaxirl import __version__
 from jaxirl.envs.base import Transition
 
-__all__ = ["save_demos", "load_demos", "collect_demos", "env_metadata", "terminations_as_truncations", "ARRAYS",
+__all__ = ["save_demos", "load_demos", "collect_demos", "env_metadata", "terminations_as_truncations", "first_episodes", "ARRAYS",
            "TERMINATIONS"]
 
 # file array name -> Transition field
@@ -262,6 +262,27 @@ def terminations_as_truncations(demos: Transition) -> Transition:
         raise ValueError(f"demos: expected a jaxirl.envs.Transition, got {type(demos).__name__}")
     term = demos.terminated
     return demos.replace(terminated=jnp.zeros_like(term), truncated=jnp.maximum(demos.truncated, term))
+
+
+def first_episodes(demos: Transition, metadata: Mapping[str, Any], num: int) -> tuple[Transition, dict]:
+    """The first ``num`` episodes of loaded demonstrations (as :func:`load_demos` returns them) — to measure how
+    a method does with fewer demonstrations (e.g. GAIL against behavioural cloning as episodes get scarce, Ho &
+    Ermon 2016). The metadata's episode arrays, ``num_episodes`` and ``num_transitions`` are cut to match and
+    ``episodes_used`` records ``num``; ``expert_return`` (the normaliser of every score) is kept: the full set's
+    mean, so scores with different ``num`` compare. Raises ``ValueError`` unless ``1 <= num <=`` the episodes
+    the file has."""
+    if not isinstance(demos, Transition):
+        raise ValueError(f"demos: expected a jaxirl.envs.Transition, got {type(demos).__name__}")
+    starts, lengths = (np.asarray(metadata.get(k)) for k in ("episode_starts", "episode_lengths"))
+    have = int(starts.shape[0]) if starts.ndim == 1 else 0
+    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or not 1 <= num <= have:
+        raise ValueError(f"demos.episodes: expected an int in [1, {have}] (the episodes the file has) or null, got {num!r}")
+    end = int(starts[num - 1] + lengths[num - 1])
+    meta = dict(metadata)
+    for name in _EPISODE_ARRAYS:
+        meta[name] = np.asarray(metadata[name])[:num]
+    meta.update(num_episodes=int(num), num_transitions=end, episodes_used=int(num))
+    return jax.tree.map(lambda x: x[:end], demos), meta
 
 
 def collect_demos(env, act_fn: Callable, key: jax.Array, num_episodes: int) -> tuple[Transition, np.ndarray]:

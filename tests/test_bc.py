@@ -230,6 +230,18 @@ def test_bc_job_chunking_changes_no_number(tmp_path, capsys):
         assert results[0][key] == pytest.approx(results[1][key], rel=1e-5, abs=1e-6), key
 
 
+def test_bc_job_with_fewer_demonstrations(tmp_path, capsys):
+    """``demos.episodes=N`` clones the file's first N episodes (the summary says how many, and on how many
+    transitions); the score keeps the whole file's normaliser."""
+    code, out, err = _bc_cli(capsys, tmp_path, "demos.episodes=2", "bc.steps=200", "run.eval_every=0")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["demo_episodes"] == 2 and summary["transitions"] == 2 * 50  # pointmass episodes: 50 steps
+    from jaxirl.data import load_demos
+
+    assert summary["expert_return"] == pytest.approx(load_demos(DEMOS)[1]["expert_return"])
+
+
 @pytest.mark.parametrize("override, message", [
     ("bc.steps=0", "bc.steps: expected an int >= 1"),
     ("bc.coef=1.0", "bc.coef: the BC term belongs to adversarial runs"),
@@ -239,6 +251,7 @@ def test_bc_job_chunking_changes_no_number(tmp_path, capsys):
     ("bc.ent_coef=0.1", "bc.ent_coef: 0.1 has no effect while the std is fixed"),
     ("bc.lr=1", "unknown config key 'bc.lr'"),
     ("run.chunk=5", "unknown config key 'run.chunk'"),
+    ("demos.episodes=99", "demos.episodes: expected an int in [1, 32]"),
     ("run.prefix=''", "run.prefix: expected a non-empty name or null"),
     ("eval.env_kwargs=3", "eval.env_kwargs: expected a mapping"),
 ])

@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxirl.data import collect_demos, env_metadata, load_demos, save_demos, terminations_as_truncations
+from jaxirl.data import (collect_demos, env_metadata, first_episodes, load_demos, save_demos,
+                         terminations_as_truncations)
 from jaxirl.envs import BaseState, PointMass, Transition, VecEnv, scripted_action
 
 
@@ -110,6 +111,36 @@ def test_train_job_applies_demos_terminations(tmp_path, demos):
         assert float((loaded.terminated + loaded.truncated).sum()) == 5.0
     cfg = load_config(None, base + ["demos.terminations=drop"], train_job.defaults())
     with pytest.raises(ValueError, match="demos.terminations: expected one of keep, truncate, got 'drop'"):
+        train_job._check(cfg)
+
+
+def test_first_episodes_keeps_whole_episodes_and_the_normaliser(tmp_path):
+    """``demos.episodes: N``: the first N complete episodes (varied lengths), their metadata cut to match, the
+    whole file's expert return kept; out-of-range counts raise, also through the train job's checks."""
+    import jaxirl.jobs.train as train_job
+    from jaxirl.config import load_config
+
+    env = VecEnv(Faller(), 2, 4, name="faller")
+    tr, returns = collect_demos(env, lambda obs, key: jax.random.uniform(key, (2, 1)), jax.random.PRNGKey(3), 7)
+    path = str(tmp_path / "faller.npz")
+    save_demos(path, tr, returns, env_metadata(env))
+    full, meta = load_demos(path)
+    lengths = np.asarray(meta["episode_lengths"])
+    assert len(set(lengths.tolist())) > 1  # episodes of different lengths
+    for n in (1, 3, 7):
+        part, pmeta = first_episodes(full, meta, n)
+        m = int(lengths[:n].sum())
+        assert part.obs.shape[0] == m == pmeta["num_transitions"] and pmeta["num_episodes"] == pmeta["episodes_used"] == n
+        np.testing.assert_array_equal(np.asarray(part.action), np.asarray(full.action)[:m])
+        ends = np.asarray(part.terminated) + np.asarray(part.truncated)
+        assert int((ends > 0).sum()) == n and ends[-1] > 0  # n complete episodes, the last one ending at the cut
+        np.testing.assert_array_equal(pmeta["episode_returns"], np.asarray(meta["episode_returns"])[:n])
+        assert pmeta["expert_return"] == meta["expert_return"]  # the normaliser is the whole file's
+    for bad in (0, 8, 2.5, True):
+        with pytest.raises(ValueError, match=r"demos.episodes: expected an int in \[1, 7\]"):
+            first_episodes(full, meta, bad)
+    cfg = load_config(None, ["demos.episodes=0"], train_job.defaults())
+    with pytest.raises(ValueError, match="demos.episodes: expected an int >= 1"):
         train_job._check(cfg)
 
 

@@ -6,8 +6,8 @@ of the demonstrated actions (:mod:`jaxirl.bc`), evaluated on the environment's T
 Sections (defaults in :func:`defaults`)::
 
     env:    name, backend, num_envs (unused: evaluation uses eval.num_envs), episode_length, kwargs
-    demos:  path, expert_return (null: the file's metadata), terminations (keep | truncate), as for
-            ``jaxirl train``; the random policy's return (the 0 of the score) is the file's recorded
+    demos:  path, expert_return (null: the file's metadata), terminations (keep | truncate), episodes (null:
+            all; N: the first N), as for ``jaxirl train``; the random policy's return (the 0 of the score) is the file's recorded
             random_return where it has one, else the one measured at the first evaluation
     ppo:    the fields of jaxirl.rl.ppo.PPOConfig: the policy's network (hidden, activation, policy_head,
             init_log_std — the fixed std unless bc.fit_std — normalize_obs); the rest is kept so the saved
@@ -53,7 +53,7 @@ def defaults() -> dict:
 
     return {
         "env": dict(ENV_DEFAULTS),
-        "demos": {"path": "demos/pointmass.npz", "expert_return": None, "terminations": "keep"},
+        "demos": {"path": "demos/pointmass.npz", "expert_return": None, "terminations": "keep", "episodes": None},
         "ppo": ppo_defaults(),
         "bc": {**struct_defaults(BCConfig), "steps": 4000, "validation_fraction": 0.125},
         "eval": {"num_envs": 16, "seed": 0, "num_steps": 0, "env_kwargs": None},
@@ -144,7 +144,8 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         "run_dir": run_dir, "env": eval_env.name, "algorithm": "bc", "steps": done,
         **{k: v for k, v in records[-1].items() if k != "step"},
         "episodes": ev["episodes"], "expert_return": float(expert_return), "random_return": float(random_return),
-        "transitions": int(obs.shape[0]), "demos_path": cfg["demos"]["path"],
+        "transitions": int(obs.shape[0]), "demo_episodes": int(len(meta["episode_returns"])),
+        "demos_path": cfg["demos"]["path"],
         "train_seconds": round(time.time() - t0, 2),
     }
     io.write_json(os.path.join(run_dir, "summary.json"), summary)

@@ -7,7 +7,9 @@ Sections (defaults in :func:`defaults`)::
                    policy's return (the 0 of the normalised score) is the file's recorded random_return
                    where it has one (as ``jaxirl expert`` writes), else measured at init; terminations
                    (keep | truncate: record the expert's terminations as truncations, i.e. treat its falls
-                   as not part of the behaviour — see jaxirl.data.terminations_as_truncations)
+                   as not part of the behaviour — see jaxirl.data.terminations_as_truncations), episodes
+                   (null: all; N: the file's first N episodes, jaxirl.data.first_episodes — the score's
+                   normaliser stays the whole file's expert return)
     train:         algorithm (gail | airl), num_iterations, eval_every, eval_steps, stagger_resets  (jaxirl.train_config)
     discriminator: the fields of jaxirl.objectives.DiscriminatorConfig
     ppo:           the fields of jaxirl.rl.ppo.PPOConfig (the generator)
@@ -73,7 +75,7 @@ def defaults() -> dict:
 
     return {
         "env": dict(ENV_DEFAULTS),
-        "demos": {"path": "demos/pointmass.npz", "expert_return": None, "terminations": "keep"},
+        "demos": {"path": "demos/pointmass.npz", "expert_return": None, "terminations": "keep", "episodes": None},
         "train": {"algorithm": "gail", "num_iterations": 100, "eval_every": 10, "eval_steps": 0,
                   "stagger_resets": False},
         "discriminator": struct_defaults(DiscriminatorConfig),
@@ -113,6 +115,9 @@ def check_prefix_demos_eval(cfg: dict) -> None:
     if cfg["demos"]["terminations"] not in TERMINATIONS:
         raise ValueError(f"demos.terminations: expected one of {', '.join(TERMINATIONS)}, "
                          f"got {cfg['demos']['terminations']!r}")
+    n = cfg["demos"].get("episodes")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"demos.episodes: expected an int >= 1 (the file's first N episodes) or null (all), got {n!r}")
     if cfg["eval"]["num_envs"] < 1 or cfg["eval"]["num_steps"] < 0:
         raise ValueError("eval.num_envs must be >= 1 and eval.num_steps >= 0")
     eval_env_section(cfg["env"], cfg["eval"])  # validates eval.env_kwargs
@@ -160,7 +165,7 @@ def _train_config(cfg: dict):
 
 
 def _load_demos(cfg: dict, env):
-    from jaxirl.data import load_demos, terminations_as_truncations
+    from jaxirl.data import first_episodes, load_demos, terminations_as_truncations
 
     path = cfg["demos"]["path"]
     try:
@@ -171,6 +176,8 @@ def _load_demos(cfg: dict, env):
         # say how to make them (e.g. humanoid: no demonstrations are shipped)
         raise ValueError(f"{err}; `jaxirl expert CONFIG demos.path={path}` trains a PPO expert for {env.name!r} and "
                          f"writes them (configs/expert_<env>.yaml in the repository)") from None
+    if cfg["demos"].get("episodes") is not None:
+        demos, meta = first_episodes(demos, meta, cfg["demos"]["episodes"])
     if cfg["demos"]["terminations"] == "truncate":
         demos = terminations_as_truncations(demos)
     recorded = meta.get("env_kwargs")
@@ -266,7 +273,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         "resumed_from": start if resume is not None else None,
         **{k: float(v) for k, v in final.items() if k != "eval_iteration"}, "eval_iteration": int(final["eval_iteration"]),
         "expert_return": trainer.expert_return, "random_return": float(state.random_return),
-        "demos_path": cfg["demos"]["path"], "train_seconds": round(time.time() - t0, 2), "devices": len(devices),
+        "demos_path": cfg["demos"]["path"], "demo_episodes": int(len(meta["episode_returns"])), "train_seconds": round(time.time() - t0, 2), "devices": len(devices),
     }
     io.write_json(os.path.join(run_dir, "summary.json"), summary)
     return summary
