@@ -102,6 +102,8 @@ def main(argv=None):
     parser.add_argument("--bc-steps", type=int, nargs="+", default=[4000])
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--validation-fraction", type=float, default=0.125,
+                        help="the last transitions held out of the fit (their NLL reported); 0: fit on all of them")
     parser.add_argument("--init-log-std", type=float, nargs="+", default=[-1.0],
                         help="the policy's (fixed) log std: the spread of its samples")
     parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "results", "bc.md"))
@@ -110,6 +112,8 @@ def main(argv=None):
     for name in ("seeds", "episodes", "batch_size"):
         if getattr(args, name) < 1:
             raise SystemExit(f"--{name.replace('_', '-')}: expected a positive int, got {getattr(args, name)}")
+    if not 0.0 <= args.validation_fraction < 1.0:
+        raise SystemExit(f"--validation-fraction: expected a number in [0, 1), got {args.validation_fraction}")
     if any(s < 1 for s in args.bc_steps):
         raise SystemExit(f"--bc-steps: expected positive ints, got {args.bc_steps}")
     for env_name in args.envs:
@@ -120,7 +124,7 @@ def main(argv=None):
         for steps in args.bc_steps:
             for log_std in args.init_log_std:
                 bc = BCConfig(steps=steps, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                              validation_fraction=0.125).validate()
+                              validation_fraction=args.validation_fraction).validate()
                 r = clone_and_score(env_name, bc, args.seeds, args.episodes, log_std, args.overrides)
                 rows.append(r)
                 print(f"{env_name} steps {steps} std {np.exp(log_std):.2f}: det {r['det'].mean():.3f} "
@@ -129,8 +133,9 @@ def main(argv=None):
     lines = report.header("Behavioural cloning alone: normalised score of the cloned policy", "bc.py", argv)
     lines += [
         "- BC: `jaxirl.bc.fit` (maximum likelihood of the demonstrated actions, Adam, batch "
-        f"{args.batch_size}, learning rate {args.learning_rate}, the policy's std fixed; 1/8 of the transitions — the "
-        "last episodes — held out for the NLL column), the PPO policy network of `configs/gail_<env>.yaml`",
+        f"{args.batch_size}, learning rate {args.learning_rate}, the policy's std fixed; a fraction "
+        f"{args.validation_fraction:g} of the transitions — the last ones — held out for the NLL column), the PPO "
+        "policy network of `configs/gail_<env>.yaml`",
         "- score = (R − R_random) / (R_expert − R_random) on the true reward, R_expert = the demonstrated episodes' "
         "mean (as in every quality table); 'expert policy's own score': its recorded deterministic evaluation under "
         "the same normaliser",

@@ -261,7 +261,7 @@ def test_bc_script_clones_scores_and_reports(tmp_path):
     assert np.all(np.isfinite(row["stoch"])) and row["transitions"] > 0
     text = report.read_text()
     assert "| pointmass |" in text and "command: `python benchmarks/bc.py" in text
-    for bad in (["--envs", "nope"], ["--seeds", "0"], ["--bc-steps", "0"]):
+    for bad in (["--envs", "nope"], ["--seeds", "0"], ["--bc-steps", "0"], ["--validation-fraction", "1"]):
         with pytest.raises(SystemExit):
             bc.main(bad + ["--output", str(tmp_path / "bad.md")])
     assert not (tmp_path / "bad.md").exists()
