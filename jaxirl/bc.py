@@ -31,7 +31,7 @@ from flax import struct
 from jaxirl import nets
 from jaxirl.rl import ppo
 
-__all__ = ["BCConfig", "fit", "start", "steps", "diagnostics", "split", "has_term", "term_weight"]
+__all__ = ["BCConfig", "fit", "start", "steps", "diagnostics", "prepare_actions", "split", "has_term", "term_weight"]
 
 _STATIC = dict(pytree_node=False)
 
@@ -117,7 +117,9 @@ def start(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, obs:
     return state, optax.scale_by_adam().init(state.params["actor"])
 
 
-def _actions(config: BCConfig, state: ppo.PPOState, action: jax.Array) -> jax.Array:
+def prepare_actions(config: BCConfig, state: ppo.PPOState, action: jax.Array) -> jax.Array:
+    """The demonstrated actions as the policy's likelihood takes them (discrete: int32 ``(M,)``, also from ``(M, 1)``);
+    raises ``ValueError`` for a setting that cannot act (``ent_coef`` with the std fixed)."""
     action = jnp.asarray(action)
     if state.head == "categorical":
         return action.reshape(action.shape[0]).astype(jnp.int32)
@@ -135,7 +137,7 @@ def steps(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, opt_
     them); :func:`fit` uses ``split(key, config.steps)``."""
     config.validate()
     obs = jnp.asarray(obs)
-    action = _actions(config, state, action)
+    action = prepare_actions(config, state, action)
     n_train = split(config, obs.shape[0])
     fit_std = config.fit_std
     critic = state.params["critic"]
@@ -172,7 +174,7 @@ def diagnostics(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState
     error of the policy's mode against the demonstrated actions over all of them; for discrete actions the
     error rate)."""
     obs = jnp.asarray(obs)
-    action = _actions(config, state, action)
+    action = prepare_actions(config, state, action)
     num = obs.shape[0]
     n_train = split(config, num)
     if n_train < num:
@@ -198,7 +200,7 @@ def fit(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, obs: j
     actions the error rate). Pure; ``jax.vmap`` over keys or traced config fields works.
     """
     config.validate()
-    _actions(config, state, action)  # refuses an entropy bonus that cannot act before anything is traced
+    prepare_actions(config, state, action)  # refuses an entropy bonus that cannot act before anything is traced
     state, opt_state = start(config, ppo_config, state, obs)
     nlls = jnp.full((1,), jnp.nan, jnp.float32)
     if config.steps > 0:

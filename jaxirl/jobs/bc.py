@@ -104,13 +104,16 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     if expert_return is None:
         expert_return = _expert_return(demos, meta)
     random_return = meta.get("random_return") if meta else None
+    if random_return is not None and float(random_return) == float(expert_return):
+        raise ValueError(f"demos: the recorded random_return equals expert_return ({expert_return}); the normalised "
+                         "score divides by their difference (set demos.expert_return)")
     obs, action = demos.obs, demos.action
 
     key = jax.random.PRNGKey(cfg["run"]["seed"])
     k_init, k_fit = jax.random.split(key)
     k_eval = jax.random.PRNGKey(cfg["eval"]["seed"])  # every evaluation from the same start states, as `jaxirl eval`
     state = ppo.init(config, eval_env, k_init)
-    bc_lib._actions(bc, state, action)  # a setting that cannot act (ent_coef with a fixed std) fails here
+    bc_lib.prepare_actions(bc, state, action)  # a setting that cannot act (ent_coef with a fixed std) fails here
     state, opt_state = jax.jit(lambda s, x: bc_lib.start(bc, config, s, x))(state, obs)
     fit = jax.jit(lambda s, o, x, a, keys: bc_lib.steps(bc, config, s, o, x, a, keys))
     diag = jax.jit(lambda s, x, a: bc_lib.diagnostics(bc, config, s, x, a))
