@@ -427,3 +427,88 @@ def test_compile_cache_is_written_in_a_fresh_process(tmp_path):
     env["XDG_CACHE_HOME"] = str(tmp_path / "home")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0 and not (tmp_path / "home").exists()
+
+
+# --- reward transfer: PPO on a learned reward (jaxirl expert train.reward_run=RUN_DIR) ------------------------------
+
+def _reward_folder(path, kind, absorbing_param, reward_type=None):
+    """A run folder holding only a reward model (the two files `jaxirl train` writes for it)."""
+    import dataclasses
+
+    import jax
+
+    import jaxirl.jobs.train as train_job
+    from jaxirl import reward as reward_lib
+
+    model = reward_lib.RewardModel(kind=kind, obs_size=3, action_size=2, inputs="s" if kind == "airl" else "sa",
+                                   hidden=(8,), potential_hidden=(8,), absorbing=True, absorbing_scale=10.0).validate()
+    params = reward_lib.init(model, jax.random.PRNGKey(1))
+    params = params.replace(net={**params.net, "absorbing": jax.numpy.asarray(absorbing_param, jax.numpy.float32)})
+    os.makedirs(path)
+    io.save_pytree(os.path.join(path, train_job.REWARD_FILE), params)
+    io.write_json(os.path.join(path, train_job.REWARD_MODEL_FILE),
+                  {"model": dataclasses.asdict(model), "algorithm": kind, "reward_type": reward_type, "discount": 0.9})
+    return model, params
+
+
+@pytest.mark.parametrize("kind, reward_type", [("airl", None), ("gail", "gail")])
+def test_transfer_reward_adds_the_absorbing_states_future_at_terminations(tmp_path, kind, reward_type):
+    """load_transfer_reward: the learned r(s, a) everywhere, plus r_abs · γ / (1 − γ) where the episode terminated
+    (r_abs: AIRL's learned f of the absorbing state; GAIL: its logit in the run's reward form, here softplus)."""
+    import jax
+    import jax.numpy as jnp
+
+    import jaxirl.jobs.train as train_job
+    from jaxirl import reward as reward_lib
+    from jaxirl.envs import Transition
+
+    model, params = _reward_folder(str(tmp_path / "run"), kind, -0.3, reward_type)
+    k = jax.random.split(jax.random.PRNGKey(2), 3)
+    tr = Transition(obs=jax.random.normal(k[0], (5, 3)), action=jax.random.uniform(k[1], (5, 2)),
+                    reward=jnp.zeros(5), next_obs=jax.random.normal(k[2], (5, 3)),
+                    terminated=jnp.array([0.0, 1.0, 0.0, 0.0, 1.0]), truncated=jnp.array([0.0, 0.0, 1.0, 0.0, 0.0]))
+    got = np.asarray(train_job.load_transfer_reward(str(tmp_path / "run"))(tr, 0.9))
+    base = np.asarray(reward_lib.reward_fn(model, params, reward_type)(tr.obs, tr.action, tr.next_obs))
+    score = 10.0 * -0.3
+    r_abs = score if kind == "airl" else float(jax.nn.softplus(score))
+    want = base + np.asarray(tr.terminated) * r_abs * 0.9 / 0.1
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(got, base)  # the bonus is there, at the two terminations only (not at the truncation)
+
+
+def test_expert_job_trains_on_a_learned_reward(airl_run, tmp_path, capsys):
+    """`jaxirl expert ... train.reward_run=RUN`: PPO trains on the run's learned reward (logged as reward_mean, the
+    true one beside it), is evaluated on the TRUE reward and scored with the run's own normaliser."""
+    code, out, err = run_cli(capsys, ["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), *TINY_ENV, *TINY_PPO,
+                                      "train.num_updates=4", "train.log_every=2", "demos.num_episodes=2",
+                                      "demos.num_envs=2", "eval.num_envs=4", f"run.root={tmp_path}",
+                                      f"train.reward_run={airl_run}"])
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["reward_run"] == airl_run
+    ref = json.load(open(os.path.join(airl_run, "summary.json")))
+    want = (summary["return_deterministic"] - ref["random_return"]) / (ref["expert_return"] - ref["random_return"])
+    assert summary["score_det"] == pytest.approx(want)
+    records = io.read_metrics(os.path.join(summary["run_dir"], "metrics.jsonl"))
+    assert all(np.isfinite(r["reward_mean"]) and np.isfinite(r["true_reward_mean"]) for r in records)
+    assert any(abs(r["reward_mean"] - r["true_reward_mean"]) > 1e-3 for r in records)  # not the true reward
+    assert load_demos(summary["demos_path"])[1]["reward_run"] == airl_run
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["train.reward_run=no/such/run"], "train.reward_run: expected the folder of a `jaxirl train` run"),
+    (["train.reward_which=logit"], "train.reward_which: only with train.reward_run"),
+    (["train.keep_best=true", "RUN"], "train.keep_best: with train.reward_run the policy must not be chosen by its TRUE"),
+    (["train.num_seeds=2", "RUN"], "train.num_seeds: with train.reward_run"),
+    (["train.reward_run=MISMATCH"], "its reward takes observations of size 3"),
+    (["RUN", "train.reward_which=log_d"], "which: for a 'airl' reward model expected one of g"),
+])
+def test_expert_job_reward_run_errors(airl_run, tmp_path, capsys, extra, message):
+    if "train.reward_run=MISMATCH" in extra:  # a reward model made for another env's sizes
+        _reward_folder(str(tmp_path.parent / f"{tmp_path.name}-reward"), "airl", 0.0)
+        extra = [f"train.reward_run={tmp_path.parent / (tmp_path.name + '-reward')}"]
+    extra = [f"train.reward_run={airl_run}" if e == "RUN" else e for e in extra]
+    code, out, err = run_cli(capsys, ["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), *TINY_ENV,
+                                      f"run.root={tmp_path}", *extra])
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not os.listdir(tmp_path)

@@ -9,7 +9,11 @@ Sections (defaults in :func:`defaults`)::
            sweep ({ppo_field: [one value per seed]} for traced PPO fields, e.g. discount),
            time_limit_s (0: none; else stop after the chunk that passes this many seconds),
            keep_best (keep the policy at the end of the chunk with the best mean training return
-           instead of the last one: PPO on Brax hopper can collapse late)
+           instead of the last one: PPO on Brax hopper can collapse late),
+           reward_run (null: the env's true reward; a ``jaxirl train`` run folder: train on the reward that
+           run learned instead — reward transfer, see jaxirl.jobs.train.load_transfer_reward; the returns
+           logged and evaluated stay the TRUE ones, which the policy never sees), reward_which (GAIL:
+           logit | gail | log_d; null: what the run trained its generator with)
     demos: num_episodes, num_envs (parallel envs for recording), deterministic (record the policy's
            mode instead of samples), path (default RUN_DIR/demos.npz)
     eval:  num_envs, seed, num_steps (0: one episode length)
@@ -51,7 +55,7 @@ def defaults() -> dict:
         "env": dict(ENV_DEFAULTS),
         "ppo": ppo_defaults(),
         "train": {"num_updates": 100, "log_every": 10, "seed": 0, "num_seeds": 1, "sweep": {},
-                  "time_limit_s": 0.0, "keep_best": False},
+                  "time_limit_s": 0.0, "keep_best": False, "reward_run": None, "reward_which": None},
         "demos": {"num_episodes": 16, "num_envs": 16, "deterministic": False, "path": None},
         "eval": dict(EVAL_DEFAULTS),
         "run": {"root": "runs", "prefix": "expert", "progress": True, "devices": 1},
@@ -78,22 +82,36 @@ def _check(cfg: dict) -> None:
     from jaxirl.parallel import check_device_count
 
     check_device_count(cfg["run"]["devices"])
+    run = cfg["train"]["reward_run"]
+    if run is not None:
+        if not isinstance(run, str) or not os.path.isdir(run):
+            raise ValueError(f"train.reward_run: expected the folder of a `jaxirl train` run, got {run!r}")
+        for key, ok in (("num_seeds", cfg["train"]["num_seeds"] == 1), ("keep_best", not cfg["train"]["keep_best"])):
+            if not ok:
+                raise ValueError(f"train.{key}: with train.reward_run the policy must not be chosen by its TRUE "
+                                 f"return (the reward it learns from is the learned one); expected "
+                                 f"{'1' if key == 'num_seeds' else 'false'}, got {cfg['train'][key]!r}")
+    elif cfg["train"]["reward_which"] is not None:
+        raise ValueError("train.reward_which: only with train.reward_run (the learned reward to train on)")
     if cfg["demos"]["path"] is not None and not isinstance(cfg["demos"]["path"], str):
         raise ValueError(f"demos.path: expected a file path or null, got {cfg['demos']['path']!r}")
 
 
-def make_chunk(config, env, progress_fn=None):
+def make_chunk(config, env, progress_fn=None, reward_fn=None):
     """``chunk((state, env_state), keys) -> ((state, env_state), metrics)``: one PPO update per key on the
-    env's true reward (a ``lax.scan``); ``progress_fn(updates_done, metrics)`` is called from the scan."""
+    env's true reward, or on ``reward_fn(transition, discount)`` (a learned one: the metrics' episode returns stay
+    the true ones) (a ``lax.scan``); ``progress_fn(updates_done, metrics)`` is called from the scan."""
     from jaxirl.rl import ppo
 
     def one_update(carry, key):
         state, env_state = carry
         k_roll, k_upd = jax.random.split(key)
         env_state, ro = ppo.rollout(config, state, env, env_state, k_roll)
-        state, metrics = ppo.update(config, state, ro, ro.transition.reward, k_upd)
+        reward = ro.transition.reward if reward_fn is None else reward_fn(ro.transition, config.discount)
+        state, metrics = ppo.update(config, state, ro, reward, k_upd)
         metrics.update(ppo.episode_stats(env_state))
-        metrics["reward_mean"] = jnp.mean(ro.transition.reward)
+        metrics["reward_mean"] = jnp.mean(reward)
+        metrics["true_reward_mean"] = jnp.mean(ro.transition.reward)
         if progress_fn is not None:
             jax.debug.callback(progress_fn, state.step, metrics)
         return (state, env_state), metrics
@@ -102,6 +120,26 @@ def make_chunk(config, env, progress_fn=None):
         return jax.lax.scan(one_update, carry, keys)
 
     return chunk
+
+
+def _transfer_scores(reward_run: str, evaluation: dict) -> dict:
+    """The reward run's own normaliser (its summary's expert and random returns) applied to this policy's true
+    returns: how well a fresh policy trained on the learned reward does, on the scale the run was scored on."""
+    import json
+
+    out = {"reward_run": reward_run}
+    path = os.path.join(reward_run, "summary.json")
+    if not os.path.isfile(path):
+        return out
+    with open(path, encoding="utf-8") as f:
+        ref = json.load(f)
+    expert, rand = ref.get("expert_return"), ref.get("random_return")
+    if expert is None or rand is None or expert == rand:
+        return out
+    out.update(reward_run_score_det=ref.get("score_det"), expert_return_of_run=expert, random_return_of_run=rand,
+               score_det=(evaluation["return_deterministic"] - rand) / (expert - rand),
+               score_stoch=(evaluation["return_stochastic"] - rand) / (expert - rand))
+    return out
 
 
 def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
@@ -117,6 +155,11 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     devices = pick_devices(cfg["run"]["devices"], env.num_envs)
     config = ppo_config(cfg["ppo"], env)
     tcfg = cfg["train"]
+    reward_fn = None
+    if tcfg["reward_run"] is not None:  # reward transfer: PPO on a learned reward (checked against the env here)
+        from jaxirl.jobs.train import load_transfer_reward
+
+        reward_fn = load_transfer_reward(tcfg["reward_run"], tcfg["reward_which"], env)
     run_dir = io.make_run_dir(cfg["run"]["root"], cfg["run"]["prefix"])
     io.write_config(run_dir, cfg)
 
@@ -127,7 +170,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     if lanes == 1:
         carry = jax.jit(lambda k1, k2: (ppo.init(config, env, k1), env.reset(k2)))(k_init, k_env)
         keys = jax.random.split(k_loop, tcfg["num_updates"])
-        chunk = jax.jit(make_chunk(config, env, bar.callback if cfg["run"]["progress"] else None))
+        chunk = jax.jit(make_chunk(config, env, bar.callback if cfg["run"]["progress"] else None, reward_fn))
         chunk_keys = lambda i: keys[i: i + tcfg["log_every"]]  # noqa: E731
         lane_config = config
     else:
@@ -188,7 +231,8 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     io.save_pytree(os.path.join(run_dir, POLICY_FILE), state)
     records = io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))
     io.plot_learning_curve(records, os.path.join(run_dir, "learning_curve.png"),
-                           ["episode_return", "value_loss", "entropy"], title=f"PPO expert on {env.name}")
+                           ["episode_return", "value_loss", "entropy"] + (["reward_mean"] if reward_fn else []),
+                           title=f"PPO {'on a learned reward' if reward_fn else 'expert'} on {env.name}")
 
     ecfg = cfg["eval"]
     eval_env = make_env(cfg["env"], num_envs=ecfg["num_envs"])
@@ -209,7 +253,8 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
             "ppo_updates": kept_update, "ppo_updates_run": updates_done, "env_kwargs": cfg["env"]["kwargs"],
             "device": jax.devices()[0].device_kind,
             "eval_return_deterministic": evaluation["return_deterministic"],
-            "eval_return_stochastic": evaluation["return_stochastic"], "eval_episodes": evaluation["episodes"]}
+            "eval_return_stochastic": evaluation["return_stochastic"], "eval_episodes": evaluation["episodes"],
+            "reward_run": tcfg["reward_run"]}
     save_demos(demos_path, transitions, returns, meta)
 
     summary = {
@@ -222,5 +267,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         "num_seeds": lanes, "best_seed": best, "last_chunk_return_per_seed": [float(x) for x in last_returns],
         "sweep": {name: values[best] for name, values in tcfg["sweep"].items()},
     }
+    if tcfg["reward_run"] is not None:
+        summary.update(_transfer_scores(tcfg["reward_run"], evaluation))
     io.write_json(os.path.join(run_dir, "summary.json"), summary)
     return summary

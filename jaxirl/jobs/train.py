@@ -60,7 +60,7 @@ from jaxirl.config import load_config, merge, struct_defaults, to_struct
 from jaxirl.jobs.evaluate import ENV_DEFAULTS, POLICY_FILE, eval_env_section, make_env, ppo_config, ppo_defaults
 from jaxirl.progress import ProgressBar
 
-__all__ = ["main", "defaults", "load_reward", "REWARD_FILE", "REWARD_MODEL_FILE"]
+__all__ = ["main", "defaults", "load_reward", "load_transfer_reward", "REWARD_FILE", "REWARD_MODEL_FILE"]
 
 REWARD_FILE = "reward.msgpack"
 REWARD_MODEL_FILE = "reward_model.json"
@@ -279,15 +279,9 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     return summary
 
 
-def load_reward(run_dir: str, which: str | None = None) -> Callable:
-    """The learned reward of a ``jaxirl train`` run folder as ``fn(obs, action, next_obs=None) -> reward``.
-
-    AIRL: the disentangled reward ``g(s[, a])`` (Fu et al. 2018); GAIL: the discriminator-derived reward
-    its generator was trained with (``which`` = ``"logit"``, ``"gail"`` or ``"log_d"`` to choose another,
-    see :func:`jaxirl.reward.reward_fn`).  Inputs have leading batch dimensions; discrete actions are
-    integer indices.  No environment is built (the reward model's structure is read from
-    ``reward_model.json``), so this is cheap also for Brax runs.
-    """
+def _reward_model(run_dir: str, which: str | None):
+    """``(model, params, which)`` of a finished ``jaxirl train`` run folder (``which`` resolved as
+    :func:`load_reward` documents)."""
     from jaxirl import reward as reward_lib
 
     spec_path = os.path.join(run_dir, REWARD_MODEL_FILE)
@@ -301,4 +295,55 @@ def load_reward(run_dir: str, which: str | None = None) -> Callable:
     params = io.load_pytree(params_path, reward_lib.init(model, jax.random.PRNGKey(0)))
     if which is None and model.kind == "gail":
         which = spec.get("reward_type") if spec.get("reward_type") in reward_lib.GAIL_REWARDS else None
+    return model, params, which
+
+
+def load_reward(run_dir: str, which: str | None = None) -> Callable:
+    """The learned reward of a ``jaxirl train`` run folder as ``fn(obs, action, next_obs=None) -> reward``.
+
+    AIRL: the disentangled reward ``g(s[, a])`` (Fu et al. 2018); GAIL: the discriminator-derived reward
+    its generator was trained with (``which`` = ``"logit"``, ``"gail"`` or ``"log_d"`` to choose another,
+    see :func:`jaxirl.reward.reward_fn`).  Inputs have leading batch dimensions; discrete actions are
+    integer indices.  No environment is built (the reward model's structure is read from
+    ``reward_model.json``), so this is cheap also for Brax runs.
+    """
+    from jaxirl import reward as reward_lib
+
+    model, params, which = _reward_model(run_dir, which)
     return reward_lib.reward_fn(model, params, which)
+
+
+def load_transfer_reward(run_dir: str, which: str | None = None, env=None) -> Callable:
+    """The learned reward of a ``jaxirl train`` run as a reward to train a new policy on (reward transfer, Fu et
+    al. 2018): ``fn(transition, discount) -> reward`` for a batch of :class:`~jaxirl.envs.Transition`.
+
+    It is :func:`load_reward`'s ``r(s, a, s′)``, plus — where the run learned the reward of the absorbing state
+    that follows a termination (``discriminator.absorbing``; Kostrikov et al. 2019) — that state's reward for
+    ever after at every terminated transition, ``r_abs · γ / (1 − γ)``, so ending an episode costs (or pays) in
+    the new run what it did in the one that learned the reward. Without it a termination is worth 0 after it,
+    and a policy trained on a negative learned reward learns to end its episodes. ``env`` (optional): refuses a
+    reward model made for other observation or action sizes."""
+    from jaxirl import reward as reward_lib
+    from jaxirl.objectives.gail import reward_from_logit
+
+    model, params, which = _reward_model(run_dir, which)
+    if env is not None:
+        width = env.num_actions if env.discrete else env.action_size
+        if (model.obs_size, model.action_size, model.discrete) != (env.observation_size, width, env.discrete):
+            raise ValueError(f"{run_dir!r}: its reward takes observations of size {model.obs_size} and "
+                             f"{'discrete' if model.discrete else 'continuous'} actions of width {model.action_size}; "
+                             f"env {env.name!r} has {env.observation_size} and "
+                             f"{'discrete' if env.discrete else 'continuous'} {width}")
+    fn = reward_lib.reward_fn(model, params, which)
+    r_abs = None
+    if model.absorbing:
+        score = reward_lib.absorbing_score(model, params)
+        r_abs = score if model.kind != "gail" else reward_from_logit(score, which or "logit")
+
+    def transfer(transition, discount):
+        r = fn(transition.obs, transition.action, transition.next_obs)
+        if r_abs is not None:
+            r = r + transition.terminated * r_abs * discount / (1.0 - discount)
+        return r
+
+    return transfer
