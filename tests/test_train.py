@@ -96,6 +96,19 @@ def test_airl_learns_pointmass(setup):
     # the re-usable reward g(s) is state-only
     g = trainer.reward_fn(state)
     np.testing.assert_allclose(g(demos.obs[:10], demos.action[:10]), g(demos.obs[:10], -demos.action[:10]), rtol=1e-6)
+    # reward transfer (Fu et al. 2018): a fresh PPO policy trained on g alone, never on the true reward, imitates
+    from jaxirl.jobs.expert import make_chunk
+
+    cfg = ppo.PPOConfig(**PPO)
+    chunk = jax.jit(make_chunk(cfg, env, reward_fn=lambda tr, discount: g(tr.obs, tr.action, tr.next_obs)))
+    k_init, k_env, k_loop, k_eval = jax.random.split(jax.random.PRNGKey(7), 4)
+    (policy, _), m = chunk((ppo.init(cfg, env, k_init), env.reset(k_env)), jax.random.split(k_loop, 200))
+    assert not np.allclose(m["reward_mean"], m["true_reward_mean"])  # it saw the learned reward, not the true one
+    ret = evaluate_policy(env, lambda o, k: ppo.act_deterministic(cfg, policy, o), k_eval, EPISODE)["mean_return"]
+    rand = float(state.random_return)
+    transfer = (float(ret) - rand) / (expert_return - rand)
+    print(f"[AIRL pointmass] PPO from scratch on the learned g: score {transfer:.3f}")
+    assert transfer >= 0.6  # measured 0.72 (the AIRL run's own policy: ~0.8; a random policy: 0)
 
 
 def test_given_random_return_is_the_score_zero(setup):
