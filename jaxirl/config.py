@@ -86,13 +86,18 @@ def _coerce(key: str, default: Any, value: Any) -> Any:
     )
 
 
-def merge(defaults: Mapping, updates: Mapping, prefix: str = "") -> dict:
-    """Recursively merge ``updates`` into a deep copy of ``defaults`` with key and type checking."""
+def merge(defaults: Mapping, updates: Mapping, prefix: str = "", schema: Mapping | None = None) -> dict:
+    """Recursively merge ``updates`` into a deep copy of ``defaults`` with key and type checking.
+
+    ``schema`` (default: ``defaults``) is the pristine defaults, when ``defaults`` already holds a file's values:
+    where the schema has a free-form mapping (an empty default, e.g. ``train.sweep``, ``env.kwargs``), an empty
+    mapping in ``updates`` clears it (``train.sweep={}``), a non-empty one merges key by key."""
+    schema = defaults if schema is None else schema
     out = copy.deepcopy(dict(defaults))
     if not isinstance(updates, Mapping):
         where = f"section '{prefix[:-1]}'" if prefix else "the configuration"
         raise ValueError(f"{where} must be a mapping, got {type(updates).__name__} {updates!r}")
-    free_form = prefix != "" and len(defaults) == 0
+    free_form = prefix != "" and isinstance(schema, Mapping) and len(schema) == 0
     for key, value in updates.items():
         if not isinstance(key, str):
             raise ValueError(f"config keys must be strings, got {key!r} in section '{prefix[:-1]}'")
@@ -105,13 +110,17 @@ def merge(defaults: Mapping, updates: Mapping, prefix: str = "") -> dict:
             valid = ", ".join(sorted(out)) or "(none)"
             raise ValueError(f"unknown config key '{dotted}' at {where}; valid keys: {valid}")
         default = out[key]
+        sub_schema = schema.get(key) if isinstance(schema, Mapping) else None
+        if isinstance(value, Mapping) and not value and isinstance(sub_schema, Mapping) and not sub_schema:
+            out[key] = {}  # `key={}` empties a free-form mapping
+            continue
         if isinstance(default, Mapping) and default and value is not None:
             if not isinstance(value, Mapping):
                 raise ValueError(
                     f"config key '{dotted}' is a section: expected a mapping with keys "
                     f"{', '.join(sorted(default))}, got {value!r}"
                 )
-            out[key] = merge(default, value, dotted + ".")
+            out[key] = merge(default, value, dotted + ".", sub_schema if isinstance(sub_schema, Mapping) else {})
         else:
             out[key] = _coerce(dotted, default, value)
     return out
@@ -169,7 +178,7 @@ def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = (), d
             raise ValueError(f"config file {os.fspath(path)!r} must hold a mapping of sections, got {type(loaded).__name__}")
         config = merge(config, loaded)
     if overrides:
-        config = merge(config, parse_overrides(overrides))
+        config = merge(config, parse_overrides(overrides), schema=defaults)
     return config
 
 

@@ -45,6 +45,17 @@ def test_free_form_section_accepts_any_keys():
     assert cfg["env"]["kwargs"] == {"dt": 0.05, "arena": 2}
 
 
+def test_free_form_mapping_from_a_file_can_be_extended_or_emptied_by_overrides(tmp_path):
+    """A file's free-form mapping (``env.kwargs``, a sweep): ``key.sub=v`` adds or replaces one entry, ``key={}``
+    empties it; a fixed section is never emptied by ``{}`` (nothing changes)."""
+    path = write(tmp_path, "env:\n  kwargs: {dt: 0.05}\n")
+    assert load_config(path, ["env.kwargs.arena=2"], DEFAULTS)["env"]["kwargs"] == {"dt": 0.05, "arena": 2}
+    assert load_config(path, ["env.kwargs.dt=0.1"], DEFAULTS)["env"]["kwargs"] == {"dt": 0.1}
+    assert load_config(path, ["env.kwargs={}"], DEFAULTS)["env"]["kwargs"] == {}
+    assert load_config(path, [], DEFAULTS)["env"]["kwargs"] == {"dt": 0.05}
+    assert load_config(path, ["ppo={}"], DEFAULTS)["ppo"] == DEFAULTS["ppo"]
+
+
 @pytest.mark.parametrize("override, words", [
     (["ppo.lr=1"], ["ppo.lr", "hidden", "learning_rate", "normalize_obs"]),
     (["bogus=1"], ["bogus", "env", "ppo", "run"]),
