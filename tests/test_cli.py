@@ -474,6 +474,8 @@ def test_transfer_reward_adds_the_absorbing_states_future_at_terminations(tmp_pa
     want = base + np.asarray(tr.terminated) * r_abs * 0.9 / 0.1
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert not np.allclose(got, base)  # the bonus is there, at the two terminations only (not at the truncation)
+    without = np.asarray(train_job.load_transfer_reward(str(tmp_path / "run"), absorbing=False)(tr, 0.9))
+    np.testing.assert_allclose(without, base, rtol=1e-6)  # the ablation: no absorbing term
 
 
 def test_expert_job_trains_on_a_learned_reward(airl_run, tmp_path, capsys):

@@ -13,7 +13,8 @@ Sections (defaults in :func:`defaults`)::
            reward_run (null: the env's true reward; a ``jaxirl train`` run folder: train on the reward that
            run learned instead — reward transfer, see jaxirl.jobs.train.load_transfer_reward; the returns
            logged and evaluated stay the TRUE ones, which the policy never sees), reward_which (GAIL:
-           logit | gail | log_d; null: what the run trained its generator with)
+           logit | gail | log_d; null: what the run trained its generator with), reward_absorbing (true: add
+           the run's learned absorbing-state reward at terminations; false: leave it out, an ablation)
     demos: num_episodes, num_envs (parallel envs for recording), deterministic (record the policy's
            mode instead of samples), path (default RUN_DIR/demos.npz)
     eval:  num_envs, seed, num_steps (0: one episode length)
@@ -55,7 +56,8 @@ def defaults() -> dict:
         "env": dict(ENV_DEFAULTS),
         "ppo": ppo_defaults(),
         "train": {"num_updates": 100, "log_every": 10, "seed": 0, "num_seeds": 1, "sweep": {},
-                  "time_limit_s": 0.0, "keep_best": False, "reward_run": None, "reward_which": None},
+                  "time_limit_s": 0.0, "keep_best": False, "reward_run": None, "reward_which": None,
+                  "reward_absorbing": True},
         "demos": {"num_episodes": 16, "num_envs": 16, "deterministic": False, "path": None},
         "eval": dict(EVAL_DEFAULTS),
         "run": {"root": "runs", "prefix": "expert", "progress": True, "devices": 1},
@@ -93,6 +95,8 @@ def _check(cfg: dict) -> None:
                                  f"{'1' if key == 'num_seeds' else 'false'}, got {cfg['train'][key]!r}")
     elif cfg["train"]["reward_which"] is not None:
         raise ValueError("train.reward_which: only with train.reward_run (the learned reward to train on)")
+    if not isinstance(cfg["train"]["reward_absorbing"], bool):
+        raise ValueError(f"train.reward_absorbing: expected true or false, got {cfg['train']['reward_absorbing']!r}")
     if cfg["demos"]["path"] is not None and not isinstance(cfg["demos"]["path"], str):
         raise ValueError(f"demos.path: expected a file path or null, got {cfg['demos']['path']!r}")
 
@@ -159,7 +163,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     if tcfg["reward_run"] is not None:  # reward transfer: PPO on a learned reward (checked against the env here)
         from jaxirl.jobs.train import load_transfer_reward
 
-        reward_fn = load_transfer_reward(tcfg["reward_run"], tcfg["reward_which"], env)
+        reward_fn = load_transfer_reward(tcfg["reward_run"], tcfg["reward_which"], env, tcfg["reward_absorbing"])
     run_dir = io.make_run_dir(cfg["run"]["root"], cfg["run"]["prefix"])
     io.write_config(run_dir, cfg)
 

@@ -313,7 +313,7 @@ def load_reward(run_dir: str, which: str | None = None) -> Callable:
     return reward_lib.reward_fn(model, params, which)
 
 
-def load_transfer_reward(run_dir: str, which: str | None = None, env=None) -> Callable:
+def load_transfer_reward(run_dir: str, which: str | None = None, env=None, absorbing: bool = True) -> Callable:
     """The learned reward of a ``jaxirl train`` run as a reward to train a new policy on (reward transfer, Fu et
     al. 2018): ``fn(transition, discount) -> reward`` for a batch of :class:`~jaxirl.envs.Transition`.
 
@@ -322,7 +322,8 @@ def load_transfer_reward(run_dir: str, which: str | None = None, env=None) -> Ca
     ever after at every terminated transition, ``r_abs · γ / (1 − γ)``, so ending an episode costs (or pays) in
     the new run what it did in the one that learned the reward. Without it a termination is worth 0 after it,
     and a policy trained on a negative learned reward learns to end its episodes. ``env`` (optional): refuses a
-    reward model made for other observation or action sizes."""
+    reward model made for other observation or action sizes. ``absorbing=False`` leaves the absorbing term out (an
+    ablation: a termination is then worth 0 after it)."""
     from jaxirl import reward as reward_lib
     from jaxirl.objectives.gail import reward_from_logit
 
@@ -336,7 +337,7 @@ def load_transfer_reward(run_dir: str, which: str | None = None, env=None) -> Ca
                              f"{'discrete' if env.discrete else 'continuous'} {width}")
     fn = reward_lib.reward_fn(model, params, which)
     r_abs = None
-    if model.absorbing:
+    if model.absorbing and absorbing:
         score = reward_lib.absorbing_score(model, params)
         r_abs = score if model.kind != "gail" else reward_from_logit(score, which or "logit")
 
