@@ -265,3 +265,28 @@ def test_bc_script_clones_scores_and_reports(tmp_path):
         with pytest.raises(SystemExit):
             bc.main(bad + ["--output", str(tmp_path / "bad.md")])
     assert not (tmp_path / "bad.md").exists()
+
+
+def test_reward_transfer_script_reports_true_and_learned_rows(tmp_path):
+    """benchmarks/reward_transfer.py (tiny runs): the true-reward row is its own baseline (relative 1 for every seed),
+    a learned-reward row is reported with the reward run's own score; bad arguments exit before anything runs."""
+    rt = _benchmark("reward_transfer")
+    out = tmp_path / "rt.md"
+    tiny_train = ["env.num_envs=4", "ppo.num_steps=10", "ppo.num_minibatches=2",
+                  "ppo.update_epochs=1", "ppo.hidden=[16]", "discriminator.hidden=[16]", "discriminator.num_steps=1",
+                  "discriminator.expert_batch_size=16", "discriminator.policy_batch_size=16",
+                  "train.num_iterations=2", "train.eval_every=2", "eval.num_envs=4", "demos.episodes=2"]
+    tiny_expert = ["env.num_envs=4", "env.episode_length=10", "ppo.num_steps=10", "ppo.num_minibatches=2",
+                   "ppo.update_epochs=1", "ppo.hidden=[16]", "train.num_updates=2", "train.log_every=2",
+                   "eval.num_envs=4"]
+    rows = rt.main(["--sources", "airl", "--seeds", "2", "--output", str(out), "--train-overrides", *tiny_train,
+                    "--transfer-overrides", *tiny_expert])
+    assert [r[0] for r in rows] == ["true reward", "airl"] and len(rows[1][2]) == 2
+    text = out.read_text()
+    assert "| true reward | — |" in text and "| 1.000 (1.000–1.000) |" in text
+    assert any(line.startswith("| airl | ") for line in text.splitlines())
+    assert rows[1][2][0]["reward_run"] == rows[1][1]["run_dir"]  # the transfer trained on that run's reward
+    for bad in (["--seeds", "0"], ["--env", "nope"], ["--env-kwargs", "[1]"]):
+        with pytest.raises(SystemExit):
+            rt.main(bad + ["--output", str(tmp_path / "bad.md")])
+    assert not (tmp_path / "bad.md").exists()
