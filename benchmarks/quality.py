@@ -213,7 +213,7 @@ def _chunks(programs, trainer, state, chunk, num_iterations, time_limit, max_chu
     before the first chunk (the init call: a behavioural-cloning warm start runs there)."""
     train_s, eval_s = float(start_s), 0.0
     iters = n = 0
-    while iters < num_iterations and (n == 0 or train_s < time_limit if max_chunks is None else n < max_chunks):
+    while iters < num_iterations and ((n == 0 or train_s < time_limit) if max_chunks is None else n < max_chunks):
         t = time.perf_counter()
         state, metrics = programs["chunk"](state, trainer.demos)
         jax.block_until_ready(state)

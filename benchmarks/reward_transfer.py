@@ -54,6 +54,21 @@ def transfer(env: str, seed: int, reward_run, overrides, root: str) -> dict:
                         "demos.num_envs=4", *extra, *overrides])
 
 
+def _check_overrides(env: str, sources, train_overrides, transfer_overrides) -> None:
+    """Every run's config, checked before anything trains (a bad key fails in seconds, not after the first runs)."""
+    from jaxirl.config import load_config
+    from jaxirl.jobs import expert, train
+
+    for name in sources:
+        algorithm, extra = SOURCES[name]
+        cfg = load_config(os.path.join(ROOT, "configs", f"{algorithm}_{env}.yaml"), [*extra, *train_overrides],
+                          train.defaults())
+        train._check(cfg)
+        train._train_config(cfg)
+    expert._check(load_config(os.path.join(ROOT, "configs", f"expert_{env}.yaml"), transfer_overrides,
+                              expert.defaults()))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="pointmass", help="config stem: configs/{airl,gail,expert}_<env>.yaml")
@@ -75,6 +90,10 @@ def main(argv=None):
         if not isinstance(kwargs, dict):
             raise SystemExit(f"--env-kwargs: expected a YAML mapping, got {args.env_kwargs!r}")
     shift = [f"env.kwargs={yaml.safe_dump(kwargs, default_flow_style=True).strip()}"] if kwargs else []
+    try:
+        _check_overrides(args.env, args.sources, args.train_overrides, shift + args.transfer_overrides)
+    except ValueError as err:
+        raise SystemExit(f"reward_transfer.py: {err}") from None
     output = args.output or os.path.join(ROOT, "benchmarks", "results", f"reward_transfer_{args.env}.md")
 
     with tempfile.TemporaryDirectory() as root:

@@ -365,8 +365,6 @@ def make_train(
     if isinstance(demos, tuple) and len(demos) == 2 and not isinstance(demos, Transition):
         demos, metadata = demos
     demos = check_demos(demos, env)
-    if expert_return is None:
-        expert_return = _expert_return(demos, metadata)
     if eval_env is not None and (
         eval_env.observation_size != env.observation_size or eval_env.discrete != env.discrete
         or eval_env.action_size != env.action_size
@@ -377,6 +375,18 @@ def make_train(
                          "wrap it in jaxirl.envs.VecEnv, or set stagger_resets=False")
     if progress_fn is not None and not callable(progress_fn):
         raise ValueError(f"progress_fn: expected a callable or None, got {progress_fn!r}")
+    expert_return, random_return = score_normaliser(demos, metadata, expert_return, random_return)
+    return Trainer(config, env, demos, expert_return, eval_env, progress_fn, random_return)
+
+
+def score_normaliser(demos: Transition, metadata, expert_return: Optional[float] = None,
+                     random_return: Optional[float] = None) -> tuple[float, Optional[float]]:
+    """``(R_expert, R_random)`` of the normalised score ``(R − R_random) / (R_expert − R_random)``: the given
+    values, else ``metadata["expert_return"]`` (or the demos' mean episode return) and
+    ``metadata["random_return"]`` (``None`` when neither is known: measure it). Raises ``ValueError`` for a
+    non-finite random return or one equal to the expert's."""
+    if expert_return is None:
+        expert_return = _expert_return(demos, metadata)
     field = "random_return"
     if random_return is None and metadata and metadata.get("random_return") is not None:
         random_return, field = metadata["random_return"], "random_return (from the demonstrations' metadata)"
@@ -388,4 +398,4 @@ def make_train(
             raise ValueError(f"{field}: equals expert_return ({expert_return}); the normalised score "
                              "(R - R_random) / (R_expert - R_random) would divide by zero")
         random_return = float(random_return)
-    return Trainer(config, env, demos, float(expert_return), eval_env, progress_fn, random_return)
+    return float(expert_return), random_return

@@ -289,4 +289,8 @@ def test_reward_transfer_script_reports_true_and_learned_rows(tmp_path):
     for bad in (["--seeds", "0"], ["--env", "nope"], ["--env-kwargs", "[1]"]):
         with pytest.raises(SystemExit):
             rt.main(bad + ["--output", str(tmp_path / "bad.md")])
+    for bad, message in ((["--train-overrides", "ppo.lr=1"], "unknown config key 'ppo.lr'"),
+                         (["--transfer-overrides", "train.num_updates=0"], "train.num_updates")):
+        with pytest.raises(SystemExit, match=message):  # checked before any run trains
+            rt.main(bad + ["--output", str(tmp_path / "bad.md")])
     assert not (tmp_path / "bad.md").exists()

@@ -50,13 +50,15 @@ CURVE_KEYS = ("score_det", "score_stoch", "nll", "val_nll")
 
 def defaults() -> dict:
     from jaxirl.bc import BCConfig
+    from jaxirl.jobs.train import defaults as train_defaults
 
+    train = train_defaults()  # the demos and eval sections are those of `jaxirl train`
     return {
         "env": dict(ENV_DEFAULTS),
-        "demos": {"path": "demos/pointmass.npz", "expert_return": None, "terminations": "keep", "episodes": None},
+        "demos": train["demos"],
         "ppo": ppo_defaults(),
         "bc": {**struct_defaults(BCConfig), "steps": 4000, "validation_fraction": 0.125},
-        "eval": {"num_envs": 16, "seed": 0, "num_steps": 0, "env_kwargs": None},
+        "eval": train["eval"],
         "run": {"root": "runs", "prefix": None, "seed": 0, "eval_every": 500},
     }
 
@@ -91,7 +93,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     from jaxirl.jobs.train import _load_demos
     from jaxirl.metrics import normalized_score
     from jaxirl.rl import ppo
-    from jaxirl.train import _expert_return
+    from jaxirl.train import score_normaliser
 
     cfg = load_config(config_path, overrides, defaults())
     bc = to_struct(bc_lib.BCConfig, cfg["bc"], name="bc").validate()
@@ -100,13 +102,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     config = ppo_config(cfg["ppo"], eval_env)
     demos, meta = _load_demos(cfg, eval_env)
     bc_lib.split(bc, int(demos.obs.shape[0]))  # refuses a split that leaves nothing to train on
-    expert_return = cfg["demos"]["expert_return"]
-    if expert_return is None:
-        expert_return = _expert_return(demos, meta)
-    random_return = meta.get("random_return") if meta else None
-    if random_return is not None and float(random_return) == float(expert_return):
-        raise ValueError(f"demos: the recorded random_return equals expert_return ({expert_return}); the normalised "
-                         "score divides by their difference (set demos.expert_return)")
+    expert_return, random_return = score_normaliser(demos, meta, cfg["demos"]["expert_return"])
     obs, action = demos.obs, demos.action
 
     key = jax.random.PRNGKey(cfg["run"]["seed"])

@@ -140,9 +140,11 @@ def _transfer_scores(reward_run: str, evaluation: dict) -> dict:
     expert, rand = ref.get("expert_return"), ref.get("random_return")
     if expert is None or rand is None or expert == rand:
         return out
+    from jaxirl.metrics import normalized_score
+
     out.update(reward_run_score_det=ref.get("score_det"), expert_return_of_run=expert, random_return_of_run=rand,
-               score_det=(evaluation["return_deterministic"] - rand) / (expert - rand),
-               score_stoch=(evaluation["return_stochastic"] - rand) / (expert - rand))
+               **{f"score_{k}": float(normalized_score(evaluation[f"return_{m}"], rand, expert))
+                  for k, m in (("det", "deterministic"), ("stoch", "stochastic"))})
     return out
 
 
