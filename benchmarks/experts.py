@@ -2,6 +2,7 @@
 
     python benchmarks/experts.py --out demos                   # hopper walker2d halfcheetah ant
     python benchmarks/experts.py --out demos --envs hopper train.time_limit_s=300
+    python benchmarks/experts.py --out demos --envs hopper --resume train.time_limit_s=300   # train on
 
 Each environment is one ``jaxirl expert configs/expert_<env>.yaml`` process (they share the GPU;
 ``XLA_PYTHON_CLIENT_MEM_FRACTION`` is set so they fit together), so their compilations overlap.  The
@@ -10,6 +11,12 @@ deterministic / stochastic evaluation returns, random return, env steps, wall-cl
 value) to ``--output``, with each expert's learning curve subsampled.  Publication-strength targets from
 the issue (episode length 1000, generalized backend): hopper ≥ 2000, walker2d ≥ 2000, halfcheetah ≥ 4000,
 ant ≥ 5000.
+
+``--resume`` continues each env's newest run folder in ``--runs`` (``expert-<env>-*`` with a checkpoint) from
+its last checkpoint instead of starting a new one (``jaxirl expert RUN/config.yaml resume=RUN``; bit-identical
+to an uninterrupted run): on a GPU lent for 10-minute calls, a second call on the still-warm machine trains the
+same expert on.  Overrides then may only change what ``jaxirl expert`` lets a resumption change
+(``train.time_limit_s``, ``train.num_updates``, ``demos.*``, ``eval.*``).
 """
 
 from __future__ import annotations
@@ -29,6 +36,15 @@ import report  # noqa: E402
 TARGETS = {"hopper": 2000.0, "walker2d": 2000.0, "halfcheetah": 4000.0, "ant": 5000.0}
 
 
+def latest_run(runs: str, name: str) -> str:
+    """The newest ``expert-<name>-<stamp>`` folder in ``runs`` that has a checkpoint (SystemExit if none)."""
+    found = sorted(d for d in os.listdir(runs) if d.startswith(f"expert-{name}-")
+                   and os.path.isdir(os.path.join(runs, d, "checkpoints")))
+    if not found:
+        raise SystemExit(f"--resume: no run folder expert-{name}-* with checkpoints in {runs!r}")
+    return os.path.join(runs, found[-1])
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--envs", nargs="+", default=list(TARGETS))
@@ -36,6 +52,8 @@ def main(argv=None) -> None:
     parser.add_argument("--runs", default=os.path.join(ROOT, "runs"), help="folder for the run folders")
     parser.add_argument("--mem-fraction", type=float, default=0.2)
     parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "results", "experts.md"))
+    parser.add_argument("--resume", action="store_true",
+                        help="continue each env's newest run in --runs from its last checkpoint")
     parser.add_argument("overrides", nargs="*", help="config overrides applied to every expert (key=value)")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
@@ -44,10 +62,15 @@ def main(argv=None) -> None:
     procs = {}
     start = time.time()
     for name in args.envs:
-        cmd = [sys.executable, "-m", "jaxirl.cli", "expert", os.path.join(ROOT, "configs", f"expert_{name}.yaml"),
-               "run.progress=false", f"run.root={args.runs}", f"run.prefix=expert-{name}",
+        if args.resume:
+            run = latest_run(args.runs, name)
+            head = [os.path.join(run, "config.yaml"), f"resume={run}"]
+        else:
+            head = [os.path.join(ROOT, "configs", f"expert_{name}.yaml"), f"run.root={args.runs}",
+                     f"run.prefix=expert-{name}"]
+        cmd = [sys.executable, "-m", "jaxirl.cli", "expert", *head, "run.progress=false",
                f"demos.path={os.path.join(args.out, name + '.npz')}", *args.overrides]
-        log = open(os.path.join(args.runs, f"expert-{name}.log"), "w")
+        log = open(os.path.join(args.runs, f"expert-{name}.log"), "a" if args.resume else "w")
         procs[name] = (subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env), log)
     outputs = {}
     for name, (proc, log) in procs.items():
@@ -75,7 +98,8 @@ def main(argv=None) -> None:
             f"| {name} | {TARGETS.get(name, '')} | {summary['expert_return']:.0f} ± {summary['expert_return_std']:.0f} | "
             f"{summary['return_deterministic']:.0f} | {summary['return_stochastic']:.0f} | {summary['random_return']:.0f} | "
             f"{summary['env_steps'] / 1e6:.1f} M | {summary['train_seconds']:.0f} (first chunk {summary['first_chunk_seconds']:.0f}) | "
-            f"{summary['num_seeds']} / {summary['best_seed']} / {summary['sweep'] or '-'} |")
+            f"{summary['num_seeds']} / {summary['best_seed']} / {summary['sweep'] or '-'} |"
+            + (f" (resumed at update {summary['resumed_from']})" if summary.get("resumed_from") is not None else ""))
         metrics = os.path.join(summary["run_dir"], "metrics.jsonl")
         if os.path.exists(metrics):
             with open(metrics) as f:

@@ -30,12 +30,12 @@ import jax.numpy as jnp
 import numpy as np
 from flax import serialization
 
-from jaxirl.config import dump_yaml
+from jaxirl.config import dump_yaml, merge
 
 __all__ = [
     "make_run_dir", "write_config", "read_config", "write_json", "read_json", "MetricsWriter",
     "read_metrics", "plot_learning_curve", "save_pytree", "load_pytree", "save_checkpoint",
-    "load_checkpoint", "latest_checkpoint", "to_python",
+    "load_checkpoint", "latest_checkpoint", "prune_checkpoints", "check_resume", "to_python",
 ]
 
 
@@ -274,3 +274,45 @@ def load_checkpoint(path: str, target: Any) -> tuple[Any, dict]:
     info_path = path[: -len(".msgpack")] + ".json" if path.endswith(".msgpack") else path + ".json"
     info = read_json(info_path) if os.path.isfile(info_path) else {}
     return load_pytree(path, target), info
+
+
+def prune_checkpoints(run_dir: str, keep: int) -> None:
+    """Delete all but the ``keep`` newest checkpoints of ``run_dir`` (``keep`` <= 0: keep them all)."""
+    folder = os.path.join(run_dir, "checkpoints")
+    if keep <= 0 or not os.path.isdir(folder):
+        return
+    found = sorted((int(m.group(1)), name) for name in os.listdir(folder) if (m := _CKPT.match(name)))
+    for _, name in found[:-keep]:
+        for path in (os.path.join(folder, name), os.path.join(folder, name[: -len(".msgpack")] + ".json")):
+            if os.path.exists(path):
+                os.remove(path)
+
+
+def _config_diff(a: Any, b: Any, allowed: set, path: tuple = ()) -> list[tuple]:
+    if any(path[: len(p)] == p for p in allowed):
+        return []
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            out += _config_diff(a.get(k), b.get(k), allowed, path + (k,))
+        return out
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        a, b = list(a), list(b)
+    return [] if a == b else [(path, a, b)]
+
+
+def check_resume(run_dir: Any, cfg: Mapping, defaults: Mapping, allowed: set) -> None:
+    """Refuse (``ValueError`` naming the ``resume`` field) to continue ``run_dir`` with ``cfg`` unless it is a
+    run folder with a complete checkpoint whose saved ``config.yaml`` (merged into ``defaults``) equals ``cfg``
+    except under the key paths in ``allowed`` (tuples; a prefix allows a whole section)."""
+    if not isinstance(run_dir, str) or not os.path.isdir(run_dir):
+        raise ValueError(f"resume: run folder not found: {run_dir!r}")
+    saved = merge(defaults, read_config(run_dir))
+    diffs = _config_diff(saved, cfg, set(allowed))
+    if diffs:
+        lines = "; ".join(f"{'.'.join(p)}: saved {a!r}, now {b!r}" for p, a, b in diffs[:8])
+        free = ", ".join(".".join(p) for p in sorted(allowed) if p != ("resume",))
+        raise ValueError(f"resume: the configuration differs from {run_dir}/config.yaml ({lines}); "
+                         f"pass that file as CONFIG (only {free} may change)")
+    if latest_checkpoint(run_dir) is None:
+        raise ValueError(f"resume: {run_dir!r} has no complete checkpoint")

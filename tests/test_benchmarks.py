@@ -34,6 +34,16 @@ def test_experts_script_trains_records_and_reports(tmp_path):
     row = [line for line in text.splitlines() if line.startswith("| pointmass |")]
     assert len(row) == 1 and f"{meta['expert_return']:.0f} ±" in row[0]
     assert "- pointmass (training episode return" in text
+    # --resume trains the same run folder on (a GPU call cut by its time limit continues in the next one)
+    experts.main(["--envs", "pointmass", "--out", str(tmp_path / "demos"), "--runs", str(tmp_path / "runs"),
+                  "--output", str(report), "--resume", "train.num_updates=3"])
+    assert len(os.listdir(tmp_path / "runs")) == 2                                 # one run folder + its log
+    row = [line for line in report.read_text().splitlines() if line.startswith("| pointmass |")]
+    assert len(row) == 1 and "(resumed at update 2)" in row[0]
+    _, meta = load_demos(str(tmp_path / "demos" / "pointmass.npz"))
+    assert meta["ppo_updates_run"] == 3
+    with pytest.raises(SystemExit, match="no run folder expert-hopper"):
+        experts.main(["--envs", "hopper", "--runs", str(tmp_path / "runs"), "--resume"])
 
 
 # tiny pointmass GAIL settings shared by the quality tests (identical programs: the second test's compiles

@@ -3,6 +3,7 @@
 import json
 import os
 
+import jax
 import numpy as np
 import pytest
 
@@ -85,6 +86,44 @@ def test_expert_seeds_sweep_and_keep_best(capsys, tmp_path):
     assert meta["ppo_updates"] == summary["kept_update"] and meta["ppo_updates_run"] == 6
 
 
+def test_expert_resume_equals_uninterrupted_run(capsys, tmp_path):
+    """`jaxirl expert RUN/config.yaml resume=RUN`: two vmapped lanes with keep_best, trained for 2 updates and then
+    resumed with train.num_updates raised to 6, give the bytes of an uninterrupted 6-update run (the kept policy,
+    the demonstrations) and its training curve; a changed training setting is refused."""
+    argv = ["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), *TINY_ENV, *TINY_PPO, "train.log_every=2",
+            "train.num_seeds=2", "train.sweep={discount: [0.9, 0.99]}", "train.keep_best=true",
+            "demos.num_episodes=2", "demos.num_envs=2", "eval.num_envs=2", "run.progress=false"]
+    assert main(argv + ["train.num_updates=6", f"run.root={tmp_path / 'a'}"]) == 0
+    assert main(argv + ["train.num_updates=2", f"run.root={tmp_path / 'b'}"]) == 0
+    (straight,) = [os.path.join(tmp_path, "a", d) for d in os.listdir(tmp_path / "a")]
+    (partial,) = [os.path.join(tmp_path, "b", d) for d in os.listdir(tmp_path / "b")]
+    config = os.path.join(partial, "config.yaml")
+    capsys.readouterr()
+    code, _, err = run_cli(capsys, ["expert", config, "train.num_updates=6", "ppo.learning_rate=0.1", f"resume={partial}"])
+    assert code == 2 and "ppo.learning_rate" in err and "Traceback" not in err
+    code, out, _ = run_cli(capsys, ["expert", config, "train.num_updates=6", f"resume={partial}"])
+    assert code == 0 and json.loads(out[out.index("{"):])["resumed_from"] == 2
+    with open(os.path.join(partial, "policy.msgpack"), "rb") as a, open(os.path.join(straight, "policy.msgpack"), "rb") as b:
+        assert a.read() == b.read()
+    (demos_a, meta_a), (demos_b, meta_b) = (load_demos(os.path.join(d, "demos.npz")) for d in (partial, straight))
+    for x, y in zip(jax.tree.leaves(demos_a), jax.tree.leaves(demos_b)):
+        np.testing.assert_array_equal(x, y)
+    assert set(meta_a) == set(meta_b)
+    for key in set(meta_a) - {"expert_run", "created"}:
+        np.testing.assert_equal(meta_a[key], meta_b[key], err_msg=key)
+    drop = ("wall_s",)
+    curves = [[{k: v for k, v in r.items() if k not in drop} for r in io.read_metrics(os.path.join(d, "metrics.jsonl"))]
+              for d in (partial, straight)]
+    assert len(curves[0]) == 6 and curves[0] == curves[1]
+    a, b = (io.read_json(os.path.join(d, "summary.json")) for d in (partial, straight))
+    for key in ("best_seed", "kept_update", "updates", "return_deterministic", "expert_return", "final_train_return",
+                "last_chunk_return_per_seed", "sweep"):
+        assert a[key] == b[key], key
+    assert sorted(os.listdir(os.path.join(partial, "checkpoints"))) == ["checkpoint-6.json", "checkpoint-6.msgpack"]
+    code, _, err = run_cli(capsys, ["expert", config, "train.num_updates=4", f"resume={partial}"])
+    assert code == 2 and "beyond train.num_updates=4" in err
+
+
 def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
     argv = ["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), *TINY_ENV, *TINY_PPO,
             "train.num_updates=8", "train.log_every=2", "train.time_limit_s=0.001", "demos.num_episodes=2",
@@ -105,6 +144,8 @@ def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.num_seeds=2", "train.sweep={discount: [0.9]}"],
      "train.sweep.discount"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.time_limit_s=-1"], "train.time_limit_s"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "resume=no/such/run"], "run folder not found"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "run.keep_checkpoints=-1"], "run.keep_checkpoints"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "novalue"], "key=value"),
     (["eval", "no/such/run"], "run folder not found"),
     (["tabular", os.path.join(CONFIGS, "maxent_gridworld.yaml"), "irl.bogus=1"], "irl.bogus"),

@@ -21,7 +21,8 @@ Sections (defaults in :func:`defaults`)::
     run:   root, prefix, progress (false: no progress bar; programs with host callbacks are not kept
            in JAX's persistent compilation cache), devices (1; k > 1 splits every lane's env.num_envs
            environments over the first k devices, 0 over all — jaxirl.parallel.shard_envs; with
-           ppo.shuffle_groups=k the PPO epochs divide too)
+           ppo.shuffle_groups=k the PPO epochs divide too), keep_checkpoints (1: the newest only; 0: all)
+    resume: null, or the folder of an interrupted (or finished) expert run to continue
 
 Training runs PPO (Schulman et al. 2017) in chunks of ``log_every`` updates, each one jitted
 ``lax.scan``; a progress bar is fed from inside the scan with ``jax.debug.callback``.  The run folder gets
@@ -30,6 +31,16 @@ Training runs PPO (Schulman et al. 2017) in chunks of ``log_every`` updates, eac
 swept hyperparameters) and the lane with the best mean training return over the last chunk is evaluated,
 saved and recorded.  The demonstrations file (schema in :mod:`jaxirl.data`) records the expert's return
 (mean return of the recorded episodes) and the random policy's return.
+
+After every chunk a checkpoint (``checkpoints/checkpoint-<updates>.msgpack``) holds everything the loop
+carries: every lane's PPO state, the environments' states (episodes in progress), the policy kept so far
+(``keep_best``), the last chunk's returns and the training seconds spent.  ``resume=RUN_DIR`` with
+``RUN_DIR/config.yaml`` as CONFIG restores the newest one and trains on: update ``u`` of a lane always uses
+the key ``fold_in(lane key, u)``, so a resumed run is bit-identical to an uninterrupted one (tested).  Only
+``train.num_updates`` (raise it to train longer), ``train.time_limit_s`` (each invocation's own budget),
+``run.progress``, ``run.keep_checkpoints``, the ``demos`` and ``eval`` sections (used after training) and
+``resume`` may differ from the saved configuration: a GPU expert cut by a session's time limit continues in
+the next call.
 """
 
 from __future__ import annotations
@@ -60,11 +71,21 @@ def defaults() -> dict:
                   "reward_absorbing": True},
         "demos": {"num_episodes": 16, "num_envs": 16, "deterministic": False, "path": None},
         "eval": dict(EVAL_DEFAULTS),
-        "run": {"root": "runs", "prefix": "expert", "progress": True, "devices": 1},
+        "run": {"root": "runs", "prefix": "expert", "progress": True, "devices": 1, "keep_checkpoints": 1},
+        "resume": None,
     }
 
 
+# what may differ between a run's saved config and the config of its resumption (a prefix: the whole section)
+_RESUMABLE = {("resume",), ("train", "num_updates"), ("train", "time_limit_s"), ("run", "progress"),
+              ("run", "keep_checkpoints"), ("demos",), ("eval",)}
+
+
 def _check(cfg: dict) -> None:
+    if cfg["run"]["keep_checkpoints"] < 0:
+        raise ValueError(f"run.keep_checkpoints: expected an int >= 0 (0: keep all), got {cfg['run']['keep_checkpoints']}")
+    if cfg["resume"] is not None and not isinstance(cfg["resume"], str):
+        raise ValueError(f"resume: expected the folder of a `jaxirl expert` run, got {cfg['resume']!r}")
     for key in ("num_updates", "log_every", "num_seeds"):
         if cfg["train"][key] < 1:
             raise ValueError(f"train.{key}: expected a positive int, got {cfg['train'][key]}")
@@ -155,6 +176,9 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
 
     cfg = load_config(config_path, overrides, defaults())
     _check(cfg)
+    resume = cfg["resume"]
+    if resume is not None:
+        io.check_resume(resume, cfg, defaults(), _RESUMABLE)
     from jaxirl.parallel import envs_mesh, pick_devices, replicate, shard_envs
 
     env = make_env(cfg["env"])
@@ -166,18 +190,22 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         from jaxirl.jobs.train import load_transfer_reward
 
         reward_fn = load_transfer_reward(tcfg["reward_run"], tcfg["reward_which"], env, tcfg["reward_absorbing"])
-    run_dir = io.make_run_dir(cfg["run"]["root"], cfg["run"]["prefix"])
-    io.write_config(run_dir, cfg)
 
     lanes = tcfg["num_seeds"]
     k_init, k_env, k_loop, k_eval, k_demo = jax.random.split(jax.random.PRNGKey(tcfg["seed"]), 5)
+    lane_keys = jax.random.split(k_loop, lanes)
     steps_per_update = config.num_steps * env.num_envs
     bar = ProgressBar(tcfg["num_updates"], desc=f"expert {env.name}", score_key="episode_return")
+
+    def update_keys(first: int, n: int):
+        """The keys of updates first .. first + n - 1: ``fold_in(lane key, update)``, whatever the chunking."""
+        per_lane = jax.vmap(lambda k: jax.vmap(lambda u: jax.random.fold_in(k, u))(jnp.arange(first, first + n)))
+        keys = per_lane(lane_keys)
+        return keys[0] if lanes == 1 else keys
+
     if lanes == 1:
         carry = jax.jit(lambda k1, k2: (ppo.init(config, env, k1), env.reset(k2)))(k_init, k_env)
-        keys = jax.random.split(k_loop, tcfg["num_updates"])
         chunk = jax.jit(make_chunk(config, env, bar.callback if cfg["run"]["progress"] else None, reward_fn))
-        chunk_keys = lambda i: keys[i: i + tcfg["log_every"]]  # noqa: E731
         lane_config = config
     else:
         from jaxirl.rl.ppo_config import stack_lanes
@@ -185,28 +213,50 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         lane_config = stack_lanes(config, lanes, tcfg["sweep"])
         init = jax.vmap(lambda c, k1, k2: (ppo.init(c, env, k1), env.reset(k2)))
         carry = jax.jit(init)(lane_config, jax.random.split(k_init, lanes), jax.random.split(k_env, lanes))
-        keys = jax.vmap(lambda k: jax.random.split(k, tcfg["num_updates"]))(jax.random.split(k_loop, lanes))
         lane_chunk = jax.jit(jax.vmap(lambda c, carry, ks: make_chunk(c, env)(carry, ks)))
         chunk = lambda carry, ks: lane_chunk(lane_config, carry, ks)  # noqa: E731
-        chunk_keys = lambda i: keys[:, i: i + tcfg["log_every"]]  # noqa: E731
+
+    def lane_state(state, lane):
+        return state if lanes == 1 else jax.tree.map(lambda x: x[lane], state)
+
+    # What the loop carries from chunk to chunk, all of it in the checkpoint: the lanes' PPO and env states;
+    # the kept policy — (mean training return over its chunk, lane, updates done, that lane's PPO state), the
+    # best chunk's with keep_best, else the last chunk's (its best lane); the last chunk's mean and final
+    # training return per lane; the training seconds of earlier invocations.
+    loop = {"carry": carry, "kept_return": np.float32(0.0), "kept_lane": np.int32(0), "kept_update": np.int32(0),
+            "kept_state": lane_state(carry[0], 0), "last_returns": np.zeros(lanes, np.float32),
+            "final_returns": np.zeros(lanes, np.float32), "seconds": np.float32(0.0)}
+    start_update = 0
+    if resume is not None:
+        run_dir = resume
+        loop, _ = io.load_checkpoint(run_dir, loop)
+        start_update = int(io.latest_checkpoint(run_dir)[0])
+        if start_update > tcfg["num_updates"]:
+            raise ValueError(f"resume: the checkpoint is at update {start_update}, beyond "
+                             f"train.num_updates={tcfg['num_updates']}")
+        io.write_config(run_dir, cfg)  # records a raised num_updates
+        bar.start_at(start_update)
+    else:
+        run_dir = io.make_run_dir(cfg["run"]["root"], cfg["run"]["prefix"])
+        io.write_config(run_dir, cfg)
+    carry = loop["carry"]
+    kept = None if start_update == 0 else (float(loop["kept_return"]), int(loop["kept_lane"]),
+                                           int(loop["kept_update"]), loop["kept_state"])
+    last_returns = np.asarray(loop["last_returns"])
+    final_returns = np.asarray(loop["final_returns"])
+    earlier_seconds = float(loop["seconds"])
 
     if len(devices) > 1:  # every lane's envs split over the devices, the PPO states copied to each
         mesh = envs_mesh(devices)
         carry = (replicate(carry[0], mesh), shard_envs(carry[1], mesh, runs=lanes > 1))
     start = time.time()
-    updates_done = 0
+    updates_done = start_update
     compile_seconds = None
-    # (mean training return over the chunk, lane, updates done, that lane's policy state): the best
-    # chunk's with keep_best, else the last chunk's (its best lane)
-    kept = None
 
-    def lane_state(state, lane):
-        return state if lanes == 1 else jax.tree.map(lambda x: x[lane], state)
-
-    with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl")) as log, bar:
-        for i in range(0, tcfg["num_updates"], tcfg["log_every"]):
+    with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl"), truncate_after=start_update) as log, bar:
+        for i in range(start_update, tcfg["num_updates"], tcfg["log_every"]):
             t0 = time.time()
-            carry, metrics = chunk(carry, chunk_keys(i))
+            carry, metrics = chunk(carry, update_keys(i, min(tcfg["log_every"], tcfg["num_updates"] - i)))
             metrics = jax.device_get(metrics)
             if compile_seconds is None:
                 compile_seconds = time.time() - t0  # first chunk: compilation + one chunk
@@ -217,18 +267,25 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
             bar.update(updates_done, float(per_lane["episode_return"][:, -1].max()))
             for j in range(n):
                 record = {"iteration": i + j + 1, "env_steps": (i + j + 1) * steps_per_update,
-                          "wall_s": round(time.time() - start, 2)}
+                          "wall_s": round(earlier_seconds + time.time() - start, 2)}
                 record.update({k: float(v[:, j].mean()) for k, v in per_lane.items()})
                 if lanes > 1:
                     record["episode_return_per_seed"] = [float(x) for x in per_lane["episode_return"][:, j]]
                 log.write(record)
             last_returns = per_lane["episode_return"].mean(axis=1)
+            final_returns = per_lane["episode_return"][:, -1]
             lane = int(np.argmax(last_returns))
             if not tcfg["keep_best"] or kept is None or last_returns[lane] > kept[0]:
                 kept = (float(last_returns[lane]), lane, updates_done, lane_state(carry[0], lane))
+            io.save_checkpoint(run_dir, updates_done, {
+                "carry": carry, "kept_return": np.float32(kept[0]), "kept_lane": np.int32(kept[1]),
+                "kept_update": np.int32(kept[2]), "kept_state": kept[3],
+                "last_returns": np.asarray(last_returns, np.float32), "final_returns": np.asarray(final_returns, np.float32),
+                "seconds": np.float32(earlier_seconds + time.time() - start)})
+            io.prune_checkpoints(run_dir, cfg["run"]["keep_checkpoints"])
             if tcfg["time_limit_s"] and time.time() - start > tcfg["time_limit_s"]:
                 break
-    train_seconds = time.time() - start
+    train_seconds = earlier_seconds + time.time() - start
     _, best, kept_update, state = kept
     if lanes > 1:
         for name, values in tcfg["sweep"].items():
@@ -267,9 +324,10 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         "run_dir": run_dir, "env": env.name, "demos_path": demos_path,
         "expert_return": float(np.mean(returns)), "expert_return_std": float(np.std(returns)),
         "num_episodes": int(returns.shape[0]), **evaluation,
-        "final_train_return": float(per_lane["episode_return"][best, -1]),
+        "final_train_return": float(final_returns[best]),
         "env_steps": updates_done * steps_per_update, "updates": updates_done, "kept_update": kept_update,
         "train_seconds": round(train_seconds, 2), "first_chunk_seconds": round(compile_seconds or 0.0, 2),
+        "resumed_from": start_update if resume is not None else None,
         "num_seeds": lanes, "best_seed": best, "last_chunk_return_per_seed": [float(x) for x in last_returns],
         "sweep": {name: values[best] for name, values in tcfg["sweep"].items()},
     }

@@ -50,13 +50,13 @@ import dataclasses
 import json
 import os
 import time
-from typing import Any, Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
 import jax
 import numpy as np
 
 from jaxirl import io
-from jaxirl.config import load_config, merge, struct_defaults, to_struct
+from jaxirl.config import load_config, struct_defaults, to_struct
 from jaxirl.jobs.evaluate import ENV_DEFAULTS, POLICY_FILE, eval_env_section, make_env, ppo_config, ppo_defaults
 from jaxirl.progress import ProgressBar
 
@@ -86,17 +86,6 @@ def defaults() -> dict:
                 "devices": 1},
         "resume": None,
     }
-
-
-def _diff(a: Any, b: Any, path: tuple = ()) -> list[tuple]:
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        out = []
-        for k in sorted(set(a) | set(b)):
-            out += _diff(a.get(k), b.get(k), path + (k,))
-        return out
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        a, b = list(a), list(b)
-    return [] if a == b or path in _RESUMABLE else [(path, a, b)]
 
 
 def check_prefix_demos_eval(cfg: dict) -> None:
@@ -134,20 +123,6 @@ def _check(cfg: dict) -> None:
     check_prefix_demos_eval(cfg)
     if cfg["resume"] is not None and not isinstance(cfg["resume"], str):
         raise ValueError(f"resume: expected a run folder, got {cfg['resume']!r}")
-
-
-def _check_resume(cfg: dict) -> None:
-    run_dir = cfg["resume"]
-    if not os.path.isdir(run_dir):
-        raise ValueError(f"resume: run folder not found: {run_dir!r}")
-    saved = merge(defaults(), io.read_config(run_dir))
-    diffs = _diff(saved, cfg)
-    if diffs:
-        lines = "; ".join(f"{'.'.join(p)}: saved {a!r}, now {b!r}" for p, a, b in diffs[:8])
-        raise ValueError(f"resume: the configuration differs from {run_dir}/config.yaml ({lines}); "
-                         f"pass that file as CONFIG (only train.num_iterations and run.progress may change)")
-    if io.latest_checkpoint(run_dir) is None:
-        raise ValueError(f"resume: {run_dir!r} has no complete checkpoint")
 
 
 def _train_config(cfg: dict):
@@ -189,18 +164,6 @@ def _load_demos(cfg: dict, env):
     return demos, meta
 
 
-def _prune(run_dir: str, keep: int) -> None:
-    if keep <= 0:
-        return
-    folder = os.path.join(run_dir, "checkpoints")
-    found = sorted((int(n[len("checkpoint-"):-len(".msgpack")]), n) for n in os.listdir(folder)
-                   if n.startswith("checkpoint-") and n.endswith(".msgpack"))
-    for _, name in found[:-keep]:
-        for path in (os.path.join(folder, name), os.path.join(folder, name[: -len(".msgpack")] + ".json")):
-            if os.path.exists(path):
-                os.remove(path)
-
-
 def _save_outputs(run_dir: str, state) -> None:
     io.save_pytree(os.path.join(run_dir, POLICY_FILE), state.generator)
     io.save_pytree(os.path.join(run_dir, REWARD_FILE), state.reward)
@@ -214,7 +177,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     _check(cfg)
     resume = cfg["resume"]
     if resume is not None:
-        _check_resume(cfg)
+        io.check_resume(resume, cfg, defaults(), _RESUMABLE)
     env = make_env(cfg["env"])
     from jaxirl.parallel import envs_mesh, pick_devices, shard_envs
 
@@ -261,7 +224,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
             bar.update(it, float(metrics["score_det"][-1]) if "score_det" in metrics else None)
             _save_outputs(run_dir, state)
             io.save_checkpoint(run_dir, it, state, {"chunk": chunk, "seconds": round(time.time() - t0, 2)})
-            _prune(run_dir, cfg["run"]["keep_checkpoints"])
+            io.prune_checkpoints(run_dir, cfg["run"]["keep_checkpoints"])
     records = io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))
     io.plot_learning_curve(records, os.path.join(run_dir, "learning_curve.png"), CURVE_KEYS,
                            title=f"{config.algorithm.upper()} on {env.name}")
