@@ -8,6 +8,8 @@
     jaxirl bc      CONFIG [key=value ...]   behavioural cloning of a demonstrations file (the baseline)
     jaxirl eval    RUN_DIR [key=value ...]  re-evaluate a saved policy on the true reward
 
+``jaxirl COMMAND --help`` ends with every configuration key of that command and its default.
+
 Compiled programs are kept in JAX's persistent compilation cache, so a second run of the same configuration
 (another seed, a resumed run, ``jaxirl eval``) skips most of the compiling: by default in
 ``$XDG_CACHE_HOME/jaxirl/xla`` (``~/.cache/jaxirl/xla``); ``JAXIRL_COMPILE_CACHE=DIR`` chooses the folder and
@@ -43,12 +45,42 @@ _JOBS = {
 }
 
 
+def job_defaults(command: str) -> dict | None:
+    """The configuration keys of a job and their defaults (``None``: the command takes no configuration)."""
+    module = importlib.import_module(_JOBS[command][0])
+    if hasattr(module, "defaults"):
+        return module.defaults()
+    return getattr(module, "DEFAULTS", None)
+
+
+class _JobParser(argparse.ArgumentParser):
+    """A subcommand's parser whose ``--help`` ends with every configuration key and its default, read from the
+    job module only when help is asked for (importing a job imports JAX)."""
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        command = self.prog.split()[-1]
+        if command not in _JOBS:
+            return text
+        try:
+            found = job_defaults(command)
+        except ImportError as err:  # e.g. an optional dependency missing
+            return text + f"\n(configuration keys unavailable: {err})\n"
+        if not found:
+            return text
+        from jaxirl.config import dump_yaml
+
+        body = "\n".join("  " + line for line in dump_yaml(found).rstrip().splitlines())
+        return text + ("\nconfiguration keys and their defaults (a CONFIG file sets any of them, key=value overrides"
+                       " them):\n" + body + "\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jaxirl", description="Inverse reinforcement learning in JAX.",
         epilog="Overrides: dotted.key=value, values parsed as YAML (e.g. ppo.hidden=[32,32]).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_JobParser)
     for name, (_, help_text) in _JOBS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name == "eval":
@@ -101,8 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"jaxirl {args.command}: error: this command is not available ({err})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\njaxirl {args.command}: interrupted (a `train` run continues with resume=RUN_DIR)",
-              file=sys.stderr)
+        print(f"\njaxirl {args.command}: interrupted (a `train` or `expert` run continues from its last checkpoint "
+              f"with `jaxirl {args.command} RUN_DIR/config.yaml resume=RUN_DIR`)", file=sys.stderr)
         return 130
     print(json.dumps(_jsonable(summary), indent=2))
     return 0

@@ -173,6 +173,19 @@ def test_help_lists_commands(capsys):
         assert command in out
 
 
+
+@pytest.mark.parametrize("command, keys", [("expert", ["time_limit_s: 0.0", "resume: null", "keep_checkpoints: 1"]),
+                                           ("train", ["algorithm: gail", "entropy_weight:", "coef_decay_iterations: 0"]),
+                                           ("bc", ["validation_fraction:"]), ("tabular", ["num_reward_cells: 4"])])
+def test_command_help_lists_every_config_key_with_its_default(capsys, command, keys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and "configuration keys and their defaults" in out
+    for key in keys:
+        assert key in out, key
+
+
 TINY_TRAIN = [*TINY_ENV, *TINY_PPO, "train.eval_every=2", "eval.num_envs=4", "discriminator.hidden=[16]",
               "discriminator.potential_hidden=[16]", "discriminator.expert_batch_size=16",
               "discriminator.policy_batch_size=16", "discriminator.replay_rollouts=2", "run.chunk=2"]
