@@ -98,8 +98,9 @@ def main(argv=None) -> None:
             f"| {name} | {TARGETS.get(name, '')} | {summary['expert_return']:.0f} ± {summary['expert_return_std']:.0f} | "
             f"{summary['return_deterministic']:.0f} | {summary['return_stochastic']:.0f} | {summary['random_return']:.0f} | "
             f"{summary['env_steps'] / 1e6:.1f} M | {summary['train_seconds']:.0f} (first chunk {summary['first_chunk_seconds']:.0f}) | "
-            f"{summary['num_seeds']} / {summary['best_seed']} / {summary['sweep'] or '-'} |"
-            + (f" (resumed at update {summary['resumed_from']})" if summary.get("resumed_from") is not None else ""))
+            f"{summary['num_seeds']} / {summary['best_seed']} / {summary['sweep'] or '-'}"
+            + (f" (resumed at update {summary['resumed_from']})" if summary.get("resumed_from") is not None else "")
+            + " |")
         metrics = os.path.join(summary["run_dir"], "metrics.jsonl")
         if os.path.exists(metrics):
             with open(metrics) as f:

@@ -305,7 +305,9 @@ def check_resume(run_dir: Any, cfg: Mapping, defaults: Mapping, allowed: set) ->
     """Refuse (``ValueError`` naming the ``resume`` field) to continue ``run_dir`` with ``cfg`` unless it is a
     run folder with a complete checkpoint whose saved ``config.yaml`` (merged into ``defaults``) equals ``cfg``
     except under the key paths in ``allowed`` (tuples; a prefix allows a whole section)."""
-    if not isinstance(run_dir, str) or not os.path.isdir(run_dir):
+    if not isinstance(run_dir, str):
+        raise ValueError(f"resume: expected a run folder, got {run_dir!r}")
+    if not os.path.isdir(run_dir):
         raise ValueError(f"resume: run folder not found: {run_dir!r}")
     saved = merge(defaults, read_config(run_dir))
     diffs = _config_diff(saved, cfg, set(allowed))

@@ -3,8 +3,8 @@ compilation.
 
 The suite is compile-bound on the 2-core CI machine (tiny envs, hundreds of distinct programs). Unless
 ``XLA_FLAGS`` is already set, the tests ask XLA for its cheapest code generation (``--xla_backend_optimization_level=0``,
-no expensive LLVM passes): on the 2-core CPU the whole suite ran in 687 s with these flags against 795 s without
-(2026-11-28, cold caches), every test passing either way — the flags change how fast the compiled programs run, not
+no expensive LLVM passes): on the 2-core CPU a clean clone's suite ran in 625 s with these flags against 795 s
+without (2026-11-28, cold caches), every test passing either way — the flags change how fast the compiled programs run, not
 what they compute within the tests' tolerances (the bit-exact resume and vmap-equals-loop tests compare programs
 compiled the same way). ``JAXIRL_TEST_XLA_FLAGS=`` (empty) runs the suite with XLA's defaults.
 """

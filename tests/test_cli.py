@@ -145,6 +145,7 @@ def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
      "train.sweep.discount"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.time_limit_s=-1"], "train.time_limit_s"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "resume=no/such/run"], "run folder not found"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "resume=5"], "resume: expected a run folder, got 5"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "run.keep_checkpoints=-1"], "run.keep_checkpoints"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "novalue"], "key=value"),
     (["eval", "no/such/run"], "run folder not found"),
@@ -154,6 +155,7 @@ def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "demos.path=no/such.npz"],
      "`jaxirl expert CONFIG demos.path=no/such.npz` trains a PPO expert for 'pointmass'"),
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "resume=no/such/run"], "run folder not found"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "resume=5"], "resume: expected a run folder, got 5"),
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "bc.steps=-1"], "bc.steps: expected an int >= 0"),
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "bc.stpes=1"], "unknown config key 'bc.stpes'"),
 ])

@@ -84,8 +84,6 @@ _RESUMABLE = {("resume",), ("train", "num_updates"), ("train", "time_limit_s"), 
 def _check(cfg: dict) -> None:
     if cfg["run"]["keep_checkpoints"] < 0:
         raise ValueError(f"run.keep_checkpoints: expected an int >= 0 (0: keep all), got {cfg['run']['keep_checkpoints']}")
-    if cfg["resume"] is not None and not isinstance(cfg["resume"], str):
-        raise ValueError(f"resume: expected the folder of a `jaxirl expert` run, got {cfg['resume']!r}")
     for key in ("num_updates", "log_every", "num_seeds"):
         if cfg["train"][key] < 1:
             raise ValueError(f"train.{key}: expected a positive int, got {cfg['train'][key]}")
@@ -219,18 +217,23 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     def lane_state(state, lane):
         return state if lanes == 1 else jax.tree.map(lambda x: x[lane], state)
 
-    # What the loop carries from chunk to chunk, all of it in the checkpoint: the lanes' PPO and env states;
-    # the kept policy — (mean training return over its chunk, lane, updates done, that lane's PPO state), the
-    # best chunk's with keep_best, else the last chunk's (its best lane); the last chunk's mean and final
-    # training return per lane; the training seconds of earlier invocations.
-    loop = {"carry": carry, "kept_return": np.float32(0.0), "kept_lane": np.int32(0), "kept_update": np.int32(0),
-            "kept_state": lane_state(carry[0], 0), "last_returns": np.zeros(lanes, np.float32),
-            "final_returns": np.zeros(lanes, np.float32), "seconds": np.float32(0.0)}
+    def loop_state(carry, kept, last_returns, final_returns, seconds):
+        """What the loop carries from chunk to chunk, all of it in the checkpoint: the lanes' PPO and env states;
+        the kept policy ``kept`` = (mean training return over its chunk, lane, updates done, that lane's PPO state),
+        the best chunk's with keep_best, else the last chunk's (its best lane); the last chunk's mean and final
+        training return per lane; the training seconds so far."""
+        return {"carry": carry, "kept_return": np.float32(kept[0]), "kept_lane": np.int32(kept[1]),
+                "kept_update": np.int32(kept[2]), "kept_state": kept[3],
+                "last_returns": np.asarray(last_returns, np.float32),
+                "final_returns": np.asarray(final_returns, np.float32), "seconds": np.float32(seconds)}
+
+    zeros = np.zeros(lanes, np.float32)
+    loop = loop_state(carry, (0.0, 0, 0, lane_state(carry[0], 0)), zeros, zeros, 0.0)
     start_update = 0
     if resume is not None:
         run_dir = resume
-        loop, _ = io.load_checkpoint(run_dir, loop)
-        start_update = int(io.latest_checkpoint(run_dir)[0])
+        loop, info = io.load_checkpoint(run_dir, loop)
+        start_update = int(info["iteration"])
         if start_update > tcfg["num_updates"]:
             raise ValueError(f"resume: the checkpoint is at update {start_update}, beyond "
                              f"train.num_updates={tcfg['num_updates']}")
@@ -277,11 +280,8 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
             lane = int(np.argmax(last_returns))
             if not tcfg["keep_best"] or kept is None or last_returns[lane] > kept[0]:
                 kept = (float(last_returns[lane]), lane, updates_done, lane_state(carry[0], lane))
-            io.save_checkpoint(run_dir, updates_done, {
-                "carry": carry, "kept_return": np.float32(kept[0]), "kept_lane": np.int32(kept[1]),
-                "kept_update": np.int32(kept[2]), "kept_state": kept[3],
-                "last_returns": np.asarray(last_returns, np.float32), "final_returns": np.asarray(final_returns, np.float32),
-                "seconds": np.float32(earlier_seconds + time.time() - start)})
+            io.save_checkpoint(run_dir, updates_done, loop_state(carry, kept, last_returns, final_returns,
+                                                                 earlier_seconds + time.time() - start))
             io.prune_checkpoints(run_dir, cfg["run"]["keep_checkpoints"])
             if tcfg["time_limit_s"] and time.time() - start > tcfg["time_limit_s"]:
                 break

@@ -121,8 +121,6 @@ def _check(cfg: dict) -> None:
 
     check_device_count(run["devices"])
     check_prefix_demos_eval(cfg)
-    if cfg["resume"] is not None and not isinstance(cfg["resume"], str):
-        raise ValueError(f"resume: expected a run folder, got {cfg['resume']!r}")
 
 
 def _train_config(cfg: dict):
