@@ -40,6 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
+from jaxirl import data  # noqa: E402
 from jaxirl.config import load_config  # noqa: E402
 from jaxirl.jobs import train as train_job  # noqa: E402
 from jaxirl.jobs.evaluate import eval_env_section, make_env  # noqa: E402
@@ -130,16 +131,12 @@ DIAGNOSTICS = {"train_episode_length": "episode length", "disc_d_policy": "D(pol
 
 
 def expert_policy_score(meta, trainer):
-    """The demonstrating expert POLICY's own normalised score: its deterministic evaluation return as recorded
-    in the demonstrations' metadata ``meta`` (``eval_return_deterministic``; the first GPU files: ``expert_eval_deterministic_128``)
-    under this run's normaliser — what a perfect imitator of that policy averages. The normaliser's R_expert is
-    the mean of the few demonstrated episodes, which can sit above the policy's average (shipped halfcheetah: 16
-    episodes 4601, 128 episodes 3939 — the expert itself scores 0.87). ``None`` where nothing is recorded or the
-    random return is not known before training."""
-    ret = meta.get("eval_return_deterministic", meta.get("expert_eval_deterministic_128"))
-    if ret is None or trainer.random_return is None:
+    """The demonstrating expert policy's own score under this run's normaliser (:func:`jaxirl.data.expert_policy_score`:
+    what a perfect imitator of that policy averages; shipped halfcheetah 0.867). ``None`` where nothing is recorded
+    or the random return is not known before training."""
+    if trainer.random_return is None:
         return None
-    return (float(ret) - trainer.random_return) / (trainer.expert_return - trainer.random_return)
+    return data.expert_policy_score(meta, trainer.random_return, trainer.expert_return)
 
 
 def chunk_diagnostics(metrics):

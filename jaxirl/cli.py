@@ -7,6 +7,7 @@
     jaxirl train   CONFIG [key=value ...]   adversarial IRL (GAIL / AIRL) from a demonstrations file
     jaxirl bc      CONFIG [key=value ...]   behavioural cloning of a demonstrations file (the baseline)
     jaxirl eval    RUN_DIR [key=value ...]  re-evaluate a saved policy on the true reward
+    jaxirl demos   FILE [key=value ...]     validate a demonstrations file and describe it (returns, lengths, ends)
 
 ``jaxirl COMMAND --help`` ends with every configuration key of that command and its default.
 
@@ -42,6 +43,7 @@ _JOBS = {
     "train": ("jaxirl.jobs.train", "adversarial IRL (GAIL/AIRL) from demonstrations"),
     "bc": ("jaxirl.jobs.bc", "behavioural cloning of demonstrations into a PPO policy (the baseline)"),
     "eval": ("jaxirl.jobs.evaluate", "re-evaluate a saved policy of a run folder on the true reward"),
+    "demos": ("jaxirl.jobs.demos", "validate a demonstrations .npz file and describe it (episodes, returns, metadata)"),
 }
 
 
@@ -70,6 +72,9 @@ class _JobParser(argparse.ArgumentParser):
             return text
         from jaxirl.config import dump_yaml
 
+        if command == "demos":  # flat options, no config file
+            body = "\n".join(f"  {k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in found.items())
+            return text + "\noptions (key=value) and their defaults:\n" + body + "\n"
         body = "\n".join("  " + line for line in dump_yaml(found).rstrip().splitlines())
         return text + ("\nconfiguration keys and their defaults (a CONFIG file sets any of them, key=value overrides"
                        " them):\n" + body + "\n")
@@ -85,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name == "eval":
             p.add_argument("config", metavar="RUN_DIR", help="run folder written by `jaxirl expert`, `jaxirl train` or `jaxirl bc`")
+        elif name == "demos":
+            p.add_argument("config", metavar="FILE", help="demonstrations .npz (e.g. demos/hopper.npz)")
         else:
             p.add_argument("config", metavar="CONFIG", help="YAML configuration file")
         p.add_argument("overrides", nargs="*", metavar="key=value", help="configuration overrides")

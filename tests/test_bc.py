@@ -14,7 +14,6 @@ from jaxirl.bc import BCConfig, fit
 from jaxirl.data import collect_demos
 from jaxirl.rl import ppo
 from jaxirl.rl.evaluate import evaluate
-from jaxirl.rl.soft_vi import SoftVIConfig
 from jaxirl.train import make_train
 from jaxirl.train_config import make_config
 

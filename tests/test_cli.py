@@ -171,9 +171,8 @@ def test_help_lists_commands(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("tabular", "expert", "train", "bc", "eval"):
+    for command in ("tabular", "expert", "train", "bc", "eval", "demos"):
         assert command in out
-
 
 
 @pytest.mark.parametrize("command, keys", [("expert", ["time_limit_s: 0.0", "resume: null", "keep_checkpoints: 1"]),
@@ -186,6 +185,14 @@ def test_command_help_lists_every_config_key_with_its_default(capsys, command, k
     assert exit_info.value.code == 0 and "configuration keys and their defaults" in out
     for key in keys:
         assert key in out, key
+
+
+def test_demos_help_lists_its_options(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demos", "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and "FILE" in out
+    assert "options (key=value) and their defaults:\n  check_env: false\n  episodes: true" in out
 
 
 TINY_TRAIN = [*TINY_ENV, *TINY_PPO, "train.eval_every=2", "eval.num_envs=4", "discriminator.hidden=[16]",

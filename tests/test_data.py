@@ -304,3 +304,53 @@ def test_shipped_brax_demos_match_their_config_and_target(name):
     assert meta["random_return"] < 0.1 * meta["expert_return"]
     assert np.all(np.isfinite(transitions.obs)) and transitions.obs.shape[0] == meta["num_transitions"]
     assert np.asarray(transitions.reward).sum() == pytest.approx(returns.sum(), rel=1e-4)
+
+
+def test_demos_command_describes_and_validates(tmp_path, capsys):
+    """`jaxirl demos FILE`: the summary equals what the episodes hold (returns, lengths, how each ended), the
+    expert policy's score follows its closed form, and a bad file, option or target env is a clear error."""
+    from jaxirl.cli import main
+    from jaxirl.data import expert_policy_score
+
+    env = VecEnv(Faller(), 2, 3, name="faller")     # time limit 3: both kinds of ends
+    tr, returns = collect_demos(env, lambda obs, key: jax.random.uniform(key, (2, 1)), jax.random.PRNGKey(1), 7)
+    path = str(tmp_path / "f.npz")
+    meta = {**env_metadata(env), "random_return": 1.0, "eval_return_deterministic": 4.0}
+    save_demos(path, tr, returns, meta)
+    assert main(["demos", path]) == 0
+    out, err = capsys.readouterr()
+    s = json.loads(out)
+    done = np.asarray((tr.terminated > 0) | (tr.truncated > 0))
+    ends = np.flatnonzero(done)
+    lengths = np.diff(np.concatenate([[-1], ends]))
+    assert s["episodes"] == 7 and s["transitions"] == len(done) and s["episode_lengths"] == lengths.tolist()
+    np.testing.assert_allclose(s["episode_returns"], returns, rtol=1e-6)
+    assert s["return_mean"] == pytest.approx(float(np.mean(returns)), rel=1e-6)
+    assert s["return_max"] == pytest.approx(float(np.max(returns)), rel=1e-6)
+    ended = ["terminated" if t else "truncated" for t in np.asarray(tr.terminated)[ends] > 0]
+    assert s["episode_ends"] == ended and s["terminated_episodes"] == ended.count("terminated")
+    assert 0 < s["terminated_episodes"] < 7 and s["truncated_episodes"] == 7 - s["terminated_episodes"]
+    assert all(n == 3 for n, e in zip(lengths, ended) if e == "truncated")   # only the time limit truncates
+    r_e = float(np.mean(returns))
+    assert s["expert_policy_score"] == pytest.approx((4.0 - 1.0) / (r_e - 1.0), rel=1e-5)
+    assert expert_policy_score(meta | {"expert_return": r_e}, random_return=0.0) == pytest.approx(4.0 / r_e, rel=1e-6)
+    assert expert_policy_score({"expert_return": 3.0, "random_return": 1.0}) is None   # no evaluation recorded
+    assert "7 episodes" in err and err.count("terminated") >= s["terminated_episodes"]
+
+    # the shipped pointmass file, checked against the env its metadata names
+    shipped = os.path.join(os.path.dirname(__file__), "..", "demos", "pointmass.npz")
+    assert main(["demos", shipped, "check_env=true", "episodes=false"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["env_check"].startswith("matches pointmass") and "episode  length" not in err
+    # a file whose metadata names pointmass but whose observations do not fit it
+    bad = str(tmp_path / "bad.npz")
+    save_demos(bad, tr, returns, {**env_metadata(env), "env": "pointmass", "backend": "jax"})
+    assert main(["demos", bad]) == 0                                     # a valid file on its own
+    capsys.readouterr()
+    for argv, message in (([bad, "check_env=true"], "observation_size=2 but the target environment has observation_size=6"),
+                          ([path, "check=true"], "unknown config key 'check'"),
+                          ([path, "episodes=3"], "expected bool"),
+                          ([str(tmp_path)], "is a folder"),
+                          ([str(tmp_path / "none.npz")], "file not found")):
+        assert main(["demos", *argv]) == 2, argv
+        assert message in capsys.readouterr().err, argv

@@ -8,7 +8,7 @@ import pytest
 
 from jaxirl import objectives as O
 from jaxirl import reward as R
-from jaxirl.envs import Transition, scripted_action
+from jaxirl.envs import scripted_action
 from jaxirl.objectives import discriminator as disc
 from jaxirl.objectives import penalty, replay
 

@@ -8,7 +8,6 @@ clipping; the learning rate is applied by hand so that it can be a traced (vmapp
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import struct

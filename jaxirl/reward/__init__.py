@@ -17,3 +17,21 @@ from jaxirl.reward.models import (
     score,
     update_norm,
 )
+
+__all__ = [
+    "GAIL_REWARDS",
+    "KINDS",
+    "RewardInputs",
+    "RewardModel",
+    "RewardParams",
+    "absorbing_score",
+    "airl_terms",
+    "encode",
+    "encode_transition",
+    "init",
+    "learned_reward",
+    "make_reward_model",
+    "reward_fn",
+    "score",
+    "update_norm",
+]
