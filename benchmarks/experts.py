@@ -83,7 +83,7 @@ def main(argv=None) -> None:
     lines = report.header("Brax PPO experts (demonstrations in demos/)", "experts.py", argv)
     lines += ["", f"All experts trained at the same time on the one device (separate processes sharing it); total "
               f"wall-clock {time.time() - start:.0f} s.", "",
-              "| env | target | demo return (mean ± std, 16 ep.) | deterministic | stochastic | random | env steps | "
+              "| env | target | demo return (mean ± std, episodes) | deterministic | stochastic | random | env steps | "
               "train s (incl. compile) | seeds / best / swept |",
               "|---|---|---|---|---|---|---|---|---|"]
     curves = []
@@ -95,7 +95,8 @@ def main(argv=None) -> None:
             lines.append(f"| {name} | {TARGETS.get(name, '')} | FAILED (exit {code}) | | | | | | |")
             continue
         lines.append(
-            f"| {name} | {TARGETS.get(name, '')} | {summary['expert_return']:.0f} ± {summary['expert_return_std']:.0f} | "
+            f"| {name} | {TARGETS.get(name, '')} | {summary['expert_return']:.0f} ± {summary['expert_return_std']:.0f} "
+            f"({summary['num_episodes']} ep.) | "
             f"{summary['return_deterministic']:.0f} | {summary['return_stochastic']:.0f} | {summary['random_return']:.0f} | "
             f"{summary['env_steps'] / 1e6:.1f} M | {summary['train_seconds']:.0f} (first chunk {summary['first_chunk_seconds']:.0f}) | "
             f"{summary['num_seeds']} / {summary['best_seed']} / {summary['sweep'] or '-'}"

@@ -304,3 +304,36 @@ def test_reward_transfer_script_reports_true_and_learned_rows(tmp_path):
         with pytest.raises(SystemExit, match=message):  # checked before any run trains
             rt.main(bad + ["--output", str(tmp_path / "bad.md")])
     assert not (tmp_path / "bad.md").exists()
+
+
+def test_demo_pitch_finds_the_flips(tmp_path):
+    """benchmarks/demo_pitch.py on a made-up halfcheetah file: a torso that turns over at a known step, and one
+    that makes a whole turn back to upright (counted upright again)."""
+    from jaxirl.data import save_demos
+    from jaxirl.envs import Transition
+
+    demo_pitch = _benchmark("demo_pitch")
+    n = 100
+    turn = np.linspace(0.0, 4.0, n)                      # passes pi/2 at step ceil(pi/2 / (4/99)) = 39
+    whole = np.concatenate([np.zeros(50), np.full(50, 2 * np.pi)])   # a full turn: upright throughout
+    obs = np.zeros((2 * n, 17), np.float32)
+    obs[:, 1] = np.concatenate([turn, whole])
+    reward = np.concatenate([np.where(turn > np.pi / 2, 2.0, 1.0), np.full(n, 3.0)]).astype(np.float32)
+    ends = np.zeros(2 * n, np.float32)
+    ends[[n - 1, 2 * n - 1]] = 1.0
+    tr = Transition(obs=obs, action=np.zeros((2 * n, 6), np.float32), reward=reward, next_obs=obs,
+                    terminated=np.zeros(2 * n, np.float32), truncated=ends)
+    path = str(tmp_path / "hc.npz")
+    save_demos(path, tr, [reward[:n].sum(), reward[n:].sum()], {"env": "halfcheetah", "episode_length": n})
+    _, (a, b) = demo_pitch.episodes(path)
+    first = int(np.argmax(turn > np.pi / 2))
+    assert a["first_flip"] == first == 39 and a["flipped_share"] == pytest.approx((n - first) / n)
+    assert a["reward_upright"] == pytest.approx(1.0) and a["reward_flipped"] == pytest.approx(2.0)
+    assert b["first_flip"] is None and b["flipped_share"] == 0.0 and b["reward_flipped"] is None
+    assert b["turns"] == pytest.approx(1.0)
+    demo_pitch.main([path, "--output", str(tmp_path / "p.md")])
+    text = (tmp_path / "p.md").read_text()
+    assert "1 of 2 episodes spend most of their steps flipped" in text and "| 0 | 161 | 100 | 39 | 61% |" in text
+    save_demos(path, tr, [reward[:n].sum(), reward[n:].sum()], {"env": "ant", "episode_length": n})
+    with pytest.raises(ValueError, match="not one of the planar"):
+        demo_pitch.episodes(path)

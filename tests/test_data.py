@@ -279,7 +279,7 @@ BRAX_EXPERT_TARGETS = {
 @pytest.mark.parametrize("name", sorted(BRAX_EXPERT_TARGETS))
 def test_shipped_brax_demos_match_their_config_and_target(name):
     """demos/<name>.npz (made by configs/expert_<name>.yaml) loads against the env its GAIL/AIRL configs
-    build; 16 complete episodes whose recorded mean return reaches the expert target."""
+    build; at least 16 complete episodes whose recorded mean return reaches the expert target."""
     from jaxirl.config import load_config
     from jaxirl.jobs import expert as expert_job
     from jaxirl.jobs import train as train_job
@@ -296,7 +296,7 @@ def test_shipped_brax_demos_match_their_config_and_target(name):
             {k: expert_cfg["env"][k] for k in ("name", "backend", "episode_length")}
         transitions, meta = load_demos(os.path.join(root, cfg["demos"]["path"]), make_env(cfg["env"]))
     assert meta["env"] == env_name and meta["backend"] == backend and meta["episode_length"] == 1000
-    assert meta["num_episodes"] == 16 and meta["deterministic"] is True
+    assert meta["num_episodes"] >= 16 and meta["deterministic"] is True              # the issue: >= 16 episodes
     returns = np.asarray(meta["episode_returns"])
     assert meta["expert_return"] == pytest.approx(float(returns.mean()), rel=1e-5)
     assert meta["expert_return"] >= target
