@@ -337,3 +337,25 @@ def test_demo_pitch_finds_the_flips(tmp_path):
     save_demos(path, tr, [reward[:n].sum(), reward[n:].sum()], {"env": "ant", "episode_length": n})
     with pytest.raises(ValueError, match="not one of the planar"):
         demo_pitch.episodes(path)
+
+
+def test_gpu_plan_names_a_command_for_every_item(tmp_path):
+    """benchmarks/gpu_plan.sh (the README's GPU plan, one item per device call): every item resolves to a command
+    of scripts that exist, the expert items put their flags before the key=value overrides (argparse stops
+    reading flags after them), and an unknown item is refused."""
+    import re
+    import subprocess
+
+    script = os.path.join(ROOT, "benchmarks", "gpu_plan.sh")
+    env = dict(os.environ, DRY="1", OUT=str(tmp_path))
+    for item in ("1", "1-resume", "1-probe", "2-gail", "2-airl", "2-walker", "3", "4", "5", "5-walker", "6"):
+        done = subprocess.run(["bash", script, item], capture_output=True, text=True, env=env, cwd=ROOT)
+        assert done.returncode == 0, (item, done.stderr)
+        command = done.stdout.strip()
+        scripts = re.findall(r"benchmarks/\w+\.(?:py|sh)", command)
+        assert scripts and all(os.path.isfile(os.path.join(ROOT, s)) for s in scripts), (item, command)
+        if "experts.py" in command:
+            flags, _, overrides = command.partition(" demos.")
+            assert "--" not in overrides and "train.time_limit_s=" in overrides, command
+    done = subprocess.run(["bash", script, "7"], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert done.returncode == 2 and "unknown item" in done.stderr
