@@ -87,6 +87,8 @@ def check_demos(demos, env) -> Transition:
     for name in ("obs", "action", "next_obs", "reward"):
         if not np.all(np.isfinite(np.asarray(getattr(demos, name), np.float64))):
             raise ValueError(f"demos.{name}: contains NaN or infinite values")
+    if env.discrete:  # (M, 1) indices become (M,): the shape every consumer (log π, input encoding) expects
+        demos = demos.replace(action=act.reshape(m).astype(np.int32))
     # via the host: uncommitted arrays, so a run placed on other devices (jaxirl.parallel) may take them
     return jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), demos)
 

@@ -174,6 +174,32 @@ def test_validation_errors(setup):
     assert isinstance(good.generator, ppo.PPOConfig) and isinstance(SoftVIConfig(), SoftVIConfig)
 
 
+@pytest.mark.parametrize("algorithm", ["airl", "gail"])
+def test_discrete_demos_with_a_trailing_action_axis_train_as_flat_ones(algorithm):
+    """Discrete demonstrations given as (M, 1) indices are accepted and train exactly like (M,) ones (before
+    2026-11-28 AIRL's log π broadcast them to (B, B) — a silently wrong loss — and input normalisation failed)."""
+    from jaxirl.envs import from_mdp
+    from jaxirl.tabular import TabularMDP
+
+    rng = np.random.default_rng(0)
+    transition = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(4, 2))]
+    mdp = TabularMDP(jnp.asarray(transition), jnp.full((4,), 0.25), 0.9)
+    env = from_mdp(mdp, jnp.asarray(rng.normal(size=4).astype(np.float32)), 4, episode_length=8)
+    demos, returns = collect_demos(env, lambda o, k: jax.random.randint(k, (o.shape[0],), 0, 2),
+                                   jax.random.PRNGKey(1), 8)
+    config = make_config(algorithm, "ppo", num_iterations=1, eval_every=0,
+                         discriminator=dict(hidden=(8,), potential_hidden=(8,), expert_batch_size=16,
+                                            policy_batch_size=16, normalize_inputs=True),
+                         generator_config=dict(num_steps=8, num_minibatches=1, update_epochs=1, hidden=(8,)))
+    out = []
+    for d in (demos, demos.replace(action=demos.action[:, None])):
+        trainer = make_train(config, env, d, expert_return=float(returns.mean()), random_return=float(returns.mean()) - 1)
+        assert trainer.demos.action.shape == (demos.action.shape[0],)
+        out.append(trainer.run(trainer.init(jax.random.PRNGKey(0)), 1)[1])
+    for key in ("disc_loss", "disc_d_expert", "disc_d_policy"):
+        np.testing.assert_array_equal(np.asarray(out[0][key]), np.asarray(out[1][key]), err_msg=key)
+
+
 def test_vmap_over_a_traced_hyperparameter_equals_separate_runs():
     """Numeric hyperparameters are traced: a trainer built inside ``jax.vmap`` sweeps them in one program."""
     from jaxirl.envs import Transition, from_mdp
