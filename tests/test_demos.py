@@ -80,3 +80,11 @@ def test_bad_inputs():
         feature_expectations(traj, jnp.ones(9))
     with pytest.raises(ValueError, match="discount"):
         empirical_visitation(traj, 9, 5, discount=2.0)
+    # indices beyond the given sizes are refused (JAX would clamp or drop them: wrong statistics, no error)
+    bad = traj.replace(states=traj.states.at[0, 0].set(8))
+    with pytest.raises(ValueError, match=r"traj.states: expected indices in \[0, 4\)"):
+        feature_expectations(bad, jnp.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"traj.states: expected indices in \[0, 4\)"):
+        empirical_visitation(bad, 4, 5)
+    with pytest.raises(ValueError, match=r"traj.actions: expected indices in \[0, 3\)"):
+        empirical_visitation(traj.replace(actions=traj.actions.at[0, 0].set(4)), 9, 3)

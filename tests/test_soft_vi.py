@@ -217,8 +217,19 @@ def test_bad_inputs_raise_clear_errors():
         soft_value_iteration(mdp, jnp.zeros((5,)))
     with pytest.raises(ValueError, match="NaN"):
         soft_value_iteration(mdp, jnp.array([0.0, jnp.nan, 1.0]))
-    with pytest.raises(ValueError, match="temperature"):
-        soft_value_iteration(mdp, jnp.zeros(3), 0.0)
+    for bad_temperature in (0.0, np.float32(0.0), jnp.float32(-1.0), float("nan"), True):
+        with pytest.raises(ValueError, match="temperature"):
+            soft_value_iteration(mdp, jnp.zeros(3), bad_temperature)
+    # plain Python sequences are arrays too, and validated (a list once skipped every check)
+    with pytest.raises(ValueError, match="sum to 1"):
+        TabularMDP(jnp.asarray(T * 1.5), p0.tolist(), 0.9, 4)
+    with pytest.raises(ValueError, match="sum to 1"):
+        TabularMDP((T * 1.5).tolist(), p0.tolist(), 0.9, 4)
+    with pytest.raises(ValueError, match="initial"):
+        TabularMDP(jnp.asarray(T), (0.7, 0.7, 0.7), 0.9, 4)
+    listed = TabularMDP(T.tolist(), p0.tolist(), 0.9, 4)
+    np.testing.assert_allclose(soft_value_iteration(listed, jnp.arange(3.0)).v,
+                               soft_value_iteration(mdp, jnp.arange(3.0)).v)
     with pytest.raises(ValueError, match="policy"):
         visitation(mdp, jnp.full((4, 3, 5), 0.2))
 

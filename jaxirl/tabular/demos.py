@@ -112,6 +112,15 @@ def _check_traj(traj: Trajectories) -> None:
         raise ValueError(f"traj.states: expected shape ({n}, {length + 1}), got {tuple(traj.states.shape)}")
 
 
+def _check_range(name: str, x, n: int, what: str) -> None:
+    """Indices ``x`` (when concrete) must lie in ``[0, n)``: JAX would clamp or drop the others silently."""
+    if _concrete(x):
+        a = np.asarray(x)
+        if a.size and (a.min() < 0 or a.max() >= n):
+            raise ValueError(f"{name}: expected indices in [0, {n}) ({what} = {n}), got values in "
+                             f"[{int(a.min())}, {int(a.max())}]")
+
+
 def _discounts(length: int, discount) -> jax.Array:
     if isinstance(discount, (int, float)) and not 0.0 <= discount <= 1.0:
         raise ValueError(f"discount: expected a number in [0, 1], got {discount!r}")
@@ -124,6 +133,7 @@ def feature_expectations(traj: Trajectories, features: jax.Array, discount=1.0) 
     features = jnp.asarray(features)
     if features.ndim != 2:
         raise ValueError(f"features: expected shape (S, F), got {tuple(features.shape)}")
+    _check_range("traj.states", traj.states, features.shape[0], "features' rows")
     w = _discounts(traj.length, discount)
     return jnp.einsum("t,ntf->f", w, features[traj.states[:, :-1]]) / traj.num_trajectories
 
@@ -140,6 +150,8 @@ def empirical_visitation(
     _check_traj(traj)
     S = _check_count("num_states", num_states)
     A = _check_count("num_actions", num_actions)
+    _check_range("traj.states", traj.states, S, "num_states")
+    _check_range("traj.actions", traj.actions, A, "num_actions")
     idx = traj.states[:, :-1] * A + traj.actions  # (N, L)
     if per_step:
         counts = jax.vmap(lambda col: jnp.zeros(S * A, jnp.float32).at[col].add(1.0), in_axes=1)(idx)

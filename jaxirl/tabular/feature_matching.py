@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxirl.tabular.mdp import TabularMDP, _concrete
+from jaxirl.tabular.mdp import TabularMDP, _concrete, positive_number
 from jaxirl.tabular.soft_vi import optimal_policy
 from jaxirl.tabular.visitation import visitation
 
@@ -113,8 +113,8 @@ def apprenticeship_learning(
     for name, x in (("features", features), ("expert_features", mu_e)):
         if _concrete(x) and not np.all(np.isfinite(np.asarray(x))):
             raise ValueError(f"{name}: contains NaN or infinite values")
-    if temperature is not None and not (isinstance(temperature, (int, float)) and temperature > 0):
-        raise ValueError(f"temperature: expected None or a positive number, got {temperature!r}")
+    if temperature is not None:
+        positive_number("temperature", temperature)
     return _run(mdp, features, mu_e, method, int(num_iterations), temperature)
 
 

@@ -31,7 +31,7 @@ import optax
 from flax import struct
 
 from jaxirl.tabular.demos import Trajectories, empirical_visitation, sample_trajectories
-from jaxirl.tabular.mdp import TabularMDP, _concrete
+from jaxirl.tabular.mdp import TabularMDP, _concrete, positive_number
 from jaxirl.tabular.soft_vi import soft_value_iteration
 from jaxirl.tabular.visitation import visitation
 
@@ -129,8 +129,7 @@ def _check_args(mdp, features, model, hidden, learning_rate, num_steps, temperat
     if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
         raise ValueError(f"num_steps: expected a positive int, got {num_steps!r}")
     for name, value in (("learning_rate", learning_rate), ("temperature", temperature)):
-        if isinstance(value, (int, float)) and not (np.isfinite(value) and value > 0):
-            raise ValueError(f"{name}: expected a positive number, got {value!r}")
+        positive_number(name, value)
     if log_every is not None and (
         isinstance(log_every, bool) or not isinstance(log_every, (int, np.integer))
         or log_every < 1 or num_steps % log_every

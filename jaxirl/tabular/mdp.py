@@ -25,6 +25,17 @@ def _concrete(x) -> bool:
     return isinstance(x, (np.ndarray, jax.Array))
 
 
+def positive_number(name: str, value) -> None:
+    """Raise ``ValueError`` unless ``value`` — a Python number or a concrete numpy/JAX scalar — is finite and > 0
+    (traced values are left alone: they are checked nowhere, as every traced hyperparameter)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected a positive number, got {value!r}")
+    if isinstance(value, (int, float, np.number)) or (_concrete(value) and np.ndim(value) == 0):
+        v = float(np.asarray(value))
+        if not (np.isfinite(v) and v > 0):
+            raise ValueError(f"{name}: expected a positive number, got {v!r}")
+
+
 @struct.dataclass
 class TabularMDP:
     """A finite MDP with a known model.
@@ -53,6 +64,10 @@ class TabularMDP:
     shared_successors: Optional[bool] = struct.field(pytree_node=False, default=None)
 
     def __post_init__(self):
+        for name in ("transition", "initial", "next_states"):  # plain Python sequences: arrays, then validated
+            value = getattr(self, name)
+            if isinstance(value, (list, tuple)):
+                object.__setattr__(self, name, np.asarray(value, np.int32 if name == "next_states" else np.float32))
         if _concrete(self.transition) and _concrete(self.initial):
             validate_mdp(self)
         if self.next_states is None:

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxirl.tabular.mdp import TabularMDP, backup_operator, check_reward, expected_reward
+from jaxirl.tabular.mdp import TabularMDP, backup_operator, check_reward, expected_reward, positive_number
 
 
 @struct.dataclass
@@ -67,8 +67,7 @@ def soft_value_iteration(
     See the module docstring for the equations (Ziebart et al. 2008).
     """
     check_reward(mdp, reward)
-    if isinstance(temperature, (int, float)) and not temperature > 0:
-        raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
+    positive_number("temperature", temperature)
     if not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"max_iter: expected a positive int, got {max_iter!r}")
     reward = jnp.asarray(reward)
