@@ -42,8 +42,9 @@ class BCConfig:
 
     ``learning_rate``, ``ent_coef``, ``l2`` and ``coef`` are traced (vmappable); ``steps``, ``batch_size``,
     ``fit_std``, ``validation_fraction`` and ``coef_decay_iterations`` are static. ``validation_fraction``
-    holds out the last ``⌈fraction · M⌉`` demonstrated transitions (the last episodes of a ``jaxirl.data``
-    file) from the gradient steps; their mean negative log-likelihood is reported as ``val_nll``.
+    holds out the last ``⌈fraction · M⌉`` demonstrated transitions (in a ``jaxirl.data`` file, stored episode
+    after episode, the end of the file: the cut can fall inside an episode, whose first part is then trained on)
+    from the gradient steps; their mean negative log-likelihood is reported as ``val_nll``.
 
     ``coef`` (adversarial runs only): weight of a behavioural-cloning term ``−E_demos[log π(a|s)]`` (log std
     held fixed) added to every PPO minibatch loss of the generator, on as many demonstrated pairs as the

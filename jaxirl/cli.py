@@ -72,9 +72,11 @@ class _JobParser(argparse.ArgumentParser):
             return text
         from jaxirl.config import dump_yaml
 
-        if command == "demos":  # flat options, no config file
-            body = "\n".join(f"  {k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in found.items())
-            return text + "\noptions (key=value) and their defaults:\n" + body + "\n"
+        if command in ("demos", "eval"):  # options of a file or run folder, no config file
+            flat = {f"{k}.{kk}": vv for k, v in found.items() for kk, vv in v.items()} if command == "eval" else found
+            body = "\n".join(f"  {k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in flat.items())
+            where = " (the run folder's own config.yaml sets them first)" if command == "eval" else ""
+            return text + f"\noptions (key=value) and their defaults{where}:\n" + body + "\n"
         body = "\n".join("  " + line for line in dump_yaml(found).rstrip().splitlines())
         return text + ("\nconfiguration keys and their defaults (a CONFIG file sets any of them, key=value overrides"
                        " them):\n" + body + "\n")
@@ -140,8 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"jaxirl {args.command}: error: this command is not available ({err})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\njaxirl {args.command}: interrupted (a `train` or `expert` run continues from its last checkpoint "
-              f"with `jaxirl {args.command} RUN_DIR/config.yaml resume=RUN_DIR`)", file=sys.stderr)
+        hint = (f" (the run continues from its last checkpoint with `jaxirl {args.command} RUN_DIR/config.yaml "
+                f"resume=RUN_DIR`)" if args.command in ("train", "expert") else "")
+        print(f"\njaxirl {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
     print(json.dumps(_jsonable(summary), indent=2))
     return 0

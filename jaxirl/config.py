@@ -237,8 +237,22 @@ def to_struct(cls, section: Mapping | None, name: str | None = None):
     obj = cls(**kwargs)
     validate = getattr(obj, "validate", None)
     if callable(validate):
-        validate()
+        try:
+            validate()
+        except ValueError as err:
+            raise ValueError(prefix_field(name, err)) from None
     return obj
+
+
+def prefix_field(section: str, err: Exception | str) -> str:
+    """The message of ``err`` with ``section.`` before the field name it starts with (``"num_steps: expected …"``
+    → ``"ppo.num_steps: expected …"``), so a field that several sections share is named unambiguously; a message
+    that already names a dotted field, or does not start with ``field:``, is returned as it is."""
+    msg = str(err)
+    head = msg.split(" ", 1)[0]
+    if not head.endswith(":") or "." in head or head.startswith(f"{section}."):
+        return msg
+    return f"{section}.{msg}"
 
 
 def _plain(value: Any) -> Any:

@@ -335,7 +335,11 @@ class Trainer:
         return self._evaluate_jit(state.generator, state.random_return, key, state.iteration)
 
     def reward_fn(self, state: TrainState, which: Optional[str] = None) -> Callable:
-        """The learned reward as a plain callable ``(obs, action, next_obs=None) -> reward`` (AIRL: ``g``)."""
+        """The learned reward as a plain callable ``(obs, action, next_obs=None) -> reward`` (AIRL: ``g``; GAIL: by
+        default the form its generator was trained with, ``discriminator.reward_type`` — as
+        :func:`jaxirl.load_reward` returns from the run folder — or ``which``)."""
+        if which is None and self.model.kind == "gail" and self.reward_type in reward_lib.GAIL_REWARDS:
+            which = self.reward_type
         return reward_lib.reward_fn(self.model, state.reward, which)
 
 

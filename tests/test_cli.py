@@ -61,6 +61,15 @@ def test_eval_reproduces_and_reports(expert_run, capsys):
     code, out2, _ = run_cli(capsys, ["eval", expert_run, "eval.seed=3"])
     assert json.loads(out2)["return_deterministic"] == result["return_deterministic"]
     assert io.read_json(os.path.join(expert_run, "eval.json"))["return_deterministic"] == result["return_deterministic"]
+    # with the run's own eval section, `jaxirl eval` reproduces the expert's summary (evaluated from eval.seed)
+    code, out3, _ = run_cli(capsys, ["eval", expert_run])
+    summary = io.read_json(os.path.join(expert_run, "summary.json"))
+    for key in ("return_deterministic", "return_stochastic", "random_return", "episodes"):
+        assert json.loads(out3)[key] == pytest.approx(summary[key], rel=1e-6), key
+    assert load_demos(os.path.join(expert_run, "demos.npz"))[1]["eval_return_deterministic"] == \
+        pytest.approx(summary["return_deterministic"], rel=1e-6)
+    code, _, err = run_cli(capsys, ["eval", expert_run, "eval.num_steps=5"])
+    assert code == 2 and "eval.num_steps: expected 0 (one episode length) or a window of at least" in err
 
 
 def test_expert_seeds_sweep_and_keep_best(capsys, tmp_path):
@@ -158,9 +167,22 @@ def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "resume=5"], "resume: expected a run folder, got 5"),
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "bc.steps=-1"], "bc.steps: expected an int >= 0"),
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "bc.stpes=1"], "unknown config key 'bc.stpes'"),
+    # an evaluation window shorter than an episode counts none (or only short ones): refused, before training
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "train.eval_steps=3"],
+     "train.eval_steps: expected 0 (one episode length) or a window of at least env.episode_length = 50 steps, got 3"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "eval.num_steps=49"], "eval.num_steps: expected 0"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "eval.num_steps=-1"], "eval.num_steps: expected 0"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "eval.num_envs=0"], "eval.num_envs: expected an int >= 1"),
+    (["bc", os.path.join(CONFIGS, "bc_pointmass.yaml"), "eval.num_steps=10"], "eval.num_steps: expected 0"),
+    # a field several sections share is named with its section
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "ppo.num_steps=0"], "ppo.num_steps: expected"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "discriminator.num_steps=0"], "discriminator.num_steps"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "env.kwargs={bogus: 1}"], "env.kwargs: "),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "demos.expert_return=1e3", "demos.path=no/such.npz"],
+     "file not found"),                                               # 1e3 (a YAML 1.1 string) read as a number
 ])
 def test_config_errors_exit_2_without_traceback(capsys, tmp_path, argv, message):
-    code, out, err = run_cli(capsys, argv + ([f"run.root={tmp_path}"] if argv[0] in ("expert", "train") else []))
+    code, out, err = run_cli(capsys, argv + ([f"run.root={tmp_path}"] if argv[0] in ("expert", "train", "bc") else []))
     assert code == 2
     assert message in err and "Traceback" not in err and out == ""
     assert not os.listdir(tmp_path)                                   # nothing created on a config error

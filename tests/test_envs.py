@@ -263,6 +263,9 @@ def test_evaluate_counts_each_envs_first_episodes_not_every_episode_that_ends_in
     assert abs(float(out["mean_length"]) - 6.0) < 0.25 and abs(float(out["std_return"]) - 4.0) < 0.1
     two = evaluate(env, act, jax.random.PRNGKey(1), num_steps=2 * limit)  # the first two episodes of every env
     assert int(two["num_episodes"]) == 2 * n and abs(float(two["mean_return"]) - 6.0) < 0.2
+    # a window in which no episode can end has no estimate: NaN, not a return of 0
+    none = evaluate(env, act, jax.random.PRNGKey(1), num_steps=1)
+    assert int(none["num_episodes"]) == 0 and np.isnan(float(none["mean_return"])) and np.isnan(float(none["mean_length"]))
 
     # the pooled mean of every episode that ends inside one episode length, on the same rollout
     state = env.reset(jax.random.split(jax.random.PRNGKey(0))[0])

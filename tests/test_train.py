@@ -134,6 +134,17 @@ def test_given_random_return_is_the_score_zero(setup):
     meta = {"expert_return": expert_return, "random_return": -55.0}
     assert make_train(config, env, (demos, meta)).random_return == -55.0
     assert make_train(config, env, (demos, meta), random_return=-60.0).random_return == -60.0
+    # GAIL's reward_fn gives by default the form the generator was trained with (as jaxirl.load_reward does)
+    from jaxirl import reward as reward_lib
+
+    obs, act = demos.obs[:8], demos.action[:8]
+    for reward_type in ("gail", "log_d", "logit"):
+        typed = make_train(config.replace(discriminator=config.discriminator.replace(reward_type=reward_type)), env,
+                           demos, expert_return=expert_return, random_return=-60.0)
+        want = reward_lib.reward_fn(typed.model, state.reward, reward_type)(obs, act)
+        np.testing.assert_array_equal(np.asarray(typed.reward_fn(state)(obs, act)), np.asarray(want), err_msg=reward_type)
+    assert not np.allclose(reward_lib.reward_fn(trainer.model, state.reward, "gail")(obs, act),
+                           reward_lib.reward_fn(trainer.model, state.reward, "logit")(obs, act))
 
 
 def test_validation_errors(setup):

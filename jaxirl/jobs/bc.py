@@ -13,7 +13,8 @@ Sections (defaults in :func:`defaults`)::
             init_log_std — the fixed std unless bc.fit_std — normalize_obs); the rest is kept so the saved
             policy can be evaluated (``jaxirl eval``) or trained further with the same settings
     bc:     the fields of jaxirl.bc.BCConfig: steps (>= 1, default 4000), batch_size, learning_rate, ent_coef,
-            l2, fit_std, validation_fraction (default 0.125: the last episodes held out, their NLL reported);
+            l2, fit_std, validation_fraction (default 0.125: the file's last eighth of transitions held out — the
+            cut can fall inside an episode — and their NLL reported);
             coef / coef_decay_iterations belong to adversarial runs and must stay 0
     eval:   num_envs, seed, num_steps (0: one episode length), env_kwargs (as for ``jaxirl train``)
     run:    root, prefix (null: "bc-<env>"), seed, eval_every (BC steps between evaluations; 0: only at the

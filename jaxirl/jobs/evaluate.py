@@ -6,7 +6,7 @@ The policy is run from fresh episodes on ``eval.num_envs`` environments for one 
 (so each environment completes at least one episode), once with the deterministic action (the mode)
 and once sampling; the mean undiscounted returns are reported, with a uniformly random policy's return
 for reference (one jitted program for the three).  Overrides: ``eval.num_envs``, ``eval.seed``, ``eval.num_steps`` (default: the episode
-length).  The shared helpers here (building the env and PPO config from a config, evaluating a policy)
+length; a `jaxirl train` run's own ``train.eval_steps`` where it set one).  The shared helpers here (building the env and PPO config from a config, evaluating a policy)
 are also used by the ``expert`` and ``train`` jobs.
 """
 
@@ -19,14 +19,19 @@ import jax
 import jax.numpy as jnp
 
 from jaxirl import io
-from jaxirl.config import load_config, struct_defaults, to_struct
+from jaxirl.config import load_config, prefix_field, struct_defaults, to_struct
 
 __all__ = ["main", "ENV_DEFAULTS", "EVAL_DEFAULTS", "make_env", "eval_env_section", "ppo_config", "load_policy",
-           "evaluate_policy", "policy_evaluator", "random_action", "ppo_defaults"]
+           "evaluate_policy", "policy_evaluator", "random_action", "ppo_defaults", "check_eval_section"]
 
 ENV_DEFAULTS = {"name": "pointmass", "backend": None, "num_envs": 16, "episode_length": 50, "kwargs": {}}
 EVAL_DEFAULTS = {"num_envs": 16, "seed": 0, "num_steps": 0}  # num_steps 0: one episode length
 POLICY_FILE = "policy.msgpack"
+
+
+def defaults() -> dict:
+    """The options of ``jaxirl eval`` and their defaults (a run folder's own ``eval`` section overrides them)."""
+    return {"eval": dict(EVAL_DEFAULTS)}
 
 
 def ppo_defaults() -> dict:
@@ -39,9 +44,28 @@ def make_env(section: Mapping[str, Any], num_envs: int | None = None):
     """A ``VecEnv`` from an ``env`` config section (``num_envs`` overrides the section's)."""
     from jaxirl.envs import make
 
-    kwargs = dict(section.get("kwargs") or {})
-    return make(section["name"], int(num_envs or section["num_envs"]), episode_length=int(section["episode_length"]),
-                backend=section.get("backend"), **kwargs)
+    kwargs = section.get("kwargs") or {}
+    if not isinstance(kwargs, Mapping):
+        raise ValueError(f"env.kwargs: expected a mapping of env constructor arguments, got {kwargs!r}")
+    try:
+        return make(section["name"], int(section["num_envs"] if num_envs is None else num_envs),
+                    episode_length=int(section["episode_length"]), backend=section.get("backend"), **dict(kwargs))
+    except TypeError as err:  # an argument the env's constructor does not take
+        raise ValueError(f"env.kwargs: {err}") from None
+    except ValueError as err:
+        raise ValueError(prefix_field("env", err)) from None
+
+
+def check_eval_section(cfg: Mapping[str, Any], section: str = "eval", steps_key: str = "num_steps") -> None:
+    """``eval.num_envs >= 1`` and an evaluation window (``<section>.<steps_key>``) of 0 (one episode length) or at
+    least one episode length: a shorter one counts only the episodes that end inside it (biased to short ones)
+    and, where none does, has no estimate at all."""
+    if isinstance(cfg["eval"]["num_envs"], bool) or cfg["eval"]["num_envs"] < 1:
+        raise ValueError(f"eval.num_envs: expected an int >= 1, got {cfg['eval']['num_envs']!r}")
+    steps, limit = cfg[section][steps_key], int(cfg["env"]["episode_length"])
+    if isinstance(steps, bool) or steps < 0 or 0 < steps < limit:
+        raise ValueError(f"{section}.{steps_key}: expected 0 (one episode length) or a window of at least "
+                         f"env.episode_length = {limit} steps, got {steps!r}")
 
 
 def eval_env_section(env_section: Mapping[str, Any], eval_section: Mapping[str, Any] | None) -> dict:
@@ -60,7 +84,10 @@ def ppo_config(section: Mapping[str, Any], env=None):
     from jaxirl.rl import ppo
 
     config = to_struct(ppo.PPOConfig, section, name="ppo")
-    ppo.check_config(config, env)
+    try:
+        ppo.check_config(config, env)
+    except ValueError as err:
+        raise ValueError(prefix_field("ppo", err)) from None
     return config
 
 
@@ -130,9 +157,12 @@ def main(run_dir: str, overrides: Sequence[str] = ()) -> dict:
     policy_path = os.path.join(run_dir, POLICY_FILE)
     if not os.path.isfile(policy_path):
         raise ValueError(f"{run_dir!r} has no {POLICY_FILE} (the run did not finish, or its generator is not PPO)")
-    cfg = load_config(None, overrides, {"eval": {**EVAL_DEFAULTS, **dict(saved.get("eval") or {})}})["eval"]
-    if cfg["num_envs"] < 1 or cfg["num_steps"] < 0:
-        raise ValueError(f"eval.num_envs must be >= 1 and eval.num_steps >= 0, got {cfg['num_envs']}, {cfg['num_steps']}")
+    eval_defaults = {**EVAL_DEFAULTS, **dict(saved.get("eval") or {})}
+    window = (saved.get("train") or {}).get("eval_steps") if isinstance(saved.get("train"), Mapping) else None
+    if not eval_defaults.get("num_steps") and isinstance(window, int) and window > 0:
+        eval_defaults["num_steps"] = window  # a `jaxirl train` run: the window its evaluations used
+    cfg = load_config(None, overrides, {"eval": eval_defaults})["eval"]
+    check_eval_section({"eval": cfg, "env": saved["env"]})
     env = make_env(eval_env_section(saved["env"], cfg), num_envs=cfg["num_envs"])
     config = ppo_config(saved["ppo"], env)
     state = load_policy(policy_path, config, env)

@@ -55,8 +55,8 @@ import numpy as np
 
 from jaxirl import io
 from jaxirl.config import load_config
-from jaxirl.jobs.evaluate import (ENV_DEFAULTS, EVAL_DEFAULTS, POLICY_FILE, evaluate_policy, make_env, ppo_config,
-                                  ppo_defaults)
+from jaxirl.jobs.evaluate import (ENV_DEFAULTS, EVAL_DEFAULTS, POLICY_FILE, check_eval_section, evaluate_policy,
+                                  make_env, ppo_config, ppo_defaults)
 from jaxirl.progress import ProgressBar
 
 __all__ = ["main", "defaults", "make_chunk"]
@@ -118,6 +118,7 @@ def _check(cfg: dict) -> None:
         raise ValueError(f"train.reward_absorbing: expected true or false, got {cfg['train']['reward_absorbing']!r}")
     if cfg["demos"]["path"] is not None and not isinstance(cfg["demos"]["path"], str):
         raise ValueError(f"demos.path: expected a file path or null, got {cfg['demos']['path']!r}")
+    check_eval_section(cfg)  # before training, not after it
 
 
 def make_chunk(config, env, progress_fn=None, reward_fn=None):
@@ -190,7 +191,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         reward_fn = load_transfer_reward(tcfg["reward_run"], tcfg["reward_which"], env, tcfg["reward_absorbing"])
 
     lanes = tcfg["num_seeds"]
-    k_init, k_env, k_loop, k_eval, k_demo = jax.random.split(jax.random.PRNGKey(tcfg["seed"]), 5)
+    k_init, k_env, k_loop, _, k_demo = jax.random.split(jax.random.PRNGKey(tcfg["seed"]), 5)
     lane_keys = jax.random.split(k_loop, lanes)
     steps_per_update = config.num_steps * env.num_envs
     bar = ProgressBar(tcfg["num_updates"], desc=f"expert {env.name}", score_key="episode_return")
@@ -300,7 +301,9 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     ecfg = cfg["eval"]
     eval_env = make_env(cfg["env"], num_envs=ecfg["num_envs"])
     num_steps = ecfg["num_steps"] or None
-    evaluation = evaluate_policy(eval_env, config, state, k_eval, num_steps)
+    # from eval.seed, as `jaxirl eval RUN_DIR` evaluates: the summary (and the demonstrations' recorded evaluation) is
+    # reproducible by it (the fourth key of the split, from train.seed, is unused: the others keep their places)
+    evaluation = evaluate_policy(eval_env, config, state, jax.random.PRNGKey(ecfg["seed"]), num_steps)
     rand = evaluation["random_return"]
 
     dcfg = cfg["demos"]

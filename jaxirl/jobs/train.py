@@ -17,7 +17,8 @@ Sections (defaults in :func:`defaults`)::
                    policy before the first iteration (steps: 0 = off, the default; learning_rate, batch_size,
                    fit_std, ent_coef, l2, validation_fraction) and a BC term in every PPO minibatch loss
                    (coef: 0 = off, the default; coef_decay_iterations)
-    eval:          num_envs (environments of the evaluation env), seed, num_steps (final evaluation),
+    eval:          num_envs (environments of the evaluation env), seed, num_steps (the window of a later
+                   `jaxirl eval RUN_DIR`; 0: train.eval_steps, or one episode length),
                    env_kwargs (null: env.kwargs; else the evaluation env's own constructor arguments, e.g.
                    train with ``env.kwargs: {terminate_when_unhealthy: false}`` and score on the standard
                    env; the demonstrations must come from the evaluation env)
@@ -40,7 +41,7 @@ last iteration had one, else from a fresh evaluation).
 ``resume=RUN_DIR`` restores the newest checkpoint of ``RUN_DIR`` and continues with the same chunking, so
 the result is bit-identical to an uninterrupted run (all randomness lives in the train state's key).  The
 configuration must equal the run's saved ``config.yaml`` except for ``train.num_iterations`` (which may
-be raised to train longer), ``run.progress`` and ``resume``.  :func:`load_reward` gives the learned
+be raised to train longer), ``run.progress``, ``run.keep_checkpoints`` and ``resume``.  :func:`load_reward` gives the learned
 reward of a finished run as a plain function in one call.
 """
 
@@ -57,7 +58,8 @@ import numpy as np
 
 from jaxirl import io
 from jaxirl.config import load_config, struct_defaults, to_struct
-from jaxirl.jobs.evaluate import ENV_DEFAULTS, POLICY_FILE, eval_env_section, make_env, ppo_config, ppo_defaults
+from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, check_eval_section, eval_env_section, make_env, ppo_config,
+                                  ppo_defaults)
 from jaxirl.progress import ProgressBar
 
 __all__ = ["main", "defaults", "load_reward", "load_transfer_reward", "REWARD_FILE", "REWARD_MODEL_FILE"]
@@ -66,7 +68,7 @@ REWARD_FILE = "reward.msgpack"
 REWARD_MODEL_FILE = "reward_model.json"
 CURVE_KEYS = ("score_det", "score_stoch", "disc_loss", "learned_reward_mean")
 # keys that may differ between a run's saved config and the config of its resumption
-_RESUMABLE = {("resume",), ("train", "num_iterations"), ("run", "progress")}
+_RESUMABLE = {("resume",), ("train", "num_iterations"), ("run", "progress"), ("run", "keep_checkpoints")}
 
 
 def defaults() -> dict:
@@ -97,6 +99,11 @@ def check_prefix_demos_eval(cfg: dict) -> None:
     if not isinstance(cfg["demos"]["path"], str) or not cfg["demos"]["path"]:
         raise ValueError(f"demos.path: expected the path of a demonstrations .npz, got {cfg['demos']['path']!r}")
     er = cfg["demos"]["expert_return"]
+    if isinstance(er, str):  # YAML 1.1 reads 1e3 (no dot) as a string; the float keys accept it, so does this one
+        try:
+            er = cfg["demos"]["expert_return"] = float(er)
+        except ValueError:
+            pass
     if er is not None and (isinstance(er, bool) or not isinstance(er, (int, float)) or not np.isfinite(er)):
         raise ValueError(f"demos.expert_return: expected a finite number or null, got {er!r}")
     from jaxirl.data import TERMINATIONS
@@ -107,8 +114,9 @@ def check_prefix_demos_eval(cfg: dict) -> None:
     n = cfg["demos"].get("episodes")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ValueError(f"demos.episodes: expected an int >= 1 (the file's first N episodes) or null (all), got {n!r}")
-    if cfg["eval"]["num_envs"] < 1 or cfg["eval"]["num_steps"] < 0:
-        raise ValueError("eval.num_envs must be >= 1 and eval.num_steps >= 0")
+    check_eval_section(cfg)
+    if "train" in cfg:  # `jaxirl train`: its evaluations' window
+        check_eval_section(cfg, "train", "eval_steps")
     eval_env_section(cfg["env"], cfg["eval"])  # validates eval.env_kwargs
 
 

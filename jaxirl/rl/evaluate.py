@@ -26,7 +26,8 @@ def evaluate(
     with equal odds, long episodes would be a third of the count instead of half. :func:`jaxirl.data.collect_demos`
     picks its episodes the same way.) ``num_steps`` defaults to ``env.episode_length``: then every env
     completes exactly one counted episode. With ``num_steps < env.episode_length`` an episode longer than the
-    window is not counted, and the mean leans to short episodes again. Pure (a ``lax.scan``), so it can be
+    window is not counted, and the mean leans to short episodes again (the jobs refuse such windows); where no
+    episode is counted at all the mean, std and length are NaN. Pure (a ``lax.scan``), so it can be
     jitted or called inside a jitted training loop. Returns ``mean_return``, ``std_return``, ``num_episodes``
     (counted), ``mean_length`` (of the counted episodes) and ``mean_reward`` (per step, every step of the window).
     """
@@ -62,11 +63,12 @@ def evaluate(
     # One compiled program (eager op-by-op resets of physics envs are slow); inlined if already traced.
     (ret_sum, ret_sq, length_sum, count), rewards = jax.jit(run)(k_reset, k_run)
     n = jnp.maximum(count, 1.0)
-    mean = ret_sum / n
+    none = count == 0  # a window shorter than every episode: no estimate (NaN), not a return of 0
+    mean = jnp.where(none, jnp.nan, ret_sum / n)
     return {
         "mean_return": mean,
-        "std_return": jnp.sqrt(jnp.maximum(ret_sq / n - mean**2, 0.0)),
+        "std_return": jnp.where(none, jnp.nan, jnp.sqrt(jnp.maximum(ret_sq / n - mean**2, 0.0))),
         "num_episodes": count,
-        "mean_length": length_sum / n,
+        "mean_length": jnp.where(none, jnp.nan, length_sum / n),
         "mean_reward": rewards.mean(),
     }
