@@ -118,7 +118,9 @@ def adversarial_trainer(algorithm, env, demos, unroll, iterations, shuffle_group
                           "shuffle_groups": shuffle_groups},
         num_iterations=iterations, eval_every=0,
     )
-    trainer = make_train(config, env, demos, expert_return=1.0)
+    # random_return given: no score is needed here, and init then skips its random-policy rollout (an episode
+    # length of physics that would otherwise sit in the 'trace s' column)
+    trainer = make_train(config, env, demos, expert_return=1.0, random_return=0.0)
     return trainer, jax.jit(trainer.init)(jax.random.key(0))
 
 

@@ -139,6 +139,14 @@ def test_quality_row_best_score_is_the_peak_of_the_seed_mean_curve():
     assert quality.in_scan_curve(per_iteration, 2, 12.0) == [(4.0, 2, 0.2), (8.0, 4, 0.6), (12.0, 6, 0.9)]
     assert quality.in_scan_curve(per_iteration, 4, 12.0) == [(8.0, 4, 0.6)]
     assert quality.in_scan_curve(per_iteration, 0, 12.0) == []
+    # ... after the init call, which comes first (a BC warm start runs there): 3 s of init, 12 s of iterations
+    assert quality.in_scan_curve(per_iteration, 2, 12.0, 3.0) == [(7.0, 2, 0.2), (11.0, 4, 0.6), (15.0, 6, 0.9)]
+    row = quality._row("e", "gail", 2, config, env, trainer, np.array([[0.1, 0.5], [0.1, 0.7]]),
+                       np.zeros((2, 2)), 2, 1.0, 15.0, None, [], start_s=3.0)
+    assert row["best_at_s"] == pytest.approx(15.0)
+    row = quality._row("e", "gail", 2, config, env, trainer, np.array([[0.5, 0.1], [0.7, 0.1]]),
+                       np.zeros((2, 2)), 2, 1.0, 15.0, None, [], start_s=3.0)
+    assert row["best_at_s"] == pytest.approx(9.0)                 # 3 s of init + half of the 12 s of iterations
 
 
 def test_quality_reports_the_expert_policys_own_score(tmp_path):
