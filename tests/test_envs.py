@@ -172,6 +172,22 @@ def test_tabular_finite_horizon_and_state_rewards():
     np.testing.assert_array_equal(tr.truncated.sum(), 10)
 
 
+@pytest.mark.parametrize("kind", ["list", "numpy"])
+def test_tabular_env_from_an_mdp_of_lists_or_numpy_arrays_steps(kind):
+    """An MDP given as Python lists (converted and validated on construction) or numpy arrays makes an env that
+    steps (numpy arrays cannot be indexed by a traced state: the env holds JAX arrays), dense and sparse."""
+    T = [[[0.5, 0.5], [1.0, 0.0]], [[0.0, 1.0], [0.3, 0.7]]]
+    as_kind = (lambda x, dt=np.float32: x) if kind == "list" else (lambda x, dt=np.float32: np.asarray(x, dt))
+    dense = TabularMDP(as_kind(T), as_kind([1.0, 0.0]), 0.9)
+    sparse = TabularMDP(as_kind(T), as_kind([1.0, 0.0]), 0.9, None, as_kind([[[0, 1], [0, 1]], [[0, 1], [0, 1]]], np.int32))
+    for mdp in (dense, sparse):
+        env = envs.from_mdp(mdp, jnp.array([0.0, 1.0]), num_envs=2, episode_length=5)
+        state = env.reset(jax.random.PRNGKey(0))
+        for _ in range(3):
+            state, tr = env.step(state, jnp.array([0, 1]))
+        assert tr.reward.shape == (2,) and bool(jnp.all(jnp.isfinite(tr.reward)))
+
+
 def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="name: unknown environment 'nope'.*pointmass.*halfcheetah"):
         envs.make("nope", 2)

@@ -24,7 +24,9 @@ class TabularEnv:
 
     def __init__(self, mdp: TabularMDP, reward):
         check_reward(mdp, reward)
-        self.mdp = mdp
+        # JAX arrays, whatever the MDP holds (numpy arrays cannot be indexed by the traced state in `step`)
+        self.mdp = mdp.replace(transition=jnp.asarray(mdp.transition), initial=jnp.asarray(mdp.initial),
+                               next_states=None if mdp.next_states is None else jnp.asarray(mdp.next_states))
         self.reward = jnp.asarray(reward, jnp.float32)
 
     @property

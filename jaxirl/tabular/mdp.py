@@ -67,7 +67,7 @@ class TabularMDP:
         for name in ("transition", "initial", "next_states"):  # plain Python sequences: arrays, then validated
             value = getattr(self, name)
             if isinstance(value, (list, tuple)):
-                object.__setattr__(self, name, np.asarray(value, np.int32 if name == "next_states" else np.float32))
+                object.__setattr__(self, name, jnp.asarray(value, jnp.int32 if name == "next_states" else jnp.float32))
         if _concrete(self.transition) and _concrete(self.initial):
             validate_mdp(self)
         if self.next_states is None:
