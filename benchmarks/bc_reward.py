@@ -7,6 +7,7 @@ BC term (``bc.steps=2000 bc.coef=1.0``), and with the warm start only, then corr
 reward ``g(s)`` with the true reward's state part ``-|p - g|`` (Pearson) on the demonstrated states and on 4000
 uniformly drawn states. Prints one line per variant (results in ``benchmarks/results/bc_adversarial.md``).
 """
+import argparse
 import os
 import sys
 
@@ -21,7 +22,8 @@ from quality import _setup  # noqa: E402
 from jaxirl.metrics import pearson  # noqa: E402
 
 
-def main():
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     for label, over in (("pure", []), ("bc+term", ["bc.steps=2000", "bc.coef=1.0"]), ("bc warm only", ["bc.steps=2000"])):
         _, _, _, trainer, _ = _setup("pointmass", "airl", over + ["run.progress=false"])
         keys = jax.random.split(jax.random.PRNGKey(0), 3)

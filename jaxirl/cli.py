@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         if debug:
             raise
-        print(f"jaxirl {args.command}: error: {err}", file=sys.stderr)
+        print(f"jaxirl {args.command}: error: {_with_section(args.command, str(err))}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as err:
         if debug or not (err.name or "").startswith("jaxirl"):
@@ -148,6 +148,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     print(json.dumps(_jsonable(summary), indent=2))
     return 0
+
+
+def _with_section(command: str, message: str) -> str:
+    """``message`` with its leading bare field name (``"algorithm: …"``) written as ``section.field`` where exactly one
+    section of the command's configuration has that key (a check deep in the library names only the field)."""
+    head = message.split(" ", 1)[0]
+    if not head.endswith(":") or "." in head or not head[:-1].isidentifier():
+        return message
+    try:
+        found = job_defaults(command) or {}
+    except Exception:  # noqa: BLE001 - the message as it is, rather than a second error
+        return message
+    sections = [name for name, keys in found.items() if isinstance(keys, dict) and head[:-1] in keys]
+    return f"{sections[0]}.{message}" if len(sections) == 1 else message
 
 
 def _jsonable(summary):

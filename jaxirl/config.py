@@ -165,6 +165,10 @@ def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = (), d
     defaults = {} if defaults is None else defaults
     config = copy.deepcopy(dict(defaults))
     if path is not None:
+        if os.path.isdir(path):
+            hint = " (a run folder's configuration is RUN_DIR/config.yaml)" if os.path.isfile(
+                os.path.join(path, "config.yaml")) else ""
+            raise ValueError(f"{os.fspath(path)!r} is a folder, not a YAML config file{hint}")
         if not os.path.isfile(path):
             raise ValueError(f"config file not found: {os.fspath(path)!r}")
         with open(path, encoding="utf-8") as f:

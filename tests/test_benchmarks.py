@@ -367,3 +367,8 @@ def test_gpu_plan_names_a_command_for_every_item(tmp_path):
             assert "--" not in overrides and "train.time_limit_s=" in overrides, command
     done = subprocess.run(["bash", script, "7"], capture_output=True, text=True, env=env, cwd=ROOT)
     assert done.returncode == 2 and "unknown item" in done.stderr
+    # ALGS / EXTRA reach the quality runs; DRY=1 needs no OUT
+    env = {k: v for k, v in env.items() if k != "OUT"} | {"ALGS": "gail", "EXTRA": "env.num_envs=4096 ppo.num_steps=10"}
+    done = subprocess.run(["bash", script, "5"], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert done.returncode == 0 and "Q_ALGS='gail'" in done.stdout
+    assert "ppo.init_log_std=0 env.num_envs=4096 ppo.num_steps=10'" in done.stdout

@@ -178,6 +178,9 @@ def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "ppo.num_steps=0"], "ppo.num_steps: expected"),
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "discriminator.num_steps=0"], "discriminator.num_steps"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "env.kwargs={bogus: 1}"], "env.kwargs: "),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "train.algorithm=foo"], "train.algorithm: expected one of"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "ppo.policy_head=x"], "ppo.policy_head: expected one of"),
+    (["train", CONFIGS], "is a folder, not a YAML config file"),
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "demos.expert_return=1e3", "demos.path=no/such.npz"],
      "file not found"),                                               # 1e3 (a YAML 1.1 string) read as a number
 ])
@@ -288,6 +291,13 @@ def test_eval_of_train_run(airl_run, capsys):
     assert code == 0
     result = json.loads(out)
     assert result["episodes"] == 4 and np.isfinite(result["return_deterministic"])
+    # scored under the run's own normaliser (its summary's expert and random returns, not the eval's own random rollout)
+    summary = io.read_json(os.path.join(airl_run, "summary.json"))
+    norm = result["normaliser"]
+    assert (norm["expert_return"], norm["random_return"]) == (summary["expert_return"], summary["random_return"])
+    assert result["score_deterministic"] == pytest.approx(
+        (result["return_deterministic"] - summary["random_return"]) / (summary["expert_return"] - summary["random_return"]))
+    assert io.read_json(os.path.join(airl_run, "eval.json"))["score_stochastic"] == result["score_stochastic"]
 
 
 def test_eval_env_kwargs_train_on_one_env_score_on_another(expert_run, airl_run, tmp_path, capsys):

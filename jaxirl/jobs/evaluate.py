@@ -5,13 +5,15 @@ Works for the folders of ``jaxirl expert`` and of ``jaxirl train`` with the PPO 
 The policy is run from fresh episodes on ``eval.num_envs`` environments for one episode length
 (so each environment completes at least one episode), once with the deterministic action (the mode)
 and once sampling; the mean undiscounted returns are reported, with a uniformly random policy's return
-for reference (one jitted program for the three).  Overrides: ``eval.num_envs``, ``eval.seed``, ``eval.num_steps`` (default: the episode
+for reference (one jitted program for the three), and the normalised scores under the run's own normaliser (the
+expert and random returns of its ``summary.json``).  Overrides: ``eval.num_envs``, ``eval.seed``, ``eval.num_steps`` (default: the episode
 length; a `jaxirl train` run's own ``train.eval_steps`` where it set one).  The shared helpers here (building the env and PPO config from a config, evaluating a policy)
 are also used by the ``expert`` and ``train`` jobs.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Mapping, Sequence
 
@@ -31,7 +33,7 @@ POLICY_FILE = "policy.msgpack"
 
 def defaults() -> dict:
     """The options of ``jaxirl eval`` and their defaults (a run folder's own ``eval`` section overrides them)."""
-    return {"eval": dict(EVAL_DEFAULTS)}
+    return {"eval": {**EVAL_DEFAULTS, "env_kwargs": None}}  # env_kwargs: a `jaxirl train`/`bc` run's evaluation env
 
 
 def ppo_defaults() -> dict:
@@ -169,5 +171,23 @@ def main(run_dir: str, overrides: Sequence[str] = ()) -> dict:
     num_steps = cfg["num_steps"] or None
     result = {"run_dir": run_dir, "env": env.name,
               **evaluate_policy(env, config, state, jax.random.PRNGKey(cfg["seed"]), num_steps), "eval": cfg}
+    result.update(_scores(run_dir, result))
     io.write_json(os.path.join(run_dir, "eval.json"), result)
     return result
+
+
+def _scores(run_dir: str, result: Mapping[str, Any]) -> dict:
+    """Normalised scores ``(R − R_random) / (R_expert − R_random)`` of the evaluated returns under the run's own
+    normaliser (``expert_return`` and ``random_return`` of its ``summary.json``: for ``jaxirl train`` / ``bc`` runs the
+    demonstrations' recorded returns, for an expert its demonstrations' mean); none without a summary."""
+    path = os.path.join(run_dir, "summary.json")
+    if not os.path.isfile(path):
+        return {}
+    summary = io.read_json(path)
+    expert, random = summary.get("expert_return"), summary.get("random_return")
+    if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in (expert, random)) or expert == random:
+        return {}
+    norm = lambda r: (r - random) / (expert - random)  # noqa: E731
+    return {"score_deterministic": norm(result["return_deterministic"]),
+            "score_stochastic": norm(result["return_stochastic"]),
+            "normaliser": {"expert_return": expert, "random_return": random, "from": "summary.json"}}
