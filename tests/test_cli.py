@@ -152,6 +152,8 @@ def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.sweep={hidden: [1]}"], "not a traced PPO field"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.num_seeds=2", "train.sweep={discount: [0.9]}"],
      "train.sweep.discount"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.num_seeds=2", "train.sweep={discount: [0.9, x]}"],
+     "train.sweep.discount: expected numbers"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.time_limit_s=-1"], "train.time_limit_s"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "resume=no/such/run"], "run folder not found"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "resume=5"], "resume: expected a run folder, got 5"),

@@ -100,6 +100,15 @@ def _check(cfg: dict) -> None:
         if not isinstance(values, (list, tuple)) or len(values) != cfg["train"]["num_seeds"]:
             raise ValueError(f"train.sweep.{name}: expected a list of train.num_seeds = {cfg['train']['num_seeds']} "
                              f"values, got {values!r}")
+        numbers = []
+        for v in values:  # YAML 1.1 reads 1e-3 (no dot) as a string: numbers, as the config's float keys accept
+            try:
+                if isinstance(v, bool):
+                    raise ValueError
+                numbers.append(float(v))
+            except (TypeError, ValueError):
+                raise ValueError(f"train.sweep.{name}: expected numbers, got {values!r}") from None
+        cfg["train"]["sweep"][name] = numbers
     from jaxirl.parallel import check_device_count
 
     check_device_count(cfg["run"]["devices"])
