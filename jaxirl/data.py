@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import zipfile
 from typing import Any, Callable, Mapping
 
 import jax
@@ -212,6 +213,9 @@ def load_demos(path: str, env=None) -> tuple[Transition, dict]:
     if not os.path.isfile(path):
         where = "" if os.path.isabs(path) else f" (a relative path is read from the current directory, {os.getcwd()!r})"
         _fail(path, "file not found" + where)
+    if not zipfile.is_zipfile(path):
+        _fail(path, "not a .npz archive (expected a demonstrations file written by jaxirl.data.save_demos / "
+                    "`jaxirl expert`)")
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}

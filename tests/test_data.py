@@ -241,8 +241,12 @@ def test_missing_and_unreadable_files(tmp_path):
         load_demos(str(tmp_path / "nope.npz"))
     bad = tmp_path / "junk.npz"
     bad.write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="cannot read"):
+    with pytest.raises(ValueError, match="not a .npz archive"):
         load_demos(str(bad))
+    yaml_file = tmp_path / "c.yaml"                     # a config given where demonstrations belong
+    yaml_file.write_text("env: {name: pointmass}\n")
+    with pytest.raises(ValueError, match="not a .npz archive .expected a demonstrations file"):
+        load_demos(str(yaml_file))
     z = np.zeros(2, np.float32)
     tr = Transition(obs=z[:, None], action=z[:, None], reward=z, next_obs=z[:, None], terminated=z, truncated=z + 1)
     with pytest.raises(ValueError, match="metadata: missing 'env'"):
