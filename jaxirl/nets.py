@@ -131,20 +131,21 @@ def _log1m_tanh_sq(u):
 def sample(head: str, out: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Draw an action and its log-probability from the distribution ``out`` of ``head``.
 
-    The log-probability is :func:`log_prob` of the returned action, computed the same way (for ``tanh_gaussian``
-    from the stored action, ``atanh`` of it clipped inside ``(−1, 1)``, not from the pre-squash draw): a PPO update
-    recomputes it from the stored action, and AIRL's discriminator does too, so a saturated action (float32
-    ``tanh`` reaches ±1 near |u| ≈ 9, and the clip holds from |u| ≈ 7.25) must get the same value in all three —
-    else the PPO ratio is not 1 before the first step and AIRL scores one (s, a) with two different log π."""
+    For ``tanh_gaussian`` the log-probability is that of the pre-squash draw ``u``, exact; :func:`log_prob` of the
+    returned action (what a PPO update and AIRL's discriminator recompute) works back from the action, ``atanh`` of it
+    clipped inside ``(−1, 1)``, and differs where the action saturates (|u| ≳ 5). Known and kept on purpose: returning
+    ``log_prob`` of the action here instead (tried 2026-11-28) made those saturated samples count in PPO's update with
+    the clipped density, whose gradient pushes a mean already past the clip further out for negative advantages — the
+    spring hopper's GAIL run diverged to NaN after ~850 iterations. The sound fix (storing ``u``) is open."""
     if head == "categorical":
         action = jax.random.categorical(key, out, axis=-1).astype(jnp.int32)
         return action, log_prob(head, out, action)
     mean, log_std = _split(out)
     u = mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype)
+    logp = _normal_log_prob(u, mean, log_std)
     if head == "gaussian":
-        return u, _normal_log_prob(u, mean, log_std)
-    action = jnp.tanh(u)
-    return action, log_prob(head, out, action)
+        return u, logp
+    return jnp.tanh(u), logp - jnp.sum(_log1m_tanh_sq(u), axis=-1)
 
 
 def log_prob(head: str, out: jax.Array, action: jax.Array) -> jax.Array:

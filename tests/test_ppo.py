@@ -73,13 +73,6 @@ def test_tanh_gaussian_log_prob_change_of_variables():
     # The log-prob returned with a sample equals log_prob of that action (what PPO's update and AIRL recompute)
     lp_again = nets.log_prob("tanh_gaussian", out, acts[:1000])
     np.testing.assert_allclose(lp_sample[:1000], lp_again, rtol=1e-3, atol=1e-3)
-    # ... exactly, also where the action saturates: a wide policy pushed to the bound (std e^2, mean 4) draws
-    # |u| > 9 often, where float32 tanh is exactly 1 (the PPO ratio must be 1 before the first step)
-    wide = jnp.broadcast_to(jnp.array([4.0, 0.0, 2.0, 2.0]), (20_000, 4))
-    acts_w, lp_w = nets.sample("tanh_gaussian", wide, jax.random.PRNGKey(3))
-    assert float(jnp.mean(jnp.abs(acts_w[:, 0]) == 1.0)) > 0.1              # saturated in float32
-    np.testing.assert_array_equal(np.asarray(lp_w), np.asarray(nets.log_prob("tanh_gaussian", wide, acts_w)))
-    assert bool(jnp.all(jnp.isfinite(lp_w)))
     # Entropy estimate: its mean equals −E[log π(a)].
     ent = nets.entropy("tanh_gaussian", jnp.broadcast_to(out, (200_000, 4)), jax.random.PRNGKey(1))
     np.testing.assert_allclose(ent.mean(), -lp_sample.mean(), rtol=0.02)
@@ -346,23 +339,3 @@ def test_actor_warmup_holds_the_policy_then_joins_in():
     assert num / (n_plain * n_half) > 0.9 and 0.35 < n_half / n_plain < 0.65, (num / (n_plain * n_half), n_half / n_plain)
     with pytest.raises(ValueError, match="actor_warmup_updates: expected an int >= 0"):
         ppo.init(ppo.PPOConfig(actor_warmup_updates=-1), env, key)
-
-
-def test_stored_log_prob_equals_the_recomputed_one_for_a_wide_tanh_policy():
-    """The log π a rollout stores is the one the update recomputes from the stored action, so the PPO ratio is
-    exactly 1 before the first step — also for a wide tanh-Gaussian policy whose actions saturate (std e^1.5;
-    before 2026-11-28 the stored value came from the pre-squash draw and differed by up to 14 nats there)."""
-    from jaxirl.envs.base import VecEnv
-    from jaxirl.envs.pointmass import PointMass
-
-    env = VecEnv(PointMass(), num_envs=8, episode_length=20)
-    cfg = ppo.PPOConfig(num_steps=16, num_minibatches=2, update_epochs=1, hidden=(16,), init_log_std=1.5,
-                        policy_head="tanh_gaussian")
-    state = ppo.init(cfg, env, jax.random.PRNGKey(0))
-    env_state = env.reset(jax.random.PRNGKey(1))
-    env_state, ro = ppo.rollout(cfg, state, env, env_state, jax.random.PRNGKey(10))
-    state, _ = ppo.update(cfg, state, ro, ro.transition.reward, jax.random.PRNGKey(20))  # normaliser in use
-    _, ro = ppo.rollout(cfg, state, env, env_state, jax.random.PRNGKey(11))
-    assert float(jnp.mean(jnp.abs(ro.transition.action) > 1 - 1e-6)) > 0.01      # some actions saturate
-    recomputed = ppo.log_prob(cfg, state, ro.transition.obs, ro.transition.action)
-    np.testing.assert_allclose(np.asarray(recomputed), np.asarray(ro.log_prob), rtol=0, atol=1e-4)
