@@ -154,14 +154,18 @@ def _with_section(command: str, message: str) -> str:
     """``message`` with its leading bare field name (``"algorithm: …"``) written as ``section.field`` where exactly one
     section of the command's configuration has that key (a check deep in the library names only the field)."""
     head = message.split(" ", 1)[0]
-    if not head.endswith(":") or "." in head or not head[:-1].isidentifier():
+    if not head.endswith(":") or not head[:-1].isidentifier():  # a "field:" head, not yet dotted
         return message
     try:
         found = job_defaults(command) or {}
     except Exception:  # noqa: BLE001 - the message as it is, rather than a second error
         return message
     sections = [name for name, keys in found.items() if isinstance(keys, dict) and head[:-1] in keys]
-    return f"{sections[0]}.{message}" if len(sections) == 1 else message
+    if len(sections) != 1:
+        return message
+    from jaxirl.config import prefix_field
+
+    return prefix_field(sections[0], message)
 
 
 def _jsonable(summary):

@@ -86,6 +86,9 @@ def _coerce(key: str, default: Any, value: Any) -> Any:
     )
 
 
+coerce = _coerce  # public: the jobs convert values of keys whose default is null (or lists of numbers) the same way
+
+
 def merge(defaults: Mapping, updates: Mapping, prefix: str = "", schema: Mapping | None = None) -> dict:
     """Recursively merge ``updates`` into a deep copy of ``defaults`` with key and type checking.
 

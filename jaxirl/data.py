@@ -41,7 +41,7 @@ from jaxirl import __version__
 from jaxirl.envs.base import Transition
 
 __all__ = ["save_demos", "load_demos", "collect_demos", "env_metadata", "terminations_as_truncations", "first_episodes", "ARRAYS",
-           "TERMINATIONS", "EXPERT_EVAL_KEYS", "expert_policy_score"]
+           "TERMINATIONS", "EXPERT_EVAL_KEYS", "expert_policy_score", "expert_eval_return"]
 
 # file array name -> Transition field
 ARRAYS = {
@@ -210,6 +210,8 @@ def load_demos(path: str, env=None) -> tuple[Transition, dict]:
     (see :func:`env_metadata`).
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        _fail(path, "is a folder: expected a demonstrations .npz file")
     if not os.path.isfile(path):
         where = "" if os.path.isabs(path) else f" (a relative path is read from the current directory, {os.getcwd()!r})"
         _fail(path, "file not found" + where)
@@ -261,12 +263,20 @@ def expert_policy_score(meta: Mapping[str, Any], random_return: float | None = N
     (default ``meta['random_return']``) — what a perfect imitator of that policy averages. The demonstrated
     episodes are few, so their mean can sit above the policy's average (shipped halfcheetah: 16 episodes 4601,
     128 evaluation episodes 3939, so the expert itself scores 0.867). ``None`` where something is not recorded."""
-    ret = next((meta[k] for k in EXPERT_EVAL_KEYS if meta.get(k) is not None), None)
+    from jaxirl.metrics import normalized_score
+
+    ret = expert_eval_return(meta)
     random_return = meta.get("random_return") if random_return is None else random_return
     expert_return = meta.get("expert_return") if expert_return is None else expert_return
     if ret is None or random_return is None or expert_return is None or float(expert_return) == float(random_return):
         return None
-    return (float(ret) - float(random_return)) / (float(expert_return) - float(random_return))
+    return float(normalized_score(ret, random_return, expert_return))
+
+
+def expert_eval_return(meta: Mapping[str, Any]) -> float | None:
+    """The demonstrating policy's own deterministic evaluation return recorded in ``meta`` (``None``: not recorded)."""
+    ret = next((meta[k] for k in EXPERT_EVAL_KEYS if meta.get(k) is not None), None)
+    return None if ret is None else float(ret)
 
 
 def terminations_as_truncations(demos: Transition) -> Transition:

@@ -22,14 +22,13 @@ averages in the scores of ``jaxirl train`` / ``jaxirl bc`` (the shipped halfchee
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from jaxirl.config import merge, parse_overrides
-from jaxirl.data import EXPERT_EVAL_KEYS, expert_policy_score
+from jaxirl.data import expert_eval_return, expert_policy_score
 
 __all__ = ["main", "DEFAULTS", "describe"]
 
@@ -55,7 +54,7 @@ def describe(demos, meta: Mapping[str, Any], path: str) -> dict:
         "length_mean": float(lengths.mean()), "length_min": int(lengths.min()), "length_max": int(lengths.max()),
         "terminated_episodes": int(terminated.sum()), "truncated_episodes": int((~terminated).sum()),
         "expert_return": meta.get("expert_return"), "random_return": meta.get("random_return"),
-        "expert_policy_score": expert_policy_score(meta),
+        "expert_eval_return": expert_eval_return(meta), "expert_policy_score": expert_policy_score(meta),
         "episode_returns": returns.tolist(), "episode_lengths": lengths.tolist(),
         "episode_ends": ["terminated" if t else "truncated" for t in terminated],
         "metadata": info,
@@ -80,9 +79,8 @@ def _report(s: Mapping[str, Any], episodes: bool) -> str:
         f"{s['return_median']:.4g}, max {s['return_max']:.4g}); normaliser: expert {_fmt(s['expert_return'])}, "
         f"random {_fmt(s['random_return'])}",
     ]
-    ev = next((m[k] for k in EXPERT_EVAL_KEYS if m.get(k) is not None), None)
-    if ev is not None:
-        lines.append(f"  the expert policy's own deterministic evaluation: {_fmt(float(ev))} (score "
+    if s["expert_eval_return"] is not None:
+        lines.append(f"  the expert policy's own deterministic evaluation: {_fmt(s['expert_eval_return'])} (score "
                      f"{_fmt(s['expert_policy_score'])} under this normaliser: a perfect imitator's)")
     if s.get("env_check"):
         lines.append(f"  environment check: {s['env_check']}")
@@ -101,8 +99,6 @@ def main(path: str, overrides: Sequence[str] = (), stream=None) -> dict:
     for key in DEFAULTS:
         if not isinstance(opts[key], bool):
             raise ValueError(f"{key}: expected true or false, got {opts[key]!r}")
-    if os.path.isdir(path):
-        raise ValueError(f"{path!r} is a folder: expected a demonstrations .npz file")
     demos, meta = data.load_demos(path)
     summary = describe(demos, meta, path)
     if opts["check_env"]:

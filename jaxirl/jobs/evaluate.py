@@ -187,7 +187,8 @@ def _scores(run_dir: str, result: Mapping[str, Any]) -> dict:
     expert, random = summary.get("expert_return"), summary.get("random_return")
     if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in (expert, random)) or expert == random:
         return {}
-    norm = lambda r: (r - random) / (expert - random)  # noqa: E731
-    return {"score_deterministic": norm(result["return_deterministic"]),
-            "score_stochastic": norm(result["return_stochastic"]),
+    from jaxirl.metrics import normalized_score
+
+    return {"score_deterministic": float(normalized_score(result["return_deterministic"], random, expert)),
+            "score_stochastic": float(normalized_score(result["return_stochastic"], random, expert)),
             "normaliser": {"expert_return": expert, "random_return": random, "from": "summary.json"}}

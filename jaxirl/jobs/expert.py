@@ -54,7 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxirl import io
-from jaxirl.config import load_config
+from jaxirl.config import coerce, load_config
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, EVAL_DEFAULTS, POLICY_FILE, check_eval_section, evaluate_policy,
                                   make_env, ppo_config, ppo_defaults)
 from jaxirl.progress import ProgressBar
@@ -100,15 +100,10 @@ def _check(cfg: dict) -> None:
         if not isinstance(values, (list, tuple)) or len(values) != cfg["train"]["num_seeds"]:
             raise ValueError(f"train.sweep.{name}: expected a list of train.num_seeds = {cfg['train']['num_seeds']} "
                              f"values, got {values!r}")
-        numbers = []
-        for v in values:  # YAML 1.1 reads 1e-3 (no dot) as a string: numbers, as the config's float keys accept
-            try:
-                if isinstance(v, bool):
-                    raise ValueError
-                numbers.append(float(v))
-            except (TypeError, ValueError):
-                raise ValueError(f"train.sweep.{name}: expected numbers, got {values!r}") from None
-        cfg["train"]["sweep"][name] = numbers
+        try:  # numbers, as the config's float keys take them (YAML 1.1 reads 1e-3, no dot, as a string)
+            cfg["train"]["sweep"][name] = [coerce(f"train.sweep.{name}", 0.0, v) for v in values]
+        except ValueError:
+            raise ValueError(f"train.sweep.{name}: expected numbers, got {values!r}") from None
     from jaxirl.parallel import check_device_count
 
     check_device_count(cfg["run"]["devices"])

@@ -57,7 +57,7 @@ import jax
 import numpy as np
 
 from jaxirl import io
-from jaxirl.config import load_config, struct_defaults, to_struct
+from jaxirl.config import coerce, load_config, struct_defaults, to_struct
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, check_eval_section, eval_env_section, make_env, ppo_config,
                                   ppo_defaults)
 from jaxirl.progress import ProgressBar
@@ -101,7 +101,7 @@ def check_prefix_demos_eval(cfg: dict) -> None:
     er = cfg["demos"]["expert_return"]
     if isinstance(er, str):  # YAML 1.1 reads 1e3 (no dot) as a string; the float keys accept it, so does this one
         try:
-            er = cfg["demos"]["expert_return"] = float(er)
+            er = cfg["demos"]["expert_return"] = coerce("demos.expert_return", 0.0, er)
         except ValueError:
             pass
     if er is not None and (isinstance(er, bool) or not isinstance(er, (int, float)) or not np.isfinite(er)):
