@@ -9,6 +9,10 @@ Policy heads (the network outputs a flat "distribution parameter" vector; every 
   ``log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u))`` evaluated stably.
 * ``"categorical"``: ``out`` are logits over discrete actions; actions are int32 indices.
 
+A policy's own samples keep their *draw* (:func:`sample_raw`: the pre-squash ``u`` of a tanh-Gaussian, else the
+action) so their log π can be evaluated exactly later (:func:`raw_log_prob`); :func:`log_prob` of an action alone
+(e.g. a demonstration's) works the draw back from it, ``atanh`` of the action clipped inside ``(−1, 1)``.
+
 :class:`RunningNorm` tracks mean and variance of a stream of batches with the parallel update of
 Chan, Golub & LeVeque (1979); it is generic (observations, reward-model inputs).
 """
@@ -129,27 +133,52 @@ def _log1m_tanh_sq(u):
 
 
 def sample(head: str, out: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Draw an action and its log-probability from the distribution ``out`` of ``head``.
+    """Draw an action and its log-probability from the distribution ``out`` of ``head`` (see :func:`sample_raw`)."""
+    action, _, logp = sample_raw(head, out, key)
+    return action, logp
 
-    For ``tanh_gaussian`` the log-probability is that of the pre-squash draw ``u``, exact; :func:`log_prob` of the
-    returned action (what a PPO update and AIRL's discriminator recompute) works back from the action, ``atanh`` of it
-    clipped inside ``(−1, 1)``, and differs where the action saturates (|u| ≳ 5). Known and kept on purpose: returning
-    ``log_prob`` of the action here instead (tried 2026-11-28) made those saturated samples count in PPO's update with
-    the clipped density, whose gradient pushes a mean already past the clip further out for negative advantages — the
-    spring hopper's GAIL run diverged to NaN after ~850 iterations. The sound fix (storing ``u``) is open."""
+
+def sample_raw(head: str, out: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(action, raw, log π)``: an action, the draw it came from, and its exact log-probability.
+
+    ``raw`` is the pre-squash ``u`` of a ``tanh_gaussian`` head (``action = tanh(u)``) and the action itself for the
+    other heads; :func:`raw_log_prob` of it gives back ``log π`` exactly. A rollout stores it so that PPO's update
+    (and AIRL's log π of policy samples) evaluate the density of the draw that was made: recomputing it from the
+    action, ``atanh`` of it clipped inside ``(−1, 1)`` (:func:`log_prob`), loses ``u`` where the action saturates
+    (float32 ``tanh(u)`` is 1 within the clip for ``|u| ≳ 7``, imprecise from ``|u| ≈ 5``) and misplaces the
+    density there by nats (over 100 at |u| = 20). (Brax's PPO keeps its ``raw_action`` for the same reason.)"""
     if head == "categorical":
         action = jax.random.categorical(key, out, axis=-1).astype(jnp.int32)
-        return action, log_prob(head, out, action)
+        return action, action, log_prob(head, out, action)
     mean, log_std = _split(out)
     u = mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype)
-    logp = _normal_log_prob(u, mean, log_std)
-    if head == "gaussian":
-        return u, logp
-    return jnp.tanh(u), logp - jnp.sum(_log1m_tanh_sq(u), axis=-1)
+    action = u if head == "gaussian" else jnp.tanh(u)
+    return action, u, raw_log_prob(head, out, u)
+
+
+def raw_log_prob(head: str, out: jax.Array, raw: jax.Array) -> jax.Array:
+    """``log π`` of the action drawn as ``raw`` (:func:`sample_raw`): for ``tanh_gaussian`` the density of
+    ``a = tanh(u)`` computed from ``u`` itself, ``log N(u) − Σ_i log(1 − tanh(u_i)²)``, exact for every ``u``;
+    :func:`log_prob` for the other heads (``raw`` is the action)."""
+    if head != "tanh_gaussian":
+        return log_prob(head, out, raw)
+    mean, log_std = _split(out)
+    return _normal_log_prob(raw, mean, log_std) - jnp.sum(_log1m_tanh_sq(raw), axis=-1)
+
+
+def raw_action(head: str, action: jax.Array) -> jax.Array:
+    """The ``raw`` draw behind an action of ``head`` as far as the action tells it: ``atanh`` of the action clipped
+    to ``[−1 + 1e-6, 1 − 1e-6]`` for ``tanh_gaussian`` (e.g. demonstrated actions), the action for the other heads.
+    ``raw_log_prob(head, out, raw_action(head, a)) == log_prob(head, out, a)``."""
+    if head != "tanh_gaussian":
+        return action
+    return jnp.arctanh(jnp.clip(action, -1.0 + _TANH_EPS, 1.0 - _TANH_EPS))
 
 
 def log_prob(head: str, out: jax.Array, action: jax.Array) -> jax.Array:
-    """``log π(action)`` under the distribution ``out`` of ``head`` (leading dims preserved)."""
+    """``log π(action)`` under the distribution ``out`` of ``head`` (leading dims preserved); for ``tanh_gaussian``
+    from ``atanh`` of the action clipped inside ``(−1, 1)`` (:func:`raw_action`) — use :func:`raw_log_prob` of the
+    stored draw for the policy's own samples."""
     if head == "categorical":
         logp_all = jax.nn.log_softmax(out, axis=-1)
         lead = jnp.broadcast_shapes(out.shape[:-1], jnp.shape(action))
@@ -159,9 +188,7 @@ def log_prob(head: str, out: jax.Array, action: jax.Array) -> jax.Array:
     mean, log_std = _split(out)
     if head == "gaussian":
         return _normal_log_prob(action, mean, log_std)
-    a = jnp.clip(action, -1.0 + _TANH_EPS, 1.0 - _TANH_EPS)
-    u = jnp.arctanh(a)
-    return _normal_log_prob(u, mean, log_std) - jnp.sum(_log1m_tanh_sq(u), axis=-1)
+    return raw_log_prob(head, out, raw_action(head, action))
 
 
 def clipped_log_prob(out: jax.Array, action: jax.Array, low: float = -1.0, high: float = 1.0) -> jax.Array:
@@ -185,12 +212,19 @@ def squash_log_det(head: str, action: jax.Array) -> jax.Array:
     """``Σ_i log(1 - a_i^2)`` for ``tanh_gaussian`` (a scalar 0 for the other heads), with :func:`log_prob`'s clipping.
 
     ``log_prob(head, out, a) + squash_log_det(head, a)`` is the density of ``u = atanh(a)`` under the
-    pre-squash Gaussian: the change-of-variables term removed.
+    pre-squash Gaussian: the change-of-variables term removed. :func:`raw_squash_log_det` does the same from ``u``.
     """
     if head != "tanh_gaussian":
         return jnp.zeros((), jnp.float32)
-    u = jnp.arctanh(jnp.clip(action, -1.0 + _TANH_EPS, 1.0 - _TANH_EPS))
-    return jnp.sum(_log1m_tanh_sq(u), axis=-1)
+    return raw_squash_log_det(head, raw_action(head, action))
+
+
+def raw_squash_log_det(head: str, raw: jax.Array) -> jax.Array:
+    """``Σ_i log(1 − tanh(u_i)²)`` of a ``tanh_gaussian`` draw ``u`` (0 for the other heads):
+    ``raw_log_prob(head, out, u) + raw_squash_log_det(head, u)`` is the Gaussian log-density of ``u``."""
+    if head != "tanh_gaussian":
+        return jnp.zeros((), jnp.float32)
+    return jnp.sum(_log1m_tanh_sq(raw), axis=-1)
 
 
 def entropy(head: str, out: jax.Array, key: jax.Array) -> jax.Array:

@@ -176,25 +176,28 @@ class Trainer:
             "eval_iteration": jnp.asarray(iteration, jnp.int32),
         }
 
-    def _log_pi(self, gen_state, obs, action, log_pi=None):
-        """AIRL's ``log π(a|s)`` in the configured space (``discriminator.log_pi_space``); ``log_pi``: the
-        action-space value when already known (the rollout's)."""
+    def _log_pi(self, gen_state, obs, action, log_pi=None, raw=None):
+        """AIRL's ``log π(a|s)`` in the configured space (``discriminator.log_pi_space``). ``raw``: the policy's
+        own draw behind ``action`` (a rollout's ``raw_action``; for demonstrations ``None``, worked back from the
+        action); ``log_pi``: the action-space value when already known (the rollout's)."""
         space = self.config.discriminator.log_pi_space
         if space == "clipped":  # a Gaussian PPO policy (checked at init); the env clips actions to [-1, 1]
             return nets.clipped_log_prob(ppo.policy_output(self.config.generator, gen_state, obs), action)
+        if raw is None:
+            raw = self.generator.raw_action(action)
         if log_pi is None:
-            log_pi = self.generator.log_prob(gen_state, obs, action)
-        if space == "pre_squash":  # a tanh-Gaussian PPO policy (checked at init)
-            log_pi = log_pi + nets.squash_log_det("tanh_gaussian", action)
+            log_pi = self.generator.raw_log_prob(gen_state, obs, raw)
+        if space == "pre_squash":  # a tanh-Gaussian PPO policy (checked at init): the Gaussian density of u
+            log_pi = log_pi + nets.raw_squash_log_det("tanh_gaussian", raw)
         return log_pi
 
     def _reward_of(self, params, gen_state):
         model, cfg = self.model, self.config
 
-        def reward_of(obs, action, next_obs, terminated, log_pi):
+        def reward_of(obs, action, next_obs, terminated, log_pi, raw=None):
             inputs = reward_lib.encode(model, obs, action, next_obs, terminated)
             if log_pi is not None:
-                log_pi = self._log_pi(gen_state, obs, action, log_pi)
+                log_pi = self._log_pi(gen_state, obs, action, log_pi, raw)
             r = self.objective.generator_reward(
                 model, params, inputs, log_pi, self.generator.discount, self.reward_type, self.generator.maxent,
                 cfg.discriminator.entropy_weight,
@@ -221,7 +224,11 @@ class Trainer:
         params = reward_lib.init(self.model, k_rew)
         # (a plain reset(key) unless asked: envs of the user's own may not take the keyword)
         env_state = self.env.reset(k_env, stagger=True) if self.config.stagger_resets else self.env.reset(k_env)
-        shapes = jax.eval_shape(lambda s, e, k: self.generator.rollout(s, e, k)[1].transition, gen_state, env_state, k_eval)
+        def stored(s, e, k):  # what the replay buffer keeps of a rollout (see _iteration)
+            ro = self.generator.rollout(s, e, k)[1]
+            return ro.transition, ro.raw_action
+
+        shapes = jax.eval_shape(stored, gen_state, env_state, k_eval)
         example = jax.tree.map(lambda s: jnp.zeros((s.shape[0] * s.shape[1],) + s.shape[2:], s.dtype), shapes)
         if self.random_return is None:
             random_return = evaluate_policy(self.eval_env, self._random_action, k_eval, self.eval_steps)["mean_return"]
@@ -247,28 +254,31 @@ class Trainer:
         dcfg = self.config.discriminator
         key, k_roll, k_norm, k_disc, k_gen, k_eval = jax.random.split(state.key, 6)
         env_state, ro = gen.rollout(state.generator, state.env_state, k_roll)
-        buffer = replay_lib.add(state.replay, _flat(ro.transition))
+        # the policy's samples with the draws behind their actions (exact log π for AIRL: nets.sample_raw)
+        buffer = replay_lib.add(state.replay, _flat((ro.transition, ro.raw_action)))
         num_demos = demos.obs.shape[0]
 
         def batches(k):
+            """An expert batch, a policy batch and the policy batch's draws."""
             k_e, k_p = jax.random.split(k)
             idx = jax.random.randint(k_e, (dcfg.expert_batch_size,), 0, num_demos)
-            return jax.tree.map(lambda x: x[idx], demos), replay_lib.sample(buffer, k_p, dcfg.policy_batch_size)
+            p, p_raw = replay_lib.sample(buffer, k_p, dcfg.policy_batch_size)
+            return jax.tree.map(lambda x: x[idx], demos), p, p_raw
 
         params = state.reward
         if model.normalize:
-            e, p = batches(k_norm)
+            e, p, _ = batches(k_norm)
             both = jax.tree.map(lambda a, b: jnp.concatenate([a, b.astype(a.dtype)]), e, p)
             params = reward_lib.update_norm(model, params, reward_lib.encode_transition(model, both))
 
         def disc_step(carry, k):
             params, opt_state = carry
             k_b, k_pen = jax.random.split(k)
-            e, p = batches(k_b)
+            e, p, p_raw = batches(k_b)
             e_lp = p_lp = None
             if objective.uses_log_prob:
                 e_lp = self._log_pi(state.generator, e.obs, e.action)
-                p_lp = self._log_pi(state.generator, p.obs, p.action)
+                p_lp = self._log_pi(state.generator, p.obs, p.action, raw=p_raw)
             params, opt_state, m = disc_lib.step(
                 objective, model, dcfg, params, opt_state,
                 reward_lib.encode_transition(model, e), reward_lib.encode_transition(model, p),
@@ -282,7 +292,7 @@ class Trainer:
         metrics = {k: v[-1] for k, v in dm.items()}  # after the last discriminator step's inputs
         tr = ro.transition
         reward_of = self._reward_of(params, state.generator)
-        learned = reward_of(tr.obs, tr.action, tr.next_obs, tr.terminated, ro.log_prob)
+        learned = reward_of(tr.obs, tr.action, tr.next_obs, tr.terminated, ro.log_prob, ro.raw_action)
         bc = None
         if self._bc_term:  # behavioural-cloning term in the generator's loss (jaxirl.bc)
             bc = (demos.obs, demos.action, bc_lib.term_weight(self.config.bc, state.iteration))

@@ -113,6 +113,44 @@ def test_airl_pre_squash_log_pi_drops_the_tanh_jacobian_in_logit_and_reward():
         _trainer("gail", gen, log_pi_space="pre_squash")
 
 
+def test_airl_log_pi_of_policy_samples_comes_from_their_stored_draws():
+    """A tanh-Gaussian policy's samples keep their pre-squash draws ``u`` (rollout and replay buffer): AIRL's log π of
+    them is the exact density of the draw — the rollout's own value, also where the action saturates — in the
+    action space and (``pre_squash``) as the Gaussian density of ``u``; demonstrations, with no draw, work it back from
+    the action."""
+    gen = {"policy_head": "tanh_gaussian"}
+    plain, pre = _trainer("airl", gen), _trainer("airl", gen, log_pi_space="pre_squash")
+    state = plain.init(jax.random.PRNGKey(1))
+    obs = jax.random.normal(jax.random.PRNGKey(2), (3, 6))
+    raw = jnp.array([[9.5, -0.3], [-11.0, 12.0], [0.2, 0.4]])  # two saturated draws, one plain
+    act = jnp.tanh(raw)
+    out = ppo.policy_output(plain.config.generator, state.generator, obs)
+    mean, log_std = (np.asarray(x, np.float64) for x in jnp.split(out, 2, axis=-1))
+    u = np.asarray(raw, np.float64)
+    gauss = (-0.5 * ((u - mean) / np.exp(log_std)) ** 2 - log_std - 0.5 * np.log(2 * np.pi)).sum(-1)
+    np.testing.assert_allclose(pre._log_pi(state.generator, obs, act, raw=raw), gauss, rtol=1e-5, atol=1e-4)
+    exact = plain.generator.raw_log_prob(state.generator, obs, raw)
+    np.testing.assert_allclose(plain._log_pi(state.generator, obs, act, raw=raw), exact, rtol=1e-6)
+    from_actions = plain._log_pi(state.generator, obs, act)  # what a demonstration with these actions gets
+    np.testing.assert_allclose(from_actions[2], exact[2], rtol=1e-4)
+    assert np.all(np.abs(np.asarray(from_actions - exact)[:2]) > 1.0)
+    # one iteration: every log π of a policy sample gets its draw — the discriminator's policy batch (from the replay
+    # buffer), the relabelled rewards (metrics, and the generator's update) — and only the expert batch works it back
+    calls, log_pi = [], plain._log_pi
+
+    def spy(gen_state, obs, action, log_pi_value=None, raw=None):
+        calls.append((obs.shape[:-1], raw is None))
+        return log_pi(gen_state, obs, action, log_pi_value, raw)
+
+    plain._log_pi = spy
+    state, _ = plain.run(state, 1)
+    dcfg, rollout = plain.config.discriminator, (plain.generator.num_steps, plain.env.num_envs)
+    assert calls == [((dcfg.expert_batch_size,), True), ((dcfg.policy_batch_size,), False), (rollout, False),
+                     (rollout, False)], calls
+    tr, draws = state.replay.data
+    np.testing.assert_allclose(jnp.tanh(draws), tr.action, atol=1e-6)
+
+
 def test_airl_clipped_log_pi_is_the_censored_gaussian_in_logit_and_reward():
     """``log_pi_space: clipped`` (a Gaussian policy, actions clipped to [-1, 1] by the env): the discriminator's
     and the generator reward's log π are the censored Gaussian's; inside the bounds equal to the plain one."""

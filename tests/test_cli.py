@@ -286,6 +286,13 @@ def test_resume_equals_uninterrupted_run(expert_run, airl_run, tmp_path, capsys)
     assert resumed == straight
     summary = io.read_json(os.path.join(partial, "summary.json"))
     assert summary["resumed_from"] == 2 and summary["iterations"] == 4
+    # a checkpoint of an earlier version (its replay buffer held the transitions alone, no draws) is refused clearly
+    latest = os.path.join(partial, "checkpoints", "checkpoint-4.msgpack")
+    raw = io.load_pytree(latest)
+    raw["replay"]["data"] = raw["replay"]["data"]["0"]
+    io.save_pytree(latest, raw)
+    code, _, err = run_cli(capsys, ["train", config, "train.num_iterations=8", f"resume={partial}"])
+    assert code == 2 and "does not fit this version of jaxirl" in err and "replay/data" in err and "Traceback" not in err
 
 
 def test_eval_of_train_run(airl_run, capsys):

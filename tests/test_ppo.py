@@ -70,7 +70,7 @@ def test_tanh_gaussian_log_prob_change_of_variables():
     centres = (edges[:-1] + edges[1:]) / 2
     dens = np.exp(-0.5 * ((np.arctanh(centres) - 0.3) / s[0]) ** 2) / (s[0] * np.sqrt(2 * np.pi) * (1 - centres**2))
     np.testing.assert_allclose(hist, dens, rtol=0.06, atol=0.02)
-    # The log-prob returned with a sample equals log_prob of that action (what PPO's update and AIRL recompute)
+    # The log-prob returned with a sample equals log_prob of that action (none saturates at these parameters)
     lp_again = nets.log_prob("tanh_gaussian", out, acts[:1000])
     np.testing.assert_allclose(lp_sample[:1000], lp_again, rtol=1e-3, atol=1e-3)
     # Entropy estimate: its mean equals −E[log π(a)].
@@ -95,6 +95,73 @@ def test_squash_log_det_gives_the_pre_squash_gaussian_density():
     assert float(-nets.squash_log_det("tanh_gaussian", a)[2]) > 25.0  # two saturated dimensions
     for head, act in (("gaussian", a), ("categorical", jnp.arange(4))):
         assert float(jnp.max(jnp.abs(nets.squash_log_det(head, act)))) == 0.0
+
+
+def _log1m_tanh_sq_f64(u):
+    """log(1 − tanh(u)²) = log 4 − 2|u| − 2 log(1 + e^(−2|u|)), in float64."""
+    u = np.abs(np.asarray(u, np.float64))
+    return np.log(4.0) - 2.0 * u - 2.0 * np.log1p(np.exp(-2.0 * u))
+
+
+def test_the_raw_draw_gives_back_the_exact_log_prob_where_actions_saturate():
+    """A tanh-Gaussian sample's log π is recomputed exactly from its pre-squash draw ``u`` (what a rollout stores), also
+    where ``tanh(u)`` rounds to ±1 in float32 and ``log_prob`` of the action alone, working back through a clipped
+    ``atanh``, is off by nats."""
+    mean, log_std = np.array([6.0, -0.2]), np.array([0.7, -1.0])
+    out = jnp.broadcast_to(jnp.asarray(np.concatenate([mean, log_std]), jnp.float32), (4000, 4))
+    key = jax.random.PRNGKey(3)
+    action, raw, logp = nets.sample_raw("tanh_gaussian", out, key)
+    np.testing.assert_array_equal(action, jnp.tanh(raw))
+    a2, lp2 = nets.sample("tanh_gaussian", out, key)  # the same draw through sample()
+    np.testing.assert_array_equal(a2, action)
+    np.testing.assert_array_equal(lp2, logp)
+    np.testing.assert_allclose(nets.raw_log_prob("tanh_gaussian", out, raw), logp, rtol=1e-6)
+    u = np.asarray(raw, np.float64)
+    ref = (-0.5 * ((u - mean) / np.exp(log_std)) ** 2 - log_std - 0.5 * np.log(2 * np.pi) - _log1m_tanh_sq_f64(u)).sum(-1)
+    np.testing.assert_allclose(logp, ref, rtol=1e-5, atol=1e-3)
+    saturated = np.abs(u[:, 0]) > 9.0
+    assert saturated.sum() > 300, saturated.sum()
+    off = np.abs(np.asarray(nets.log_prob("tanh_gaussian", out, action)) - ref)
+    assert off[saturated].min() > 1.0 and off[~saturated & (np.abs(u[:, 0]) < 4)].max() < 1e-2
+    # raw_action works an action back as log_prob does; for the other heads the raw draw is the action
+    np.testing.assert_array_equal(nets.raw_log_prob("tanh_gaussian", out, nets.raw_action("tanh_gaussian", action)),
+                                  nets.log_prob("tanh_gaussian", out, action))
+    g_out = jnp.asarray([0.3, -1.2, -0.5, 0.4])
+    a, r, lp = nets.sample_raw("gaussian", jnp.broadcast_to(g_out, (5, 4)), key)
+    np.testing.assert_array_equal(a, r)
+    np.testing.assert_array_equal(nets.raw_log_prob("gaussian", g_out, r), lp)
+    assert nets.raw_action("gaussian", a) is a
+    a, r, lp = nets.sample_raw("categorical", jnp.zeros((5, 3)), key)
+    np.testing.assert_array_equal(a, r)
+    np.testing.assert_allclose(lp, np.log(1 / 3), rtol=1e-6)
+    # pre-squash density from the draw: the Gaussian's, exactly
+    np.testing.assert_allclose(
+        nets.raw_log_prob("tanh_gaussian", out, raw) + nets.raw_squash_log_det("tanh_gaussian", raw),
+        (-0.5 * ((u - mean) / np.exp(log_std)) ** 2 - log_std - 0.5 * np.log(2 * np.pi)).sum(-1), rtol=1e-5, atol=1e-4)
+
+
+def test_ppo_ratio_is_one_before_the_first_step_even_with_saturated_actions():
+    """The update recomputes log π from the rollout's stored draws: before its first gradient step every ratio is
+    exactly 1 (no sample clipped, KL 0), however many actions saturate. (Recomputed from the actions, about two thirds
+    of these samples sat outside the clip range.)"""
+    env = envs.make("pointmass", 16, episode_length=20)
+    cfg = ppo.PPOConfig(num_steps=8, num_minibatches=1, update_epochs=1, hidden=(16,), policy_head="tanh_gaussian",
+                        init_log_std=1.0)
+    state = ppo.init(cfg, env, jax.random.PRNGKey(0))
+    actor = state.params["actor"]
+    bias = actor["params"]["MLP_0"]["Dense_1"]["bias"]
+    actor = {"params": {**actor["params"], "MLP_0": {**actor["params"]["MLP_0"],
+             "Dense_1": {**actor["params"]["MLP_0"]["Dense_1"], "bias": bias + jnp.array([7.0, -5.0])}}}}
+    state = state.replace(params={**state.params, "actor": actor})
+    _, ro = jax.jit(lambda s, k: ppo.rollout(cfg, s, env, env.reset(k), k))(state, jax.random.PRNGKey(1))
+    assert float(jnp.mean(jnp.abs(ro.raw_action[..., 0]) > 8.0)) > 0.2
+    np.testing.assert_allclose(jnp.tanh(ro.raw_action), ro.transition.action, atol=1e-6)  # (XLA's tanh in jit)
+    _, m = jax.jit(lambda s, k: ppo.update(cfg, s, ro, ro.transition.reward, k))(state, jax.random.PRNGKey(2))
+    assert float(m["clip_fraction"]) == 0.0 and abs(float(m["approx_kl"])) < 1e-6
+    # what recomputing from the actions would have given
+    out = ppo.policy_output(cfg, state, ro.transition.obs)
+    from_actions = nets.log_prob("tanh_gaussian", out, ro.transition.action)
+    assert float(jnp.mean(jnp.abs(jnp.exp(from_actions - ro.log_prob) - 1.0) > cfg.clip_eps)) > 0.1
 
 
 def test_clipped_log_prob_is_the_censored_gaussian_of_the_executed_action():

@@ -40,7 +40,8 @@ class DiscriminatorConfig:
     away from it — when the discriminator wins, ending the episode becomes the generator's best reply.
     ``log_pi_space`` (AIRL): where ``log π`` is measured, ``"action"`` (the policy's density of its sampled
     action, before any clip by the environment)
-    or ``"pre_squash"`` (for a tanh-Gaussian policy, the Gaussian density of ``u = atanh(a)``: the
+    or ``"pre_squash"`` (for a tanh-Gaussian policy, the Gaussian density of the pre-squash draw ``u`` — the
+    policy's own, stored with its samples, or ``atanh(a)`` for demonstrations: the
     change-of-variables term ``−Σ log(1 − a²)`` dropped, in the logit and in the generator reward alike;
     AIRL with ``ppo.policy_head: tanh_gaussian`` only, anything else is a ``ValueError`` at ``make_train``),
     or ``"clipped"`` (for a plain Gaussian policy whose actions the environment clips to ``[-1, 1]``: the

@@ -1,7 +1,7 @@
 """A small on-device ring buffer of the last few rollouts' transitions (policy samples for the discriminator).
 
-Holds ``capacity = num_rollouts × rollout_size`` transitions (a :class:`jaxirl.envs.base.Transition`
-with a leading axis); :func:`add` overwrites the oldest rollout, :func:`sample` draws uniformly from the
+Holds ``capacity = num_rollouts × rollout_size`` transitions (any pytree with a leading axis: the training step
+stores a :class:`jaxirl.envs.base.Transition` and the draws behind its actions); :func:`add` overwrites the oldest rollout, :func:`sample` draws uniformly from the
 rollouts stored so far. Everything is a fixed-shape pytree, so it lives inside a jitted ``lax.scan``.
 With ``num_rollouts = 1`` the discriminator sees only the newest rollout (on-policy GAIL/AIRL).
 """
@@ -17,7 +17,7 @@ from flax import struct
 
 @struct.dataclass
 class Replay:
-    data: Any  # Transition with leading axis num_rollouts * rollout_size
+    data: Any  # pytree (e.g. (Transition, raw actions)) with leading axis num_rollouts * rollout_size
     slot: jax.Array  # int32: the rollout slot written next
     filled: jax.Array  # int32: number of rollout slots holding data
     num_rollouts: int = struct.field(pytree_node=False, default=1)
@@ -25,7 +25,7 @@ class Replay:
 
 
 def create(example, num_rollouts: int) -> Replay:
-    """An empty buffer for rollouts shaped like ``example`` (a flat ``(B, ...)`` Transition)."""
+    """An empty buffer for rollouts shaped like ``example`` (a flat ``(B, ...)`` pytree)."""
     if not isinstance(num_rollouts, int) or isinstance(num_rollouts, bool) or num_rollouts < 1:
         raise ValueError(f"replay_rollouts: expected a positive int, got {num_rollouts!r}")
     size = jax.tree.leaves(example)[0].shape[0]

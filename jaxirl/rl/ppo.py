@@ -27,8 +27,8 @@ from jaxirl.envs.base import Transition, VecEnv
 from jaxirl.rl.ppo_config import PPOConfig, check_config, check_shuffle_groups, resolve_head
 
 __all__ = [
-    "PPOConfig", "PPOState", "Rollout", "act", "act_deterministic", "check_config", "demo_nll", "episode_stats", "gae",
-    "init", "learning_rate_at", "log_prob", "make_train", "minibatches", "policy_output", "resolve_head", "rollout", "update",
+    "PPOConfig", "PPOState", "Rollout", "act", "act_deterministic", "act_raw", "check_config", "demo_nll", "episode_stats", "gae",
+    "init", "learning_rate_at", "log_prob", "make_train", "minibatches", "policy_output", "raw_log_prob", "resolve_head", "rollout", "update",
     "value",
 ]
 
@@ -47,12 +47,16 @@ class PPOState:
 
 @struct.dataclass
 class Rollout:
-    """``T`` steps of ``N`` envs; ``next_value = V(transition.next_obs)`` (the true next observation)."""
+    """``T`` steps of ``N`` envs; ``next_value = V(transition.next_obs)`` (the true next observation).
+
+    ``raw_action`` is the draw behind each action (:func:`jaxirl.nets.sample_raw`: a tanh-Gaussian policy's
+    pre-squash ``u``, else the action); ``log_prob`` its exact log π, which :func:`update` recomputes from it."""
 
     transition: Transition
     log_prob: jax.Array  # (T, N)
     value: jax.Array  # (T, N)
     next_value: jax.Array  # (T, N)
+    raw_action: jax.Array  # (T, N, ...) like transition.action
 
 
 def _actor(config: PPOConfig, state: PPOState) -> nets.PolicyNet:
@@ -112,6 +116,11 @@ def act(config: PPOConfig, state: PPOState, obs: jax.Array, key: jax.Array) -> t
     return nets.sample(state.head, policy_output(config, state, obs), key)
 
 
+def act_raw(config: PPOConfig, state: PPOState, obs: jax.Array, key: jax.Array):
+    """Sample ``(action, raw, log π)`` (:func:`jaxirl.nets.sample_raw`; same draw as :func:`act` with ``key``)."""
+    return nets.sample_raw(state.head, policy_output(config, state, obs), key)
+
+
 def act_deterministic(config: PPOConfig, state: PPOState, obs: jax.Array) -> jax.Array:
     """The mode of the policy (mean, tanh(mean) or argmax)."""
     return nets.mode(state.head, policy_output(config, state, obs))
@@ -122,18 +131,23 @@ def log_prob(config: PPOConfig, state: PPOState, obs: jax.Array, action: jax.Arr
     return nets.log_prob(state.head, policy_output(config, state, obs), action)
 
 
+def raw_log_prob(config: PPOConfig, state: PPOState, obs: jax.Array, raw: jax.Array) -> jax.Array:
+    """``log π`` of the policy's own draw ``raw`` (:attr:`Rollout.raw_action`), exact also where actions saturate."""
+    return nets.raw_log_prob(state.head, policy_output(config, state, obs), raw)
+
+
 def rollout(config: PPOConfig, state: PPOState, env: VecEnv, env_state, key: jax.Array):
     """Run the stochastic policy for ``config.num_steps`` steps of all envs (``lax.scan``)."""
 
     def step(env_state, k):
-        action, logp = act(config, state, env_state.obs, k)
+        action, raw, logp = act_raw(config, state, env_state.obs, k)
         v = value(config, state, env_state.obs)
         env_state, transition = env.step(env_state, action)
-        return env_state, (transition, logp, v)
+        return env_state, (transition, logp, v, raw)
 
-    env_state, (transition, logp, v) = jax.lax.scan(step, env_state, jax.random.split(key, config.num_steps))
+    env_state, (transition, logp, v, raw) = jax.lax.scan(step, env_state, jax.random.split(key, config.num_steps))
     next_v = value(config, state, transition.next_obs)
-    return env_state, Rollout(transition=transition, log_prob=logp, value=v, next_value=next_v)
+    return env_state, Rollout(transition=transition, log_prob=logp, value=v, next_value=next_v, raw_action=raw)
 
 
 def gae(rewards, values, next_values, terminated, truncated, discount, gae_lambda):
@@ -172,7 +186,7 @@ def demo_nll(config: PPOConfig, state: PPOState, params, obs, action, fit_std: b
 
 def _loss(config: PPOConfig, state: PPOState, params, batch: dict, key: jax.Array, bc=None):
     out = policy_output(config, state, batch["obs"], params)
-    logp = nets.log_prob(state.head, out, batch["action"])
+    logp = nets.raw_log_prob(state.head, out, batch["raw_action"])  # the draw's own density (Rollout)
     log_ratio = logp - batch["log_prob"]
     ratio = jnp.exp(log_ratio)
     adv = batch["advantage"]
@@ -257,7 +271,8 @@ def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Ar
         rewards * config.reward_scale, rollout.value, rollout.next_value,
         tr.terminated, tr.truncated, config.discount, config.gae_lambda,
     )
-    data = {"obs": tr.obs, "action": tr.action, "log_prob": rollout.log_prob, "advantage": adv, "target": target}
+    data = {"obs": tr.obs, "raw_action": rollout.raw_action, "log_prob": rollout.log_prob, "advantage": adv,
+            "target": target}
     optimizer = _optimizer(config)
     lr = learning_rate_at(config, state.step)
     # the actor's share of the step: min(1, update / actor_warmup_updates) (PPOConfig), 1 without a warm-up

@@ -109,6 +109,11 @@ def log_prob(config: SoftVIConfig, state: SoftVIState, obs, action):
     return jnp.take_along_axis(logits, action[..., None].astype(jnp.int32), axis=-1)[..., 0]
 
 
+def raw_log_prob(config: SoftVIConfig, state: SoftVIState, obs, raw):
+    """:func:`log_prob` (a discrete action is its own draw; PPO's interface)."""
+    return log_prob(config, state, obs, raw)
+
+
 def rollout(config: SoftVIConfig, state: SoftVIState, env, env_state, key):
     """``config.num_steps`` steps of all envs with the stochastic policy (``lax.scan``)."""
 
@@ -119,7 +124,8 @@ def rollout(config: SoftVIConfig, state: SoftVIState, env, env_state, key):
         return env_state, (tr, logp, v)
 
     env_state, (tr, logp, v) = jax.lax.scan(one, env_state, jax.random.split(key, config.num_steps))
-    return env_state, Rollout(transition=tr, log_prob=logp, value=v, next_value=state.value[_state(tr.next_obs)])
+    return env_state, Rollout(transition=tr, log_prob=logp, value=v, next_value=state.value[_state(tr.next_obs)],
+                              raw_action=tr.action)
 
 
 def reward_table(fn: Callable, num_states: int, num_actions: int) -> jax.Array:
