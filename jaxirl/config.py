@@ -30,7 +30,7 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-__all__ = ["load_config", "merge", "parse_overrides", "to_struct", "struct_defaults", "dump_yaml"]
+__all__ = ["load_config", "merge", "parse_overrides", "to_struct", "struct_defaults", "dump_yaml", "coerce"]
 
 
 def _type_name(value: Any) -> str:
@@ -49,7 +49,7 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _coerce(key: str, default: Any, value: Any) -> Any:
+def coerce(key: str, default: Any, value: Any) -> Any:
     """Return ``value`` converted to the type of ``default``, or raise ValueError naming ``key``."""
     if default is None:
         return value
@@ -84,9 +84,6 @@ def _coerce(key: str, default: Any, value: Any) -> Any:
     raise ValueError(
         f"config key '{key}': expected {_type_name(default)}, got {type(value).__name__} {value!r}"
     )
-
-
-coerce = _coerce  # public: the jobs convert values of keys whose default is null (or lists of numbers) the same way
 
 
 def merge(defaults: Mapping, updates: Mapping, prefix: str = "", schema: Mapping | None = None) -> dict:
@@ -125,7 +122,7 @@ def merge(defaults: Mapping, updates: Mapping, prefix: str = "", schema: Mapping
                 )
             out[key] = merge(default, value, dotted + ".", sub_schema if isinstance(sub_schema, Mapping) else {})
         else:
-            out[key] = _coerce(dotted, default, value)
+            out[key] = coerce(dotted, default, value)
     return out
 
 
@@ -236,7 +233,7 @@ def to_struct(cls, section: Mapping | None, name: str | None = None):
             raise ValueError(f"unknown key '{name}.{key}' for {cls.__name__}; valid keys: {', '.join(sorted(fields))}")
         default = _field_default(fields[key])
         if default is not dataclasses.MISSING and default is not None:
-            value = _coerce(f"{name}.{key}", default, value)
+            value = coerce(f"{name}.{key}", default, value)
         kwargs[key] = _freeze(value)
     missing = [k for k, f in fields.items() if k not in kwargs and _field_default(f) is dataclasses.MISSING]
     if missing:

@@ -35,7 +35,7 @@ from jaxirl.config import dump_yaml, merge
 __all__ = [
     "make_run_dir", "write_config", "read_config", "write_json", "read_json", "MetricsWriter",
     "read_metrics", "plot_learning_curve", "save_pytree", "load_pytree", "save_checkpoint",
-    "load_checkpoint", "latest_checkpoint", "prune_checkpoints", "check_resume", "to_python",
+    "load_checkpoint", "latest_checkpoint", "prune_checkpoints", "check_resume", "to_python", "StructureMismatch",
 ]
 
 
@@ -200,6 +200,11 @@ def save_pytree(path: str, tree: Any) -> str:
     return path
 
 
+class StructureMismatch(ValueError):
+    """A saved pytree whose structure or array shapes differ from the template it is restored into (e.g. a
+    checkpoint written by another version of jaxirl)."""
+
+
 def load_pytree(path: str, target: Any = None) -> Any:
     """Read a pytree written by :func:`save_pytree`.
 
@@ -217,14 +222,14 @@ def load_pytree(path: str, target: Any = None) -> Any:
     try:
         restored = serialization.from_bytes(template, data)
     except (ValueError, KeyError, TypeError) as err:
-        raise ValueError(f"{path!r} does not match the expected structure: {err}") from None
+        raise StructureMismatch(f"{path!r} does not match the expected structure: {err}") from None
 
     def back(t, r):
         if _is_typed_key(t):
             return jax.random.wrap_key_data(jnp.asarray(r), impl=jax.random.key_impl(t))
         r = jnp.asarray(r)
         if hasattr(t, "shape") and tuple(r.shape) != tuple(np.shape(t)):
-            raise ValueError(f"{path!r}: array of shape {r.shape} where {np.shape(t)} was expected")
+            raise StructureMismatch(f"{path!r}: array of shape {r.shape} where {np.shape(t)} was expected")
         return r
 
     return jax.tree.map(back, target, restored)

@@ -446,8 +446,10 @@ def test_pytree_and_checkpoint_round_trip_exactly(tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     raw = io.load_pytree(os.path.join(str(tmp_path), "checkpoints", "checkpoint-12.msgpack"))
     np.testing.assert_array_equal(raw["params"]["w"], np.asarray(params["w"]))
-    with pytest.raises(ValueError, match="expected"):
+    with pytest.raises(io.StructureMismatch, match="expected"):  # a ValueError: the jobs report it as a usage error
         io.load_pytree(path, {"params": {"w": jnp.zeros((4, 2)), "b": jnp.zeros(2, jnp.int32)}})
+    with pytest.raises(io.StructureMismatch, match="array of shape"):
+        io.load_pytree(path, template.replace(params={"w": jnp.zeros((2, 2)), "b": jnp.zeros(2, jnp.int32)}))
 
 
 def test_metrics_writer_truncates_on_resume(tmp_path):

@@ -202,14 +202,12 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         run_dir = resume
         try:
             state, _ = io.load_checkpoint(run_dir, state)
-        except ValueError as err:
-            if "does not match the expected structure" not in str(err):
-                raise
+        except io.StructureMismatch as err:
             raise ValueError(
                 f"resume: the checkpoint's training state does not fit this version of jaxirl ({err}). A run "
                 "checkpointed by an earlier version (e.g. before 2026-11-28, when the replay buffer began keeping the "
-                "policy's pre-squash draws) cannot be resumed: start a new run (its policy and reward still load: "
-                "jaxirl eval RUN_DIR, jaxirl.load_reward)") from None
+                "policy's pre-squash draws) cannot be resumed: start a new run (the old run's policy and reward still "
+                "load: jaxirl eval RUN_DIR, jaxirl.load_reward)") from None
         start = int(state.iteration)
         if start > total:
             raise ValueError(f"resume: the checkpoint is at iteration {start}, beyond train.num_iterations={total}")
