@@ -41,6 +41,31 @@ LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 _TANH_EPS = 1e-6  # actions are clipped to ±(1 - eps) before atanh in log_prob
 
 
+@jax.custom_vjp
+def bound_log_std(log_std: jax.Array) -> jax.Array:
+    """``clip(log_std, LOG_STD_MIN, LOG_STD_MAX)``, with a gradient that can bring a value back from outside.
+
+    A plain clip has zero gradient outside the bounds, so a log-std parameter that an optimiser step (Adam's
+    momentum) carried past a bound stayed there for good, whatever the loss asked. Here the gradient passes
+    inside the bounds and, outside, wherever a descent step (``x − lr · g``, the library's losses are all
+    minimised) moves the value back towards them; the part that would push it further out is dropped.
+    """
+    return jnp.clip(log_std, LOG_STD_MIN, LOG_STD_MAX)
+
+
+def _bound_fwd(log_std):
+    return bound_log_std(log_std), log_std
+
+
+def _bound_bwd(log_std, g):
+    inside = (log_std >= LOG_STD_MIN) & (log_std <= LOG_STD_MAX)
+    back = ((log_std > LOG_STD_MAX) & (g > 0)) | ((log_std < LOG_STD_MIN) & (g < 0))
+    return (jnp.where(inside | back, g, jnp.zeros_like(g)),)
+
+
+bound_log_std.defvjp(_bound_fwd, _bound_bwd)
+
+
 def check_head(head: str) -> None:
     if head not in HEADS:
         raise ValueError(f"policy_head: expected one of {', '.join(HEADS)}, got {head!r}")
@@ -84,7 +109,8 @@ class PolicyNet(nn.Module):
 
     Gaussian heads output ``(mean, log_std)`` concatenated; ``log_std`` is a learned state-independent
     parameter unless ``state_dependent_std`` (then a second output of the MLP), clipped to
-    ``[LOG_STD_MIN, LOG_STD_MAX]``. The categorical head outputs ``num_actions`` logits.
+    ``[LOG_STD_MIN, LOG_STD_MAX]`` (:func:`bound_log_std`: a value past a bound can still be trained back).
+    The categorical head outputs ``num_actions`` logits.
     """
 
     head: str
@@ -108,7 +134,7 @@ class PolicyNet(nn.Module):
                 "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,)
             )
             log_std = jnp.broadcast_to(log_std_param, mean.shape)
-        log_std = jnp.clip(log_std, LOG_STD_MIN, LOG_STD_MAX)
+        log_std = bound_log_std(log_std)
         return jnp.concatenate([mean, log_std], axis=-1)
 
 

@@ -201,6 +201,12 @@ def test_bad_inputs_raise():
         envs.make("pointmass", 2, episode_length=2.5)
     with pytest.raises(ValueError, match="max_speed"):
         envs.make("pointmass", 2, max_speed=-1.0)
+    for field in ("arena", "max_speed", "action_cost"):  # an infinite value made NaN observations or rewards
+        with pytest.raises(ValueError, match=f"{field}: expected a finite"):
+            envs.make("pointmass", 2, **{field: float("inf")})
+    with pytest.raises(ValueError, match="env_kwargs: 'pointmass' does not take \\['bogus'\\]"):
+        envs.make("pointmass", 2, bogus=1)
+    assert envs.make("pointmass", np.int64(3), episode_length=np.int32(5)).num_envs == 3  # numpy ints are ints
     mdp = _random_mdp(jax.random.PRNGKey(0), 3, 2)
     with pytest.raises(ValueError, match="episode_length"):
         envs.from_mdp(mdp, jnp.zeros(3), num_envs=2)  # infinite horizon needs a length
@@ -261,6 +267,27 @@ class _Coin:
         t, heads = state.pipeline_state[0] + 1, state.pipeline_state[1]
         return state.replace(pipeline_state=jnp.stack([t, heads]), obs=t[None].astype(jnp.float32),
                              reward=jnp.ones(()), done=((heads == 1) & (t >= 2)).astype(jnp.float32))
+
+
+class _Offset(_Coin):
+    """Episodes never terminate; reward 1000 per step plus 1 if the reset's coin came up heads: over a time limit
+    of 10, returns of 10000 or 10010 — mean 10005, std 5."""
+
+    def step(self, state, action):
+        state = super().step(state, action)
+        return state.replace(reward=1000.0 + state.pipeline_state[1].astype(jnp.float32), done=jnp.zeros(()))
+
+
+def test_evaluate_std_keeps_a_small_spread_of_large_returns():
+    """The spread is taken about the mean after the window (float32 ``E[R²] − E[R]²`` at returns near 10⁴ has a
+    rounding step of several units: it gave 5.657 for a true 6.08 at returns near 5000)."""
+    from jaxirl.rl.evaluate import evaluate
+
+    n = 4000
+    env = VecEnv(_Offset(), num_envs=n, episode_length=10, name="offset")
+    out = evaluate(env, lambda obs, key: jnp.zeros((n, 1)), jax.random.PRNGKey(0))
+    assert int(out["num_episodes"]) == n and abs(float(out["mean_return"]) - 10005.0) < 0.5, out
+    assert abs(float(out["std_return"]) - 5.0) < 0.1, out  # Bernoulli(1/2) × 10 over 4000 episodes: 5.00 ± 0.04
 
 
 def test_evaluate_counts_each_envs_first_episodes_not_every_episode_that_ends_in_the_window():

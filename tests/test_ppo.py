@@ -323,6 +323,53 @@ def test_bad_config_raises():
         ppo.make_train(ppo.PPOConfig(num_steps=4, num_minibatches=1, shuffle_groups=3), _ENV, 2)
     with pytest.raises(ValueError, match="minibatch size .* = 4, got 8"):  # 16 envs x 1 step in 4 minibatches of 4
         ppo.make_train(ppo.PPOConfig(num_steps=1, num_minibatches=4, shuffle_groups=8), _ENV, 2)
+    key = jax.random.PRNGKey(0)
+    for field, value, words in (("init_log_std", 2.5, r"init_log_std: expected a number in \[-5.0, 2.0\]"),
+                                ("init_log_std", float("nan"), "init_log_std"), ("adam_eps", 0.0, "adam_eps: expected"),
+                                ("adam_eps", float("nan"), "adam_eps"), ("reward_scale", 0.0, "reward_scale: expected a value > 0"),
+                                ("reward_scale", -1.0, "reward_scale"), ("clip_eps", 1.5, "clip_eps: expected a value <= 1"),
+                                ("normalize_obs", "no", "normalize_obs: expected true or false"),
+                                ("state_dependent_std", 1, "state_dependent_std")):
+        with pytest.raises(ValueError, match=words):
+            ppo.init(ppo.PPOConfig(**{field: value}), _ENV, key)
+    # a minibatch of one sample has advantage exactly 0 once normalised: no policy gradient at all
+    with pytest.raises(ValueError, match="num_minibatches: minibatches of one sample .* at most .* = 8, got 16"):
+        ppo.make_train(ppo.PPOConfig(num_steps=1, num_minibatches=16), _ENV, 2)
+    ppo.make_train(ppo.PPOConfig(num_steps=1, num_minibatches=16, normalize_advantages=False), _ENV, 2)
+    # annealing that ends before the run does would leave its last updates at learning rate 0
+    with pytest.raises(ValueError, match="anneal_lr_updates: the learning rate would reach 0 after 5 of the run's 6"):
+        ppo.make_train(ppo.PPOConfig(anneal_lr_updates=5), _ENV, 6)
+    for ok in (0, 6, 9):
+        ppo.make_train(ppo.PPOConfig(anneal_lr_updates=ok), _ENV, 6)
+
+
+def test_a_log_std_past_its_bound_can_be_trained_back():
+    """``nets.bound_log_std``: the forward pass is the clip to ``[LOG_STD_MIN, LOG_STD_MAX]``; its gradient passes
+    inside, and outside only where a descent step moves the value back (a plain clip has gradient 0 there, so a
+    log-std parameter that Adam's momentum carried past the bound could never return)."""
+    x = jnp.array([-7.0, -5.0, 0.3, 2.0, 2.5, 2.5, -7.0])
+    np.testing.assert_array_equal(nets.bound_log_std(x), jnp.clip(x, nets.LOG_STD_MIN, nets.LOG_STD_MAX))
+    g = jnp.array([1.0, 1.0, -1.0, 1.0, 1.0, -1.0, -1.0])  # d loss / d output
+    _, vjp = jax.vjp(nets.bound_log_std, x)
+    # -7 with g > 0 (descent lowers it further): dropped; 2.5 with g > 0 (descent lowers it back): kept
+    np.testing.assert_array_equal(vjp(g)[0], [0.0, 1.0, -1.0, 1.0, 1.0, 0.0, -1.0])
+
+    # a Gaussian policy whose log-std parameter sits at 2.5 fits data of std 0.1: it comes back inside the bounds
+    net = nets.PolicyNet("gaussian", 1, hidden=(8,))
+    params = net.init(jax.random.PRNGKey(0), jnp.zeros((1, 2)))
+    params["params"]["log_std"] = jnp.array([2.5])
+    obs = jnp.zeros((256, 2))
+    actions = 0.1 * jax.random.normal(jax.random.PRNGKey(1), (256, 1))
+
+    def nll(p):
+        out = net.apply(p, obs)
+        return -jnp.mean(nets.log_prob("gaussian", out, actions))
+
+    grad = jax.grad(nll)(params)["params"]["log_std"]
+    assert float(grad[0]) > 0  # a plain clip would give exactly 0 here
+    for _ in range(20):
+        params = jax.tree.map(lambda p, g: p - 0.1 * g, params, jax.grad(nll)(params))
+    assert float(params["params"]["log_std"][0]) < nets.LOG_STD_MAX
 
 
 def test_minibatches_are_a_permutation_drawn_equally_from_each_group():

@@ -7,7 +7,8 @@ episode ends stay distinguishable (Pardo et al. 2018, "Time Limits in Reinforcem
 
 * ``terminated``: the MDP itself ended (the base env reported ``done``); the value of ``next_obs`` is 0.
 * ``truncated``: the time limit ``episode_length`` was hit; the episode could have continued, so a learner
-  must bootstrap from the value of ``next_obs``.
+  must bootstrap from the value of ``next_obs``. An episode that terminates on its last allowed step is
+  ``terminated`` only (never both flags): it did end, so there is nothing to bootstrap.
 
 ``Transition.next_obs`` is always the real observation reached by the step, also when the episode ended;
 ``EnvState.obs`` is the observation to act on next, i.e. the first observation of a fresh episode after an

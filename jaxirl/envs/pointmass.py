@@ -17,6 +17,8 @@ limit of the :class:`~jaxirl.envs.base.VecEnv`. A scripted expert is ``a = clip(
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 
@@ -34,13 +36,16 @@ class PointMass:
         arena: float = 1.0,
         action_cost: float = 0.01,
     ):
+        def number(x):
+            return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
         for field, value in (("dt", dt), ("max_speed", max_speed), ("arena", arena)):
-            if not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"{field}: expected a positive number, got {value!r}")
-        if not isinstance(response, (int, float)) or not 0 < response <= 1:
+            if not number(value) or not value > 0:
+                raise ValueError(f"{field}: expected a finite positive number, got {value!r}")
+        if not number(response) or not 0 < response <= 1:
             raise ValueError(f"response: expected a number in (0, 1], got {response!r}")
-        if not isinstance(action_cost, (int, float)) or not action_cost >= 0:
-            raise ValueError(f"action_cost: expected a non-negative number, got {action_cost!r}")
+        if not number(action_cost) or not action_cost >= 0:
+            raise ValueError(f"action_cost: expected a finite non-negative number, got {action_cost!r}")
         self.dt = float(dt)
         self.max_speed = float(max_speed)
         self.response = float(response)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+import numpy as np
+
 from jaxirl.envs.base import VecEnv
 from jaxirl.envs.pointmass import PointMass
 from jaxirl.envs.tabular import TabularVecEnv
@@ -35,9 +37,9 @@ def env_names() -> tuple[str, ...]:
 
 
 def _positive_int(field: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{field}: expected a positive int, got {value!r}")
-    return value
+    return int(value)
 
 
 def make(
@@ -57,22 +59,30 @@ def make(
         (``"generalized"``). Must be ``None`` for ``pointmass``.
       **env_kwargs: passed to the environment's constructor.
     """
-    _positive_int("num_envs", num_envs)
-    _positive_int("episode_length", episode_length)
+    num_envs = _positive_int("num_envs", num_envs)
+    episode_length = _positive_int("episode_length", episode_length)
     if name not in env_names():
         raise ValueError(f"name: unknown environment {name!r}; valid names are {', '.join(env_names())}")
     if name == "pointmass":
         if backend is not None:
             raise ValueError(f"backend: 'pointmass' is pure JAX and takes backend=None, got {backend!r}")
-        return VecEnv(PointMass(**env_kwargs), num_envs, episode_length, name=name)
+        return VecEnv(_construct(PointMass, name, env_kwargs), num_envs, episode_length, name=name)
     if backend is not None and backend not in BRAX_BACKENDS:
         raise ValueError(f"backend: unknown Brax backend {backend!r}; valid backends are {', '.join(BRAX_BACKENDS)}")
     from brax import envs as brax_envs  # lazy: importing Brax takes seconds
 
     if backend is not None:
         env_kwargs = {**env_kwargs, "backend": backend}
-    base = brax_envs.get_environment(name, **env_kwargs)
+    base = _construct(lambda **kw: brax_envs.get_environment(name, **kw), name, env_kwargs)
     return VecEnv(base, num_envs, episode_length, name=name)
+
+
+def _construct(constructor, name: str, env_kwargs: dict):
+    """``constructor(**env_kwargs)``; an argument it does not take is a ``ValueError`` naming ``env_kwargs``."""
+    try:
+        return constructor(**env_kwargs)
+    except TypeError as err:
+        raise ValueError(f"env_kwargs: {name!r} does not take {sorted(env_kwargs)} ({err})") from None
 
 
 def from_mdp(mdp, reward, num_envs: int, episode_length: Optional[int] = None) -> TabularVecEnv:
@@ -81,7 +91,7 @@ def from_mdp(mdp, reward, num_envs: int, episode_length: Optional[int] = None) -
     ``episode_length`` defaults to (and must equal) ``mdp.horizon`` for a finite-horizon MDP and is
     required for an infinite-horizon one.
     """
-    _positive_int("num_envs", num_envs)
+    num_envs = _positive_int("num_envs", num_envs)
     if episode_length is not None:
-        _positive_int("episode_length", episode_length)
+        episode_length = _positive_int("episode_length", episode_length)
     return TabularVecEnv(mdp, reward, num_envs, episode_length)

@@ -3,7 +3,10 @@
 The penalised function is the learned score ``s(x)`` of the reward model (:func:`jaxirl.reward.score`:
 GAIL's logit ``ℓ``, AIRL's ``f``; the ``−log π`` part of AIRL's logit does not depend on the
 discriminator's parameters and is left out). ``x`` are the encoded inputs ``(s, a, s')`` (one-hot for
-discrete actions); the gradient norm is per sample over all of them.
+discrete actions); the gradient norm is per sample over all of them. The gradient is taken with respect to the
+raw inputs, before the reward model's input normalisation (``normalize_inputs``): the score itself does not
+depend on the observations' units, but the penalty does (WGAN-GP's target norm 1, R1's strength), and it moves
+as the running statistics move. The shipped coefficients were chosen in the envs' own units.
 
 * ``"wgan_gp"`` (Gulrajani et al. 2017, eq. 3): on random interpolates ``x̂ = ε x_E + (1 − ε) x_π``,
   ``ε ~ U[0, 1]`` per sample, ``E[(‖∇_x̂ s(x̂)‖ − 1)²]`` (used for adversarial imitation by

@@ -37,38 +37,43 @@ def evaluate(
     per_env = max(1, num_steps // env.episode_length)
     k_reset, k_run = jax.random.split(key)
 
+    num_envs = env.num_envs
+
     def step(carry, k):
-        env_state, ended, ret_sum, ret_sq, length_sum, count = carry
+        env_state, ended, returns, lengths, seen = carry
         action = act_fn(env_state.obs, k)
         env_state, tr = env.step(env_state, action)
         done = (tr.terminated + tr.truncated) > 0
-        counted = (done & (ended < per_env)).astype(jnp.float32)  # one of the env's first `per_env` episodes
-        ret = env_state.last_return * counted
+        counted = done & (ended < per_env)  # one of the env's first `per_env` episodes
+        at = (jnp.arange(num_envs), jnp.minimum(ended, per_env - 1))
         carry = (
             env_state,
             ended + done.astype(ended.dtype),
-            ret_sum + ret.sum(),
-            ret_sq + (ret**2).sum(),
-            length_sum + (env_state.last_length * counted).sum(),
-            count + counted.sum(),
+            returns.at[at].set(jnp.where(counted, env_state.last_return, returns[at])),
+            lengths.at[at].set(jnp.where(counted, env_state.last_length.astype(jnp.float32), lengths[at])),
+            seen.at[at].set(seen[at] | counted),
         )
         return carry, tr.reward.mean()
 
     def run(k_reset, k_run):
-        zero = jnp.zeros((), jnp.float32)
-        init = (env.reset(k_reset), jnp.zeros((env.num_envs,), jnp.int32), zero, zero, zero, zero)
-        (_, _, *sums), rewards = jax.lax.scan(step, init, jax.random.split(k_run, num_steps))
-        return sums, rewards
+        slots = jnp.zeros((num_envs, per_env), jnp.float32)
+        init = (env.reset(k_reset), jnp.zeros((num_envs,), jnp.int32), slots, slots, slots > 0)
+        (_, _, *kept), rewards = jax.lax.scan(step, init, jax.random.split(k_run, num_steps))
+        return kept, rewards
 
     # One compiled program (eager op-by-op resets of physics envs are slow); inlined if already traced.
-    (ret_sum, ret_sq, length_sum, count), rewards = jax.jit(run)(k_reset, k_run)
+    # Each counted episode's return is kept, and the spread taken about the mean afterwards (two passes): a
+    # float32 mean of squares minus the squared mean loses the spread of returns in the thousands.
+    (returns, lengths, seen), rewards = jax.jit(run)(k_reset, k_run)
+    count = seen.sum().astype(jnp.float32)
     n = jnp.maximum(count, 1.0)
     none = count == 0  # a window shorter than every episode: no estimate (NaN), not a return of 0
-    mean = jnp.where(none, jnp.nan, ret_sum / n)
+    mean = jnp.where(seen, returns, 0.0).sum() / n
+    var = jnp.where(seen, (returns - mean) ** 2, 0.0).sum() / n
     return {
-        "mean_return": mean,
-        "std_return": jnp.where(none, jnp.nan, jnp.sqrt(jnp.maximum(ret_sq / n - mean**2, 0.0))),
+        "mean_return": jnp.where(none, jnp.nan, mean),
+        "std_return": jnp.where(none, jnp.nan, jnp.sqrt(var)),
         "num_episodes": count,
-        "mean_length": jnp.where(none, jnp.nan, length_sum / n),
+        "mean_length": jnp.where(none, jnp.nan, jnp.where(seen, lengths, 0.0).sum() / n),
         "mean_reward": rewards.mean(),
     }

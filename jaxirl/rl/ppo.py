@@ -24,7 +24,7 @@ from flax import struct
 
 from jaxirl import nets
 from jaxirl.envs.base import Transition, VecEnv
-from jaxirl.rl.ppo_config import PPOConfig, check_config, check_shuffle_groups, resolve_head
+from jaxirl.rl.ppo_config import PPOConfig, check_anneal, check_config, check_shuffle_groups, resolve_head
 
 __all__ = [
     "PPOConfig", "PPOState", "Rollout", "act", "act_deterministic", "act_raw", "check_config", "demo_nll", "episode_stats", "gae",
@@ -315,7 +315,12 @@ def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Ar
 
 
 def episode_stats(env_state) -> dict:
-    """Mean return/length of the last completed episode of each env that completed one (0 if none)."""
+    """Mean return/length of the last completed episode of each env that completed one (0 if none).
+
+    A training-progress figure, not an estimate of the expected return (that is :mod:`jaxirl.rl.evaluate`):
+    until every env has completed an episode it counts only the envs whose episodes ended soonest, so early in a
+    run it leans to short episodes — for up to two episode lengths with staggered resets, whose cut-short first
+    episodes are not counted."""
     has = (env_state.completed > 0).astype(jnp.float32)
     n = jnp.maximum(has.sum(), 1.0)
     return {
@@ -333,6 +338,7 @@ def make_train(config: PPOConfig, env: VecEnv, num_updates: int) -> Callable:
     check_config(config, env)
     if isinstance(num_updates, bool) or not isinstance(num_updates, int) or num_updates < 1:
         raise ValueError(f"num_updates: expected a positive int, got {num_updates!r}")
+    check_anneal(config.anneal_lr_updates, num_updates)
 
     def train(key):
         k_init, k_env, k_loop = jax.random.split(key, 3)

@@ -61,11 +61,11 @@ _RANGES = (
     ("learning_rate", 0.0, None, False),
     ("discount", 0.0, 1.0, True),
     ("gae_lambda", 0.0, 1.0, True),
-    ("clip_eps", 0.0, None, False),
+    ("clip_eps", 0.0, 1.0, False),
     ("ent_coef", 0.0, None, True),
     ("vf_coef", 0.0, None, True),
     ("max_grad_norm", 0.0, None, False),
-    ("reward_scale", None, None, True),
+    ("reward_scale", 0.0, None, False),
 )
 
 
@@ -95,6 +95,10 @@ def stack_lanes(config: PPOConfig, num_lanes: int, sweep: dict | None = None) ->
     return out
 
 
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and bool(np.isfinite(x))
+
+
 def _is_pos_int(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and x > 0
 
@@ -119,6 +123,15 @@ def check_config(config: PPOConfig, env: VecEnv | None = None) -> None:
         v = getattr(config, name)
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise ValueError(f"{name}: expected an int >= 0, got {v!r}")
+    for name in ("normalize_obs", "normalize_advantages", "state_dependent_std"):
+        if not isinstance(getattr(config, name), bool):
+            raise ValueError(f"{name}: expected true or false, got {getattr(config, name)!r}")
+    lo, hi = nets.LOG_STD_MIN, nets.LOG_STD_MAX
+    if not _is_number(config.init_log_std) or not lo <= config.init_log_std <= hi:
+        raise ValueError(f"init_log_std: expected a number in [{lo}, {hi}] (the policy's log-std bounds), "
+                         f"got {config.init_log_std!r}")
+    if not _is_number(config.adam_eps) or not config.adam_eps > 0:
+        raise ValueError(f"adam_eps: expected a finite number > 0, got {config.adam_eps!r}")
     if not isinstance(config.hidden, (tuple, list)) or not all(_is_pos_int(h) for h in config.hidden):
         raise ValueError(f"hidden: expected a tuple of positive ints, got {config.hidden!r}")
     nets.check_activation(config.activation)
@@ -132,6 +145,20 @@ def check_config(config: PPOConfig, env: VecEnv | None = None) -> None:
                 f"got {config.num_minibatches}"
             )
         check_shuffle_groups(config.shuffle_groups, config.num_steps, env.num_envs, config.num_minibatches)
+        if config.normalize_advantages and config.num_steps * env.num_envs < 2 * config.num_minibatches:
+            raise ValueError(
+                f"num_minibatches: minibatches of one sample have advantage 0 after normalize_advantages (no policy "
+                f"gradient); expected at most num_steps * num_envs / 2 = {config.num_steps * env.num_envs // 2}, "
+                f"got {config.num_minibatches}"
+            )
+
+
+def check_anneal(anneal_lr_updates: int, num_updates: int, name: str = "anneal_lr_updates") -> None:
+    """A learning rate annealed to 0 before the run's last update (``0 < anneal_lr_updates < num_updates``) would
+    leave the remaining updates at rate 0: a ``ValueError`` naming ``name``."""
+    if 0 < anneal_lr_updates < num_updates:
+        raise ValueError(f"{name}: the learning rate would reach 0 after {anneal_lr_updates} of the run's "
+                         f"{num_updates} updates; expected 0 (no annealing) or >= {num_updates}")
 
 
 def check_shuffle_groups(groups: int, num_steps: int, num_envs: int, num_minibatches: int,
