@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
+import jax
+import numpy as np
 from flax import struct
 
 from jaxirl.bc import BCConfig, has_term
 from jaxirl.generators import GENERATOR_NAMES
 from jaxirl.objectives import OBJECTIVES, DiscriminatorConfig, get_objective
 from jaxirl.rl.ppo import PPOConfig
+from jaxirl.rl.ppo_config import check_anneal
+from jaxirl.rl.soft_vi import SoftVIConfig
 
 _STATIC = dict(pytree_node=False)
 
@@ -64,6 +68,9 @@ class TrainConfig:
                 f"generator: expected one of {', '.join(c.__name__ for c in GENERATOR_NAMES.values())}, "
                 f"got {type(self.generator).__name__}"
             )
+        self._check_entropy_weight()
+        if isinstance(self.generator, PPOConfig):  # one generator update per iteration
+            check_anneal(self.generator.anneal_lr_updates, self.num_iterations)
         if not isinstance(self.bc, BCConfig):
             raise ValueError(f"bc: expected a jaxirl.bc.BCConfig, got {type(self.bc).__name__}")
         self.bc.validate()
@@ -74,6 +81,21 @@ class TrainConfig:
             raise ValueError(f"bc.coef: the behavioural-cloning term is added to PPO's loss; the generator is "
                              f"{type(self.generator).__name__} (set bc.coef=0)")
         return self
+
+    def _check_entropy_weight(self) -> None:
+        """``discriminator.entropy_weight`` β other than 1 where nothing reads it is refused, not ignored: GAIL's
+        generator reward has no ``log π`` term, and AIRL with the soft-VI generator receives ``f`` itself — soft VI
+        at temperature α maximises the return of ``f`` plus α × entropy, i.e. ``f − α log π``, so there α is β."""
+        beta = self.discriminator.entropy_weight
+        if isinstance(beta, jax.core.Tracer) or np.all(np.asarray(beta) == 1.0):
+            return
+        if self.algorithm != "airl":
+            raise ValueError(f"discriminator.entropy_weight: only AIRL's generator reward f − β log π uses it; "
+                             f"{self.algorithm} would ignore it: expected 1.0, got {beta!r}")
+        if isinstance(self.generator, SoftVIConfig):
+            raise ValueError(f"discriminator.entropy_weight: with the soft_vi generator AIRL's entropy weight is the "
+                             f"generator's temperature (soft VI maximises f − temperature × log π; set "
+                             f"temperature instead): expected 1.0, got {beta!r}")
 
 
 def make_config(

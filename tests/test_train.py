@@ -172,6 +172,16 @@ def test_validation_errors(setup):
         make_train(make_config("airl", "soft_vi", num_iterations=2), env, demos)
     with pytest.raises(ValueError, match="num_minibatches"):
         make_train(make_config("gail", generator_config=dict(PPO, num_minibatches=7)), env, demos)
+    # an entropy weight that nothing would read is refused: GAIL has no log π term; soft VI's is its temperature
+    with pytest.raises(ValueError, match="discriminator.entropy_weight: only AIRL"):
+        make_config("gail", discriminator={"entropy_weight": 0.5})
+    with pytest.raises(ValueError, match="discriminator.entropy_weight: .*set temperature instead"):
+        make_config("airl", "soft_vi", discriminator={"entropy_weight": np.array([1.0, 0.5])})
+    with pytest.raises(ValueError, match="anneal_lr_updates: the learning rate would reach 0 after 5 of the run's 6"):
+        make_config("gail", generator_config={"anneal_lr_updates": 5}, num_iterations=6)
+    for ok in (make_config("airl", discriminator={"entropy_weight": 0.5}),
+               make_config("airl", "soft_vi", generator_config={"temperature": 0.5})):
+        assert ok.validate() is ok
     trainer = make_train(good, env, demos)
     with pytest.raises(ValueError, match="num_iterations"):
         trainer.run(None, 0)

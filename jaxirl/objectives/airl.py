@@ -8,7 +8,9 @@ with ``f = g(s[, a]) + γ h(s') − h(s)`` (an ``"airl"`` reward model, :mod:`ja
 logit is ``ℓ = log D − log(1 − D) = f − log π(a | s)``. The generator maximises
 ``log D − log(1 − D) = f − log π`` (Fu et al. 2018, §5), i.e. the entropy-regularised return of ``f``.
 A MaxEnt generator that already optimises entropy-regularised return (soft value iteration) receives
-``f`` itself (``maxent=True``): adding ``−log π`` would count the entropy twice.
+``f`` itself (``maxent=True``): adding ``−log π`` would count the entropy twice. Soft VI at temperature α
+maximises the return of ``f − α log π``, so its temperature plays the part of the entropy weight β a plain RL
+generator gets (α = 1 is Fu et al.'s game; ``TrainConfig.validate`` refuses a β other than 1 with it).
 
 ``log_pi`` must be ``log π(a | s)`` of the *current* generator policy, for expert and policy samples alike
 (measured in the action space, or for a tanh-Gaussian policy before the squash:
