@@ -136,6 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"jaxirl {args.command}: error: {_with_section(args.command, str(err))}", file=sys.stderr)
         return 2
+    except OSError as err:  # a file or folder that cannot be read or written (disk full, permissions...)
+        if debug:
+            raise
+        print(f"jaxirl {args.command}: error: {err}", file=sys.stderr)
+        return 2
     except ModuleNotFoundError as err:
         if debug or not (err.name or "").startswith("jaxirl"):
             raise

@@ -121,6 +121,8 @@ def merge(defaults: Mapping, updates: Mapping, prefix: str = "", schema: Mapping
                     f"{', '.join(sorted(default))}, got {value!r}"
                 )
             out[key] = merge(default, value, dotted + ".", sub_schema if isinstance(sub_schema, Mapping) else {})
+        elif value is None and isinstance(schema, Mapping) and key in schema and schema[key] is None:
+            out[key] = None  # a nullable key (default null) set back to null over a file's value
         else:
             out[key] = coerce(dotted, default, value)
     return out
@@ -246,6 +248,26 @@ def to_struct(cls, section: Mapping | None, name: str | None = None):
         except ValueError as err:
             raise ValueError(prefix_field(name, err)) from None
     return obj
+
+
+def check_seed(name: str, value: Any) -> int:
+    """A PRNG seed: an int that ``jax.random.PRNGKey`` takes (``−2**63 ≤ seed < 2**63``), else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise ValueError(f"{name}: expected an int seed in [-2**63, 2**63), got {value!r}")
+    return value
+
+
+def check_folder(name: str, folder: Any) -> str:
+    """``folder`` can hold files: its nearest existing ancestor (or itself) is a folder, not a file — checked
+    before any compiling or training, so that writing the results cannot fail at the end."""
+    if not isinstance(folder, str) or not folder:
+        raise ValueError(f"{name}: expected a folder path, got {folder!r}")
+    here = os.path.abspath(folder)
+    while not os.path.exists(here):
+        here = os.path.dirname(here)
+    if not os.path.isdir(here):
+        raise ValueError(f"{name}: {here!r} is a file, so the folder {folder!r} cannot be made")
+    return folder
 
 
 def prefix_field(section: str, err: Exception | str) -> str:

@@ -39,6 +39,7 @@ import numpy as np
 
 from jaxirl import __version__
 from jaxirl.envs.base import Transition
+from jaxirl.io import to_python
 
 __all__ = ["save_demos", "load_demos", "collect_demos", "env_metadata", "terminations_as_truncations", "first_episodes", "ARRAYS",
            "TERMINATIONS", "EXPERT_EVAL_KEYS", "expert_policy_score", "expert_eval_return"]
@@ -80,7 +81,8 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
     arrays["actions"] = act.astype(np.int32) if np.issubdtype(act.dtype, np.integer) else act.astype(np.float32)
     returns = np.asarray(jax.device_get(episode_returns), dtype=np.float32).reshape(-1)
     starts, lengths = _episode_bounds(arrays["terminated"], arrays["truncated"])
-    meta = dict(metadata)
+    # JSON-friendly (numpy scalars from an env or load_demos), without load_demos' own episode arrays
+    meta = to_python({k: v for k, v in metadata.items() if k not in _EPISODE_ARRAYS})
     if "env" not in meta:
         raise ValueError("metadata: missing 'env' (the environment name the demonstrations come from)")
     discrete = arrays["actions"].ndim == 1
@@ -89,8 +91,7 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
     meta.setdefault("action_size", 1 if discrete else int(arrays["actions"].shape[-1]))
     meta.setdefault("discrete", bool(discrete))
     meta.setdefault("num_actions", None)
-    meta.setdefault("num_episodes", int(returns.shape[0]))
-    meta.setdefault("num_transitions", int(arrays["observations"].shape[0]))
+    meta.update(num_episodes=int(returns.shape[0]), num_transitions=int(arrays["observations"].shape[0]))
     meta.setdefault("expert_return", float(returns.mean()) if returns.size else None)
     meta.setdefault("jaxirl_version", __version__)
     meta.setdefault("created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
@@ -136,15 +137,29 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
             _fail(path, f"'{name}' must have shape ({m},), got {a.shape}")
         if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.bool_)):
             _fail(path, f"'{name}' must be float32, got dtype {a.dtype}")
+    if not np.issubdtype(arrays["episode_returns"].dtype, np.floating):
+        _fail(path, f"'episode_returns' must be float32, got dtype {arrays['episode_returns'].dtype}")
     for name in ("observations", "next_observations", "actions", "rewards", "episode_returns"):
         a = arrays[name]
-        if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
-            bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
-            _fail(path, f"'{name}' contains {bad} NaN/inf value(s)")
+        if np.issubdtype(a.dtype, np.floating):
+            with np.errstate(over="ignore"):
+                finite = np.isfinite(a.astype(np.float32))  # as loaded: a float64 1e39 is inf in float32
+            if not np.all(finite):
+                _fail(path, f"'{name}' contains {int(np.size(a) - np.count_nonzero(finite))} NaN/inf value(s) "
+                            f"(as float32)")
     for name in ("terminated", "truncated"):
         a = arrays[name].astype(np.float32)
         if not np.all((a == 0) | (a == 1)):
             _fail(path, f"'{name}' must contain only 0 and 1")
+    if np.any((arrays["terminated"] > 0) & (arrays["truncated"] > 0)):
+        _fail(path, "a transition has both 'terminated' and 'truncated' set (an episode that ends in its MDP on "
+                    "its last allowed step is terminated only)")
+    _check_meta(meta, path)
+    if act.ndim == 1:
+        hi = meta.get("num_actions")
+        if act.min() < 0 or (hi is not None and act.max() >= hi):
+            _fail(path, f"discrete 'actions' must be indices in [0, {hi if hi is not None else 'num_actions'}), "
+                        f"got values from {int(act.min())} to {int(act.max())}")
     done = (arrays["terminated"] > 0) | (arrays["truncated"] > 0)
     if not done[-1]:
         _fail(path, "the last episode is incomplete (the last transition is neither terminated nor truncated)")
@@ -163,11 +178,37 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
     limit = meta.get("episode_length")
     if isinstance(limit, int) and lengths.max() > limit:
         _fail(path, f"an episode has {int(lengths.max())} steps, more than metadata episode_length={limit}")
+    for key, count in (("num_episodes", e), ("num_transitions", m)):
+        if meta.get(key, count) != count:
+            _fail(path, f"metadata {key}={meta[key]!r} but the arrays hold {count}")
     if meta.get("observation_size") not in (None, obs.shape[1]):
         _fail(path, f"metadata observation_size={meta['observation_size']} but observations have {obs.shape[1]} columns")
     act_size = 1 if act.ndim == 1 else act.shape[1]
     if meta.get("action_size") not in (None, act_size):
         _fail(path, f"metadata action_size={meta['action_size']} but actions have size {act_size}")
+
+
+def _check_meta(meta: Mapping[str, Any], path: str) -> None:
+    """The metadata fields jaxirl reads have the types it reads them as (a ``ValueError`` naming the field)."""
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+    if not isinstance(meta.get("env"), str) or not meta["env"]:
+        _fail(path, f"metadata env: expected an environment name, got {meta.get('env')!r}")
+    for key in ("episode_length", "observation_size", "action_size"):
+        v = meta.get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            _fail(path, f"metadata {key}: expected a positive int, got {v!r}")
+    v = meta.get("num_actions")
+    if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+        _fail(path, f"metadata num_actions: expected a positive int or null, got {v!r}")
+    for key, kind, what in (("backend", str, "a backend name"), ("discrete", bool, "true or false"),
+                            ("env_kwargs", dict, "a mapping of env constructor arguments")):
+        if meta.get(key) is not None and not isinstance(meta[key], kind):
+            _fail(path, f"metadata {key}: expected {what} or null, got {meta[key]!r}")
+    for key in ("expert_return", "random_return", *EXPERT_EVAL_KEYS):
+        if meta.get(key) is not None and not number(meta[key]):
+            _fail(path, f"metadata {key}: expected a finite number or null, got {meta[key]!r}")
 
 
 def env_metadata(env) -> dict:
@@ -240,6 +281,9 @@ def load_demos(path: str, env=None) -> tuple[Transition, dict]:
         _check_env(meta, env, path)
         if env.discrete != (arrays["actions"].ndim == 1):
             _fail(path, "action kind (discrete/continuous) does not match the target environment")
+        if env.discrete and int(arrays["actions"].max()) >= env.num_actions:
+            _fail(path, f"discrete 'actions' go up to {int(arrays['actions'].max())}; the target environment has "
+                        f"{env.num_actions} actions")
     act = arrays["actions"]
     act = act.astype(np.int32) if act.ndim == 1 else act.astype(np.float32)
     demos = Transition(

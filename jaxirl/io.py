@@ -41,11 +41,16 @@ __all__ = [
 
 def _atomic_write(path: str, data: bytes) -> None:
     tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # an interrupt (Ctrl-C) mid-write leaves no stray temporary file
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def make_run_dir(root: str | os.PathLike, prefix: str) -> str:
@@ -94,8 +99,12 @@ def read_json(path: str) -> Any:
 
 
 def write_config(run_dir: str, config: Mapping) -> str:
-    """Write the merged config to ``run_dir/config.yaml`` and return its path."""
+    """Write the merged config to ``run_dir/config.yaml`` and return its path. Its ``resume`` is written as null:
+    the file reproduces the run from the start (``jaxirl train RUN_DIR/config.yaml``), and a resumed run's file
+    would otherwise resume the finished run in place."""
     path = os.path.join(run_dir, "config.yaml")
+    if "resume" in config:
+        config = {**config, "resume": None}
     _atomic_write(path, dump_yaml(config).encode())
     return path
 
@@ -107,7 +116,13 @@ def read_config(run_dir: str) -> dict:
     if not os.path.isfile(path):
         raise ValueError(f"{run_dir!r} is not a run folder (no config.yaml)")
     with open(path, encoding="utf-8") as f:
-        return yaml.safe_load(f) or {}
+        try:
+            loaded = yaml.safe_load(f) or {}
+        except yaml.YAMLError as err:
+            raise ValueError(f"{path!r} is not valid YAML: {err}") from None
+    if not isinstance(loaded, Mapping):
+        raise ValueError(f"{path!r} must hold a mapping of config sections, got {type(loaded).__name__}")
+    return loaded
 
 
 class MetricsWriter:
@@ -216,11 +231,15 @@ def load_pytree(path: str, target: Any = None) -> Any:
         raise ValueError(f"pytree file not found: {path!r}")
     with open(path, "rb") as f:
         data = f.read()
+    try:
+        raw = serialization.msgpack_restore(data)
+    except Exception as err:  # a truncated or corrupt file, not a structure from another version
+        raise ValueError(f"{path!r} cannot be read: truncated or corrupt ({type(err).__name__}: {err})") from None
     if target is None:
-        return serialization.msgpack_restore(data)
+        return raw
     template = _unwrap_keys(target)
     try:
-        restored = serialization.from_bytes(template, data)
+        restored = serialization.from_state_dict(template, raw)
     except (ValueError, KeyError, TypeError) as err:
         raise StructureMismatch(f"{path!r} does not match the expected structure: {err}") from None
 
@@ -277,7 +296,15 @@ def load_checkpoint(path: str, target: Any) -> tuple[Any, dict]:
             raise ValueError(f"no checkpoint found in {path!r}/checkpoints")
         path = found[1]
     info_path = path[: -len(".msgpack")] + ".json" if path.endswith(".msgpack") else path + ".json"
-    info = read_json(info_path) if os.path.isfile(info_path) else {}
+    info = {}
+    if os.path.isfile(info_path):
+        try:
+            info = read_json(info_path)
+        except ValueError as err:  # json.JSONDecodeError
+            raise ValueError(f"checkpoint {info_path!r} is not valid JSON ({err})") from None
+        if not isinstance(info, dict) or isinstance(info.get("iteration"), bool) or not isinstance(
+                info.get("iteration"), int):
+            raise ValueError(f"checkpoint {info_path!r}: expected a JSON object with an int 'iteration'")
     return load_pytree(path, target), info
 
 

@@ -183,6 +183,16 @@ def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "train.algorithm=foo"], "train.algorithm: expected one of"),
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "ppo.policy_head=x"], "ppo.policy_head: expected one of"),
     (["train", CONFIGS], "is a folder, not a YAML config file"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "run.seed=99999999999999999999"], "run.seed: expected an int seed"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "eval.seed=99999999999999999999"], "eval.seed: expected an int"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.seed=-99999999999999999999"], "train.seed"),
+    (["tabular", os.path.join(CONFIGS, "maxent_gridworld.yaml"), "run.seed=99999999999999999999"], "run.seed: expected an int"),
+    # settings nothing would act on: an annealed rate at 0 for the last updates, GAIL given AIRL's entropy weight
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.num_updates=300"],
+     "ppo.anneal_lr_updates: the learning rate would reach 0 after 200 of the run's 300 updates"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "ppo.anneal_lr_updates=10"], "anneal_lr_updates: the"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "discriminator.entropy_weight=0.1"],
+     "discriminator.entropy_weight: only AIRL"),
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "demos.expert_return=1e3", "demos.path=no/such.npz"],
      "file not found"),                                               # 1e3 (a YAML 1.1 string) read as a number
 ])
@@ -191,6 +201,26 @@ def test_config_errors_exit_2_without_traceback(capsys, tmp_path, argv, message)
     assert code == 2
     assert message in err and "Traceback" not in err and out == ""
     assert not os.listdir(tmp_path)                                   # nothing created on a config error
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_training(capsys, tmp_path):
+    """A file where the run folders (or an expert's demonstrations) would go: a one-line error before anything
+    is compiled or trained, not a traceback after it."""
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    for argv, message in (
+        (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), f"run.root={a_file}"], "run.root: "),
+        (["bc", os.path.join(CONFIGS, "bc_pointmass.yaml"), f"run.root={a_file / 'sub'}"], "run.root: "),
+        (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), f"run.root={tmp_path}",
+          f"demos.path={a_file / 'x.npz'}"], "demos.path: "),
+        (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), f"run.root={tmp_path}", f"demos.path={tmp_path}"],
+         "is a folder; expected the path of a .npz file"),
+        (["tabular", os.path.join(CONFIGS, "maxent_gridworld.yaml"), f"run.output_dir={a_file}"], "run.output_dir: "),
+    ):
+        code, out, err = run_cli(capsys, argv)
+        assert code == 2 and message in err and ("is a file" in err or "is a folder" in err), err
+        assert "Traceback" not in err and out == ""
+    assert os.listdir(tmp_path) == ["a_file"]  # nothing was written
 
 
 def test_help_lists_commands(capsys):
@@ -286,8 +316,42 @@ def test_resume_equals_uninterrupted_run(expert_run, airl_run, tmp_path, capsys)
     assert resumed == straight
     summary = io.read_json(os.path.join(partial, "summary.json"))
     assert summary["resumed_from"] == 2 and summary["iterations"] == 4
-    # a checkpoint of an earlier version (its replay buffer held the transitions alone, no draws) is refused clearly
+    # the run folder's config.yaml reproduces the run from the start; it does not resume the finished run in place
+    assert io.read_config(partial)["resume"] is None
+    # a resume trains on the demonstrations the run started with: other data at the same path is refused
+    demos_path = os.path.join(expert_run, "demos.npz")
+    with open(demos_path, "rb") as f:
+        original = f.read()
+    try:
+        from jaxirl.data import first_episodes, load_demos, save_demos
+
+        few, meta = first_episodes(*load_demos(demos_path), 2)
+        save_demos(demos_path, few, meta["episode_returns"], meta)
+        code, _, err = run_cli(capsys, ["train", config, "train.num_iterations=8", f"resume={partial}"])
+        assert code == 2 and "resume: the demonstrations differ from those the run was trained on" in err, err
+    finally:
+        with open(demos_path, "wb") as f:
+            f.write(original)
+    # a corrupt checkpoint is named as such (not as a structure of another version), its JSON too
+    info = os.path.join(partial, "checkpoints", "checkpoint-4.json")
+    with open(info) as f:
+        info_text = f.read()
+    with open(info, "w") as f:
+        f.write("{not json")
+    code, _, err = run_cli(capsys, ["train", config, "train.num_iterations=8", f"resume={partial}"])
+    assert code == 2 and "checkpoint-4.json' is not valid JSON" in err and "Traceback" not in err
+    with open(info, "w") as f:
+        f.write(info_text)
     latest = os.path.join(partial, "checkpoints", "checkpoint-4.msgpack")
+    with open(latest, "rb") as f:
+        ckpt = f.read()
+    with open(latest, "wb") as f:
+        f.write(ckpt[: len(ckpt) // 2])
+    code, _, err = run_cli(capsys, ["train", config, "train.num_iterations=8", f"resume={partial}"])
+    assert code == 2 and "cannot be read: truncated or corrupt" in err and "Traceback" not in err
+    with open(latest, "wb") as f:
+        f.write(ckpt)
+    # a checkpoint of an earlier version (its replay buffer held the transitions alone, no draws) is refused clearly
     raw = io.load_pytree(latest)
     raw["replay"]["data"] = raw["replay"]["data"]["0"]
     io.save_pytree(latest, raw)

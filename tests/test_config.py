@@ -38,6 +38,11 @@ def test_int_accepted_for_float_and_none_default_accepts_anything(tmp_path):
     assert cfg["ppo"]["learning_rate"] == 1.0 and isinstance(cfg["ppo"]["learning_rate"], float)
     assert cfg["env"]["backend"] == "spring"
     assert load_config(None, ["env.backend="], DEFAULTS)["env"]["backend"] is None
+    # a nullable key that a file sets can be set back to null by an override (not typed by the file's value)
+    path = write(tmp_path, "env:\n  backend: spring\n")
+    assert load_config(path, ["env.backend=null"], DEFAULTS)["env"]["backend"] is None
+    with pytest.raises(ValueError, match="config key 'env.num_envs': expected int, got null"):
+        load_config(path, ["env.num_envs=null"], DEFAULTS)
 
 
 def test_free_form_section_accepts_any_keys():

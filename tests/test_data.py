@@ -173,6 +173,10 @@ def test_discrete_round_trip(tmp_path):
     assert meta["discrete"] is True and meta["action_size"] == 1
 
 
+def _meta(arrays, **changes):
+    arrays["metadata"] = np.array(json.dumps({**json.loads(str(arrays["metadata"])), **changes}))
+
+
 def arrays_of(path):
     with np.load(path) as f:
         return {k: f[k] for k in f.files}
@@ -197,6 +201,20 @@ def arrays_of(path):
     (lambda a: a["episode_returns"].__setitem__(0, 123.0), "differ from the sums"),
     (lambda a: a.update(episode_starts=a["episode_starts"][:-1]), "'episode_starts' does not match"),
     (lambda a: a.update(episode_returns=a["episode_returns"][:-1]), "'episode_returns' must have shape \\(5,\\)"),
+    (lambda a: a["terminated"].__setitem__(49, 1.0), "both 'terminated' and 'truncated' set"),
+    (lambda a: a.update(observations=a["observations"].astype(np.float64) * np.where(np.arange(6) == 2, 1e39, 1.0)),
+     "'observations' contains [0-9]+ NaN/inf value.s. .as float32."),       # finite in float64, inf once loaded
+    (lambda a: a.update(episode_returns=a["episode_returns"].astype(str)), "'episode_returns' must be float32"),
+    # the metadata jaxirl reads, with the types it reads them as
+    (lambda a: _meta(a, expert_return=float("nan")), "metadata expert_return: expected a finite number or null"),
+    (lambda a: _meta(a, random_return="low"), "metadata random_return"),
+    (lambda a: _meta(a, episode_length=10.0), "metadata episode_length: expected a positive int, got 10.0"),
+    (lambda a: _meta(a, observation_size=True), "metadata observation_size"),
+    (lambda a: _meta(a, env=None), "metadata env: expected an environment name"),
+    (lambda a: _meta(a, env_kwargs=[1]), "metadata env_kwargs: expected a mapping"),
+    (lambda a: _meta(a, backend=3), "metadata backend"),
+    (lambda a: _meta(a, num_episodes=999), "metadata num_episodes=999 but the arrays hold 5"),
+    (lambda a: _meta(a, num_transitions=49), "metadata num_transitions=49 but the arrays hold 50"),
 ])
 def test_corrupted_files_raise(tmp_path, demos, change, message):
     env, tr, returns = demos
@@ -234,6 +252,42 @@ def test_backend_and_action_mismatch(tmp_path, demos):
     save_demos(path, tr.replace(action=tr.action[:, :1]), returns, {**env_metadata(env), "action_size": 1})
     with pytest.raises(ValueError, match="action_size=1 but the target environment has action_size=2"):
         load_demos(path, env)
+
+
+def test_discrete_actions_must_be_indices_of_the_env(tmp_path):
+    from jaxirl.envs import from_mdp
+    from jaxirl.tabular import gridworld
+
+    problem = gridworld(2)  # 4 states, 5 actions
+    env = from_mdp(problem.mdp, problem.reward, num_envs=2, episode_length=3)
+    m, eye = 6, np.eye(4, dtype=np.float32)
+    tr = Transition(obs=eye[np.arange(m) % 4], action=np.array([0, 1, 2, 4, 0, 1], np.int32),
+                    reward=np.ones(m, np.float32), next_obs=eye[(np.arange(m) + 1) % 4],
+                    terminated=np.zeros(m, np.float32), truncated=np.array([0, 0, 1, 0, 0, 1], np.float32))
+    meta = {k: v for k, v in env_metadata(env).items() if k != "num_actions"}
+    path = str(tmp_path / "t.npz")
+    with pytest.raises(ValueError, match=r"discrete 'actions' must be indices in \[0, 4\), got values from 0 to 4"):
+        save_demos(path, tr, [3.0, 3.0], {**meta, "num_actions": 4})
+    with pytest.raises(ValueError, match=r"indices in \[0, num_actions\), got values from -1 to 3"):
+        save_demos(path, tr.replace(action=tr.action - 1), [3.0, 3.0], meta)
+    save_demos(path, tr.replace(action=tr.action + 1), [3.0, 3.0], meta)  # no num_actions recorded: the env decides
+    with pytest.raises(ValueError, match="discrete 'actions' go up to 5; the target environment has 5 actions"):
+        load_demos(path, env)
+    save_demos(path, tr, [3.0, 3.0], meta)
+    assert load_demos(path, env)[0].action.max() == 4
+
+
+def test_metadata_from_load_demos_saves_again(tmp_path, demos):
+    """``load_demos``' metadata (with its episode arrays) and numpy scalars are written back as JSON."""
+    env, tr, returns = demos
+    path, again = str(tmp_path / "d.npz"), str(tmp_path / "again.npz")
+    save_demos(path, tr, returns, {**env_metadata(env), "episode_length": np.int64(10)})
+    loaded, meta = load_demos(path, env)
+    few, few_meta = first_episodes(loaded, meta, 2)
+    save_demos(again, few, few_meta["episode_returns"], few_meta)
+    _, meta2 = load_demos(again, env)
+    assert meta2["num_episodes"] == 2 and meta2["num_transitions"] == 20 and meta2["episodes_used"] == 2
+    assert meta2["expert_return"] == meta["expert_return"]  # the expert's, not the subset's
 
 
 def test_missing_and_unreadable_files(tmp_path):

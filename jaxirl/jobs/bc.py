@@ -75,8 +75,6 @@ def _check(cfg: dict, bc) -> None:
     every = run["eval_every"]
     if isinstance(every, bool) or not isinstance(every, int) or every < 0:
         raise ValueError(f"run.eval_every: expected an int >= 0 (0: evaluate at the end only), got {every!r}")
-    if not isinstance(run["seed"], int) or isinstance(run["seed"], bool):
-        raise ValueError(f"run.seed: expected an int, got {run['seed']!r}")
     from jaxirl.jobs.train import check_prefix_demos_eval
 
     check_prefix_demos_eval(cfg)

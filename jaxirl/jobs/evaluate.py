@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxirl import io
-from jaxirl.config import load_config, prefix_field, struct_defaults, to_struct
+from jaxirl.config import check_seed, load_config, prefix_field, struct_defaults, to_struct
 
 __all__ = ["main", "ENV_DEFAULTS", "EVAL_DEFAULTS", "make_env", "eval_env_section", "ppo_config", "load_policy",
            "evaluate_policy", "policy_evaluator", "random_action", "ppo_defaults", "check_eval_section"]
@@ -52,9 +52,10 @@ def make_env(section: Mapping[str, Any], num_envs: int | None = None):
     try:
         return make(section["name"], int(section["num_envs"] if num_envs is None else num_envs),
                     episode_length=int(section["episode_length"]), backend=section.get("backend"), **dict(kwargs))
-    except TypeError as err:  # an argument the env's constructor does not take
-        raise ValueError(f"env.kwargs: {err}") from None
-    except ValueError as err:
+    except ValueError as err:  # an argument the env's constructor does not take names env.kwargs
+        msg = str(err)
+        if msg.startswith("env_kwargs:"):
+            raise ValueError("env.kwargs:" + msg[len("env_kwargs:"):]) from None
         raise ValueError(prefix_field("env", err)) from None
 
 
@@ -64,6 +65,7 @@ def check_eval_section(cfg: Mapping[str, Any], section: str = "eval", steps_key:
     and, where none does, has no estimate at all."""
     if isinstance(cfg["eval"]["num_envs"], bool) or cfg["eval"]["num_envs"] < 1:
         raise ValueError(f"eval.num_envs: expected an int >= 1, got {cfg['eval']['num_envs']!r}")
+    check_seed("eval.seed", cfg["eval"]["seed"])
     steps, limit = cfg[section][steps_key], int(cfg["env"]["episode_length"])
     if isinstance(steps, bool) or steps < 0 or 0 < steps < limit:
         raise ValueError(f"{section}.{steps_key}: expected 0 (one episode length) or a window of at least "

@@ -54,7 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxirl import io
-from jaxirl.config import coerce, load_config
+from jaxirl.config import check_folder, check_seed, coerce, load_config
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, EVAL_DEFAULTS, POLICY_FILE, check_eval_section, evaluate_policy,
                                   make_env, ppo_config, ppo_defaults)
 from jaxirl.progress import ProgressBar
@@ -92,7 +92,11 @@ def _check(cfg: dict) -> None:
             raise ValueError(f"demos.{key}: expected a positive int, got {cfg['demos'][key]}")
     if cfg["train"]["time_limit_s"] < 0:
         raise ValueError(f"train.time_limit_s: expected a number >= 0, got {cfg['train']['time_limit_s']}")
-    from jaxirl.rl.ppo_config import traced_fields
+    from jaxirl.rl.ppo_config import check_anneal, traced_fields
+
+    check_anneal(cfg["ppo"]["anneal_lr_updates"], cfg["train"]["num_updates"], "ppo.anneal_lr_updates")
+    check_seed("train.seed", cfg["train"]["seed"])
+    check_folder("run.root", cfg["run"]["root"])
 
     for name, values in cfg["train"]["sweep"].items():
         if name not in traced_fields():
@@ -122,6 +126,10 @@ def _check(cfg: dict) -> None:
         raise ValueError(f"train.reward_absorbing: expected true or false, got {cfg['train']['reward_absorbing']!r}")
     if cfg["demos"]["path"] is not None and not isinstance(cfg["demos"]["path"], str):
         raise ValueError(f"demos.path: expected a file path or null, got {cfg['demos']['path']!r}")
+    if cfg["demos"]["path"]:  # written after training: a path that cannot be written is refused now
+        if os.path.isdir(cfg["demos"]["path"]):
+            raise ValueError(f"demos.path: {cfg['demos']['path']!r} is a folder; expected the path of a .npz file")
+        check_folder("demos.path", os.path.dirname(os.path.abspath(cfg["demos"]["path"])))
     check_eval_section(cfg)  # before training, not after it
 
 

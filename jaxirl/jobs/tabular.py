@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxirl.config import load_config
+from jaxirl.config import check_folder, check_seed, load_config
 from jaxirl.io import MetricsWriter, make_run_dir, write_config, write_json
 from jaxirl.metrics import epic_distance, expected_value_difference, pearson
 from jaxirl.tabular.builders import gridworld
@@ -75,6 +75,8 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     for key in ("expert.reward_scale", "expert.temperature", "expert.num_demos", "irl.num_samples"):
         _positive(config, key)
     env, ex, irl, run = config["env"], config["expert"], config["irl"], config["run"]
+    check_seed("run.seed", run["seed"])
+    check_folder("run.output_dir", run["output_dir"])
     start = time.time()
     k_env, k_demo, k_irl = jax.random.split(jax.random.key(run["seed"]), 3)
     try:

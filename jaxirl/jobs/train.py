@@ -48,6 +48,7 @@ reward of a finished run as a plain function in one call.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import time
@@ -57,7 +58,7 @@ import jax
 import numpy as np
 
 from jaxirl import io
-from jaxirl.config import coerce, load_config, struct_defaults, to_struct
+from jaxirl.config import check_folder, check_seed, coerce, load_config, struct_defaults, to_struct
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, check_eval_section, eval_env_section, make_env, ppo_config,
                                   ppo_defaults)
 from jaxirl.progress import ProgressBar
@@ -96,6 +97,8 @@ def check_prefix_demos_eval(cfg: dict) -> None:
     prefix = cfg["run"]["prefix"]
     if prefix is not None and (not isinstance(prefix, str) or not prefix):
         raise ValueError(f"run.prefix: expected a non-empty name or null, got {prefix!r}")
+    check_seed("run.seed", cfg["run"]["seed"])
+    check_folder("run.root", cfg["run"]["root"])
     if not isinstance(cfg["demos"]["path"], str) or not cfg["demos"]["path"]:
         raise ValueError(f"demos.path: expected the path of a demonstrations .npz, got {cfg['demos']['path']!r}")
     er = cfg["demos"]["expert_return"]
@@ -170,6 +173,16 @@ def _load_demos(cfg: dict, env):
     return demos, meta
 
 
+def _fingerprint(demos) -> str:
+    """SHA-256 of the demonstration arrays the run trains on (after ``demos.episodes`` / ``demos.terminations``)."""
+    digest = hashlib.sha256()
+    for leaf in jax.tree.leaves(demos):
+        a = np.asarray(leaf)
+        digest.update(f"{a.dtype}{a.shape}".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
 def _save_outputs(run_dir: str, state) -> None:
     io.save_pytree(os.path.join(run_dir, POLICY_FILE), state.generator)
     io.save_pytree(os.path.join(run_dir, REWARD_FILE), state.reward)
@@ -191,6 +204,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     eval_env = make_env(eval_env_section(cfg["env"], cfg["eval"]), num_envs=cfg["eval"]["num_envs"])
     config = _train_config(cfg)
     demos, meta = _load_demos(cfg, env)
+    fingerprint = _fingerprint(demos)  # kept with every checkpoint: a resume must train on the same data
     total = config.num_iterations
     label = f"{config.algorithm} {env.name}"
     bar = ProgressBar(total, desc=label, score_key="score_det")
@@ -201,13 +215,17 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     if resume is not None:
         run_dir = resume
         try:
-            state, _ = io.load_checkpoint(run_dir, state)
+            state, info = io.load_checkpoint(run_dir, state)
         except io.StructureMismatch as err:
             raise ValueError(
                 f"resume: the checkpoint's training state does not fit this version of jaxirl ({err}). A run "
                 "checkpointed by an earlier version (e.g. before 2026-11-28, when the replay buffer began keeping the "
                 "policy's pre-squash draws) cannot be resumed: start a new run (the old run's policy and reward still "
                 "load: jaxirl eval RUN_DIR, jaxirl.load_reward)") from None
+        if info.get("demos_sha256", fingerprint) != fingerprint:  # (checkpoints before 2026-11-28 hold none)
+            raise ValueError(f"resume: the demonstrations differ from those the run was trained on (demos.path "
+                             f"{cfg['demos']['path']!r} read from {os.getcwd()!r}: a relative path is read from the "
+                             f"current directory); resume from where the run started, or start a new run")
         start = int(state.iteration)
         if start > total:
             raise ValueError(f"resume: the checkpoint is at iteration {start}, beyond train.num_iterations={total}")
@@ -236,7 +254,8 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
             it += n
             bar.update(it, float(metrics["score_det"][-1]) if "score_det" in metrics else None)
             _save_outputs(run_dir, state)
-            io.save_checkpoint(run_dir, it, state, {"chunk": chunk, "seconds": round(time.time() - t0, 2)})
+            io.save_checkpoint(run_dir, it, state, {"chunk": chunk, "seconds": round(time.time() - t0, 2),
+                                                    "demos_sha256": fingerprint})
             io.prune_checkpoints(run_dir, cfg["run"]["keep_checkpoints"])
     records = io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))
     io.plot_learning_curve(records, os.path.join(run_dir, "learning_curve.png"), CURVE_KEYS,
