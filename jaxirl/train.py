@@ -16,7 +16,11 @@ Evaluation uses the TRUE reward: the mean episode return of the deterministic an
 with ``R_random`` (uniform random actions) measured once in ``init`` and ``R_expert`` from the demos'
 metadata (or the mean return of the demonstrated episodes). It runs inside the scan every ``eval_every``
 iterations (a ``lax.cond``); between evaluations the metrics repeat the last values (``eval_iteration``
-says when they were measured); :meth:`Trainer.evaluate` evaluates on demand.
+says when they were measured; before the first evaluation, and throughout with ``eval_every = 0``, they are
+NaN with ``eval_iteration = -1``); :meth:`Trainer.evaluate` evaluates on demand. Under ``jax.vmap(trainer.train)``
+the iteration counter is shared by the lanes and the ``lax.cond`` stays a branch; vmapping ``trainer.run`` over a
+batch of states batches the counter, and the cond becomes a select that evaluates at every iteration (same
+results, slower: ``benchmarks/quality.py`` vmaps ``train`` for that reason).
 
 Everything is pure: ``trainer.train`` can be ``jax.vmap``-ed over keys; ``trainer.run`` is jitted once per
 ``num_iterations`` (the demonstrations are an argument, not a baked-in constant).
@@ -94,11 +98,14 @@ def check_demos(demos, env) -> Transition:
 
 
 def _expert_return(demos: Transition, metadata) -> float:
+    """The metadata's ``expert_return``, else the mean return of the demonstrated complete episodes."""
     if metadata and metadata.get("expert_return") is not None:
         return float(metadata["expert_return"])
-    ends = np.asarray(demos.terminated) + np.asarray(demos.truncated)
-    n = int((ends > 0).sum())
-    return float(np.asarray(demos.reward).sum() / n) if n else float("nan")
+    ends = np.flatnonzero((np.asarray(demos.terminated) + np.asarray(demos.truncated)) > 0)
+    if ends.size == 0:
+        raise ValueError("expert_return: the demonstrations end no episode (no terminated or truncated step), so "
+                         "their mean episode return is unknown; give expert_return (or complete episodes)")
+    return float(np.asarray(demos.reward, np.float64)[: ends[-1] + 1].sum() / ends.size)  # no trailing partial one
 
 
 class Trainer:

@@ -185,8 +185,12 @@ def test_validation_errors(setup):
     trainer = make_train(good, env, demos)
     with pytest.raises(ValueError, match="num_iterations"):
         trainer.run(None, 0)
-    # expert return falls back to the demos' mean episode return
+    # expert return falls back to the demos' mean episode return: complete episodes only, and none is an error
     assert trainer.expert_return == pytest.approx(float(np.sum(demos.reward)) / 32, rel=1e-5)
+    cut = jax.tree.map(lambda x: x[:75], demos)  # one whole 50-step episode and half of the next
+    assert make_train(good, env, cut).expert_return == pytest.approx(float(np.sum(demos.reward[:50])), rel=1e-5)
+    with pytest.raises(ValueError, match="expert_return: the demonstrations end no episode"):
+        make_train(good, env, jax.tree.map(lambda x: x[:40], demos))
     for bad_random in (float("nan"), "low", True, trainer.expert_return):
         with pytest.raises(ValueError, match="random_return"):
             make_train(good, env, demos, random_return=bad_random)

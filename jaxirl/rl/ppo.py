@@ -286,7 +286,7 @@ def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Ar
         params, opt_state = carry
         batch, k = xs
         demo = None
-        if bc is not None:
+        if bc is not None:  # (so a run with a BC term, even a swept coef of 0, draws another key stream than one without)
             k, k_bc = jax.random.split(k)
             idx = jax.random.randint(k_bc, (minibatch,), 0, bc[0].shape[0])
             demo = (bc[0][idx], bc[1][idx], bc[2])
