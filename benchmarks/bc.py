@@ -9,8 +9,9 @@ architecture and the normaliser), :func:`jaxirl.bc.fit` clones the demonstration
 (``--seeds`` fits with different initial networks and minibatch draws, vmapped), then the policy is evaluated
 on the TRUE reward: ``--episodes`` episodes each of its mode and of its samples (the samples' spread is the
 policy's initial std, ``exp(init_log_std)``, kept by BC). Score = ``(R − R_random) / (R_expert − R_random)`` with
-the demonstrations' recorded ``R_expert`` (the demonstrated episodes' mean) and ``R_random``. What it tells: the
-score an adversarial run warm-started from BC (``bc.steps`` in its config) begins with, and the BC baseline the
+the demonstrations' recorded ``R_expert`` (the demonstrated episodes' mean) and ``R_random``. What it tells: about the
+score an adversarial run warm-started from BC (``bc.steps`` in its config) begins with (the configs' warm starts
+fit all transitions, with their own keys; ``--validation-fraction 0`` fits the same data), and the BC baseline the
 adversarial methods should beat. Runs on the CPU too (a Brax env's evaluation is one compiled episode loop).
 Writes ``benchmarks/results/bc.md`` (``--output``).
 """

@@ -5,6 +5,8 @@ uniformly, in one ``lax.scan``; optional entropy bonus and L2 penalty:
 
     loss(θ) = −E_demos[log π_θ(a|s)] − ent_coef · E_demos[H[π_θ(·|s)]] + ½ l2 · ‖θ‖²
 
+(``θ`` in the L2 term: the policy network's weights, not a state-independent ``log_std``.)
+
 With ``fit_std = False`` (the default) only the mean of a Gaussian head learns: the log standard deviation
 keeps its initial value (a state-independent parameter receives no gradient). On a deterministic expert's
 demonstrations the maximum-likelihood std goes to its floor, leaving no exploration to a generator that
@@ -100,7 +102,7 @@ def term_weight(config: BCConfig, iteration) -> jax.Array:
 
 def split(config: BCConfig, num: int) -> int:
     """The number of demonstrated transitions used for the gradient steps (the rest are held out)."""
-    held = int(np.ceil(config.validation_fraction * num))
+    held = int(np.ceil(round(config.validation_fraction * num, 9)))  # 0.07 × 1600 is 112.00000000000001 in floats
     if num - held < 1:
         raise ValueError(f"bc.validation_fraction: {config.validation_fraction} leaves no training transition of {num}")
     return num - held
@@ -195,7 +197,7 @@ def fit(config: BCConfig, ppo_config: ppo.PPOConfig, state: ppo.PPOState, obs: j
     """``config.steps`` Adam steps of behavioural cloning on ``(obs, action)`` ``(M, ...)``, starting from ``state``.
 
     Returns ``(state, metrics)``: the PPO state with the fitted actor (critic and PPO optimiser state
-    untouched, the observation normaliser set from ``obs``) and scalar metrics ``nll`` (mean over the last
+    untouched, the observation normaliser set from the training part of ``obs``) and scalar metrics ``nll`` (mean over the last
     10 % of the steps' minibatches), ``val_nll`` (held-out transitions; NaN without a split), ``mode_mse``
     (mean squared error of the policy's mode against the demonstrated actions over all ``M``; for discrete
     actions the error rate). Pure; ``jax.vmap`` over keys or traced config fields works.

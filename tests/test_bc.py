@@ -258,3 +258,14 @@ def test_bc_job_bad_settings_exit_2_and_write_nothing(tmp_path, capsys, override
     code, out, err = _bc_cli(capsys, tmp_path, override)
     assert code == 2 and message in err and "Traceback" not in err and out == ""
     assert not os.listdir(tmp_path)
+
+
+def test_validation_split_holds_out_the_documented_count():
+    """``ceil(validation_fraction × M)`` transitions are held out — computed without float noise (0.07 × 1600 is
+    112.00000000000001 in floats, whose ceiling held out 113)."""
+    from jaxirl.bc import split
+
+    assert split(BCConfig(validation_fraction=0.07), 1600) == 1600 - 112
+    assert split(BCConfig(validation_fraction=0.07), 100) == 100 - 7
+    assert split(BCConfig(validation_fraction=0.125), 7947) == 7947 - 994
+    assert split(BCConfig(validation_fraction=0.0), 10) == 10
