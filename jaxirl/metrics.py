@@ -134,7 +134,8 @@ def epic_distance(
       discount: γ of the canonicalisation (default: ``mdp.discount``).
       state_dist, action_dist: coverage distributions ``D_S (S,)``, ``D_A (A,)``; uniform by default.
       coverage: weights ``(S, A, S)`` of the Pearson correlation ρ over transitions; uniform by default.
-        ρ is computed exactly as a weighted sum over all triples (no sampling).
+        ρ is computed exactly as a weighted sum over all triples (no sampling). A reward equivalent to 0 (a
+        constant or a potential shaping) is at distance 0 from another such one and ``1/√2`` from any other.
     """
     S = A = None
     if mdp is not None:
@@ -160,8 +161,21 @@ def epic_distance(
         if _concrete(w) and (np.any(np.asarray(w) < 0) or not np.asarray(w).sum() > 0):
             raise ValueError("coverage: expected non-negative weights with a positive sum")
     gamma = jnp.asarray(discount, jnp.float32)
-    rho = _weighted_pearson(canonicalize(r1, gamma, d_s, d_a), canonicalize(r2, gamma, d_s, d_a), w)
+    c1, c2 = canonicalize(r1, gamma, d_s, d_a), canonicalize(r2, gamma, d_s, d_a)
+    zero1, zero2 = _equivalent_to_zero(c1, r1, w), _equivalent_to_zero(c2, r2, w)
+    rho = jnp.where(zero1 & zero2, 1.0, jnp.where(zero1 | zero2, 0.0, _weighted_pearson(c1, c2, w)))
     return jnp.sqrt(jnp.clip((1.0 - rho) / 2.0, 0.0, 1.0))
+
+
+def _equivalent_to_zero(c: jax.Array, r: jax.Array, w: jax.Array) -> jax.Array:
+    """Whether the canonical reward ``c`` of ``r`` is 0 up to float32 rounding (``r`` a constant or a potential
+    shaping): its weighted spread is below ``1e-6 · max|r|`` (rounding leaves ~5e-8). Such a reward has no Pearson
+    correlation with anything; EPIC is then 0 between two of them (both equivalent to the zero reward) and
+    ``1/√2``, the distance of uncorrelated rewards, between one and a reward that is not (a convention, as
+    :func:`pearson`'s 0 for a constant; Gleave et al. 2021 leave ρ undefined there)."""
+    w = w / jnp.sum(w)
+    spread = jnp.sqrt(jnp.sum(w * (c - jnp.sum(w * c)) ** 2))
+    return spread <= 1e-6 * jnp.max(jnp.abs(r))
 
 
 def normalized_score(ret, random_ret, expert_ret):

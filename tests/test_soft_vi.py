@@ -283,6 +283,10 @@ def test_shared_successor_sets_are_detected_and_give_the_dense_results():
     np.testing.assert_allclose(res_sparse.v, res_dense.v, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(visitation(grid, res_sparse.policy, solve_max_states=0).discounted,
                                visitation(dense_mdp, res_dense.policy).discounted, rtol=1e-4, atol=1e-5)
+    # next_states replaced inside jit (traced): the flag is reset to unknown, not kept from the old arrays
+    jitted = jax.jit(lambda p, n: soft_value_iteration(grid.replace(transition=p, next_states=n), reward).v)
+    np.testing.assert_allclose(jitted(general.transition, general.next_states),
+                               soft_value_iteration(general, reward).v, rtol=1e-5, atol=1e-5)
     # vmap over discounts keeps the (static) flag
     vs = jax.vmap(lambda g: soft_value_iteration(grid.replace(discount=g), reward).v)(jnp.array([0.5, 0.9]))
     np.testing.assert_allclose(vs[1], res_dense.v, rtol=1e-5, atol=1e-5)

@@ -63,21 +63,38 @@ def _project_simplex(v: jax.Array) -> jax.Array:
     return jnp.maximum(v - theta, 0.0)
 
 
-def min_norm_point(points: jax.Array, num_steps: int = 500) -> jax.Array:
-    """Simplex weights ``λ`` minimising ``‖Σ_j λ_j points_j‖`` (FISTA; Beck & Teboulle 2009)."""
+def min_norm_point(points: jax.Array, num_steps: int = 10_000, tol: float = 1e-4) -> jax.Array:
+    """Simplex weights ``λ`` minimising ``‖Σ_j λ_j points_j‖`` (FISTA; Beck & Teboulle 2009).
+
+    Stops when the Frank–Wolfe duality gap ``max_j zᵀ(z − p_j)`` of ``z = Σ_j λ_j p_j`` — 0 at the optimum
+    and an upper bound on ``‖z‖² − ‖z*‖²`` — is at most ``tol · ‖z‖²`` (so ``‖z‖`` is within a relative
+    ``tol / 2`` of the minimum), when ``‖z‖`` is below float32's resolution of the points (``1e-6 · max_j ‖p_j‖``:
+    the minimum is 0 there), or after ``num_steps`` steps. (A fixed 500 steps had left the max-margin gap 50×
+    its true value on a 5×5 objectworld: 3.1e-4 where the hull is 6.5e-6 away.)
+    """
     gram = points @ points.T
     n = points.shape[0]
     lip = jnp.linalg.eigvalsh(gram)[-1] + 1e-12
     lam0 = jnp.full((n,), 1.0 / n, points.dtype)
+    floor = 1e-6 * jnp.sqrt(jnp.max(jnp.diag(gram)))
 
-    def step(carry, _):
-        lam, y, t = carry
+    def gap(lam):
+        z = lam @ points
+        return jnp.max((z[None, :] - points) @ z), jnp.dot(z, z)
+
+    def cond(carry):
+        _, _, _, i, (g, zz) = carry
+        return (i < num_steps) & (g > tol * zz) & (zz > floor**2)
+
+    def step(carry):
+        lam, y, t, i, _ = carry
         lam_new = _project_simplex(y - gram @ y / lip)
         t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
         y_new = lam_new + (t - 1.0) / t_new * (lam_new - lam)
-        return (lam_new, y_new, t_new), None
+        return lam_new, y_new, t_new, i + 1, gap(lam_new)
 
-    (lam, _, _), _ = jax.lax.scan(step, (lam0, lam0, jnp.asarray(1.0, points.dtype)), None, length=num_steps)
+    init = (lam0, lam0, jnp.asarray(1.0, points.dtype), jnp.asarray(0, jnp.int32), gap(lam0))
+    lam, *_ = jax.lax.while_loop(cond, step, init)
     return lam
 
 
@@ -98,7 +115,8 @@ def apprenticeship_learning(
         :func:`~jaxirl.tabular.demos.feature_expectations` of demonstrations with ``discount = γ`` and
         length = horizon (finite horizons).
       method: ``"projection"`` or ``"max_margin"``.
-      temperature: ``None`` → hard-optimal policies (the paper's RL step); a number → soft-optimal ones.
+      temperature: ``None`` → hard-optimal policies (the paper's RL step); a number → soft-optimal ones, for the
+        reward ``F w / ‖w‖`` (the temperature then acts on a reward of unit scale at every iteration).
     """
     if method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
@@ -133,7 +151,10 @@ def _run(mdp, features, mu_e, method, num_iterations, temperature):
 
     def iteration(carry, i):
         w, mu_bar, lam, buffer = carry
-        pi = optimal_policy(mdp, features @ w, temperature)
+        # the soft RL step at the reward's unit scale: projection's w = μ_E − μ̄ shrinks with the gap, and a
+        # soft-optimal policy for a vanishing reward drifts to uniform (a hard one is scale-free)
+        w_rl = w if temperature is None else w / jnp.maximum(jnp.linalg.norm(w), 1e-12)
+        pi = optimal_policy(mdp, features @ w_rl, temperature)
         mu = policy_feature_expectations(mdp, pi, features)
         buffer = buffer.at[i].set(mu)
         if method == "projection":

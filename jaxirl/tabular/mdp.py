@@ -8,6 +8,7 @@ above this module touches the dynamics only through :func:`expected_next` (a bac
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, Optional
 
 import jax
@@ -88,6 +89,13 @@ class TabularMDP:
     def is_sparse(self) -> bool:
         return self.next_states is not None
 
+    def _replace(self, **updates) -> "TabularMDP":
+        """A copy with ``updates``; new ``next_states`` (without an explicit ``shared_successors``) reset the flag
+        to unknown, so traced indices (inside ``jit``/``vmap``) take the general path instead of a stale flag."""
+        if "next_states" in updates and "shared_successors" not in updates:
+            updates["shared_successors"] = None
+        return dataclasses.replace(self, **updates)
+
     def dense_transition(self) -> jax.Array:
         """``(S, A, S)`` transition matrix (materialised from the sparse form if needed)."""
         if not self.is_sparse:
@@ -95,6 +103,9 @@ class TabularMDP:
         S = self.num_states
         one_hot = jax.nn.one_hot(self.next_states, S, dtype=self.transition.dtype)
         return jnp.einsum("sak,sakn->san", self.transition, one_hot)
+
+
+TabularMDP.replace = TabularMDP._replace  # (flax's decorator installs its own replace, which kept the flag)
 
 
 def validate_mdp(mdp: TabularMDP) -> None:

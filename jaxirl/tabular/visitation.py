@@ -11,7 +11,9 @@ so ``per_step`` has H + 1 rows (the last is the state after the final decision) 
 Infinite horizon (γ < 1): the discounted state visitation is the solution of ``(I − γ P_πᵀ) d = p0`` with
 ``P_π(s, s') = Σ_a π(a|s) T(s, a, s')``; it sums to 1 / (1 − γ). Dense MDPs with up to
 ``solve_max_states`` states use a direct linear solve; larger or sparse ones iterate
-``d ← p0 + γ P_πᵀ d`` (a γ-contraction) inside ``lax.while_loop`` to a relative tolerance.
+``d ← p0 + γ P_πᵀ d`` (a γ-contraction) inside ``lax.while_loop`` to a relative tolerance on one step's
+change — the remaining error is up to γ/(1 − γ) times that (at γ = 0.999 the visitation sums to ~999.0 of
+its 1000 with the default tol).
 """
 
 from __future__ import annotations
