@@ -223,6 +223,22 @@ def test_outputs_that_cannot_be_written_are_refused_before_training(capsys, tmp_
     assert os.listdir(tmp_path) == ["a_file"]  # nothing was written
 
 
+def test_expert_keeps_a_chunk_by_the_returns_of_completed_episodes_only():
+    """``keep_best`` and the lane choice: an update at which no env had completed an episode reports a return of 0
+    (no data: on pointmass, whose returns are negative, the untrained first chunk won), and a diverged lane's NaN
+    won ``argmax``; both are now out of the running."""
+    from jaxirl.jobs.expert import chunk_scores
+
+    returns = np.array([[0.0, 0.0, -50.0, -40.0],        # lane 0: two updates before any episode ended
+                        [-30.0, np.nan, -20.0, -20.0],   # lane 1: diverged
+                        [0.0, 0.0, 0.0, 0.0]])           # lane 2: no episode ended in the chunk
+    lengths = np.array([[0, 0, 50, 50], [50, 50, 50, 50], [0, 0, 0, 0]])
+    means, scores = chunk_scores(returns, lengths)
+    np.testing.assert_allclose(means[0], -45.0)
+    assert np.isnan(means[1]) and np.isnan(means[2])
+    assert scores[0] == -45.0 and scores[1] == -np.inf and scores[2] == -np.inf and int(np.argmax(scores)) == 0
+
+
 def test_help_lists_commands(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--help"])
@@ -646,6 +662,12 @@ def test_transfer_reward_adds_the_absorbing_states_future_at_terminations(tmp_pa
     assert not np.allclose(got, base)  # the bonus is there, at the two terminations only (not at the truncation)
     without = np.asarray(train_job.load_transfer_reward(str(tmp_path / "run"), absorbing=False)(tr, 0.9))
     np.testing.assert_allclose(without, base, rtol=1e-6)  # the ablation: no absorbing term
+    # the term is added only where an episode terminated: γ = 1 (which the expert job refuses for it: the
+    # absorbing state's worth is infinite) left NaN (0 · inf) on every other transition
+    transfer = train_job.load_transfer_reward(str(tmp_path / "run"))
+    assert transfer.absorbing and not train_job.load_transfer_reward(str(tmp_path / "run"), absorbing=False).absorbing
+    at_one = np.asarray(transfer(tr, 1.0))
+    np.testing.assert_allclose(at_one[np.asarray(tr.terminated) == 0], base[np.asarray(tr.terminated) == 0], rtol=1e-6)
 
 
 def test_expert_job_trains_on_a_learned_reward(airl_run, tmp_path, capsys):

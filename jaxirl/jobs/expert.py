@@ -81,6 +81,19 @@ _RESUMABLE = {("resume",), ("train", "num_updates"), ("train", "time_limit_s"), 
               ("run", "keep_checkpoints"), ("demos",), ("eval",)}
 
 
+def chunk_scores(returns: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per lane, from a chunk's ``(lanes, updates)`` training returns and episode lengths: the mean return over
+    the updates at which some env had completed an episode (NaN if none had: ``episode_stats`` then reports 0,
+    which is no return at all), and the score that picks the lane and the kept chunk — that mean, or −inf for a
+    lane with no completed episode yet or a non-finite return (a diverged lane is never chosen)."""
+    has = lengths > 0
+    with np.errstate(invalid="ignore"):
+        counted = np.where(has, returns, 0.0).sum(axis=1) / has.sum(axis=1)
+    diverged = np.any(has & ~np.isfinite(returns), axis=1)
+    means = np.where(has.any(axis=1), counted, np.nan)
+    return means, np.where(np.isfinite(means) & ~diverged, means, -np.inf)
+
+
 def _check(cfg: dict) -> None:
     if cfg["run"]["keep_checkpoints"] < 0:
         raise ValueError(f"run.keep_checkpoints: expected an int >= 0 (0: keep all), got {cfg['run']['keep_checkpoints']}")
@@ -200,7 +213,15 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     if tcfg["reward_run"] is not None:  # reward transfer: PPO on a learned reward (checked against the env here)
         from jaxirl.jobs.train import load_transfer_reward
 
-        reward_fn = load_transfer_reward(tcfg["reward_run"], tcfg["reward_which"], env, tcfg["reward_absorbing"])
+        try:
+            reward_fn = load_transfer_reward(tcfg["reward_run"], tcfg["reward_which"], env, tcfg["reward_absorbing"])
+        except ValueError as err:  # the reward's own field, `which`, is this job's train.reward_which
+            msg = str(err)
+            raise ValueError("train.reward_which:" + msg[len("which:"):] if msg.startswith("which:") else msg) from None
+        if reward_fn.absorbing and cfg["ppo"]["discount"] >= 1.0:
+            raise ValueError(f"ppo.discount: the transferred reward's absorbing state is worth r / (1 - discount) at "
+                             f"a termination; expected a discount < 1, got {cfg['ppo']['discount']!r} (or "
+                             f"train.reward_absorbing: false)")
 
     lanes = tcfg["num_seeds"]
     k_init, k_env, k_loop, _, k_demo = jax.random.split(jax.random.PRNGKey(tcfg["seed"]), 5)
@@ -288,11 +309,11 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
                 if lanes > 1:
                     record["episode_return_per_seed"] = [float(x) for x in per_lane["episode_return"][:, j]]
                 log.write(record)
-            last_returns = per_lane["episode_return"].mean(axis=1)
+            last_returns, scores = chunk_scores(per_lane["episode_return"], per_lane["episode_length"])
             final_returns = per_lane["episode_return"][:, -1]
-            lane = int(np.argmax(last_returns))
-            if not tcfg["keep_best"] or kept is None or last_returns[lane] > kept[0]:
-                kept = (float(last_returns[lane]), lane, updates_done, lane_state(carry[0], lane))
+            lane = int(np.argmax(scores))
+            if not tcfg["keep_best"] or kept is None or scores[lane] > kept[0]:
+                kept = (float(scores[lane]), lane, updates_done, lane_state(carry[0], lane))
             io.save_checkpoint(run_dir, updates_done, loop_state(carry, kept, last_returns, final_returns,
                                                                  earlier_seconds + time.time() - start))
             io.prune_checkpoints(run_dir, cfg["run"]["keep_checkpoints"])

@@ -55,6 +55,7 @@ import time
 from typing import Callable, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jaxirl import io
@@ -339,7 +340,8 @@ def load_transfer_reward(run_dir: str, which: str | None = None, env=None, absor
     def transfer(transition, discount):
         r = fn(transition.obs, transition.action, transition.next_obs)
         if r_abs is not None:
-            r = r + transition.terminated * r_abs * discount / (1.0 - discount)
+            r = r + jnp.where(transition.terminated > 0, r_abs * discount / (1.0 - discount), 0.0)
         return r
 
+    transfer.absorbing = r_abs is not None  # (its value needs a discount < 1: the expert job checks)
     return transfer
