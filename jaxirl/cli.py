@@ -74,7 +74,8 @@ class _JobParser(argparse.ArgumentParser):
 
         if command in ("demos", "eval"):  # options of a file or run folder, no config file
             flat = {f"{k}.{kk}": vv for k, v in found.items() for kk, vv in v.items()} if command == "eval" else found
-            body = "\n".join(f"  {k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in flat.items())
+            body = "\n".join(f"  {k}: {'null' if v is None else str(v).lower() if isinstance(v, bool) else v}"
+                             for k, v in flat.items())
             where = " (the run folder's own config.yaml sets them first)" if command == "eval" else ""
             return text + f"\noptions (key=value) and their defaults{where}:\n" + body + "\n"
         body = "\n".join("  " + line for line in dump_yaml(found).rstrip().splitlines())

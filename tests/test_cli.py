@@ -687,6 +687,11 @@ def test_expert_job_trains_on_a_learned_reward(airl_run, tmp_path, capsys):
     assert all(np.isfinite(r["reward_mean"]) and np.isfinite(r["true_reward_mean"]) for r in records)
     assert any(abs(r["reward_mean"] - r["true_reward_mean"]) > 1e-3 for r in records)  # not the true reward
     assert load_demos(summary["demos_path"])[1]["reward_run"] == airl_run
+    # jaxirl eval of that run scores it on the same (the reward run's) scale, not its own demonstrations' mean
+    code, out, _ = run_cli(capsys, ["eval", summary["run_dir"]])
+    result = json.loads(out)
+    assert code == 0 and result["normaliser"]["expert_return"] == ref["expert_return"]
+    assert result["score_deterministic"] == pytest.approx(summary["score_det"], rel=1e-5)
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -695,7 +700,7 @@ def test_expert_job_trains_on_a_learned_reward(airl_run, tmp_path, capsys):
     (["train.keep_best=true", "RUN"], "train.keep_best: with train.reward_run the policy must not be chosen by its TRUE"),
     (["train.num_seeds=2", "RUN"], "train.num_seeds: with train.reward_run"),
     (["train.reward_run=MISMATCH"], "its reward takes observations of size 3"),
-    (["RUN", "train.reward_which=log_d"], "which: for a 'airl' reward model expected one of g"),
+    (["RUN", "train.reward_which=log_d"], "train.reward_which: for a 'airl' reward model expected one of g"),
 ])
 def test_expert_job_reward_run_errors(airl_run, tmp_path, capsys, extra, message):
     if "train.reward_run=MISMATCH" in extra:  # a reward model made for another env's sizes

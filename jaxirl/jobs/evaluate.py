@@ -181,12 +181,16 @@ def main(run_dir: str, overrides: Sequence[str] = ()) -> dict:
 def _scores(run_dir: str, result: Mapping[str, Any]) -> dict:
     """Normalised scores ``(R − R_random) / (R_expert − R_random)`` of the evaluated returns under the run's own
     normaliser (``expert_return`` and ``random_return`` of its ``summary.json``: for ``jaxirl train`` / ``bc`` runs the
-    demonstrations' recorded returns, for an expert its demonstrations' mean); none without a summary."""
+    demonstrations' recorded returns, for an expert its demonstrations' mean — and for an expert trained on a learned
+    reward (``train.reward_run``) the reward run's, as its summary scores it); none without a summary."""
     path = os.path.join(run_dir, "summary.json")
     if not os.path.isfile(path):
         return {}
     summary = io.read_json(path)
-    expert, random = summary.get("expert_return"), summary.get("random_return")
+    if "expert_return_of_run" in summary:  # reward transfer: the scale the reward run was scored on
+        expert, random = summary.get("expert_return_of_run"), summary.get("random_return_of_run")
+    else:
+        expert, random = summary.get("expert_return"), summary.get("random_return")
     if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in (expert, random)) or expert == random:
         return {}
     from jaxirl.metrics import normalized_score
