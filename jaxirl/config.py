@@ -251,7 +251,8 @@ def to_struct(cls, section: Mapping | None, name: str | None = None):
 
 
 def check_seed(name: str, value: Any) -> int:
-    """A PRNG seed: an int that ``jax.random.PRNGKey`` takes (``−2**63 ≤ seed < 2**63``), else ``ValueError``."""
+    """A PRNG seed: an int that ``jax.random.PRNGKey`` takes (``−2**63 ≤ seed < 2**63``), else ``ValueError``.
+    (Without x64, ``PRNGKey`` keeps the low 32 bits: seeds that differ by a multiple of 2**32 give the same key.)"""
     if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
         raise ValueError(f"{name}: expected an int seed in [-2**63, 2**63), got {value!r}")
     return value

@@ -168,14 +168,14 @@ def epic_distance(
 
 
 def _equivalent_to_zero(c: jax.Array, r: jax.Array, w: jax.Array) -> jax.Array:
-    """Whether the canonical reward ``c`` of ``r`` is 0 up to float32 rounding (``r`` a constant or a potential
-    shaping): its weighted spread is below ``1e-6 · max|r|`` (rounding leaves ~5e-8). Such a reward has no Pearson
-    correlation with anything; EPIC is then 0 between two of them (both equivalent to the zero reward) and
+    """Whether the canonical reward ``c`` of ``r`` is 0 up to rounding (``r`` a constant or a potential shaping):
+    its weighted spread is below ``2 ε · max|r|`` (ε the dtype's machine epsilon; float32 rounding leaves ~0.4 ε).
+    Such a reward has no Pearson correlation with anything; EPIC is then 0 between two of them (both equivalent to the zero reward) and
     ``1/√2``, the distance of uncorrelated rewards, between one and a reward that is not (a convention, as
     :func:`pearson`'s 0 for a constant; Gleave et al. 2021 leave ρ undefined there)."""
     w = w / jnp.sum(w)
     spread = jnp.sqrt(jnp.sum(w * (c - jnp.sum(w * c)) ** 2))
-    return spread <= 1e-6 * jnp.max(jnp.abs(r))
+    return spread <= 2 * jnp.finfo(c.dtype).eps * jnp.max(jnp.abs(r))
 
 
 def normalized_score(ret, random_ret, expert_ret):

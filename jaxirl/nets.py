@@ -48,7 +48,8 @@ def bound_log_std(log_std: jax.Array) -> jax.Array:
     A plain clip has zero gradient outside the bounds, so a log-std parameter that an optimiser step (Adam's
     momentum) carried past a bound stayed there for good, whatever the loss asked. Here the gradient passes
     inside the bounds and, outside, wherever a descent step (``x − lr · g``, the library's losses are all
-    minimised) moves the value back towards them; the part that would push it further out is dropped.
+    minimised) moves the value back towards them; the part that would push it further out is dropped. (A
+    ``custom_vjp``: reverse-mode only — ``jax.jvp``/``jacfwd`` through a policy raise; nothing here uses them.)
     """
     return jnp.clip(log_std, LOG_STD_MIN, LOG_STD_MAX)
 
@@ -127,14 +128,14 @@ class PolicyNet(nn.Module):
         if self.state_dependent_std:
             out = MLP(self.hidden, 2 * self.action_dim, self.activation, out_scale=0.01)(obs)
             mean, log_std = jnp.split(out, 2, axis=-1)
-            log_std = log_std + self.init_log_std
+            log_std = bound_log_std(log_std + self.init_log_std)  # per state: each its own value
         else:
             mean = MLP(self.hidden, self.action_dim, self.activation, out_scale=0.01)(obs)
             log_std_param = self.param(
                 "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,)
             )
-            log_std = jnp.broadcast_to(log_std_param, mean.shape)
-        log_std = bound_log_std(log_std)
+            # bounded before the broadcast: the rule acts on the parameter's summed gradient, not per sample
+            log_std = jnp.broadcast_to(bound_log_std(log_std_param), mean.shape)
         return jnp.concatenate([mean, log_std], axis=-1)
 
 

@@ -91,8 +91,9 @@ def test_epic_of_rewards_equivalent_to_zero():
         assert float(epic_distance(a, b, gamma)) == 0.0
     for zero in (const, shaping(phi_a), jnp.zeros((S, A, S))):
         np.testing.assert_allclose(epic_distance(r, zero, gamma), np.sqrt(0.5), rtol=1e-6)
-    # a real reward on a large offset is not mistaken for a constant
-    assert float(epic_distance(1000.0 + 0.01 * r, r, gamma)) < 1e-2
+    # a real reward on a large offset is not mistaken for a constant (down to where float32 still resolves it)
+    for small in (1e-2, 1e-3):
+        assert float(epic_distance(1000.0 + small * r, r, gamma)) < 0.05, small
 
 
 def test_epic_with_mdp_state_rewards():

@@ -367,6 +367,10 @@ def test_a_log_std_past_its_bound_can_be_trained_back():
 
     grad = jax.grad(nll)(params)["params"]["log_std"]
     assert float(grad[0]) > 0  # a plain clip would give exactly 0 here
+    # the rule acts on the parameter's summed gradient, not per sample: samples pulling both ways, net outward, give 0
+    w = jnp.array([1.0, -1.0, -1.0, -1.0])
+    net_out = jax.grad(lambda p: jnp.sum(w * net.apply(p, obs[:4])[:, 1]))(params)["params"]["log_std"]
+    assert float(net_out[0]) == 0.0
     for _ in range(20):
         params = jax.tree.map(lambda p, g: p - 0.1 * g, params, jax.grad(nll)(params))
     assert float(params["params"]["log_std"][0]) < nets.LOG_STD_MAX

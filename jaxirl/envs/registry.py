@@ -78,11 +78,13 @@ def make(
 
 
 def _construct(constructor, name: str, env_kwargs: dict):
-    """``constructor(**env_kwargs)``; an argument it does not take is a ``ValueError`` naming ``env_kwargs``."""
+    """``constructor(**env_kwargs)``; an argument it does not take (or a value of a type it cannot use) is a
+    ``ValueError`` naming ``env_kwargs``."""
     try:
         return constructor(**env_kwargs)
     except TypeError as err:
-        raise ValueError(f"env_kwargs: {name!r} does not take {sorted(env_kwargs)} ({err})") from None
+        what = "does not take" if "unexpected keyword" in str(err) else "cannot be made with"
+        raise ValueError(f"env_kwargs: {name!r} {what} {sorted(env_kwargs)} ({err})") from None
 
 
 def from_mdp(mdp, reward, num_envs: int, episode_length: Optional[int] = None) -> TabularVecEnv:
