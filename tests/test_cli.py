@@ -387,6 +387,17 @@ def test_eval_of_train_run(airl_run, capsys):
     assert result["score_deterministic"] == pytest.approx(
         (result["return_deterministic"] - summary["random_return"]) / (summary["expert_return"] - summary["random_return"]))
     assert io.read_json(os.path.join(airl_run, "eval.json"))["score_stochastic"] == result["score_stochastic"]
+    # any number of evaluation envs: PPO's minibatch settings do not bind a policy that only acts (a run trained
+    # with 50 steps in 4 minibatches was refused with eval.num_envs=3: 150 is not divisible by 4)
+    code, out, err = run_cli(capsys, ["eval", airl_run, "eval.num_envs=3"])
+    assert code == 0 and json.loads(out)["episodes"] == 3, err
+    from jaxirl.envs import make
+    from jaxirl.jobs.evaluate import acting_config, ppo_config
+
+    section = {"num_steps": 50, "num_minibatches": 4, "hidden": [16]}
+    with pytest.raises(ValueError, match="ppo.num_minibatches: must divide"):
+        ppo_config(section, make("pointmass", 3))
+    assert acting_config(section, make("pointmass", 3)).hidden == (16,)
 
 
 def test_eval_env_kwargs_train_on_one_env_score_on_another(expert_run, airl_run, tmp_path, capsys):

@@ -95,6 +95,14 @@ def ppo_config(section: Mapping[str, Any], env=None):
     return config
 
 
+def acting_config(section: Mapping[str, Any], env):
+    """A validated PPO config for acting with (or cloning into) a policy on ``env``: the fields that only shape
+    PPO's minibatch update (``num_minibatches``, ``shuffle_groups``, ``normalize_advantages``) are neutralised, so
+    that an evaluation env of any size is accepted (they were checked against its ``num_envs``: ``jaxirl eval RUN
+    eval.num_envs=3`` was refused for a run trained with 4 minibatches)."""
+    return ppo_config({**section, "num_minibatches": 1, "shuffle_groups": 1, "normalize_advantages": False}, env)
+
+
 def load_policy(path: str, config, env):
     """Restore a saved :class:`~jaxirl.rl.ppo.PPOState` (template built with ``ppo.init`` for ``env``)."""
     from jaxirl.rl import ppo
@@ -168,7 +176,7 @@ def main(run_dir: str, overrides: Sequence[str] = ()) -> dict:
     cfg = load_config(None, overrides, {"eval": eval_defaults})["eval"]
     check_eval_section({"eval": cfg, "env": saved["env"]})
     env = make_env(eval_env_section(saved["env"], cfg), num_envs=cfg["num_envs"])
-    config = ppo_config(saved["ppo"], env)
+    config = acting_config(saved["ppo"], env)
     state = load_policy(policy_path, config, env)
     num_steps = cfg["num_steps"] or None
     result = {"run_dir": run_dir, "env": env.name,
