@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
+import numbers
 import os
 from typing import Any, Mapping, Sequence
 
 import yaml
 
-__all__ = ["load_config", "merge", "parse_overrides", "to_struct", "struct_defaults", "dump_yaml", "coerce"]
+__all__ = ["load_config", "merge", "parse_overrides", "to_struct", "struct_defaults", "dump_yaml", "coerce",
+           "finite_number", "check_seed", "check_folder", "prefix_field", "rename_field"]
 
 
 def _type_name(value: Any) -> str:
@@ -250,6 +253,11 @@ def to_struct(cls, section: Mapping | None, name: str | None = None):
     return obj
 
 
+def finite_number(value: Any) -> bool:
+    """Whether ``value`` is a finite real number: a Python or numpy int or float, not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def check_seed(name: str, value: Any) -> int:
     """A PRNG seed: an int that ``jax.random.PRNGKey`` takes (``−2**63 ≤ seed < 2**63``), else ``ValueError``.
     (Without x64, ``PRNGKey`` keeps the low 32 bits: seeds that differ by a multiple of 2**32 give the same key.)"""
@@ -269,6 +277,13 @@ def check_folder(name: str, folder: Any) -> str:
     if not os.path.isdir(here):
         raise ValueError(f"{name}: {here!r} is a file, so the folder {folder!r} cannot be made")
     return folder
+
+
+def rename_field(err: Exception | str, old: str, new: str) -> str:
+    """The message of ``err`` with the field name it starts with, ``old``, replaced by ``new`` (a job's own name for
+    a field of a function it calls, e.g. ``which`` → ``train.reward_which``); other messages unchanged."""
+    msg = str(err)
+    return new + msg[len(old):] if msg.startswith(old + ":") else msg
 
 
 def prefix_field(section: str, err: Exception | str) -> str:

@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxirl import __version__
+from jaxirl.config import finite_number
 from jaxirl.envs.base import Transition
 from jaxirl.io import to_python
 
@@ -190,9 +191,6 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
 
 def _check_meta(meta: Mapping[str, Any], path: str) -> None:
     """The metadata fields jaxirl reads have the types it reads them as (a ``ValueError`` naming the field)."""
-    def number(v):
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
-
     if not isinstance(meta.get("env"), str) or not meta["env"]:
         _fail(path, f"metadata env: expected an environment name, got {meta.get('env')!r}")
     for key in ("episode_length", "observation_size", "action_size"):
@@ -207,7 +205,7 @@ def _check_meta(meta: Mapping[str, Any], path: str) -> None:
         if meta.get(key) is not None and not isinstance(meta[key], kind):
             _fail(path, f"metadata {key}: expected {what} or null, got {meta[key]!r}")
     for key in ("expert_return", "random_return", *EXPERT_EVAL_KEYS):
-        if meta.get(key) is not None and not number(meta[key]):
+        if meta.get(key) is not None and not finite_number(meta[key]):
             _fail(path, f"metadata {key}: expected a finite number or null, got {meta[key]!r}")
 
 

@@ -17,11 +17,10 @@ limit of the :class:`~jaxirl.envs.base.VecEnv`. A scripted expert is ``a = clip(
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 
+from jaxirl.config import finite_number
 from jaxirl.envs.base import BaseState
 
 
@@ -36,15 +35,12 @@ class PointMass:
         arena: float = 1.0,
         action_cost: float = 0.01,
     ):
-        def number(x):
-            return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
         for field, value in (("dt", dt), ("max_speed", max_speed), ("arena", arena)):
-            if not number(value) or not value > 0:
+            if not finite_number(value) or not value > 0:
                 raise ValueError(f"{field}: expected a finite positive number, got {value!r}")
-        if not number(response) or not 0 < response <= 1:
+        if not finite_number(response) or not 0 < response <= 1:
             raise ValueError(f"response: expected a number in (0, 1], got {response!r}")
-        if not number(action_cost) or not action_cost >= 0:
+        if not finite_number(action_cost) or not action_cost >= 0:
             raise ValueError(f"action_cost: expected a finite non-negative number, got {action_cost!r}")
         self.dt = float(dt)
         self.max_speed = float(max_speed)

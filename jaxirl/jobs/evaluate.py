@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxirl import io
-from jaxirl.config import check_seed, load_config, prefix_field, struct_defaults, to_struct
+from jaxirl.config import check_seed, load_config, prefix_field, rename_field, struct_defaults, to_struct
 
 __all__ = ["main", "ENV_DEFAULTS", "EVAL_DEFAULTS", "make_env", "eval_env_section", "ppo_config", "load_policy",
            "evaluate_policy", "policy_evaluator", "random_action", "ppo_defaults", "check_eval_section"]
@@ -52,11 +52,8 @@ def make_env(section: Mapping[str, Any], num_envs: int | None = None):
     try:
         return make(section["name"], int(section["num_envs"] if num_envs is None else num_envs),
                     episode_length=int(section["episode_length"]), backend=section.get("backend"), **dict(kwargs))
-    except ValueError as err:  # an argument the env's constructor does not take names env.kwargs
-        msg = str(err)
-        if msg.startswith("env_kwargs:"):
-            raise ValueError("env.kwargs:" + msg[len("env_kwargs:"):]) from None
-        raise ValueError(prefix_field("env", err)) from None
+    except ValueError as err:  # make()'s env_kwargs are this section's env.kwargs
+        raise ValueError(prefix_field("env", rename_field(err, "env_kwargs", "env.kwargs"))) from None
 
 
 def check_eval_section(cfg: Mapping[str, Any], section: str = "eval", steps_key: str = "num_steps") -> None:

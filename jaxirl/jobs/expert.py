@@ -54,7 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxirl import io
-from jaxirl.config import check_folder, check_seed, coerce, load_config
+from jaxirl.config import check_folder, check_seed, coerce, load_config, rename_field
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, EVAL_DEFAULTS, POLICY_FILE, check_eval_section, evaluate_policy,
                                   make_env, ppo_config, ppo_defaults)
 from jaxirl.progress import ProgressBar
@@ -216,8 +216,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         try:
             reward_fn = load_transfer_reward(tcfg["reward_run"], tcfg["reward_which"], env, tcfg["reward_absorbing"])
         except ValueError as err:  # the reward's own field, `which`, is this job's train.reward_which
-            msg = str(err)
-            raise ValueError("train.reward_which:" + msg[len("which:"):] if msg.startswith("which:") else msg) from None
+            raise ValueError(rename_field(err, "which", "train.reward_which")) from None
         if reward_fn.absorbing and cfg["ppo"]["discount"] >= 1.0:
             raise ValueError(f"ppo.discount: the transferred reward's absorbing state is worth r / (1 - discount) at "
                              f"a termination; expected a discount < 1, got {cfg['ppo']['discount']!r} (or "

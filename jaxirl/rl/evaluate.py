@@ -36,7 +36,6 @@ def evaluate(
         raise ValueError(f"num_steps: expected a positive int, got {num_steps!r}")
     per_env = max(1, num_steps // env.episode_length)
     k_reset, k_run = jax.random.split(key)
-
     num_envs = env.num_envs
 
     def step(carry, k):

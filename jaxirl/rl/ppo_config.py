@@ -11,6 +11,7 @@ import numpy as np
 from flax import struct
 
 from jaxirl import nets
+from jaxirl.config import finite_number
 from jaxirl.envs.base import VecEnv
 
 _STATIC = dict(pytree_node=False)
@@ -95,10 +96,6 @@ def stack_lanes(config: PPOConfig, num_lanes: int, sweep: dict | None = None) ->
     return out
 
 
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and bool(np.isfinite(x))
-
-
 def _is_pos_int(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and x > 0
 
@@ -127,10 +124,10 @@ def check_config(config: PPOConfig, env: VecEnv | None = None) -> None:
         if not isinstance(getattr(config, name), bool):
             raise ValueError(f"{name}: expected true or false, got {getattr(config, name)!r}")
     lo, hi = nets.LOG_STD_MIN, nets.LOG_STD_MAX
-    if not _is_number(config.init_log_std) or not lo <= config.init_log_std <= hi:
+    if not finite_number(config.init_log_std) or not lo <= config.init_log_std <= hi:
         raise ValueError(f"init_log_std: expected a number in [{lo}, {hi}] (the policy's log-std bounds), "
                          f"got {config.init_log_std!r}")
-    if not _is_number(config.adam_eps) or not config.adam_eps > 0:
+    if not finite_number(config.adam_eps) or not config.adam_eps > 0:
         raise ValueError(f"adam_eps: expected a finite number > 0, got {config.adam_eps!r}")
     if not isinstance(config.hidden, (tuple, list)) or not all(_is_pos_int(h) for h in config.hidden):
         raise ValueError(f"hidden: expected a tuple of positive ints, got {config.hidden!r}")
