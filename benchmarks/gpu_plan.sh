@@ -11,7 +11,8 @@
 #   2-gail    ant GAIL, 3 seeds alone, 100 s each (for an H100: the target's card) [560]
 #   2-airl    warm: ant AIRL, 3 seeds alone, 60 s each [340]
 #   2-walker  warm: walker2d GAIL and AIRL with BC, 3 seeds alone, 25 s each [400]
-#   3         throughput rows at 2048 envs and for hopper (bare, PPO, GAIL, AIRL) [560]
+#   3         throughput rows for hopper and ant at 2048 and 8192 envs (bare, PPO, GAIL, AIRL; ant 8192 again,
+#             alone: its row of 2026-11-26 was timed while quality runs started up) [560]
 #   4         halfcheetah's and ant's bare-stepping scaling at 512 / 2048 / 8192 envs [300]
 #   5         pure (no BC) halfcheetah AIRL then GAIL, one seed alone, 120 s each [560]
 #   5-walker  pure (no BC) walker2d AIRL then GAIL, one seed alone, 100 s each [420]
@@ -39,10 +40,10 @@ case "$ITEM" in
   2-gail) run "TP_ARGS=none Q_ENVS=ant Q_ALGS='$(algs gail)' Q_SEEDS=3 Q_TIME=100 Q_OVERRIDES='train.eval_every=300 train.num_iterations=3000 $X' $Q" ;;
   2-airl) run "TP_ARGS=none Q_ENVS=ant Q_ALGS='$(algs airl)' Q_SEEDS=3 Q_TIME=60 DEADLINE=320 Q_OVERRIDES='train.eval_every=200 train.num_iterations=3000 $X' $Q" ;;
   2-walker) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "gail airl")' Q_SEEDS=3 Q_TIME=25 DEADLINE=370 Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 $X' $Q" ;;
-  3) run "TP_ARGS='--preset gpu --envs hopper ant --num-envs 2048 --repeats 2' Q_ENVS=none $Q" ;;
+  3) run "TP_ARGS='--preset gpu --envs hopper ant --num-envs 2048 8192 --repeats 2' Q_ENVS=none $Q" ;;
   4) run "TP_ARGS='--preset gpu --envs halfcheetah ant --num-envs 512 2048 8192 --parts bare --repeats 2' Q_ENVS=none DEADLINE=280 $Q" ;;
   5) run "TP_ARGS=none Q_ENVS=halfcheetah Q_ALGS='$(algs "airl gail")' Q_SEEDS=1 Q_TIME=120 Q_OVERRIDES='train.eval_every=50 train.num_iterations=3000 bc.steps=0 bc.coef=0 ppo.init_log_std=0 $X' $Q" ;;
   5-walker) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "airl gail")' Q_SEEDS=1 Q_TIME=100 DEADLINE=400 Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 bc.steps=0 bc.coef=0 ppo.init_log_std=0 $X' $Q" ;;
-  6) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "gail airl")' Q_SEEDS=3 Q_TIME=40 DEADLINE=500 Q_OVERRIDES='train.eval_every=50 train.num_iterations=3000 demos.episodes=1 $X' $Q && $PY benchmarks/bc.py --envs walker2d --validation-fraction 0 --output \$OUT/bc_gpu.md demos.episodes=1" ;;
+  6) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "gail airl")' Q_SEEDS=3 Q_TIME=40 DEADLINE=450 Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 demos.episodes=1 $X' $Q && $PY benchmarks/bc.py --envs walker2d --validation-fraction 0 --output \$OUT/bc_gpu.md demos.episodes=1" ;;
   *) echo "gpu_plan.sh: unknown item '$ITEM' (1, 1-resume, 1-probe, 2-gail, 2-airl, 2-walker, 3, 4, 5, 5-walker, 6)" >&2; exit 2 ;;
 esac

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import shlex
 import sys
 
 import jax
@@ -13,7 +14,7 @@ import jax
 def header(title: str, script: str, argv=None) -> list[str]:
     """Markdown lines: title, device, date and the command line that produced the report."""
     dev = jax.devices()[0]
-    args = " ".join(argv if argv is not None else sys.argv[1:])
+    args = shlex.join(argv if argv is not None else sys.argv[1:])  # quoted: the line pastes into a shell as is
     return [
         f"# {title}",
         "",

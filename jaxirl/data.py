@@ -350,6 +350,9 @@ def first_episodes(demos: Transition, metadata: Mapping[str, Any], num: int) -> 
         raise ValueError(f"demos: expected a jaxirl.envs.Transition, got {type(demos).__name__}")
     starts, lengths = (np.asarray(metadata.get(k)) for k in ("episode_starts", "episode_lengths"))
     have = int(starts.shape[0]) if starts.ndim == 1 else 0
+    if have == 0 or lengths.ndim != 1 or lengths.shape != starts.shape:
+        raise ValueError("metadata: no episode_starts / episode_lengths arrays (first_episodes cuts demonstrations "
+                         "as load_demos returns them, with their episodes' metadata)")
     if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or not 1 <= num <= have:
         raise ValueError(f"demos.episodes: expected an int in [1, {have}] (the episodes the file has) or null, got {num!r}")
     end = int(starts[num - 1] + lengths[num - 1])

@@ -145,7 +145,11 @@ class Trainer:
         self.random_return = random_return
         self.progress_fn = progress_fn
         self._bc_term = bc_lib.has_term(config.bc)
-        self.eval_steps = config.eval_steps or self.eval_env.episode_length
+        limit = self.eval_env.episode_length
+        if 0 < config.eval_steps < limit:  # as the jobs refuse it: no episode may end inside it (NaN scores)
+            raise ValueError(f"eval_steps: expected 0 (one episode length) or a window of at least the evaluation "
+                             f"env's episode_length = {limit} steps, got {config.eval_steps}")
+        self.eval_steps = config.eval_steps or limit
         self._run_jit = jax.jit(self._run, static_argnums=2)
         self._init_jit = jax.jit(self._init)
         self._evaluate_jit = jax.jit(self._evaluate)
@@ -225,9 +229,11 @@ class Trainer:
     def _init(self, key: jax.Array, demos: Optional[Transition] = None) -> TrainState:
         k_gen, k_rew, k_env, k_eval, k_state = jax.random.split(key, 5)
         gen_state = self.generator.init(k_gen)
-        if self.config.bc.steps > 0:  # warm start (jaxirl.bc); its own key, so the rest of init is unchanged
+        if self.config.bc.steps > 0:  # warm start (jaxirl.bc); its own key, so the rest of init is unchanged:
+            # fold_in(key, 5) — the 5-way split above takes 0-4 (fold_in(k, i) is split(k, n)[i] under JAX's
+            # partitionable threefry, so fold_in(k_gen, 1), used before 2026-11-29, was the critic's init key)
             gen_state, _ = bc_lib.fit(self.config.bc, self.config.generator, gen_state, demos.obs, demos.action,
-                                      jax.random.fold_in(k_gen, 1))
+                                      jax.random.fold_in(key, 5))
         params = reward_lib.init(self.model, k_rew)
         # (a plain reset(key) unless asked: envs of the user's own may not take the keyword)
         env_state = self.env.reset(k_env, stagger=True) if self.config.stagger_resets else self.env.reset(k_env)
@@ -348,7 +354,8 @@ class Trainer:
 
     def evaluate(self, state: TrainState, key: Optional[jax.Array] = None) -> dict:
         """True-reward returns and normalised scores of the current policy (deterministic and stochastic)."""
-        key = jax.random.fold_in(state.key, 1) if key is None else key
+        # default: fold_in(state.key, 6), a key no iteration takes (its 6-way split of state.key takes 0-5)
+        key = jax.random.fold_in(state.key, 6) if key is None else key
         return self._evaluate_jit(state.generator, state.random_return, key, state.iteration)
 
     def reward_fn(self, state: TrainState, which: Optional[str] = None) -> Callable:

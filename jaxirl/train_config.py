@@ -74,6 +74,10 @@ class TrainConfig:
         if not isinstance(self.bc, BCConfig):
             raise ValueError(f"bc: expected a jaxirl.bc.BCConfig, got {type(self.bc).__name__}")
         self.bc.validate()
+        if self.bc.validation_fraction != 0:  # the warm start's metrics are not kept: it would only drop data
+            raise ValueError(f"bc.validation_fraction: a training run keeps no held-out score of its warm start (it "
+                             f"would only leave the demonstrations' last part out of the cloning); expected 0, got "
+                             f"{self.bc.validation_fraction!r} (`jaxirl bc` reports a held-out NLL)")
         if self.bc.steps > 0 and not isinstance(self.generator, PPOConfig):
             raise ValueError(f"bc.steps: behavioural cloning warm-starts a PPO policy; the generator is "
                              f"{type(self.generator).__name__} (set bc.steps=0)")

@@ -139,6 +139,8 @@ def test_first_episodes_keeps_whole_episodes_and_the_normaliser(tmp_path):
     for bad in (0, 8, 2.5, True):
         with pytest.raises(ValueError, match=r"demos.episodes: expected an int in \[1, 7\]"):
             first_episodes(full, meta, bad)
+    with pytest.raises(ValueError, match="metadata: no episode_starts / episode_lengths"):  # not load_demos' output
+        first_episodes(full, {"env": "faller"}, 1)
     cfg = load_config(None, ["demos.episodes=0"], train_job.defaults())
     with pytest.raises(ValueError, match="demos.episodes: expected an int >= 1"):
         train_job._check(cfg)

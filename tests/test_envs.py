@@ -207,6 +207,14 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="env_kwargs: 'pointmass' does not take \\['bogus'\\]"):
         envs.make("pointmass", 2, bogus=1)
     assert envs.make("pointmass", np.int64(3), episode_length=np.int32(5)).num_envs == 3  # numpy ints are ints
+    # Brax's test env drops every argument; the others name only the user's arguments, not the backend make adds
+    with pytest.raises(ValueError, match="'fast' .Brax's test env. ignores every argument"):
+        envs.make("fast", 2, backend="spring")
+    with pytest.raises(ValueError, match="'fast' .Brax's test env. ignores every argument"):
+        envs.make("fast", 2, anything=1)
+    assert envs.make("fast", 2).action_size == 1
+    with pytest.raises(ValueError, match=r"env_kwargs: 'inverted_pendulum' does not take \['bogus'\] "):
+        envs.make("inverted_pendulum", 2, backend="spring", bogus=1)
     mdp = _random_mdp(jax.random.PRNGKey(0), 3, 2)
     with pytest.raises(ValueError, match="episode_length"):
         envs.from_mdp(mdp, jnp.zeros(3), num_envs=2)  # infinite horizon needs a length

@@ -197,6 +197,52 @@ def test_validation_errors(setup):
     with pytest.raises(ValueError, match="random_return .from the demonstrations' metadata.: expected a finite"):
         make_train(good, env, (demos, {"random_return": float("nan")}))
     assert isinstance(good.generator, ppo.PPOConfig) and isinstance(SoftVIConfig(), SoftVIConfig)
+    # settings nothing would act on: a penalty weight without a penalty, a held-out part of the warm start's data
+    # (the run keeps no held-out score), an evaluation window in which no episode can end (NaN scores)
+    with pytest.raises(ValueError, match="grad_penalty: 1.0 with penalty: none weights no penalty"):
+        make_config("gail", discriminator={"grad_penalty": 1.0})
+    for kind in ("r1", "wgan_gp"):
+        make_config("gail", discriminator={"grad_penalty": 1.0, "penalty": kind})
+    make_config("gail", discriminator={"grad_penalty": jnp.zeros(())})
+    with pytest.raises(ValueError, match="bc.validation_fraction: a training run keeps no held-out score"):
+        make_config("gail", bc={"steps": 10, "validation_fraction": 0.1})
+    with pytest.raises(ValueError, match=f"eval_steps: expected 0 .* at least the evaluation env's episode_length = "
+                                         f"{EPISODE} steps, got {EPISODE - 1}"):
+        make_train(good.replace(eval_steps=EPISODE - 1), env, demos)
+    assert make_train(good.replace(eval_steps=EPISODE), env, demos).eval_steps == EPISODE
+
+
+def test_init_and_evaluate_take_keys_nothing_else_takes(setup, monkeypatch):
+    """The BC warm start's key is neither the generator's (actor, critic) init keys nor another part of init's;
+    ``Trainer.evaluate(state)`` without a key does not reuse the next iteration's rollout key. (Under JAX's
+    partitionable threefry ``fold_in(k, i)`` equals ``split(k, n)[i]``: ``fold_in(k_gen, 1)`` was the critic's.)"""
+    from jaxirl import bc as bc_lib
+
+    env, demos, expert_return = setup
+    seen = {}
+    fit = bc_lib.fit
+
+    def spy(config, ppo_config, state, obs, action, key):
+        seen["bc"] = np.asarray(key)
+        return fit(config, ppo_config, state, obs, action, key)
+
+    monkeypatch.setattr(bc_lib, "fit", spy)
+    config = make_config("gail", "ppo", discriminator=DISC, generator_config=PPO, num_iterations=1,
+                         bc={"steps": 2})
+    trainer = make_train(config, env, demos, expert_return=expert_return, random_return=0.0)
+    key = jax.random.PRNGKey(3)
+    state = trainer._init(key, trainer.demos)  # eagerly: the spy sees the concrete key
+    used = list(jax.random.split(key, 5))
+    k_gen = used[0]
+    used += list(jax.random.split(k_gen, 2))  # PPO's actor and critic init keys
+    used += list(jax.random.split(state.key, 6))  # the next iteration's keys
+    assert all(not np.array_equal(seen["bc"], np.asarray(k)) for k in used)
+    # evaluate's default key: the same result as fold_in(state.key, 6), not the next rollout's key
+    default = trainer.evaluate(state)
+    assert float(default["return_stoch"]) == float(
+        trainer.evaluate(state, jax.random.fold_in(state.key, 6))["return_stoch"])
+    roll = jax.random.split(state.key, 6)[1]
+    assert not np.array_equal(np.asarray(jax.random.fold_in(state.key, 6)), np.asarray(roll))
 
 
 @pytest.mark.parametrize("algorithm", ["airl", "gail"])

@@ -69,11 +69,13 @@ def make(
         return VecEnv(_construct(PointMass, name, env_kwargs), num_envs, episode_length, name=name)
     if backend is not None and backend not in BRAX_BACKENDS:
         raise ValueError(f"backend: unknown Brax backend {backend!r}; valid backends are {', '.join(BRAX_BACKENDS)}")
+    if name == "fast" and (backend is not None or env_kwargs):  # Brax's test env: its __init__(**kwargs) drops them
+        raise ValueError(f"env_kwargs: 'fast' (Brax's test env) ignores every argument; expected backend=None and no "
+                         f"env kwargs, got backend={backend!r}, env_kwargs={env_kwargs}")
     from brax import envs as brax_envs  # lazy: importing Brax takes seconds
 
-    if backend is not None:
-        env_kwargs = {**env_kwargs, "backend": backend}
-    base = _construct(lambda **kw: brax_envs.get_environment(name, **kw), name, env_kwargs)
+    extra = {} if backend is None else {"backend": backend}
+    base = _construct(lambda **kw: brax_envs.get_environment(name, **kw, **extra), name, env_kwargs)
     return VecEnv(base, num_envs, episode_length, name=name)
 
 

@@ -5,9 +5,11 @@ exactly from ``T(s, a, ·)`` (dense or sparse form); the reward is a given true 
 (``r(s)`` of the state where the decision is made), ``(S, A)`` or ``(S, A, S)`` (using the sampled next
 state). There is no termination; a finite-horizon MDP's episodes are truncated after its ``H`` decisions,
 which matches the ``H`` reward collections of :func:`jaxirl.tabular.soft_vi.soft_value_iteration`.
-(Flagged as truncations, like any time limit: the one-hot state does not hold the time step, so the exact
-soft-VI generator solves the finite horizon itself, while a PPO policy on such an env bootstraps ``γ V(s_H)``
-past the horizon as it would for a time limit — an infinite-horizon learner's view of the same MDP.)
+(Flagged as truncations, like any time limit: the one-hot state does not hold the time step. The exact
+soft-VI generator keeps a stationary policy and refuses a finite-horizon MDP — the finite horizon is solved by
+:func:`jaxirl.tabular.soft_vi.soft_value_iteration` itself, e.g. inside MaxEnt IRL — while a PPO policy on such an
+env bootstraps ``γ V(s_H)`` past the horizon as it would for a time limit: an infinite-horizon learner's view of
+the same MDP.)
 """
 
 from __future__ import annotations

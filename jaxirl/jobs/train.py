@@ -15,8 +15,8 @@ Sections (defaults in :func:`defaults`)::
     ppo:           the fields of jaxirl.rl.ppo.PPOConfig (the generator)
     bc:            the fields of jaxirl.bc.BCConfig: behavioural cloning of the demonstrations into the PPO
                    policy before the first iteration (steps: 0 = off, the default; learning_rate, batch_size,
-                   fit_std, ent_coef, l2, validation_fraction) and a BC term in every PPO minibatch loss
-                   (coef: 0 = off, the default; coef_decay_iterations)
+                   fit_std, ent_coef, l2; validation_fraction must stay 0: `jaxirl bc` reports a held-out score)
+                   and a BC term in every PPO minibatch loss (coef: 0 = off, the default; coef_decay_iterations)
     eval:          num_envs (environments of the evaluation env), seed, num_steps (the window of a later
                    `jaxirl eval RUN_DIR`; 0: train.eval_steps, or one episode length),
                    env_kwargs (null: env.kwargs; else the evaluation env's own constructor arguments, e.g.

@@ -85,6 +85,11 @@ class DiscriminatorConfig:
                 raise ValueError(f"{name}: expected a finite number {'>' if strict else '>='} 0, got {x!r}")
         if self.penalty not in penalty_lib.PENALTIES:
             raise ValueError(f"penalty: expected one of {', '.join(penalty_lib.PENALTIES)}, got {self.penalty!r}")
+        if self.penalty == "none" and not isinstance(self.grad_penalty, jax.core.Tracer) \
+                and np.any(np.asarray(self.grad_penalty) != 0):
+            raise ValueError(f"grad_penalty: {self.grad_penalty!r} with penalty: none weights no penalty; expected "
+                             f"penalty: one of {', '.join(p for p in penalty_lib.PENALTIES if p != 'none')} "
+                             f"(or grad_penalty: 0)")
         for name in ("num_steps", "expert_batch_size", "policy_batch_size", "replay_rollouts"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:

@@ -5,11 +5,13 @@ that ``(s, a)`` came from the expert. It minimises the binary cross-entropy of
 :func:`jaxirl.objectives.base.discriminator_bce`; the generator maximises a reward derived from ``D``
 (``reward_type``), each written with log-sigmoids so it is finite for any logit:
 
-* ``"gail"``: ``−log(1 − D) = softplus(ℓ)`` (always positive; the "survival bonus" form used with
-  the non-saturating generator loss, Goodfellow et al. 2014; Ho & Ermon 2016 eq. 17 with cost ``log D``
-  of the policy sample flipped to our expert-is-1 convention).
+* ``"gail"``: ``−log(1 − D) = softplus(ℓ)`` (Ho & Ermon 2016 eq. 17, whose cost ``log D`` of the policy
+  sample is ours with the labels flipped to expert-is-1; always positive, a "survival bonus", Kostrikov et al.
+  2019). It is the minimax, *saturating* form of Goodfellow et al. 2014: its slope in ``ℓ`` is ``σ(ℓ)``, which
+  vanishes where the discriminator confidently rejects the policy's samples.
 * ``"logit"``: ``log D − log(1 − D) = ℓ`` (the AIRL-style reward, Fu et al. 2018; zero-centred).
-* ``"log_d"``: ``log D = −softplus(−ℓ)`` (always negative; a "per-step penalty" form).
+* ``"log_d"``: ``log D = −softplus(−ℓ)`` (always negative, a "per-step penalty"): Goodfellow et al. 2014's
+  *non-saturating* generator objective, steepest (slope ``1 − σ(ℓ)``) where the policy's samples are rejected.
 
 ``log_pi`` is ignored: GAIL's discriminator does not involve the policy density.
 """

@@ -1,8 +1,9 @@
 """Gradient penalties on the discriminator's score, with respect to its inputs.
 
 The penalised function is the learned score ``s(x)`` of the reward model (:func:`jaxirl.reward.score`:
-GAIL's logit ``ℓ``, AIRL's ``f``; the ``−log π`` part of AIRL's logit does not depend on the
-discriminator's parameters and is left out). ``x`` are the encoded inputs ``(s, a, s')`` (one-hot for
+GAIL's logit ``ℓ``, AIRL's ``f``). For AIRL this is a choice: its logit is ``f − log π``, and a penalty on
+the gradient of the whole logit would add a policy-dependent cross term to the parameters' gradient; the
+penalty here smooths the learned reward network alone. ``x`` are the encoded inputs ``(s, a, s')`` (one-hot for
 discrete actions); the gradient norm is per sample over all of them. The gradient is taken with respect to the
 raw inputs, before the reward model's input normalisation (``normalize_inputs``): the score itself does not
 depend on the observations' units, but the penalty does (WGAN-GP's target norm 1, R1's strength), and it moves
