@@ -231,7 +231,7 @@ class Trainer:
         gen_state = self.generator.init(k_gen)
         if self.config.bc.steps > 0:  # warm start (jaxirl.bc); its own key, so the rest of init is unchanged:
             # fold_in(key, 5) — the 5-way split above takes 0-4 (fold_in(k, i) is split(k, n)[i] under JAX's
-            # partitionable threefry, so fold_in(k_gen, 1), used before 2026-11-29, was the critic's init key)
+            # partitionable threefry, so fold_in(k_gen, 1), used until the evening of 2026-11-28, was the critic's init key)
             gen_state, _ = bc_lib.fit(self.config.bc, self.config.generator, gen_state, demos.obs, demos.action,
                                       jax.random.fold_in(key, 5))
         params = reward_lib.init(self.model, k_rew)
