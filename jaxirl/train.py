@@ -88,9 +88,24 @@ def check_demos(demos, env) -> Transition:
         shape = obs.shape if name == "next_obs" else (m,)
         if x.shape != shape:
             raise ValueError(f"demos.{name}: expected shape {shape}, got {x.shape}")
-    for name in ("obs", "action", "next_obs", "reward"):
-        if not np.all(np.isfinite(np.asarray(getattr(demos, name), np.float64))):
-            raise ValueError(f"demos.{name}: contains NaN or infinite values")
+    if not env.discrete and not np.issubdtype(act.dtype, np.floating):
+        raise ValueError(f"demos.action: a continuous env needs float actions, got {act.dtype}")
+    for name in ("obs", "action", "next_obs", "reward", "terminated", "truncated"):
+        x = np.asarray(getattr(demos, name))
+        if x.dtype == bool:
+            continue
+        with np.errstate(over="ignore"):  # as the trainer keeps them: a float64 1e39 is inf in float32
+            if not np.all(np.isfinite(x.astype(np.float32))):
+                raise ValueError(f"demos.{name}: contains NaN or infinite values (as float32)")
+    flags = {}
+    for name in ("terminated", "truncated"):
+        flags[name] = np.asarray(getattr(demos, name)).astype(np.float32)
+        if not np.all((flags[name] == 0) | (flags[name] == 1)):
+            raise ValueError(f"demos.{name}: expected only 0 and 1 (or booleans), got values "
+                             f"{np.unique(flags[name])[:5].tolist()}")
+    if np.any((flags["terminated"] > 0) & (flags["truncated"] > 0)):
+        raise ValueError("demos.terminated / demos.truncated: a transition has both set (an episode that ends in its "
+                         "MDP on its last allowed step is terminated only)")
     if env.discrete:  # (M, 1) indices become (M,): the shape every consumer (log π, input encoding) expects
         demos = demos.replace(action=act.reshape(m).astype(np.int32))
     # via the host: uncommitted arrays, so a run placed on other devices (jaxirl.parallel) may take them
@@ -409,6 +424,18 @@ def make_train(
     return Trainer(config, env, demos, expert_return, eval_env, progress_fn, random_return)
 
 
+def _finite_scalar(field: str, value) -> float:
+    """``value`` as a float when it is one finite real number (Python, NumPy or a concrete JAX scalar)."""
+    try:
+        a = np.asarray(value)
+    except Exception:  # noqa: BLE001 — e.g. a tracer: not a number known before compiling
+        a = np.asarray(None)
+    if isinstance(value, bool) or a.shape != () or a.dtype == bool or not np.issubdtype(a.dtype, np.number) \
+            or np.iscomplexobj(a) or not np.isfinite(a):
+        raise ValueError(f"{field}: expected a finite number or None, got {value!r}")
+    return float(a)
+
+
 def score_normaliser(demos: Transition, metadata, expert_return: Optional[float] = None,
                      random_return: Optional[float] = None) -> tuple[float, Optional[float]]:
     """``(R_expert, R_random)`` of the normalised score ``(R − R_random) / (R_expert − R_random)``: the given
@@ -420,11 +447,10 @@ def score_normaliser(demos: Transition, metadata, expert_return: Optional[float]
     field = "random_return"
     if random_return is None and metadata and metadata.get("random_return") is not None:
         random_return, field = metadata["random_return"], "random_return (from the demonstrations' metadata)"
+    expert_return = _finite_scalar("expert_return", expert_return)
     if random_return is not None:
-        if isinstance(random_return, bool) or not isinstance(random_return, (int, float, np.number)) \
-                or not np.isfinite(random_return):
-            raise ValueError(f"{field}: expected a finite number or None, got {random_return!r}")
-        if float(random_return) == float(expert_return):
+        random_return = _finite_scalar(field, random_return)
+        if random_return == expert_return:
             raise ValueError(f"{field}: equals expert_return ({expert_return}); the normalised score "
                              "(R - R_random) / (R_expert - R_random) would divide by zero")
         random_return = float(random_return)

@@ -31,3 +31,12 @@ def test_every_module_imports_first():
     out = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr[-3000:]
     assert int(out.stdout.split()[0]) >= 30  # the walk found the package's modules
+
+
+def test_subpackages_expose_their_modules():
+    """``from jaxirl import rl; rl.ppo`` works whatever was imported before (the README writes ``rl.ppo.PPOConfig``)."""
+    script = "from jaxirl import rl, tabular, objectives, envs, reward; rl.ppo.PPOConfig; rl.evaluate; print('ok')"
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
+

@@ -210,6 +210,28 @@ def test_validation_errors(setup):
                                          f"{EPISODE} steps, got {EPISODE - 1}"):
         make_train(good.replace(eval_steps=EPISODE - 1), env, demos)
     assert make_train(good.replace(eval_steps=EPISODE), env, demos).eval_steps == EPISODE
+    # in-memory demonstrations get the file's checks: 0/1 flags, not both on a step, finite as float32, float actions
+    flags = np.array(demos.terminated)
+    flags[EPISODE - 1] = 2.0
+    with pytest.raises(ValueError, match=r"demos.terminated: expected only 0 and 1 .*got values \[0.0, 2.0\]"):
+        make_train(good, env, demos.replace(terminated=flags))
+    both = np.array(demos.terminated)
+    both[EPISODE - 1] = 1.0  # that step is already truncated (the time limit)
+    with pytest.raises(ValueError, match="a transition has both set"):
+        make_train(good, env, demos.replace(terminated=both))
+    huge = np.asarray(demos.obs, np.float64).copy()
+    huge[0, 0] = 1e39  # finite in float64, inf in the float32 the trainer keeps
+    with pytest.raises(ValueError, match=r"demos.obs: contains NaN or infinite values \(as float32\)"):
+        make_train(good, env, demos.replace(obs=huge))
+    with pytest.raises(ValueError, match="demos.action: a continuous env needs float actions, got int"):
+        make_train(good, env, demos.replace(action=np.zeros(demos.action.shape, np.int32)))
+    boolean = make_train(good, env, demos.replace(truncated=np.asarray(demos.truncated) > 0))
+    assert boolean.expert_return == pytest.approx(trainer.expert_return)
+    for bad_expert in (float("nan"), "3", np.array([1.0, 2.0]), True):
+        with pytest.raises(ValueError, match="expert_return: expected a finite number"):
+            make_train(good, env, demos, expert_return=bad_expert)
+    scalar = make_train(good, env, demos, expert_return=np.float32(-3.0), random_return=jnp.float32(-30.0))
+    assert (scalar.expert_return, scalar.random_return) == (-3.0, -30.0)
 
 
 def test_init_and_evaluate_take_keys_nothing_else_takes(setup, monkeypatch):
