@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxirl.tabular.mdp import TabularMDP, _concrete, check_reward, expected_reward
+from jaxirl.tabular.mdp import TabularMDP, _concrete, check_reward, expected_reward, float_dtype
 # greedy_policy and optimal_policy live beside value iteration (jaxirl.tabular imports them, and this module
 # imports jaxirl.tabular); they stay part of this module's API.
 from jaxirl.tabular.soft_vi import greedy_policy, optimal_policy
@@ -72,7 +72,8 @@ def _weighted_pearson(a: jax.Array, b: jax.Array, w: jax.Array) -> jax.Array:
 
 def pearson(a: jax.Array, b: jax.Array) -> jax.Array:
     """Pearson correlation of the flattened arrays; 0 when either is constant (correlation undefined)."""
-    a, b = jnp.ravel(jnp.asarray(a, jnp.float32)), jnp.ravel(jnp.asarray(b, jnp.float32))
+    dt = float_dtype(a, b)  # float32, or float64 inputs' float64 (jax_enable_x64)
+    a, b = jnp.ravel(jnp.asarray(a, dt)), jnp.ravel(jnp.asarray(b, dt))
     if a.shape != b.shape:
         raise ValueError(f"pearson: a and b need the same number of elements, got {a.shape} and {b.shape}")
     _check_finite("a", a)
@@ -81,7 +82,7 @@ def pearson(a: jax.Array, b: jax.Array) -> jax.Array:
 
 
 def _as_sas(name: str, r, S: Optional[int], A: Optional[int]) -> jax.Array:
-    r = jnp.asarray(r, jnp.float32)
+    r = jnp.asarray(r, float_dtype(r))
     _check_finite(name, r)
     if r.ndim == 3 and r.shape[0] == r.shape[2] and (S is None or r.shape[:2] == (S, A)):
         return r
@@ -97,7 +98,7 @@ def _as_sas(name: str, r, S: Optional[int], A: Optional[int]) -> jax.Array:
 def _dist(name: str, d, n: int) -> jax.Array:
     if d is None:
         return jnp.full((n,), 1.0 / n, jnp.float32)
-    d = jnp.asarray(d, jnp.float32)
+    d = jnp.asarray(d, float_dtype(d))
     if d.shape != (n,):
         raise ValueError(f"{name}: expected shape ({n},), got {tuple(d.shape)}")
     if _concrete(d):
@@ -153,15 +154,17 @@ def epic_distance(
     d_s = _dist("state_dist", state_dist, S)
     d_a = _dist("action_dist", action_dist, A)
     if coverage is None:
-        w = jnp.ones((S, A, S), jnp.float32)
+        w = jnp.ones((S, A, S), r1.dtype)
     else:
-        w = jnp.asarray(coverage, jnp.float32)
+        w = jnp.asarray(coverage, float_dtype(coverage))
         if w.shape != (S, A, S):
             raise ValueError(f"coverage: expected shape ({S}, {A}, {S}), got {tuple(w.shape)}")
         if _concrete(w) and (np.any(np.asarray(w) < 0) or not np.asarray(w).sum() > 0):
             raise ValueError("coverage: expected non-negative weights with a positive sum")
-    gamma = jnp.asarray(discount, jnp.float32)
-    c1, c2 = canonicalize(r1, gamma, d_s, d_a), canonicalize(r2, gamma, d_s, d_a)
+    dt = float_dtype(r1, r2)
+    r1, r2, gamma = r1.astype(dt), r2.astype(dt), jnp.asarray(discount, dt)
+    c1, c2 = canonicalize(r1, gamma, d_s.astype(dt), d_a.astype(dt)), canonicalize(r2, gamma, d_s.astype(dt), d_a.astype(dt))
+    w = w.astype(dt)
     zero1, zero2 = _equivalent_to_zero(c1, r1, w), _equivalent_to_zero(c2, r2, w)
     rho = jnp.where(zero1 & zero2, 1.0, jnp.where(zero1 | zero2, 0.0, _weighted_pearson(c1, c2, w)))
     return jnp.sqrt(jnp.clip((1.0 - rho) / 2.0, 0.0, 1.0))

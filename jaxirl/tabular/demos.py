@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxirl.tabular.mdp import TabularMDP, _concrete
+from jaxirl.tabular.mdp import TabularMDP, _concrete, float_dtype
 
 __all__ = ["Trajectories", "sample_trajectories", "feature_expectations", "empirical_visitation", "empirical_initial"]
 
@@ -124,7 +124,8 @@ def _check_range(name: str, x, n: int, what: str) -> None:
 def _discounts(length: int, discount) -> jax.Array:
     if isinstance(discount, (int, float)) and not 0.0 <= discount <= 1.0:
         raise ValueError(f"discount: expected a number in [0, 1], got {discount!r}")
-    return jnp.asarray(discount, jnp.float32) ** jnp.arange(length, dtype=jnp.float32)
+    dt = float_dtype(discount)  # a float64 discount (under jax_enable_x64) keeps float64 weights
+    return jnp.asarray(discount, dt) ** jnp.arange(length, dtype=dt)
 
 
 def feature_expectations(traj: Trajectories, features: jax.Array, discount=1.0) -> jax.Array:
@@ -157,7 +158,7 @@ def empirical_visitation(
         counts = jax.vmap(lambda col: jnp.zeros(S * A, jnp.float32).at[col].add(1.0), in_axes=1)(idx)
         return counts.reshape(traj.length, S, A) / traj.num_trajectories
     w = jnp.broadcast_to(_discounts(traj.length, discount), idx.shape)
-    counts = jnp.zeros(S * A, jnp.float32).at[idx.reshape(-1)].add(w.reshape(-1))
+    counts = jnp.zeros(S * A, w.dtype).at[idx.reshape(-1)].add(w.reshape(-1))
     return counts.reshape(S, A) / traj.num_trajectories
 
 

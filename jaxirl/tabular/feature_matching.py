@@ -128,10 +128,10 @@ def apprenticeship_learning(
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
     if isinstance(num_iterations, bool) or not isinstance(num_iterations, (int, np.integer)) or num_iterations < 1:
         raise ValueError(f"num_iterations: expected a positive int, got {num_iterations!r}")
-    features = jnp.asarray(features, jnp.float32)
+    features = jnp.asarray(features, mdp.dtype)
     if features.ndim != 2 or features.shape[0] != mdp.num_states:
         raise ValueError(f"features: expected shape ({mdp.num_states}, F), got {tuple(features.shape)}")
-    mu_e = jnp.asarray(expert_features, jnp.float32)
+    mu_e = jnp.asarray(expert_features, mdp.dtype)
     if mu_e.shape != (features.shape[1],):
         raise ValueError(f"expert_features: expected shape ({features.shape[1]},), got {tuple(mu_e.shape)}")
     for name, x in (("features", features), ("expert_features", mu_e)):
@@ -146,11 +146,11 @@ def apprenticeship_learning(
 def _run(mdp, features, mu_e, method, num_iterations, temperature):
     S, A = mdp.num_states, mdp.num_actions
     shape = (mdp.horizon, S, A) if mdp.horizon is not None else (S, A)
-    pi0 = jnp.full(shape, 1.0 / A, jnp.float32)
+    pi0 = jnp.full(shape, 1.0 / A, mdp.dtype)
     mu0 = policy_feature_expectations(mdp, pi0, features)
     n = num_iterations + 1
     buffer = jnp.broadcast_to(mu0, (n, mu0.shape[0]))  # unfilled slots repeat μ_0: the hull is unchanged
-    lam = jnp.zeros((n,), jnp.float32).at[0].set(1.0)
+    lam = jnp.zeros((n,), mdp.dtype).at[0].set(1.0)
     w = mu_e - mu0
     if method == "max_margin":
         w = w / jnp.maximum(jnp.linalg.norm(w), 1e-12)

@@ -31,7 +31,7 @@ import optax
 from flax import struct
 
 from jaxirl.tabular.demos import Trajectories, empirical_visitation, sample_trajectories
-from jaxirl.tabular.mdp import TabularMDP, _concrete, positive_number
+from jaxirl.tabular.mdp import TabularMDP, _concrete, float_dtype, positive_number
 from jaxirl.tabular.soft_vi import soft_value_iteration
 from jaxirl.tabular.visitation import visitation
 
@@ -68,13 +68,14 @@ class RewardMLP(nn.Module):
 
 
 def _model_fns(model: str, hidden: tuple, num_states: int):
-    """``(init(key, F) -> params, apply(params, F) -> r (S,))`` for a model name."""
+    """``(init(key, F) -> params, apply(params, F) -> r (S,))`` for a model name; parameters in the features'
+    float dtype (float64 features: a float64 reward)."""
     if model == "tabular":
-        return (lambda key, f: jnp.zeros((num_states,), jnp.float32)), (lambda p, f: p)
+        return (lambda key, f: jnp.zeros((num_states,), f.dtype)), (lambda p, f: p)
     if model == "linear":
-        return (lambda key, f: jnp.zeros((f.shape[1],), jnp.float32)), (lambda p, f: f @ p)
+        return (lambda key, f: jnp.zeros((f.shape[1],), f.dtype)), (lambda p, f: f @ p)
     net = RewardMLP(hidden)
-    return (lambda key, f: net.init(key, f)), net.apply
+    return (lambda key, f: jax.tree.map(lambda x: x.astype(f.dtype), net.init(key, f))), net.apply
 
 
 def expert_state_visitation(mdp: TabularMDP, expert: Union[Trajectories, jax.Array]) -> jax.Array:
@@ -91,10 +92,10 @@ def expert_state_visitation(mdp: TabularMDP, expert: Union[Trajectories, jax.Arr
             raise ValueError(f"expert: trajectories need length == horizon = {mdp.horizon}, got {expert.length}")
         mu = empirical_visitation(expert, S, A, discount=mdp.discount).sum(-1)
         if mdp.horizon is None:
-            gamma = jnp.asarray(mdp.discount, jnp.float32)
+            gamma = jnp.asarray(mdp.discount, mdp.dtype)
             mu = mu * (1.0 - gamma**expert.length) ** -1  # Σ_{t<L} γ^t = (1 − γ^L)/(1 − γ)
-        return mu
-    mu = jnp.asarray(expert, jnp.float32)
+        return mu.astype(mdp.dtype)
+    mu = jnp.asarray(expert, mdp.dtype)
     if mu.shape == (S, A):
         mu = mu.sum(-1)
     if mu.shape != (S,):
@@ -118,7 +119,7 @@ def _check_args(mdp, features, model, hidden, learning_rate, num_steps, temperat
         raise ValueError(f"model: expected one of {MODELS}, got {model!r}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer: expected one of {tuple(OPTIMIZERS)}, got {optimizer!r}")
-    features = jnp.asarray(features, jnp.float32)
+    features = jnp.asarray(features, mdp.dtype)
     if features.ndim != 2 or features.shape[0] != mdp.num_states:
         raise ValueError(f"features: expected shape ({mdp.num_states}, F), got {tuple(features.shape)}")
     if _concrete(features) and not np.all(np.isfinite(np.asarray(features))):
@@ -235,7 +236,7 @@ def _run(mdp, features, mu_e, key, learning_rate, temperature, l2, model, hidden
     params = init(k_init, features)
     opt = optax.inject_hyperparams(OPTIMIZERS[optimizer])(learning_rate=learning_rate)
     opt_state = opt.init(params)
-    gamma = jnp.asarray(mdp.discount, jnp.float32)
+    gamma = jnp.asarray(mdp.discount, mdp.dtype)
     finite = mdp.horizon is not None
 
     def step(carry, k):
@@ -258,7 +259,7 @@ def _run(mdp, features, mu_e, key, learning_rate, temperature, l2, model, hidden
         params = optax.apply_updates(params, updates)
         return (params, opt_state, v0 if not finite else v_warm), (loss, optax.tree.norm(grad))
 
-    v_init = jnp.zeros((S,), jnp.float32)
+    v_init = jnp.zeros((S,), mdp.dtype)
     keys = jax.random.split(k_run, num_steps)
     carry = (params, opt_state, v_init)
     if log_every is None:

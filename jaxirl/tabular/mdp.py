@@ -19,6 +19,12 @@ from flax import struct
 _ATOL = 1e-4  # float32 rows built by users sum to 1 within a few ulps times S; 1e-4 catches real mistakes
 
 
+def float_dtype(*xs):
+    """float32, or the widest float dtype among ``xs`` (float64 arrays exist only under ``jax_enable_x64``)."""
+    dtypes = [jnp.result_type(x) for x in xs if x is not None]
+    return jnp.result_type(jnp.float32, *[d for d in dtypes if jnp.issubdtype(d, jnp.floating)])
+
+
 def _concrete(x) -> bool:
     """True for arrays whose values can be read now (not tracers, not vmap in_axes placeholders)."""
     if isinstance(x, jax.core.Tracer):
@@ -84,6 +90,12 @@ class TabularMDP:
     @property
     def num_actions(self) -> int:
         return self.transition.shape[-2]
+
+    @property
+    def dtype(self):
+        """The float dtype of its computations: the transitions' (float32, or float64 for a float64 MDP under
+        ``jax_enable_x64``)."""
+        return float_dtype(self.transition)
 
     @property
     def is_sparse(self) -> bool:

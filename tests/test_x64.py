@@ -1,0 +1,53 @@
+"""Under ``jax_enable_x64`` a float64 MDP is solved in float64 end to end: soft VI to a NumPy float64 value
+iteration's precision, MaxEnt IRL (linear, tabular, MLP; exact and sampled) and apprenticeship learning return
+float64 results, and EPIC of equivalent float64 rewards is 0 to float64 rounding. (A subprocess: x64 is global.)"""
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+
+_SCRIPT = r"""
+import jax, jax.numpy as jnp, numpy as np
+jax.config.update("jax_enable_x64", True)
+from jaxirl import metrics, tabular
+from jaxirl.tabular.feature_matching import policy_feature_expectations
+
+p = tabular.gridworld(4, discount=0.9, slip=0.2)
+f64 = lambda x: jnp.asarray(x, jnp.float64)
+mdp = p.mdp.replace(transition=f64(p.mdp.dense_transition()), initial=f64(p.mdp.initial), discount=f64(0.9),
+                    next_states=None)
+assert p.mdp.dtype == jnp.float32 and mdp.dtype == jnp.float64
+r, F = f64(p.reward), f64(p.features)
+sol = tabular.soft_value_iteration(mdp, r, tol=1e-13)
+# NumPy float64 soft value iteration (temperature 1) to convergence
+T, v = np.asarray(mdp.transition), np.zeros(16)
+for _ in range(2000):
+    q = np.asarray(r)[:, None] + 0.9 * T @ v
+    v = np.log(np.exp(q - q.max(1, keepdims=True)).sum(1)) + q.max(1)
+err = float(np.max(np.abs(np.asarray(sol.v) - v)))
+assert sol.v.dtype == jnp.float64 and err < 1e-9, err
+mu = tabular.visitation(mdp, sol.policy).discounted_state_action.sum(-1)
+key = jax.random.PRNGKey(0)
+for model in ("linear", "tabular", "mlp"):
+    res = tabular.maxent_irl(mdp, F, mu, key, model=model, num_steps=5)
+    assert res.reward.dtype == jnp.float64 and np.all(np.isfinite(np.asarray(res.loss))), model
+res = tabular.maxent_irl_sampled(mdp, F, mu, key, num_steps=3, num_samples=8, sample_length=20)
+assert res.reward.dtype == jnp.float64
+mu_f = policy_feature_expectations(mdp, sol.policy, F)
+for temperature in (None, 1.0):
+    out = tabular.apprenticeship_learning(mdp, F, mu_f, num_iterations=4, temperature=temperature)
+    assert all(x.dtype in (jnp.float64, jnp.int32, jnp.int64, jnp.bool_) for x in jax.tree.leaves(out))
+d64 = float(metrics.epic_distance(r, 2 * r + 1, mdp=mdp))
+d32 = float(metrics.epic_distance(p.reward, 2 * p.reward + 1, mdp=p.mdp))
+assert d64 < 1e-6 < d32, (d64, d32)  # float32 rounding leaves ~5e-4
+assert metrics.pearson(r, r).dtype == jnp.float64
+print("ok", err, d64, d32)
+"""
+
+
+def test_float64_mdps_stay_float64():
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0 and out.stdout.startswith("ok"), out.stdout + out.stderr[-3000:]
