@@ -249,6 +249,12 @@ def load_pytree(path: str, target: Any = None) -> Any:
         r = jnp.asarray(r)
         if hasattr(t, "shape") and tuple(r.shape) != tuple(np.shape(t)):
             raise StructureMismatch(f"{path!r}: array of shape {r.shape} where {np.shape(t)} was expected")
+        want = getattr(t, "dtype", None)
+        if want is not None and r.dtype != want:
+            # a float's width may differ (a file from a jax_enable_x64 session): cast; another kind is a mismatch
+            if jnp.issubdtype(r.dtype, jnp.floating) and jnp.issubdtype(want, jnp.floating):
+                return r.astype(want)
+            raise StructureMismatch(f"{path!r}: array of dtype {r.dtype} where {want} was expected")
         return r
 
     return jax.tree.map(back, target, restored)
@@ -309,12 +315,25 @@ def load_checkpoint(path: str, target: Any) -> tuple[Any, dict]:
 
 
 def prune_checkpoints(run_dir: str, keep: int) -> None:
-    """Delete all but the ``keep`` newest checkpoints of ``run_dir`` (``keep`` <= 0: keep them all)."""
+    """Delete all but the ``keep`` newest complete checkpoints of ``run_dir`` (``keep`` <= 0: keep them all).
+
+    Complete: its ``.json`` exists (written last, as :func:`latest_checkpoint` requires). An unfinished one (an
+    interrupt between the two writes) never counts towards ``keep``; it is deleted once older than the newest
+    complete one, and a newer one is left alone (a resume that lowered ``num_iterations`` cannot push the only
+    complete checkpoint out)."""
     folder = os.path.join(run_dir, "checkpoints")
     if keep <= 0 or not os.path.isdir(folder):
         return
     found = sorted((int(m.group(1)), name) for name in os.listdir(folder) if (m := _CKPT.match(name)))
-    for _, name in found[:-keep]:
+    complete = [(i, name) for i, name in found
+                if os.path.isfile(os.path.join(folder, name[: -len(".msgpack")] + ".json"))]
+    if not complete:
+        return
+    kept = {name for _, name in complete[-keep:]}
+    newest = complete[-1][0]
+    for i, name in found:
+        if name in kept or i > newest:
+            continue
         for path in (os.path.join(folder, name), os.path.join(folder, name[: -len(".msgpack")] + ".json")):
             if os.path.exists(path):
                 os.remove(path)
@@ -341,6 +360,8 @@ def check_resume(run_dir: Any, cfg: Mapping, defaults: Mapping, allowed: set) ->
         raise ValueError(f"resume: expected a run folder, got {run_dir!r}")
     if not os.path.isdir(run_dir):
         raise ValueError(f"resume: run folder not found: {run_dir!r}")
+    if not os.path.isfile(os.path.join(run_dir, "config.yaml")):
+        raise ValueError(f"resume: {run_dir!r} is not a run folder (no config.yaml)")
     saved = merge(defaults, read_config(run_dir))
     diffs = _config_diff(saved, cfg, set(allowed))
     if diffs:

@@ -541,6 +541,29 @@ def test_pytree_and_checkpoint_round_trip_exactly(tmp_path):
         io.load_pytree(path, {"params": {"w": jnp.zeros((4, 2)), "b": jnp.zeros(2, jnp.int32)}})
     with pytest.raises(io.StructureMismatch, match="array of shape"):
         io.load_pytree(path, template.replace(params={"w": jnp.zeros((2, 2)), "b": jnp.zeros(2, jnp.int32)}))
+    # dtypes are the template's: a float of another width is cast, another kind is a mismatch
+    half = io.load_pytree(path, template.replace(params={"w": jnp.zeros((3, 2), jnp.bfloat16), "b": jnp.zeros(2, jnp.int32)}))
+    assert half.params["w"].dtype == jnp.bfloat16
+    with pytest.raises(io.StructureMismatch, match="array of dtype int32 where float32 was expected"):
+        io.load_pytree(path, template.replace(params={"w": jnp.zeros((3, 2)), "b": jnp.zeros(2)}))
+
+
+def test_prune_keeps_complete_checkpoints_and_resume_names_its_field(tmp_path):
+    """An unfinished checkpoint (its .msgpack without the .json written last) never counts towards
+    ``keep_checkpoints``: a newer one cannot push out the only complete one, an older one is deleted."""
+    import jax.numpy as jnp
+
+    run = str(tmp_path / "run")
+    for it in (2, 4, 6):
+        io.save_checkpoint(run, it, {"x": jnp.zeros(2)})
+    folder = os.path.join(run, "checkpoints")
+    os.remove(os.path.join(folder, "checkpoint-6.json"))  # interrupted between the two writes
+    os.remove(os.path.join(folder, "checkpoint-2.json"))
+    io.prune_checkpoints(run, 1)
+    assert sorted(os.listdir(folder)) == ["checkpoint-4.json", "checkpoint-4.msgpack", "checkpoint-6.msgpack"]
+    assert io.latest_checkpoint(run)[0] == 4
+    with pytest.raises(ValueError, match="resume: .* is not a run folder .no config.yaml."):
+        io.check_resume(run, {}, {}, set())
 
 
 def test_metrics_writer_truncates_on_resume(tmp_path):
