@@ -15,6 +15,12 @@ below ``tol · (1 + max|V|)`` (a relative tolerance, so that float32 runs can me
 values) or ``max_iter`` backups. That bounds the last step, not the error: a γ-contraction leaves
 ``|V − V*| ≤ γ/(1 − γ) · tol · (1 + max|V|)`` (about 9× the step at γ = 0.9, 99× at 0.99); the policy is far
 less sensitive (a constant error in V cancels in ``Q − V``).
+
+Derivatives: the finite-horizon recursion is a ``lax.scan`` that ``jax.grad`` differentiates directly. The
+infinite-horizon fixed point ``V* = B(V*)`` is differentiated by the implicit function theorem
+(``jax.lax.custom_root``): ``dV* = (I − ∂B/∂V)⁻¹ ∂B``, with ``∂B/∂V = γ P_π`` solved by the same kind of
+iteration, so ``jax.grad`` and ``jax.jacfwd`` work in the reward, the temperature, the discount and the
+transitions (e.g. the gradient of ``p0 · V*`` in a state reward is the discounted state visitation).
 """
 
 from __future__ import annotations
@@ -106,17 +112,45 @@ def soft_value_iteration(
 
     v0 = soft_v(r_t) if init_v is None else jnp.asarray(init_v, r.dtype)
 
-    def cond(carry):
-        _, i, err, scale = carry
-        return (i < max_iter) & (err > tol * (1.0 + scale))
+    def backup(v):
+        return soft_v(r_t + gamma * expected_next_t(v))
 
-    def body(carry):
-        v, i, _, _ = carry
-        v_new = soft_v(r_t + gamma * expected_next_t(v))
-        return v_new, i + 1, jnp.max(jnp.abs(v_new - v)), jnp.max(jnp.abs(v_new))
+    def solve(_, v_start):  # the forward iteration (custom_root differentiates the fixed point, not this loop)
+        def cond(carry):
+            _, i, err, scale = carry
+            return (i < max_iter) & (err > tol * (1.0 + scale))
 
-    init = (v0, jnp.asarray(0, jnp.int32), jnp.asarray(jnp.inf, r.dtype), jnp.max(jnp.abs(v0)))
-    v, iters, err, _ = jax.lax.while_loop(cond, body, init)
+        def body(carry):
+            v, i, _, _ = carry
+            v_new = backup(v)
+            return v_new, i + 1, jnp.max(jnp.abs(v_new - v)), jnp.max(jnp.abs(v_new))
+
+        init = (v_start, jnp.asarray(0, jnp.int32), jnp.asarray(jnp.inf, r.dtype), jnp.max(jnp.abs(v_start)))
+        v, iters, err, _ = jax.lax.while_loop(cond, body, init)
+        return v, jax.lax.stop_gradient((iters.astype(r.dtype), err))  # (a float count: custom_root's aux)
+
+    def iterate(g, y):
+        # x with g(x) = y for g = (∂B/∂V − I) or its transpose: iterate x ← g(x) + x − y, a contraction
+        # (rate γ) since ∂B/∂V = γ P_π (rows sum to γ; its transpose's columns do)
+        def cond(carry):
+            _, i, err, scale = carry
+            return (i < max_iter) & (err > tol * (1.0 + scale))
+
+        def body(carry):
+            x, i, _, _ = carry
+            x_new = g(x) + x - y
+            return x_new, i + 1, jnp.max(jnp.abs(x_new - x)), jnp.max(jnp.abs(x_new))
+
+        init = (-y, jnp.asarray(0, jnp.int32), jnp.asarray(jnp.inf, y.dtype), jnp.max(jnp.abs(y)))
+        return jax.lax.while_loop(cond, body, init)[0]
+
+    def tangent_solve(g, y):  # a linear solve JAX can transpose (reverse mode) without differentiating the loop
+        return jax.lax.custom_linear_solve(g, y, solve=iterate, transpose_solve=iterate)
+
+    # V* = B(V*): reverse- and forward-mode derivatives by the implicit function theorem (jax.grad through the
+    # while loop itself is not defined); the forward values are the loop's
+    v, (iters, err) = jax.lax.custom_root(lambda v: backup(v) - v, v0, solve, tangent_solve, has_aux=True)
+    iters = iters.astype(jnp.int32)
     q = (r_t + gamma * expected_next_t(v)).T
     v = soft_backup_v(q, alpha)  # consistent with q exactly
     return SoftVIResult(v, q, soft_policy(q, v, alpha), iters, err)
