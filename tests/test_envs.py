@@ -327,3 +327,28 @@ def test_evaluate_counts_each_envs_first_episodes_not_every_episode_that_ends_in
         total += float(np.asarray(state.last_return)[done].sum())
         count += float(done.sum())
     assert total / count < 5.0  # biased towards the falls
+
+
+def test_a_users_env_is_checked_when_wrapped():
+    """VecEnv checks a user's env before anything compiles: one env's step must return a scalar reward and done
+    and an observation like reset's; ``action_size`` must be a positive int; an env inside Brax's training
+    wrappers (brax.envs.create: its own time limit and auto-reset) is refused."""
+
+    class WrongReward(_Countdown):
+        def step(self, state, action):
+            out = super().step(state, action)
+            return out.replace(reward=out.reward[None])
+
+    with pytest.raises(ValueError, match=r"must return reward of shape \(\), got \(1,\)"):
+        VecEnv(WrongReward(3), num_envs=2, episode_length=5, name="wrong")
+    no_size = _Countdown(3)
+    no_size.action_size = None
+    with pytest.raises(ValueError, match="action_size must be a positive int, got None"):
+        VecEnv(no_size, num_envs=2, episode_length=5)
+    assert VecEnv(_Countdown(3), num_envs=2, episode_length=5).observation_size == 1
+    from brax import envs as brax_envs
+
+    wrapped = brax_envs.create("inverted_pendulum", episode_length=10, backend="spring")
+    with pytest.raises(ValueError, match="wrapped in Brax's .*Wrapper .*pass the bare env"):
+        VecEnv(wrapped, num_envs=2, episode_length=10)
+

@@ -22,6 +22,7 @@ from typing import Any, Dict, Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 
@@ -76,6 +77,20 @@ def _select(mask: jax.Array, on_true, on_false):
     return jax.tree.map(pick, on_true, on_false)
 
 
+def _refuse_brax_training_wrappers(base: Any, name: str) -> None:
+    """Brax's training wrappers (``brax.envs.create``/``training.wrap``: episode limit, auto-reset, vmap) would
+    truncate and reset inside the env, so a time limit would be recorded as a termination and the final
+    observation lost; VecEnv does both itself (see the module docstring)."""
+    seen, env = 0, base
+    while env is not None and seen < 16:
+        cls = type(env)
+        if cls.__module__.startswith("brax.") and cls.__name__ in ("EpisodeWrapper", "AutoResetWrapper", "VmapWrapper"):
+            raise ValueError(f"{name}: the env is wrapped in Brax's {cls.__name__} (e.g. by brax.envs.create); pass "
+                             f"the bare env (brax.envs.get_environment) — VecEnv adds the time limit and the "
+                             f"auto-reset itself and keeps the true final observation")
+        env, seen = getattr(env, "env", None), seen + 1
+
+
 class VecEnv:
     """``num_envs`` copies of a Brax-interface environment with time limit and auto-reset.
 
@@ -114,11 +129,25 @@ class VecEnv:
         self.episode_length = episode_length
         self.discrete = bool(discrete)
         self.num_actions = int(num_actions) if discrete else None
-        self.action_size = 1 if discrete else int(base.action_size)
-        obs_shape = jax.eval_shape(base.reset, jax.random.PRNGKey(0)).obs.shape
+        _refuse_brax_training_wrappers(base, name)
+        size = 1 if discrete else getattr(base, "action_size", None)
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"{name}: the env's action_size must be a positive int, got {size!r}")
+        self.action_size = int(size)
+        first = jax.eval_shape(base.reset, jax.random.PRNGKey(0))
+        obs_shape = first.obs.shape
         if len(obs_shape) != 1:
             raise ValueError(f"{name}: expected a flat observation vector, got shape {obs_shape}")
         self.observation_size = int(obs_shape[0])
+        if not type(base).__module__.startswith(("brax.", "jaxirl.")):  # a user's env: check one step's shapes
+            action = jax.ShapeDtypeStruct((), jnp.int32) if discrete else jax.ShapeDtypeStruct((self.action_size,),
+                                                                                               jnp.float32)
+            nxt = jax.eval_shape(base.step, first, action)
+            for field, want in (("obs", obs_shape), ("reward", ()), ("done", ())):
+                got = tuple(getattr(nxt, field).shape)
+                if got != tuple(want):
+                    raise ValueError(f"{name}: step(state, action) of ONE env must return {field} of shape {want}, "
+                                     f"got {got} (VecEnv vmaps the env over num_envs itself)")
 
     def __repr__(self) -> str:
         kind = f"discrete({self.num_actions})" if self.discrete else f"continuous({self.action_size})"
