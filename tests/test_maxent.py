@@ -144,3 +144,24 @@ def test_bad_expert_and_features(setup):
         maxent_irl(mdp, p.features, short, jax.random.key(0))
     with pytest.raises(ValueError, match="num_samples"):
         maxent_irl_sampled(mdp, p.features, demos, jax.random.key(0), num_samples=0)
+    for l2 in (-1.0, np.float32(-1.0), jnp.asarray(-1.0), float("nan")):  # NumPy/JAX scalars are checked too
+        with pytest.raises(ValueError, match="l2: expected a non-negative number"):
+            maxent_irl(mdp, p.features, demos, jax.random.key(0), l2=l2)
+
+
+def test_a_given_expert_visitation_needs_the_exact_visitations_mass():
+    """A visitation of another total mass (e.g. undiscounted counts in an infinite-horizon MDP) gives a loss with
+    no minimum; it is refused, naming the mass needed."""
+    p = gridworld(4, slip=0.1, discount=0.8)
+    mu = visitation(p.mdp, soft_value_iteration(p.mdp, p.reward).policy).discounted  # mass 1/(1 - 0.8) = 5
+    assert float(mu.sum()) == pytest.approx(5.0, rel=1e-5)
+    assert expert_state_visitation(p.mdp, mu).shape == (16,)
+    for wrong in (mu / 5.0, mu * 10.0):
+        with pytest.raises(ValueError, match=r"expert: a visitation of total mass .*MaxEnt needs the exact .*5 "):
+            maxent_irl(p.mdp, p.features, wrong, jax.random.key(0), num_steps=1)
+    finite = gridworld(4, slip=0.1, discount=0.9, horizon=6)
+    mu_h = visitation(finite.mdp, soft_value_iteration(finite.mdp, finite.reward).policy).discounted_state_action
+    assert float(mu_h.sum()) == pytest.approx(sum(0.9**t for t in range(6)), rel=1e-5)
+    expert_state_visitation(finite.mdp, mu_h)
+    with pytest.raises(ValueError, match="horizon 6"):
+        expert_state_visitation(finite.mdp, mu_h * 2)

@@ -84,7 +84,10 @@ def expert_state_visitation(mdp: TabularMDP, expert: Union[Trajectories, jax.Arr
     ``expert`` may be :class:`~jaxirl.tabular.demos.Trajectories` (finite horizon: exactly ``H`` actions
     each; infinite horizon: any length L, the truncated ``Σ_{t<L} γ^t`` counts rescaled to the total mass
     ``1/(1−γ)`` of the exact discounted visitation), a state visitation ``(S,)`` or a state-action one
-    ``(S, A)`` (summed over actions), e.g. from :func:`~jaxirl.tabular.demos.empirical_visitation`.
+    ``(S, A)`` (summed over actions), e.g. from :func:`~jaxirl.tabular.demos.empirical_visitation` with
+    ``discount=mdp.discount``. A given visitation must have the exact one's total mass, ``Σ_{t<H} γ^t`` (finite
+    horizon) or ``1/(1−γ)`` (infinite), within 0.1 % when concrete: with any other the loss has no minimum (its
+    gradient ``μ_π − μ_E`` never vanishes, so a tabular reward drifts without bound).
     """
     S, A = mdp.num_states, mdp.num_actions
     if isinstance(expert, Trajectories):
@@ -102,6 +105,18 @@ def expert_state_visitation(mdp: TabularMDP, expert: Union[Trajectories, jax.Arr
         raise ValueError(f"expert: expected Trajectories, a state visitation ({S},) or ({S}, {A}), got {tuple(mu.shape)}")
     if _concrete(mu) and (not np.all(np.isfinite(np.asarray(mu))) or np.any(np.asarray(mu) < 0)):
         raise ValueError("expert: the visitation must be finite and non-negative")
+    if _concrete(mu) and _concrete(mdp.discount):
+        g = float(mdp.discount)
+        if mdp.horizon is not None:
+            mass, what = float(sum(g**t for t in range(mdp.horizon))), f"sum of gamma^t over the horizon {mdp.horizon}"
+        else:
+            mass, what = 1.0 / (1.0 - g), f"1/(1 - gamma) with gamma = {g:.6g}"
+        total = float(np.sum(np.asarray(mu, np.float64)))
+        if abs(total - mass) > 1e-3 * mass:
+            raise ValueError(f"expert: a visitation of total mass {total:.6g}; MaxEnt needs the exact visitation's "
+                             f"{mass:.6g} ({what}): e.g. empirical_visitation(..., discount=mdp.discount) of "
+                             f"trajectories of the horizon's length, or pass the Trajectories themselves (then "
+                             f"truncated infinite-horizon counts are rescaled)")
     return mu
 
 
@@ -223,7 +238,9 @@ def maxent_irl_sampled(
 
 
 def _check_l2(l2) -> None:
-    if isinstance(l2, (int, float)) and not (np.isfinite(l2) and l2 >= 0):
+    if isinstance(l2, jax.core.Tracer):  # traced (vmapped): checked nowhere, as every traced hyperparameter
+        return
+    if isinstance(l2, bool) or not (np.all(np.isfinite(np.asarray(l2, np.float64))) and np.all(np.asarray(l2) >= 0)):
         raise ValueError(f"l2: expected a non-negative number, got {l2!r}")
 
 
