@@ -68,6 +68,18 @@ def test_mlp_reward_inputs_and_discrete_one_hot():
     # works under jit and with extra leading dims
     r2 = jax.jit(R.reward_fn(model, params))(obs.reshape(1, 5, 4), a.reshape(1, 5), nxt.reshape(1, 5, 4))
     np.testing.assert_allclose(r2[0], r, rtol=1e-5)
+    # wrong input shapes are a ValueError naming the input (also under jit: shapes are static)
+    fn = R.reward_fn(model, params)
+    for args, field in (((obs[:, :3], a, nxt), r"obs: expected shape \(\.\.\., 4\)"),
+                        ((obs, a[:4], nxt), r"action: expected shape \(5,\) or \(5, 1\)"),
+                        ((obs, a, nxt[:, :3]), "next_obs: expected the shape of obs")):
+        with pytest.raises(ValueError, match=field):
+            jax.jit(fn)(*args)
+    gail = R.make_reward_model("gail", obs_size=4, action_size=3, hidden=(6,))
+    g_params = R.init(gail, jax.random.PRNGKey(2))
+    with pytest.raises(ValueError, match=r"action: expected shape \(5, 3\)"):
+        R.reward_fn(gail, g_params)(obs, jnp.zeros((5,)))
+    assert R.reward_fn(gail, g_params)(obs[0], jnp.zeros(3)).shape == ()  # one sample
 
 
 def test_normalisation_uses_running_statistics():

@@ -280,6 +280,21 @@ def learned_reward(model: RewardModel, params: RewardParams, inputs: RewardInput
     return {"gail": jax.nn.softplus(logit), "logit": logit, "log_d": jax.nn.log_sigmoid(logit)}[which]
 
 
+def _check_shapes(model: RewardModel, obs, action, next_obs) -> None:
+    """Shapes (static, so also under jit) of a learned reward's inputs: ``obs (..., obs_size)``, ``action
+    (..., action_size)`` (discrete: ``(...)`` or ``(..., 1)`` indices), ``next_obs`` like ``obs``."""
+    obs_shape, act_shape = tuple(jnp.shape(obs)), tuple(jnp.shape(action))
+    if len(obs_shape) < 1 or obs_shape[-1] != model.obs_size:
+        raise ValueError(f"obs: expected shape (..., {model.obs_size}), got {obs_shape}")
+    lead = obs_shape[:-1]
+    wanted = [lead, lead + (1,)] if model.discrete else [lead + (model.action_size,)]
+    if act_shape not in wanted:
+        raise ValueError(f"action: expected shape {' or '.join(map(str, wanted))} for obs of shape {obs_shape}, "
+                         f"got {act_shape}")
+    if next_obs is not None and tuple(jnp.shape(next_obs)) != obs_shape:
+        raise ValueError(f"next_obs: expected the shape of obs {obs_shape}, got {tuple(jnp.shape(next_obs))}")
+
+
 def reward_fn(model: RewardModel, params: RewardParams, which: Optional[str] = None):
     """A plain callable ``(obs, action, next_obs=None) -> reward`` (leading batch dims allowed).
 
@@ -293,6 +308,7 @@ def reward_fn(model: RewardModel, params: RewardParams, which: Optional[str] = N
     def fn(obs, action, next_obs=None):
         if next_obs is None and model.inputs == "sas" and model.kind != "airl":
             raise ValueError("next_obs: this reward model takes (s, a, s') inputs; pass next_obs")
+        _check_shapes(model, obs, action, next_obs)
         return learned_reward(model, params, encode(model, obs, action, next_obs), which)
 
     return fn
