@@ -401,7 +401,9 @@ def make_train(
     ``jax.vmap`` once per batch element). ``random_return``: the uniform random policy's true return, the
     0 of the normalised score; defaults to ``metadata["random_return"]`` (which ``jaxirl expert`` records,
     measured on the same env), else it is measured in ``init`` (one evaluation episode loop: with Brax's
-    generalized backend a program of its own to compile).
+    generalized backend a program of its own to compile) from ONE episode per evaluation env — with few eval
+    envs a noisy 0 for every score (8 envs of a small env: 7.5 to 26.3 over keys, against 17.6 over 4096
+    episodes); pass an ``eval_env`` with more envs, or ``random_return``, for a steady normaliser.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config: expected a jaxirl.train_config.TrainConfig, got {type(config).__name__}")

@@ -79,3 +79,14 @@ def test_bad_inputs(problem):
         apprenticeship_learning(p.mdp, features, mu_e, num_iterations=0)
     with pytest.raises(ValueError, match="features"):
         apprenticeship_learning(p.mdp, features[:3], mu_e)
+
+
+def test_soft_rl_step_temperature_is_traced(problem):
+    """A swept temperature (vmap, or a JAX scalar) works as in soft VI and MaxEnt: each lane equals its own run."""
+    p, features, _, mu_e = problem
+    temps = jnp.array([0.05, 0.5])
+    swept = jax.vmap(lambda t: apprenticeship_learning(p.mdp, features, mu_e, num_iterations=4, temperature=t).gap)(temps)
+    for i, t in enumerate((0.05, 0.5)):
+        one = apprenticeship_learning(p.mdp, features, mu_e, num_iterations=4, temperature=jnp.float32(t)).gap
+        np.testing.assert_allclose(np.asarray(swept[i]), np.asarray(one), rtol=1e-4, atol=1e-6)
+    assert float(jnp.max(jnp.abs(swept[0] - swept[1]))) > 1e-4  # the temperature matters

@@ -232,6 +232,10 @@ def test_bad_inputs_raise_clear_errors():
                                soft_value_iteration(mdp, jnp.arange(3.0)).v)
     with pytest.raises(ValueError, match="policy"):
         visitation(mdp, jnp.full((4, 3, 5), 0.2))
+    for bad_pi in (jnp.full((3, 2), 1.25), jnp.full((3, 2), jnp.nan), jnp.array([[1.5, -0.5]] * 3)):
+        with pytest.raises(ValueError, match="policy: every row must be a probability distribution"):
+            visitation(mdp, bad_pi)
+    assert float(visitation(mdp, jnp.full((3, 2), 0.5)).discounted.sum()) > 0  # a stationary policy is fine
 
 
 def test_stacked_mdps_validate_and_vmap():

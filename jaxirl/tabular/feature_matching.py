@@ -122,7 +122,8 @@ def apprenticeship_learning(
         length = horizon (finite horizons).
       method: ``"projection"`` or ``"max_margin"``.
       temperature: ``None`` → hard-optimal policies (the paper's RL step); a number → soft-optimal ones, for the
-        reward ``F w / ‖w‖`` (the temperature then acts on a reward of unit scale at every iteration).
+        reward ``F w / ‖w‖`` (the temperature then acts on a reward of unit scale at every iteration; traced,
+        so ``jax.vmap`` over it works).
     """
     if method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
@@ -139,11 +140,12 @@ def apprenticeship_learning(
             raise ValueError(f"{name}: contains NaN or infinite values")
     if temperature is not None:
         positive_number("temperature", temperature)
-    return _run(mdp, features, mu_e, method, int(num_iterations), temperature)
+    soft = temperature is not None  # static: which RL step; the temperature itself is traced (vmap over it)
+    return _run(mdp, features, mu_e, method, int(num_iterations), temperature if soft else 0.0, soft)
 
 
-@partial(jax.jit, static_argnums=(3, 4, 5))
-def _run(mdp, features, mu_e, method, num_iterations, temperature):
+@partial(jax.jit, static_argnums=(3, 4, 6))
+def _run(mdp, features, mu_e, method, num_iterations, temperature, soft):
     S, A = mdp.num_states, mdp.num_actions
     shape = (mdp.horizon, S, A) if mdp.horizon is not None else (S, A)
     pi0 = jnp.full(shape, 1.0 / A, mdp.dtype)
@@ -159,8 +161,8 @@ def _run(mdp, features, mu_e, method, num_iterations, temperature):
         w, mu_bar, lam, buffer = carry
         # the soft RL step at the reward's unit scale: projection's w = μ_E − μ̄ shrinks with the gap, and a
         # soft-optimal policy for a vanishing reward drifts to uniform (a hard one is scale-free)
-        w_rl = w if temperature is None else w / jnp.maximum(jnp.linalg.norm(w), 1e-12)
-        pi = optimal_policy(mdp, features @ w_rl, temperature)
+        w_rl = w / jnp.maximum(jnp.linalg.norm(w), 1e-12) if soft else w
+        pi = optimal_policy(mdp, features @ w_rl, temperature if soft else None)
         mu = policy_feature_expectations(mdp, pi, features)
         buffer = buffer.at[i].set(mu)
         if method == "projection":
