@@ -106,8 +106,14 @@ def check_demos(demos, env) -> Transition:
     if np.any((flags["terminated"] > 0) & (flags["truncated"] > 0)):
         raise ValueError("demos.terminated / demos.truncated: a transition has both set (an episode that ends in its "
                          "MDP on its last allowed step is terminated only)")
+    # float32 as the trainer's own samples (integer or bool observations and flags would otherwise be cast to
+    # their dtype where they meet the policy's samples, e.g. in the input normaliser's batch)
+    demos = demos.replace(**{k: np.asarray(getattr(demos, k)).astype(np.float32)
+                             for k in ("obs", "next_obs", "reward", "terminated", "truncated")})
     if env.discrete:  # (M, 1) indices become (M,): the shape every consumer (log π, input encoding) expects
         demos = demos.replace(action=act.reshape(m).astype(np.int32))
+    else:
+        demos = demos.replace(action=act.astype(np.float32))
     # via the host: uncommitted arrays, so a run placed on other devices (jaxirl.parallel) may take them
     return jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), demos)
 

@@ -225,8 +225,10 @@ def test_validation_errors(setup):
         make_train(good, env, demos.replace(obs=huge))
     with pytest.raises(ValueError, match="demos.action: a continuous env needs float actions, got int"):
         make_train(good, env, demos.replace(action=np.zeros(demos.action.shape, np.int32)))
-    boolean = make_train(good, env, demos.replace(truncated=np.asarray(demos.truncated) > 0))
+    boolean = make_train(good, env, demos.replace(truncated=np.asarray(demos.truncated) > 0,
+                                                  obs=np.asarray(demos.obs, np.float64)))
     assert boolean.expert_return == pytest.approx(trainer.expert_return)
+    assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(boolean.demos))  # as the trainer's own samples
     for bad_expert in (float("nan"), "3", np.array([1.0, 2.0]), True):
         with pytest.raises(ValueError, match="expert_return: expected a finite number"):
             make_train(good, env, demos, expert_return=bad_expert)
