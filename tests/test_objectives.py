@@ -122,7 +122,8 @@ def _pointmass_like_data(key, n):
 def test_discriminator_separates_expert_from_random(name, penalty_kind):
     objective = O.get_objective(name)
     cfg = O.DiscriminatorConfig(
-        learning_rate=3e-3, inputs="sa", hidden=(64, 64), penalty=penalty_kind, grad_penalty=0.1
+        learning_rate=3e-3, inputs="sa", hidden=(64, 64), penalty=penalty_kind,
+        grad_penalty=0.0 if penalty_kind == "none" else 0.1,  # a weight without a penalty is refused
     ).validate()
     model = R.make_reward_model(objective.reward_kind, obs_size=6, action_size=2, inputs="sa", hidden=(64, 64))
     params = R.init(model, jax.random.PRNGKey(0))
