@@ -250,10 +250,13 @@ def load_pytree(path: str, target: Any = None) -> Any:
         if hasattr(t, "shape") and tuple(r.shape) != tuple(np.shape(t)):
             raise StructureMismatch(f"{path!r}: array of shape {r.shape} where {np.shape(t)} was expected")
         want = getattr(t, "dtype", None)
+        if want is not None:
+            want = jax.dtypes.canonicalize_dtype(want)  # int64/float64 templates are 32-bit outside x64
         if want is not None and r.dtype != want:
-            # a float's width may differ (a file from a jax_enable_x64 session): cast; another kind is a mismatch
-            if jnp.issubdtype(r.dtype, jnp.floating) and jnp.issubdtype(want, jnp.floating):
-                return r.astype(want)
+            # a width may differ (a file from a jax_enable_x64 session): cast within a kind; across is a mismatch
+            for kind in (jnp.floating, jnp.signedinteger, jnp.unsignedinteger):
+                if jnp.issubdtype(r.dtype, kind) and jnp.issubdtype(want, kind):
+                    return r.astype(want)
             raise StructureMismatch(f"{path!r}: array of dtype {r.dtype} where {want} was expected")
         return r
 

@@ -546,6 +546,9 @@ def test_pytree_and_checkpoint_round_trip_exactly(tmp_path):
     assert half.params["w"].dtype == jnp.bfloat16
     with pytest.raises(io.StructureMismatch, match="array of dtype int32 where float32 was expected"):
         io.load_pytree(path, template.replace(params={"w": jnp.zeros((3, 2)), "b": jnp.zeros(2)}))
+    io.save_pytree(str(tmp_path / "np.msgpack"), {"a": np.arange(3)})  # NumPy int64 (32-bit in JAX outside x64)
+    back = io.load_pytree(str(tmp_path / "np.msgpack"), {"a": np.arange(3)})
+    np.testing.assert_array_equal(np.asarray(back["a"]), np.arange(3))
 
 
 def test_prune_keeps_complete_checkpoints_and_resume_names_its_field(tmp_path):

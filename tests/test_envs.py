@@ -346,6 +346,9 @@ def test_a_users_env_is_checked_when_wrapped():
     with pytest.raises(ValueError, match="action_size must be a positive int, got None"):
         VecEnv(no_size, num_envs=2, episode_length=5)
     assert VecEnv(_Countdown(3), num_envs=2, episode_length=5).observation_size == 1
+    jax_size = _Countdown(3)
+    jax_size.action_size = jnp.int32(1)  # a concrete integer scalar of any kind
+    assert VecEnv(jax_size, num_envs=2, episode_length=5).action_size == 1
     from brax import envs as brax_envs
 
     wrapped = brax_envs.create("inverted_pendulum", episode_length=10, backend="spring")

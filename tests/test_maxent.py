@@ -9,6 +9,7 @@ from jaxirl.metrics import expected_value_difference, pearson
 from jaxirl.tabular.builders import gridworld
 from jaxirl.tabular.demos import empirical_initial, sample_trajectories
 from jaxirl.tabular.maxent import expert_state_visitation, maxent_irl, maxent_irl_sampled, maxent_loss
+from jaxirl.tabular.mdp import TabularMDP
 from jaxirl.tabular.soft_vi import soft_value_iteration
 from jaxirl.tabular.visitation import visitation
 
@@ -165,3 +166,12 @@ def test_a_given_expert_visitation_needs_the_exact_visitations_mass():
     expert_state_visitation(finite.mdp, mu_h)
     with pytest.raises(ValueError, match="horizon 6"):
         expert_state_visitation(finite.mdp, mu_h * 2)
+    # a Python-number discount is checked too; near gamma = 1 the iterated visitation's own error is allowed
+    plain = TabularMDP(p.mdp.dense_transition(), p.mdp.initial, 0.8)
+    with pytest.raises(ValueError, match="total mass"):
+        expert_state_visitation(plain, mu / 5.0)
+    far = gridworld(20, slip=0.1, discount=0.999)
+    mu_far = visitation(far.mdp, soft_value_iteration(far.mdp, far.reward).policy).discounted_state_action.sum(-1)
+    expert_state_visitation(far.mdp, mu_far)  # ~1e-3 short of 1000 (the iteration's tolerance)
+    with pytest.raises(ValueError, match="total mass"):
+        expert_state_visitation(far.mdp, mu_far / 1000.0)

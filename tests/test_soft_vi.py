@@ -236,6 +236,7 @@ def test_bad_inputs_raise_clear_errors():
         with pytest.raises(ValueError, match="policy: every row must be a probability distribution"):
             visitation(mdp, bad_pi)
     assert float(visitation(mdp, jnp.full((3, 2), 0.5)).discounted.sum()) > 0  # a stationary policy is fine
+    visitation(mdp, jnp.full((3, 2), 0.5) + jnp.array([2e-4, 0.0]))  # rounding (e.g. to 4 decimals) is accepted
 
 
 def test_stacked_mdps_validate_and_vmap():
@@ -323,6 +324,10 @@ def test_infinite_horizon_derivatives_by_the_implicit_function_theorem(sparse):
         hi[argnum], lo[argnum] = x + eps, x - eps
         fd = float(value(*hi) - value(*lo)) / (2 * eps)
         assert abs(g - fd) <= 2e-3 * abs(fd), (argnum, g, fd)
+    # the tangent solve stops relative to its solution: a tiny cotangent scales the gradient, no more
+    for c in (1e-3, 1e-5):
+        np.testing.assert_allclose(np.asarray(jax.grad(lambda rr: c * value(rr))(r)) / c, np.asarray(grad),
+                                   rtol=1e-3, atol=1e-4 * float(jnp.max(d)))
     alphas = jnp.array([0.5, 1.0, 2.0])
     swept = jax.jit(jax.vmap(jax.grad(value, argnums=1), in_axes=(None, 0)))(r, alphas)
     assert np.allclose(np.asarray(swept[1]), float(jax.grad(value, argnums=1)(r, 1.0)), rtol=1e-5)

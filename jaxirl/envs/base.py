@@ -131,7 +131,8 @@ class VecEnv:
         self.num_actions = int(num_actions) if discrete else None
         _refuse_brax_training_wrappers(base, name)
         size = 1 if discrete else getattr(base, "action_size", None)
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        if isinstance(size, bool) or isinstance(size, jax.core.Tracer) or np.ndim(size) != 0 \
+                or not np.issubdtype(np.asarray(size).dtype, np.integer) or int(size) < 1:
             raise ValueError(f"{name}: the env's action_size must be a positive int, got {size!r}")
         self.action_size = int(size)
         first = jax.eval_shape(base.reset, jax.random.PRNGKey(0))

@@ -124,7 +124,8 @@ def _check_range(name: str, x, n: int, what: str) -> None:
 def _discounts(length: int, discount) -> jax.Array:
     if isinstance(discount, (int, float)) and not 0.0 <= discount <= 1.0:
         raise ValueError(f"discount: expected a number in [0, 1], got {discount!r}")
-    dt = float_dtype(discount)  # a float64 discount (under jax_enable_x64) keeps float64 weights
+    # a float64 array discount (under jax_enable_x64) keeps float64 weights; a Python number float32 ones
+    dt = float_dtype(discount) if hasattr(discount, "dtype") else jnp.float32
     return jnp.asarray(discount, dt) ** jnp.arange(length, dtype=dt)
 
 

@@ -86,8 +86,9 @@ def expert_state_visitation(mdp: TabularMDP, expert: Union[Trajectories, jax.Arr
     ``1/(1−γ)`` of the exact discounted visitation), a state visitation ``(S,)`` or a state-action one
     ``(S, A)`` (summed over actions), e.g. from :func:`~jaxirl.tabular.demos.empirical_visitation` with
     ``discount=mdp.discount``. A given visitation must have the exact one's total mass, ``Σ_{t<H} γ^t`` (finite
-    horizon) or ``1/(1−γ)`` (infinite), within 0.1 % when concrete: with any other the loss has no minimum (its
-    gradient ``μ_π − μ_E`` never vanishes, so a tabular reward drifts without bound).
+    horizon, within 0.1 %) or ``1/(1−γ)`` (infinite; within 0.1 %, or ``1e-5/(1−γ)`` near γ = 1, at most 25 %)
+    when concrete: with any other the loss has no minimum (its gradient ``μ_π − μ_E`` never vanishes, so a
+    tabular reward drifts without bound).
     """
     S, A = mdp.num_states, mdp.num_actions
     if isinstance(expert, Trajectories):
@@ -105,14 +106,18 @@ def expert_state_visitation(mdp: TabularMDP, expert: Union[Trajectories, jax.Arr
         raise ValueError(f"expert: expected Trajectories, a state visitation ({S},) or ({S}, {A}), got {tuple(mu.shape)}")
     if _concrete(mu) and (not np.all(np.isfinite(np.asarray(mu))) or np.any(np.asarray(mu) < 0)):
         raise ValueError("expert: the visitation must be finite and non-negative")
-    if _concrete(mu) and _concrete(mdp.discount):
+    if _concrete(mu) and not isinstance(mdp.discount, jax.core.Tracer) and np.ndim(mdp.discount) == 0:
         g = float(mdp.discount)
         if mdp.horizon is not None:
             mass, what = float(sum(g**t for t in range(mdp.horizon))), f"sum of gamma^t over the horizon {mdp.horizon}"
+            rtol = 1e-3
         else:
             mass, what = 1.0 / (1.0 - g), f"1/(1 - gamma) with gamma = {g:.6g}"
+            # an iterated visitation stops at a tolerance whose error grows like 1/(1 - gamma): 1e-3 of the mass
+            # at gamma = 0.999 (a check for gross errors, e.g. undiscounted counts, not for rounding)
+            rtol = min(0.25, max(1e-3, 1e-5 / (1.0 - g)))
         total = float(np.sum(np.asarray(mu, np.float64)))
-        if abs(total - mass) > 1e-3 * mass:
+        if abs(total - mass) > rtol * mass:
             raise ValueError(f"expert: a visitation of total mass {total:.6g}; MaxEnt needs the exact visitation's "
                              f"{mass:.6g} ({what}): e.g. empirical_visitation(..., discount=mdp.discount) of "
                              f"trajectories of the horizon's length, or pass the Trajectories themselves (then "

@@ -131,10 +131,13 @@ def soft_value_iteration(
 
     def iterate(g, y):
         # x with g(x) = y for g = (∂B/∂V − I) or its transpose: iterate x ← g(x) + x − y, a contraction
-        # (rate γ) since ∂B/∂V = γ P_π (rows sum to γ; its transpose's columns do)
+        # (rate γ) since ∂B/∂V = γ P_π (rows sum to γ; its transpose's columns do). The stop is relative to x
+        # (a linear solve is scale-free: grad(c·L) = c·grad(L) however small c); y = 0 stops at once.
+        tiny = jnp.finfo(y.dtype).tiny
+
         def cond(carry):
             _, i, err, scale = carry
-            return (i < max_iter) & (err > tol * (1.0 + scale))
+            return (i < max_iter) & (err > tol * jnp.maximum(scale, tiny))
 
         def body(carry):
             x, i, _, _ = carry
