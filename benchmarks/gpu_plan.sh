@@ -1,5 +1,5 @@
 #!/bin/bash
-# The README's "Still to measure on a GPU" plan, one short command per item, for a device call:
+# benchmarks/GPU_PLAN.md ("Still to measure on a GPU"), one short command per item, for a device call:
 #   OUT=$OUT bash benchmarks/gpu_plan.sh ITEM          (from the project root, brax importable)
 #   DRY=1 bash benchmarks/gpu_plan.sh ITEM             prints the command instead of running it
 # Items (device call timeout_s in brackets; "warm": a second call on the still-warm machine, whose /tmp and

@@ -348,7 +348,7 @@ def test_demo_pitch_finds_the_flips(tmp_path):
 
 
 def test_gpu_plan_names_a_command_for_every_item(tmp_path):
-    """benchmarks/gpu_plan.sh (the README's GPU plan, one item per device call): every item resolves to a command
+    """benchmarks/gpu_plan.sh (benchmarks/GPU_PLAN.md, one item per device call): every item resolves to a command
     of scripts that exist, the expert items put their flags before the key=value overrides (argparse stops
     reading flags after them), and an unknown item is refused."""
     import re

@@ -215,7 +215,7 @@ def test_outputs_that_cannot_be_written_are_refused_before_training(capsys, tmp_
           f"demos.path={a_file / 'x.npz'}"], "demos.path: "),
         (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), f"run.root={tmp_path}", f"demos.path={tmp_path}"],
          "is a folder; expected the path of a .npz file"),
-        (["tabular", os.path.join(CONFIGS, "maxent_gridworld.yaml"), f"run.output_dir={a_file}"], "run.output_dir: "),
+        (["tabular", os.path.join(CONFIGS, "maxent_gridworld.yaml"), f"run.root={a_file}"], "run.root: "),
     ):
         code, out, err = run_cli(capsys, argv)
         assert code == 2 and message in err and ("is a file" in err or "is a folder" in err), err

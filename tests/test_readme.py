@@ -16,8 +16,8 @@ README = os.path.join(os.path.dirname(__file__), "..", "README.md")
 SHRINK = [
     ("num_steps=200)", "num_steps=20)"),
     ("num_envs=32, episode_length=50", "num_envs=8, episode_length=50"),
-    ("num_iterations=300)\ntrainer", "num_iterations=3)\ntrainer"),
     ('bc={"steps": 2000, "coef": 1.0}, num_iterations=300', 'bc={"steps": 20, "coef": 1.0}, num_iterations=3'),
+    ("num_iterations=300)\ntrainer", "num_iterations=3)\ntrainer"),
     ("bc.BCConfig(steps=2000)", "bc.BCConfig(steps=20)"),
     ("jax.random.split(jax.random.key(0), 8)", "jax.random.split(jax.random.key(0), 2)"),
     ("trainer.run(state, 300)", "trainer.run(state, 3)"),
@@ -39,7 +39,7 @@ def test_readme_python_examples_run():
     exec(compile(_blocks(), "README.md (python blocks)", "exec"), namespace)  # noqa: S102
     # the tabular example learned a reward; the adversarial one trained and returns a usable reward
     assert np.all(np.isfinite(np.asarray(namespace["result"].reward)))
-    demos, trainer, state = namespace["demos"], namespace["trainer"], namespace["state"]
+    demos, trainer, state = namespace["expert_demos"], namespace["trainer"], namespace["state"]
     r = namespace["reward"](demos.obs[:5], demos.action[:5], demos.next_obs[:5])
     assert r.shape == (5,) and np.all(np.isfinite(np.asarray(r)))
     assert int(state.iteration) == 3                                     # the last block's trainer.run(state, 3)

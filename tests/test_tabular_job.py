@@ -13,7 +13,7 @@ CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "maxent_gridwo
 
 def test_tabular_job_writes_run_folder_and_learns(tmp_path):
     summary = main(CONFIG, ["env.size=5", "env.horizon=12", "irl.num_steps=60", "irl.log_every=20",
-                            f"run.output_dir={tmp_path}"])
+                            f"run.root={tmp_path}"])
     run_dir = summary["run_dir"]
     for name in ("config.yaml", "metrics.jsonl", "figure.png", "summary.json"):
         assert os.path.getsize(os.path.join(run_dir, name)) > 0, name
@@ -27,8 +27,8 @@ def test_tabular_job_writes_run_folder_and_learns(tmp_path):
 
 def test_tabular_job_rejects_bad_config(tmp_path, capsys):
     with pytest.raises(ValueError, match="valid keys"):
-        main(CONFIG, ["irl.no_such_key=1", f"run.output_dir={tmp_path}"])
-    assert cli_main(["tabular", CONFIG, "env.size=-3", f"run.output_dir={tmp_path}"]) == 2
+        main(CONFIG, ["irl.no_such_key=1", f"run.root={tmp_path}"])
+    assert cli_main(["tabular", CONFIG, "env.size=-3", f"run.root={tmp_path}"]) == 2
     err = capsys.readouterr().err
     assert "'env'" in err and "size" in err and "-3" in err
     assert not os.listdir(tmp_path)

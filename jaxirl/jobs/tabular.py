@@ -4,7 +4,7 @@
 are checked against :data:`DEFAULTS`), builds the gridworld, samples demonstrations from the expert's
 soft-optimal policy (Ziebart et al. 2008) for ``reward_scale × true reward``, runs
 :func:`~jaxirl.tabular.maxent.maxent_irl` (or the sampled variant) as one jitted scan, and writes
-``output_dir/tabular-<timestamp>/`` with ``config.yaml``, ``metrics.jsonl`` (every ``log_every`` steps:
+``root/tabular-<timestamp>/`` with ``config.yaml``, ``metrics.jsonl`` (every ``log_every`` steps:
 iteration, loss, evd, correlation, epic), ``summary.json`` and ``figure.png``.
 """
 
@@ -33,7 +33,7 @@ DEFAULTS = {
         "model": "linear", "sampled": False, "num_samples": 64, "learning_rate": 0.1, "optimizer": "adam",
         "num_steps": 200, "temperature": 1.0, "hidden": [64, 64], "l2": 0.1, "log_every": 20,
     },
-    "run": {"seed": 0, "output_dir": "runs"},
+    "run": {"seed": 0, "root": "runs"},
 }
 
 
@@ -76,7 +76,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         _positive(config, key)
     env, ex, irl, run = config["env"], config["expert"], config["irl"], config["run"]
     check_seed("run.seed", run["seed"])
-    check_folder("run.output_dir", run["output_dir"])
+    check_folder("run.root", run["root"])
     start = time.time()
     k_env, k_demo, k_irl = jax.random.split(jax.random.key(run["seed"]), 3)
     try:
@@ -115,7 +115,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     ]
     seconds = time.time() - start
 
-    run_dir = make_run_dir(run["output_dir"], "tabular")
+    run_dir = make_run_dir(run["root"], "tabular")
     write_config(run_dir, config)
     with MetricsWriter(os.path.join(run_dir, "metrics.jsonl")) as writer:
         writer.write_many(records)
