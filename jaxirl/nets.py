@@ -208,6 +208,8 @@ def log_prob(head: str, out: jax.Array, action: jax.Array) -> jax.Array:
     stored draw for the policy's own samples."""
     if head == "categorical":
         logp_all = jax.nn.log_softmax(out, axis=-1)
+        if jnp.ndim(action) == out.ndim and jnp.shape(action)[-1] == 1:  # (..., 1) indices: not a batch axis
+            action = jnp.asarray(action)[..., 0]
         lead = jnp.broadcast_shapes(out.shape[:-1], jnp.shape(action))
         logp_all = jnp.broadcast_to(logp_all, lead + out.shape[-1:])
         idx = jnp.broadcast_to(jnp.asarray(action, jnp.int32), lead)[..., None]

@@ -214,6 +214,9 @@ def test_gaussian_and_categorical_heads():
     draws, _ = nets.sample("categorical", jnp.broadcast_to(logits, (30_000, 3)), jax.random.PRNGKey(0))
     np.testing.assert_allclose(np.bincount(np.asarray(draws), minlength=3) / 30_000, [0.2, 0.5, 0.3], atol=0.015)
     assert int(nets.mode("categorical", logits)) == 1
+    batch = jnp.broadcast_to(logits, (3, 3))  # (M, 1) index arrays are indices, not a batch axis to broadcast
+    np.testing.assert_allclose(nets.log_prob("categorical", batch, jnp.arange(3)[:, None]),
+                               nets.log_prob("categorical", batch, jnp.arange(3)), rtol=1e-6)
     np.testing.assert_allclose(nets.mode("tanh_gaussian", out), np.tanh([0.5, -1.0]), rtol=1e-6)
 
 
@@ -309,6 +312,11 @@ def test_bad_config_raises():
         ppo.make_train(ppo.PPOConfig(num_steps=5, num_minibatches=3), _ENV, 2)
     with pytest.raises(ValueError, match="policy_head.*expected categorical"):
         ppo.init(ppo.PPOConfig(policy_head="gaussian"), disc, jax.random.PRNGKey(0))
+    # a categorical policy has no std: its settings would do nothing
+    with pytest.raises(ValueError, match="state_dependent_std: a categorical policy"):
+        ppo.init(ppo.PPOConfig(state_dependent_std=True), disc, jax.random.PRNGKey(0))
+    with pytest.raises(ValueError, match="init_log_std: a categorical policy .* got -1.0"):
+        ppo.init(ppo.PPOConfig(init_log_std=-1.0), disc, jax.random.PRNGKey(0))
     with pytest.raises(ValueError, match="policy_head: expected one of"):
         ppo.init(ppo.PPOConfig(policy_head="beta"), _ENV, jax.random.PRNGKey(0))
     with pytest.raises(ValueError, match="activation"):

@@ -135,7 +135,13 @@ def check_config(config: PPOConfig, env: VecEnv | None = None) -> None:
     if config.policy_head != "auto":
         nets.check_head(config.policy_head)
     if env is not None:
-        resolve_head(config, env)
+        if resolve_head(config, env) == "categorical":  # no Gaussian spread to initialise or to make per-state
+            if config.state_dependent_std:
+                raise ValueError("state_dependent_std: a categorical policy (discrete actions) has no std; expected "
+                                 "false")
+            if config.init_log_std != 0.0:
+                raise ValueError(f"init_log_std: a categorical policy (discrete actions) has no std; expected 0.0 "
+                                 f"(the default), got {config.init_log_std!r}")
         if (config.num_steps * env.num_envs) % config.num_minibatches:
             raise ValueError(
                 f"num_minibatches: must divide num_steps * num_envs = {config.num_steps * env.num_envs}, "
