@@ -90,6 +90,8 @@ def test_cliff_world_optimal_value_closed_form():
     gamma = 0.9
     p = cliff_world(12, 4, discount=gamma)
     _check_valid(p)
+    same = cliff_world(12, 4, discount=gamma, step_reward=np.float32(-1), cliff_reward=np.int64(-100))  # NumPy scalars
+    np.testing.assert_array_equal(np.asarray(same.reward), np.asarray(p.reward))
     r = np.asarray(p.reward).reshape(4, 12)
     assert (r[3, 1:11] == -100).all() and r[3, 11] == 0 and (r[:3] == -1).all()
     T = np.asarray(p.mdp.dense_transition())

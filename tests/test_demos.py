@@ -88,3 +88,10 @@ def test_bad_inputs():
         empirical_visitation(bad, 4, 5)
     with pytest.raises(ValueError, match=r"traj.actions: expected indices in \[0, 3\)"):
         empirical_visitation(traj.replace(actions=traj.actions.at[0, 0].set(4)), 9, 3)
+    with pytest.raises(ValueError, match=r"traj.states: expected indices in \[0, 4\)"):
+        empirical_initial(bad.replace(states=bad.states.at[0, 0].set(6)), 4)  # JAX's add dropped it: sum < 1
+    for discount in (jnp.float32(1.5), np.float64(-0.1), True):  # NumPy/JAX scalars are checked too
+        with pytest.raises(ValueError, match="discount: expected a number in"):
+            feature_expectations(traj, jnp.ones((9, 2)), discount)
+    with pytest.raises(ValueError, match="discount: per_step=True returns undiscounted"):
+        empirical_visitation(traj, 9, 5, per_step=True, discount=0.9)

@@ -261,7 +261,7 @@ def cliff_world(
     discount = _check_prob("discount", discount)
     horizon = _check_horizon(horizon, discount)
     for name, v in (("step_reward", step_reward), ("cliff_reward", cliff_reward)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
             raise ValueError(f"{name}: expected a finite number, got {v!r}")
     S, A = width * height, 4
     probs, nxt = _grid_dynamics(width, height, A, slip)

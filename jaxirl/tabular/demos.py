@@ -122,7 +122,8 @@ def _check_range(name: str, x, n: int, what: str) -> None:
 
 
 def _discounts(length: int, discount) -> jax.Array:
-    if isinstance(discount, (int, float)) and not 0.0 <= discount <= 1.0:
+    concrete = isinstance(discount, (int, float, np.number)) or (_concrete(discount) and np.ndim(discount) == 0)
+    if isinstance(discount, bool) or (concrete and not 0.0 <= float(discount) <= 1.0):
         raise ValueError(f"discount: expected a number in [0, 1], got {discount!r}")
     # a float64 array discount (under jax_enable_x64) keeps float64 weights; a Python number float32 ones
     dt = float_dtype(discount) if hasattr(discount, "dtype") else jnp.float32
@@ -156,6 +157,9 @@ def empirical_visitation(
     _check_range("traj.actions", traj.actions, A, "num_actions")
     idx = traj.states[:, :-1] * A + traj.actions  # (N, L)
     if per_step:
+        if isinstance(discount, (int, float, np.number)) and float(discount) != 1.0:
+            raise ValueError(f"discount: per_step=True returns undiscounted frequencies per step; expected the "
+                             f"default 1.0, got {discount!r}")
         counts = jax.vmap(lambda col: jnp.zeros(S * A, jnp.float32).at[col].add(1.0), in_axes=1)(idx)
         return counts.reshape(traj.length, S, A) / traj.num_trajectories
     w = jnp.broadcast_to(_discounts(traj.length, discount), idx.shape)
@@ -172,4 +176,5 @@ def empirical_initial(traj: Trajectories, num_states: int) -> jax.Array:
     """
     _check_traj(traj)
     S = _check_count("num_states", num_states)
+    _check_range("traj.states", traj.states[:, 0], S, "num_states")
     return jnp.zeros(S, jnp.float32).at[traj.states[:, 0]].add(1.0) / traj.num_trajectories
