@@ -365,7 +365,10 @@ def check_resume(run_dir: Any, cfg: Mapping, defaults: Mapping, allowed: set) ->
         raise ValueError(f"resume: run folder not found: {run_dir!r}")
     if not os.path.isfile(os.path.join(run_dir, "config.yaml")):
         raise ValueError(f"resume: {run_dir!r} is not a run folder (no config.yaml)")
-    saved = merge(defaults, read_config(run_dir))
+    try:
+        saved = merge(defaults, read_config(run_dir))
+    except ValueError as err:  # e.g. a `jaxirl train` folder given to `jaxirl expert`
+        raise ValueError(f"resume: {run_dir!r} is not a run of this job (its config.yaml does not fit: {err})") from None
     diffs = _config_diff(saved, cfg, set(allowed))
     if diffs:
         lines = "; ".join(f"{'.'.join(p)}: saved {a!r}, now {b!r}" for p, a, b in diffs[:8])

@@ -70,6 +70,9 @@ def test_eval_reproduces_and_reports(expert_run, capsys):
         pytest.approx(summary["return_deterministic"], rel=1e-6)
     code, _, err = run_cli(capsys, ["eval", expert_run, "eval.num_steps=5"])
     assert code == 2 and "eval.num_steps: expected 0 (one episode length) or a window of at least" in err
+    # eval.env_kwargs (listed by --help) works for an expert run too: the policy scored under other dynamics
+    code, out4, _ = run_cli(capsys, ["eval", expert_run, "eval.env_kwargs={max_speed: 0.5}"])
+    assert code == 0 and json.loads(out4)["return_deterministic"] != json.loads(out3)["return_deterministic"]
 
 
 def test_expert_seeds_sweep_and_keep_best(capsys, tmp_path):
@@ -133,6 +136,28 @@ def test_expert_resume_equals_uninterrupted_run(capsys, tmp_path):
     assert code == 2 and "beyond train.num_updates=4" in err
 
 
+def test_expert_resume_realigns_chunks_to_log_every(capsys, tmp_path):
+    """A run that ended on a short chunk (3 updates, log_every 2) resumed to 6 trains 3-4 and 4-6, the chunks of
+    one run, and its curve equals the uninterrupted run's."""
+    argv = ["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), *TINY_ENV, *TINY_PPO, "train.log_every=2",
+            "demos.num_episodes=2", "demos.num_envs=2", "eval.num_envs=2", "run.progress=false",
+            "run.keep_checkpoints=0"]
+    assert main(argv + ["train.num_updates=6", f"run.root={tmp_path / 'a'}"]) == 0
+    assert main(argv + ["train.num_updates=3", f"run.root={tmp_path / 'b'}"]) == 0
+    (straight,) = [os.path.join(tmp_path, "a", d) for d in os.listdir(tmp_path / "a")]
+    (partial,) = [os.path.join(tmp_path, "b", d) for d in os.listdir(tmp_path / "b")]
+    capsys.readouterr()
+    code, _, _ = run_cli(capsys, ["expert", os.path.join(partial, "config.yaml"), "train.num_updates=6",
+                                  f"resume={partial}"])
+    assert code == 0
+    done = sorted(int(n.split("-")[1].split(".")[0]) for n in os.listdir(os.path.join(partial, "checkpoints"))
+                  if n.endswith(".json"))
+    assert done == [2, 3, 4, 6]
+    curves = [[{k: v for k, v in r.items() if k != "wall_s"} for r in io.read_metrics(os.path.join(d, "metrics.jsonl"))]
+              for d in (partial, straight)]
+    assert curves[0] == curves[1]
+
+
 def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
     argv = ["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), *TINY_ENV, *TINY_PPO,
             "train.num_updates=8", "train.log_every=2", "train.time_limit_s=0.001", "demos.num_episodes=2",
@@ -154,6 +179,10 @@ def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
      "train.sweep.discount"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.num_seeds=2", "train.sweep={discount: [0.9, x]}"],
      "train.sweep.discount: expected numbers"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.num_seeds=2", "train.sweep={discount: [0.9, 1.5]}"],
+     r"train.sweep.discount: value 1 \(1.5\) is refused: ppo.discount"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.sweep={learning_rate: [0.5]}"],
+     "train.sweep: with train.num_seeds = 1 there is one lane"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.time_limit_s=-1"], "train.time_limit_s"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "resume=no/such/run"], "run folder not found"),
     (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "resume=5"], "resume: expected a run folder, got 5"),
@@ -567,6 +596,9 @@ def test_prune_keeps_complete_checkpoints_and_resume_names_its_field(tmp_path):
     assert io.latest_checkpoint(run)[0] == 4
     with pytest.raises(ValueError, match="resume: .* is not a run folder .no config.yaml."):
         io.check_resume(run, {}, {}, set())
+    io.write_config(run, {"demos": {"expert_return": 1.0}})  # e.g. a `jaxirl train` run given to `jaxirl expert`
+    with pytest.raises(ValueError, match="resume: .* is not a run of this job .its config.yaml does not fit"):
+        io.check_resume(run, {"demos": {"path": None}}, {"demos": {"path": None}}, set())
 
 
 def test_metrics_writer_truncates_on_resume(tmp_path):

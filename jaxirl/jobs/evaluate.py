@@ -33,7 +33,7 @@ POLICY_FILE = "policy.msgpack"
 
 def defaults() -> dict:
     """The options of ``jaxirl eval`` and their defaults (a run folder's own ``eval`` section overrides them)."""
-    return {"eval": {**EVAL_DEFAULTS, "env_kwargs": None}}  # env_kwargs: a `jaxirl train`/`bc` run's evaluation env
+    return {"eval": {**EVAL_DEFAULTS, "env_kwargs": None}}  # env_kwargs: the evaluation env's (null: the run's env)
 
 
 def ppo_defaults() -> dict:
@@ -166,7 +166,7 @@ def main(run_dir: str, overrides: Sequence[str] = ()) -> dict:
     policy_path = os.path.join(run_dir, POLICY_FILE)
     if not os.path.isfile(policy_path):
         raise ValueError(f"{run_dir!r} has no {POLICY_FILE} (the run did not finish, or its generator is not PPO)")
-    eval_defaults = {**EVAL_DEFAULTS, **dict(saved.get("eval") or {})}
+    eval_defaults = {**defaults()["eval"], **dict(saved.get("eval") or {})}  # env_kwargs for every kind of run
     window = (saved.get("train") or {}).get("eval_steps") if isinstance(saved.get("train"), Mapping) else None
     if not eval_defaults.get("num_steps") and isinstance(window, int) and window > 0:
         eval_defaults["num_steps"] = window  # a `jaxirl train` run: the window its evaluations used

@@ -121,6 +121,14 @@ def _check(cfg: dict) -> None:
             cfg["train"]["sweep"][name] = [coerce(f"train.sweep.{name}", 0.0, v) for v in values]
         except ValueError:
             raise ValueError(f"train.sweep.{name}: expected numbers, got {values!r}") from None
+        for i, v in enumerate(cfg["train"]["sweep"][name]):  # each lane's value, named by its place in the list
+            try:
+                ppo_config({**cfg["ppo"], name: v})
+            except ValueError as err:
+                raise ValueError(f"train.sweep.{name}: value {i} ({v!r}) is refused: {err}") from None
+    if cfg["train"]["sweep"] and cfg["train"]["num_seeds"] == 1:
+        raise ValueError(f"train.sweep: with train.num_seeds = 1 there is one lane and nothing to sweep; set the "
+                         f"ppo section's field instead (e.g. ppo.{next(iter(cfg['train']['sweep']))}=...)")
     from jaxirl.parallel import check_device_count
 
     check_device_count(cfg["run"]["devices"])
@@ -290,9 +298,12 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     compile_seconds = None
 
     with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl"), truncate_after=start_update) as log, bar:
-        for i in range(start_update, tcfg["num_updates"], tcfg["log_every"]):
+        i = start_update
+        while i < tcfg["num_updates"]:
+            # chunks end on multiples of log_every (a resume from a short last chunk realigns), as in one run
+            n = min(tcfg["log_every"] - i % tcfg["log_every"], tcfg["num_updates"] - i)
             t0 = time.time()
-            carry, metrics = chunk(carry, update_keys(i, min(tcfg["log_every"], tcfg["num_updates"] - i)))
+            carry, metrics = chunk(carry, update_keys(i, n))
             metrics = jax.device_get(metrics)
             if compile_seconds is None:
                 compile_seconds = time.time() - t0  # first chunk: compilation + one chunk
@@ -309,13 +320,15 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
                     record["episode_return_per_seed"] = [float(x) for x in per_lane["episode_return"][:, j]]
                 log.write(record)
             last_returns, scores = chunk_scores(per_lane["episode_return"], per_lane["episode_length"])
-            final_returns = per_lane["episode_return"][:, -1]
+            # the last update's return where some env had completed an episode (else NaN: null in summary.json)
+            final_returns = np.where(per_lane["episode_length"][:, -1] > 0, per_lane["episode_return"][:, -1], np.nan)
             lane = int(np.argmax(scores))
             if not tcfg["keep_best"] or kept is None or scores[lane] > kept[0]:
                 kept = (float(scores[lane]), lane, updates_done, lane_state(carry[0], lane))
             io.save_checkpoint(run_dir, updates_done, loop_state(carry, kept, last_returns, final_returns,
                                                                  earlier_seconds + time.time() - start))
             io.prune_checkpoints(run_dir, cfg["run"]["keep_checkpoints"])
+            i = updates_done
             if tcfg["time_limit_s"] and time.time() - start > tcfg["time_limit_s"]:
                 break
     train_seconds = earlier_seconds + time.time() - start
