@@ -31,7 +31,7 @@ import optax
 from flax import struct
 
 from jaxirl.tabular.demos import Trajectories, empirical_visitation, sample_trajectories
-from jaxirl.tabular.mdp import TabularMDP, _concrete, float_dtype, positive_number
+from jaxirl.tabular.mdp import TabularMDP, _concrete, positive_number
 from jaxirl.tabular.soft_vi import soft_value_iteration
 from jaxirl.tabular.visitation import visitation
 
