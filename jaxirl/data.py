@@ -112,6 +112,30 @@ def _fail(path: str, message: str):
     raise ValueError(f"demonstrations {path!r}: {message}")
 
 
+def float32_nonfinite(a) -> int:
+    """How many values of ``a`` are NaN or infinite once cast to float32, as jaxirl keeps them (a float64 1e39 is
+    inf then); 0 for integer and bool arrays."""
+    a = np.asarray(a)
+    if not np.issubdtype(a.dtype, np.floating):
+        return 0
+    with np.errstate(over="ignore"):
+        return int(np.size(a) - np.count_nonzero(np.isfinite(a.astype(np.float32))))
+
+
+def flag_problem(terminated, truncated) -> str | None:
+    """What is wrong with a demonstration set's episode-end flags, or ``None``: each must hold only 0 and 1 (or
+    booleans), and no transition may have both set."""
+    flags = {"terminated": np.asarray(terminated, np.float32), "truncated": np.asarray(truncated, np.float32)}
+    for name, f in flags.items():
+        bad = np.unique(f[(f != 0) & (f != 1)])
+        if bad.size:
+            return f"'{name}' must contain only 0 and 1, got values {bad[:5].tolist()}"
+    if np.any((flags["terminated"] > 0) & (flags["truncated"] > 0)):
+        return ("a transition has both 'terminated' and 'truncated' set (an episode that ends in its MDP on its "
+                "last allowed step is terminated only)")
+    return None
+
+
 def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], path: str) -> None:
     obs = arrays["observations"]
     if obs.ndim != 2:
@@ -141,20 +165,10 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
     if not np.issubdtype(arrays["episode_returns"].dtype, np.floating):
         _fail(path, f"'episode_returns' must be float32, got dtype {arrays['episode_returns'].dtype}")
     for name in ("observations", "next_observations", "actions", "rewards", "episode_returns"):
-        a = arrays[name]
-        if np.issubdtype(a.dtype, np.floating):
-            with np.errstate(over="ignore"):
-                finite = np.isfinite(a.astype(np.float32))  # as loaded: a float64 1e39 is inf in float32
-            if not np.all(finite):
-                _fail(path, f"'{name}' contains {int(np.size(a) - np.count_nonzero(finite))} NaN/inf value(s) "
-                            f"(as float32)")
-    for name in ("terminated", "truncated"):
-        a = arrays[name].astype(np.float32)
-        if not np.all((a == 0) | (a == 1)):
-            _fail(path, f"'{name}' must contain only 0 and 1")
-    if np.any((arrays["terminated"] > 0) & (arrays["truncated"] > 0)):
-        _fail(path, "a transition has both 'terminated' and 'truncated' set (an episode that ends in its MDP on "
-                    "its last allowed step is terminated only)")
+        if bad := float32_nonfinite(arrays[name]):
+            _fail(path, f"'{name}' contains {bad} NaN/inf value(s) (as float32)")
+    if problem := flag_problem(arrays["terminated"], arrays["truncated"]):
+        _fail(path, problem)
     _check_meta(meta, path)
     if act.ndim == 1:
         hi = meta.get("num_actions")

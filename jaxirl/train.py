@@ -40,6 +40,7 @@ from flax import struct
 from jaxirl import bc as bc_lib
 from jaxirl import nets
 from jaxirl import reward as reward_lib
+from jaxirl.data import flag_problem, float32_nonfinite
 from jaxirl.envs.base import Transition
 from jaxirl.generators import make_generator
 from jaxirl.objectives import discriminator as disc_lib
@@ -90,22 +91,11 @@ def check_demos(demos, env) -> Transition:
             raise ValueError(f"demos.{name}: expected shape {shape}, got {x.shape}")
     if not env.discrete and not np.issubdtype(act.dtype, np.floating):
         raise ValueError(f"demos.action: a continuous env needs float actions, got {act.dtype}")
-    for name in ("obs", "action", "next_obs", "reward", "terminated", "truncated"):
-        x = np.asarray(getattr(demos, name))
-        if x.dtype == bool:
-            continue
-        with np.errstate(over="ignore"):  # as the trainer keeps them: a float64 1e39 is inf in float32
-            if not np.all(np.isfinite(x.astype(np.float32))):
-                raise ValueError(f"demos.{name}: contains NaN or infinite values (as float32)")
-    flags = {}
-    for name in ("terminated", "truncated"):
-        flags[name] = np.asarray(getattr(demos, name)).astype(np.float32)
-        if not np.all((flags[name] == 0) | (flags[name] == 1)):
-            raise ValueError(f"demos.{name}: expected only 0 and 1 (or booleans), got values "
-                             f"{np.unique(flags[name])[:5].tolist()}")
-    if np.any((flags["terminated"] > 0) & (flags["truncated"] > 0)):
-        raise ValueError("demos.terminated / demos.truncated: a transition has both set (an episode that ends in its "
-                         "MDP on its last allowed step is terminated only)")
+    for name in ("obs", "action", "next_obs", "reward", "terminated", "truncated"):  # the file's checks (jaxirl.data)
+        if bad := float32_nonfinite(getattr(demos, name)):
+            raise ValueError(f"demos.{name}: contains {bad} NaN/inf value(s) (as float32)")
+    if problem := flag_problem(demos.terminated, demos.truncated):
+        raise ValueError(f"demos: {problem}")
     # float32 as the trainer's own samples (integer or bool observations and flags would otherwise be cast to
     # their dtype where they meet the policy's samples, e.g. in the input normaliser's batch)
     demos = demos.replace(**{k: np.asarray(getattr(demos, k)).astype(np.float32)
@@ -461,5 +451,4 @@ def score_normaliser(demos: Transition, metadata, expert_return: Optional[float]
         if random_return == expert_return:
             raise ValueError(f"{field}: equals expert_return ({expert_return}); the normalised score "
                              "(R - R_random) / (R_expert - R_random) would divide by zero")
-        random_return = float(random_return)
     return float(expert_return), random_return

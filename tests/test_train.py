@@ -213,15 +213,15 @@ def test_validation_errors(setup):
     # in-memory demonstrations get the file's checks: 0/1 flags, not both on a step, finite as float32, float actions
     flags = np.array(demos.terminated)
     flags[EPISODE - 1] = 2.0
-    with pytest.raises(ValueError, match=r"demos.terminated: expected only 0 and 1 .*got values \[0.0, 2.0\]"):
+    with pytest.raises(ValueError, match=r"demos: 'terminated' must contain only 0 and 1, got values \[2.0\]"):
         make_train(good, env, demos.replace(terminated=flags))
     both = np.array(demos.terminated)
     both[EPISODE - 1] = 1.0  # that step is already truncated (the time limit)
-    with pytest.raises(ValueError, match="a transition has both set"):
+    with pytest.raises(ValueError, match="demos: a transition has both 'terminated' and 'truncated' set"):
         make_train(good, env, demos.replace(terminated=both))
     huge = np.asarray(demos.obs, np.float64).copy()
     huge[0, 0] = 1e39  # finite in float64, inf in the float32 the trainer keeps
-    with pytest.raises(ValueError, match=r"demos.obs: contains NaN or infinite values \(as float32\)"):
+    with pytest.raises(ValueError, match=r"demos.obs: contains 1 NaN/inf value\(s\) \(as float32\)"):
         make_train(good, env, demos.replace(obs=huge))
     with pytest.raises(ValueError, match="demos.action: a continuous env needs float actions, got int"):
         make_train(good, env, demos.replace(action=np.zeros(demos.action.shape, np.int32)))
