@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxirl.tabular.mdp import TabularMDP, _concrete, float_dtype
+from jaxirl.tabular.mdp import TabularMDP, _concrete, check_policy_rows, float_dtype
 
 __all__ = ["Trajectories", "sample_trajectories", "feature_expectations", "empirical_visitation", "empirical_initial"]
 
@@ -53,10 +53,7 @@ def _check_policy(mdp: TabularMDP, policy, length: int) -> None:
             raise ValueError(f"policy: a time-indexed policy needs at least length={length} steps, got {shape[0]}")
     else:
         raise ValueError(f"policy: expected shape ({S}, {A}) or (T, {S}, {A}), got {shape}")
-    if _concrete(policy):
-        p = np.asarray(policy)
-        if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(np.abs(p.sum(-1) - 1.0) > 1e-3):
-            raise ValueError("policy: every row policy[..., s, :] must be a probability distribution")
+    check_policy_rows(policy)
 
 
 def sample_trajectories(

@@ -25,6 +25,16 @@ def float_dtype(*xs):
     return jnp.result_type(jnp.float32, *[d for d in dtypes if jnp.issubdtype(d, jnp.floating)])
 
 
+def check_policy_rows(policy) -> None:
+    """A concrete policy's rows ``policy[..., s, :]`` must be probability distributions over actions (finite,
+    ``>= 0``, summing to 1 within 1e-3: rounding, e.g. to 4 decimals, is fine); else ``ValueError``."""
+    if _concrete(policy):
+        p = np.asarray(policy, np.float64)
+        if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(np.abs(p.sum(-1) - 1.0) > 1e-3):
+            raise ValueError("policy: every row must be a probability distribution over actions (finite, >= 0, "
+                             "summing to 1)")
+
+
 def _concrete(x) -> bool:
     """True for arrays whose values can be read now (not tracers, not vmap in_axes placeholders)."""
     if isinstance(x, jax.core.Tracer):

@@ -61,6 +61,23 @@ def soft_policy(q: jax.Array, v: jax.Array, temperature) -> jax.Array:
     return jax.nn.softmax(q / temperature, axis=-1)
 
 
+def _iterate(update, x0, max_iter: int, threshold):
+    """``x ← update(x)`` inside a ``lax.while_loop`` until one step's sup-norm change is at most
+    ``threshold(max|x|)`` or ``max_iter`` steps; returns ``(x, steps, last change)``."""
+    def cond(carry):
+        _, i, err, scale = carry
+        return (i < max_iter) & (err > threshold(scale))
+
+    def body(carry):
+        x, i, _, _ = carry
+        x_new = update(x)
+        return x_new, i + 1, jnp.max(jnp.abs(x_new - x)), jnp.max(jnp.abs(x_new))
+
+    init = (x0, jnp.asarray(0, jnp.int32), jnp.asarray(jnp.inf, x0.dtype), jnp.max(jnp.abs(x0)))
+    x, steps, err, _ = jax.lax.while_loop(cond, body, init)
+    return x, steps, err
+
+
 def soft_value_iteration(
     mdp: TabularMDP,
     reward: jax.Array,
@@ -116,17 +133,7 @@ def soft_value_iteration(
         return soft_v(r_t + gamma * expected_next_t(v))
 
     def solve(_, v_start):  # the forward iteration (custom_root differentiates the fixed point, not this loop)
-        def cond(carry):
-            _, i, err, scale = carry
-            return (i < max_iter) & (err > tol * (1.0 + scale))
-
-        def body(carry):
-            v, i, _, _ = carry
-            v_new = backup(v)
-            return v_new, i + 1, jnp.max(jnp.abs(v_new - v)), jnp.max(jnp.abs(v_new))
-
-        init = (v_start, jnp.asarray(0, jnp.int32), jnp.asarray(jnp.inf, r.dtype), jnp.max(jnp.abs(v_start)))
-        v, iters, err, _ = jax.lax.while_loop(cond, body, init)
+        v, iters, err = _iterate(backup, v_start, max_iter, lambda scale: tol * (1.0 + scale))
         return v, jax.lax.stop_gradient((iters.astype(r.dtype), err))  # (a float count: custom_root's aux)
 
     def iterate(g, y):
@@ -134,18 +141,7 @@ def soft_value_iteration(
         # (rate γ) since ∂B/∂V = γ P_π (rows sum to γ; its transpose's columns do). The stop is relative to x
         # (a linear solve is scale-free: grad(c·L) = c·grad(L) however small c); y = 0 stops at once.
         tiny = jnp.finfo(y.dtype).tiny
-
-        def cond(carry):
-            _, i, err, scale = carry
-            return (i < max_iter) & (err > tol * jnp.maximum(scale, tiny))
-
-        def body(carry):
-            x, i, _, _ = carry
-            x_new = g(x) + x - y
-            return x_new, i + 1, jnp.max(jnp.abs(x_new - x)), jnp.max(jnp.abs(x_new))
-
-        init = (-y, jnp.asarray(0, jnp.int32), jnp.asarray(jnp.inf, y.dtype), jnp.max(jnp.abs(y)))
-        return jax.lax.while_loop(cond, body, init)[0]
+        return _iterate(lambda x: g(x) + x - y, -y, max_iter, lambda scale: tol * jnp.maximum(scale, tiny))[0]
 
     def tangent_solve(g, y):  # a linear solve JAX can transpose (reverse mode) without differentiating the loop
         return jax.lax.custom_linear_solve(g, y, solve=iterate, transpose_solve=iterate)
@@ -179,17 +175,8 @@ def hard_value_iteration(mdp: TabularMDP, reward: jax.Array, *, tol: float = 1e-
         q = jnp.concatenate([qs[::-1], r[None]], axis=0)
         return v, q
 
-    def cond(c):
-        _, i, err, scale = c
-        return (i < max_iter) & (err > tol * (1.0 + scale))
-
-    def body(c):
-        v, i, _, _ = c
-        v_new = (r + gamma * expected_next(v)).max(-1)
-        return v_new, i + 1, jnp.max(jnp.abs(v_new - v)), jnp.max(jnp.abs(v_new))
-
-    v0 = r.max(-1)
-    v, *_ = jax.lax.while_loop(cond, body, (v0, 0, jnp.asarray(jnp.inf, r.dtype), jnp.max(jnp.abs(v0))))
+    v, _, _ = _iterate(lambda v: (r + gamma * expected_next(v)).max(-1), r.max(-1), max_iter,
+                       lambda scale: tol * (1.0 + scale))
     q = r + gamma * expected_next(v)
     return q.max(-1), q
 

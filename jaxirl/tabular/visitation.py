@@ -22,10 +22,9 @@ from typing import Optional
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
-from jaxirl.tabular.mdp import TabularMDP, _concrete, forward_operator
+from jaxirl.tabular.mdp import TabularMDP, check_policy_rows, forward_operator
 
 
 @struct.dataclass
@@ -44,11 +43,7 @@ def _check_policy(mdp: TabularMDP, policy) -> None:
     stationary = mdp.horizon is not None and tuple(policy.shape) == (S, A)  # allowed for finite horizons too
     if tuple(policy.shape) != want and not stationary:
         raise ValueError(f"policy: expected shape {want} for this MDP, got {tuple(policy.shape)}")
-    if _concrete(policy):  # rows that are not distributions give visitations of any mass (inf for rows of 2.5)
-        p = np.asarray(policy, np.float64)
-        if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(np.abs(p.sum(-1) - 1.0) > 1e-3):
-            raise ValueError("policy: every row must be a probability distribution over actions (finite, >= 0, "
-                             "summing to 1)")
+    check_policy_rows(policy)  # rows that are not distributions give visitations of any mass (inf for rows of 2.5)
 
 
 def visitation(
