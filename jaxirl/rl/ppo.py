@@ -176,9 +176,7 @@ def demo_nll(config: PPOConfig, state: PPOState, params, obs, action, fit_std: b
     likelihood would shrink the std, and with it PPO's exploration). Discrete actions may be ``(M,)`` or ``(M, 1)``.
     Behavioural cloning (:mod:`jaxirl.bc`) and PPO's BC term both use it."""
     out = policy_output(config, state, obs, params)
-    if state.head == "categorical":
-        action = jnp.asarray(action).reshape(obs.shape[0]).astype(jnp.int32)
-    elif not fit_std:
+    if state.head != "categorical" and not fit_std:  # (categorical: nets.log_prob takes (M,) or (M, 1) indices)
         mean, log_std = jnp.split(out, 2, axis=-1)
         out = jnp.concatenate([mean, jax.lax.stop_gradient(log_std)], axis=-1)
     return -nets.log_prob(state.head, out, action), out
