@@ -19,8 +19,8 @@ Sections (defaults in :func:`defaults`)::
            mode instead of samples), path (default RUN_DIR/demos.npz)
     eval:  num_envs, seed, num_steps (0: one episode length)
     run:   root, prefix, progress (false: no in-scan progress callback — the bar then moves once per chunk;
-           programs with host callbacks are not kept in JAX's persistent compilation cache), devices (1; k > 1 splits every lane's env.num_envs
-           environments over the first k devices, 0 over all — jaxirl.parallel.shard_envs; with
+           programs with host callbacks are not kept in JAX's persistent compilation cache), devices (1; k > 1
+           splits every lane's env.num_envs environments over the first k devices, 0 over all — jaxirl.parallel.shard_envs; with
            ppo.shuffle_groups=k the PPO epochs divide too), keep_checkpoints (1: the newest only; 0: all)
     resume: null, or the folder of an interrupted (or finished) expert run to continue
 
