@@ -132,7 +132,7 @@ DIAGNOSTICS = {"train_episode_length": "episode length", "disc_d_policy": "D(pol
 
 def expert_policy_score(meta, trainer):
     """The demonstrating expert policy's own score under this run's normaliser (:func:`jaxirl.data.expert_policy_score`:
-    what a perfect imitator of that policy averages; shipped halfcheetah 0.867). ``None`` where nothing is recorded
+    what a perfect imitator of that policy averages; shipped halfcheetah 1.116). ``None`` where nothing is recorded
     or the random return is not known before training."""
     if trainer.random_return is None:
         return None

@@ -150,16 +150,17 @@ def test_quality_row_best_score_is_the_peak_of_the_seed_mean_curve():
 
 
 def test_quality_reports_the_expert_policys_own_score(tmp_path):
-    """The shipped halfcheetah demonstrations average 4601 over their 16 episodes, but the expert policy's
-    128-episode evaluation recorded with them is 3939: under the score's normaliser (random −389) the expert
-    itself scores 0.867. The report says so; files without a recorded evaluation (pointmass) give no line."""
+    """The shipped halfcheetah demonstrations average 8584 over their 32 episodes and the expert policy's
+    128-episode evaluation recorded with them is 9620: under the score's normaliser (random −358) the expert
+    itself scores 1.116, what a perfect imitator averages (the file it replaced: 0.867). The report says so;
+    files without a recorded evaluation (pointmass) give no line."""
     quality = _benchmark("quality")
     from types import SimpleNamespace
     root = os.path.join(os.path.dirname(__file__), "..", "demos")
     meta = load_demos(os.path.join(root, "halfcheetah.npz"))[1]
     trainer = SimpleNamespace(expert_return=meta["expert_return"], random_return=meta["random_return"])
     score = quality.expert_policy_score(meta, trainer)
-    assert score == pytest.approx((3938.8 + 388.87) / (4600.88 + 388.87), abs=1e-3)
+    assert score == pytest.approx((9620.23 + 357.69) / (8583.89 + 357.69), abs=1e-3)
     assert quality.expert_policy_score(load_demos(os.path.join(root, "pointmass.npz"))[1], trainer) is None
     assert quality.expert_policy_score(meta, SimpleNamespace(expert_return=1.0, random_return=None)) is None
     config = SimpleNamespace(generator=SimpleNamespace(num_steps=10))
@@ -168,7 +169,7 @@ def test_quality_reports_the_expert_policys_own_score(tmp_path):
                          None, [], score) for alg in ("gail", "airl")]
     quality.write_report(str(tmp_path / "q.md"), rows, ["--envs", "halfcheetah"])
     text = (tmp_path / "q.md").read_text()
-    assert text.count("The expert policy's own score") == 1 and "halfcheetah 0.867 " in text
+    assert text.count("The expert policy's own score") == 1 and "halfcheetah 1.116 " in text
 
 
 def test_quality_timed_programs_match_the_trainer(tmp_path):
@@ -356,7 +357,7 @@ def test_gpu_plan_names_a_command_for_every_item(tmp_path):
 
     script = os.path.join(ROOT, "benchmarks", "gpu_plan.sh")
     env = dict(os.environ, DRY="1", OUT=str(tmp_path))
-    for item in ("1", "1-resume", "1-probe", "2-gail", "2-airl", "2-walker", "3", "4", "5", "5-walker", "6"):
+    for item in ("1", "1-resume", "1-probe", "1-seeds", "2-gail", "2-airl", "2-walker", "3", "4", "5", "5-walker", "6"):
         done = subprocess.run(["bash", script, item], capture_output=True, text=True, env=env, cwd=ROOT)
         assert done.returncode == 0, (item, done.stderr)
         command = done.stdout.strip()

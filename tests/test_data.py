@@ -323,7 +323,7 @@ def test_shipped_pointmass_demos_load_for_the_config_env():
 
 
 # Shipped Brax experts: config stem -> (env, backend, minimum mean return). The generalized-backend ones
-# (episode length 1000, made on an H100) carry the targets; the spring-backend ones were trained
+# (episode length 1000, made on an H100; halfcheetah's on an H200) carry the targets; the spring-backend ones were trained
 # on a CPU for the CPU GAIL/AIRL runs (inverted_pendulum: return = steps upright, at most 1000).
 BRAX_EXPERT_TARGETS = {
     "hopper": ("hopper", "generalized", 2000.0),
