@@ -19,9 +19,9 @@ PY=${PY:-python3}   # the interpreter (the GPU image has python3, maybe no `pyth
 # Defaults: the open target, halfcheetah, with its configs' behavioural-cloning warm start and BC term (bc section),
 # GAIL then AIRL, ONE seed each (a probe), each alone on the GPU, 40 s of training, an evaluation every 100
 # iterations: ~250-300 s from a cold compilation cache (start-up ~90 s, then per run ~40 s + 1-2 evaluations of
-# ~10 s). Meant for the demonstrations of a new, stronger halfcheetah expert (benchmarks/GPU_PLAN.md,
-# item 1): the shipped expert policy scores only 0.867 under the normaliser, and its clone-held runs reached 0.81 /
-# 0.87 (H200, 2026-11-28, benchmarks/results/quality_gpu.md, session 4). walker2d with the same BC settings met the
+# ~10 s). Made for the demonstrations of a new, stronger halfcheetah expert (benchmarks/GPU_PLAN.md, item 1, done
+# 2026-11-28: warm, 244 s; GAIL 0.912, AIRL 0.895; quality_gpu.md, session 5; with the earlier expert, whose policy
+# scored only 0.867 under its normaliser, 0.81 / 0.87, session 4). walker2d with the same BC settings met the
 # target there (3 seeds alone: GAIL 0.966, AIRL 0.970, 0.9 at the first evaluation, 14.6 s):
 # `Q_ENVS=walker2d Q_SEEDS=3 Q_TIME=25 DEADLINE=370` (263 s warm). ant was done on an H200 (session 3: 3 seeds one at
 # a time, GAIL 0.9 after 72 s, AIRL after 66 s; `TP_ARGS=none Q_ENVS=ant Q_ALGS=gail Q_SEEDS=3 Q_TIME=100

@@ -8,6 +8,8 @@
 #   1-resume  warm: the same expert trained on bit-exactly for 220 s more (its newest run folder in /tmp/runs) [300]
 #   1-probe   warm: that expert's demonstrations (kept in /tmp/runs by 1 / 1-resume) replace demos/halfcheetah.npz
 #             on the device, then GAIL and AIRL with the configs' BC warm start and term, one seed each alone [330]
+#   1-seeds   halfcheetah GAIL and AIRL with the configs' BC warm start and term, 3 seeds each alone, 40 s each (the
+#             shipped demonstrations: 1 and 1-probe were done on 2026-11-28) [560]
 #   2-gail    ant GAIL, 3 seeds alone, 100 s each (for an H100: the target's card) [560]
 #   2-airl    warm: ant AIRL, 3 seeds alone, 60 s each [340]
 #   2-walker  warm: walker2d GAIL and AIRL with BC, 3 seeds alone, 25 s each [400]
@@ -37,6 +39,7 @@ case "$ITEM" in
   1) run "$EXPERT $EPISODES train.time_limit_s=420; cp \$OUT/halfcheetah.npz /tmp/runs/" ;;
   1-resume) run "$EXPERT --resume $EPISODES train.time_limit_s=220; cp \$OUT/halfcheetah.npz /tmp/runs/" ;;
   1-probe) run "cp /tmp/runs/halfcheetah.npz demos/halfcheetah.npz && $PY -m jaxirl.cli demos demos/halfcheetah.npz episodes=false > /dev/null && Q_ALGS='$(algs "gail airl")' Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 $X' $Q" ;;
+  1-seeds) run "TP_ARGS=none Q_ENVS=halfcheetah Q_ALGS='$(algs "gail airl")' Q_SEEDS=3 Q_TIME=40 DEADLINE=520 Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 $X' $Q" ;;
   2-gail) run "TP_ARGS=none Q_ENVS=ant Q_ALGS='$(algs gail)' Q_SEEDS=3 Q_TIME=100 Q_OVERRIDES='train.eval_every=300 train.num_iterations=3000 $X' $Q" ;;
   2-airl) run "TP_ARGS=none Q_ENVS=ant Q_ALGS='$(algs airl)' Q_SEEDS=3 Q_TIME=60 DEADLINE=320 Q_OVERRIDES='train.eval_every=200 train.num_iterations=3000 $X' $Q" ;;
   2-walker) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "gail airl")' Q_SEEDS=3 Q_TIME=25 DEADLINE=370 Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 $X' $Q" ;;
@@ -45,5 +48,5 @@ case "$ITEM" in
   5) run "TP_ARGS=none Q_ENVS=halfcheetah Q_ALGS='$(algs "airl gail")' Q_SEEDS=1 Q_TIME=120 Q_OVERRIDES='train.eval_every=50 train.num_iterations=3000 bc.steps=0 bc.coef=0 ppo.init_log_std=0 $X' $Q" ;;
   5-walker) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "airl gail")' Q_SEEDS=1 Q_TIME=100 DEADLINE=400 Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 bc.steps=0 bc.coef=0 ppo.init_log_std=0 $X' $Q" ;;
   6) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "gail airl")' Q_SEEDS=3 Q_TIME=40 DEADLINE=450 Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 demos.episodes=1 $X' $Q && $PY benchmarks/bc.py --envs walker2d --validation-fraction 0 --output \$OUT/bc_gpu.md demos.episodes=1" ;;
-  *) echo "gpu_plan.sh: unknown item '$ITEM' (1, 1-resume, 1-probe, 2-gail, 2-airl, 2-walker, 3, 4, 5, 5-walker, 6)" >&2; exit 2 ;;
+  *) echo "gpu_plan.sh: unknown item '$ITEM' (1, 1-resume, 1-probe, 1-seeds, 2-gail, 2-airl, 2-walker, 3, 4, 5, 5-walker, 6)" >&2; exit 2 ;;
 esac
