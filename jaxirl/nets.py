@@ -312,6 +312,15 @@ def update(norm: RunningNorm, batch: jax.Array) -> RunningNorm:
     return RunningNorm(mean=mean, var=m2 / n, count=n)
 
 
-def normalize(norm: RunningNorm, x: jax.Array, clip: float = 10.0, eps: float = 1e-8) -> jax.Array:
-    """``clip((x − mean) / sqrt(var + eps), −clip, clip)``; before any update (mean 0, var 1) only the clip acts."""
-    return jnp.clip((x - norm.mean) * jax.lax.rsqrt(norm.var + eps), -clip, clip)
+def normalize(norm: RunningNorm, x: jax.Array, clip: float = 10.0, eps: float = 1e-8,
+              min_var: float = 1e-6) -> jax.Array:
+    """``clip((x − mean) / sqrt(var + eps), −clip, clip)``; before any update (mean 0, var 1) only the clip acts.
+
+    A dimension whose running variance is at most ``min_var`` (a standard deviation of 0.001: a constant input,
+    such as the 6 zero entries of Brax humanoid's observation) is centred but not scaled: dividing by
+    ``sqrt(0 + eps)`` multiplied it by 10⁴, which turned a speck of rounding into a clipped ±10 input and made
+    a gradient penalty taken with respect to the raw inputs ~10⁸ times too strong per such dimension (the
+    discriminator then did not learn). Every shipped demonstration set's smallest per-dimension standard
+    deviation is ≥ 0.02, far above the threshold."""
+    scale = jnp.where(norm.var > min_var, jax.lax.rsqrt(norm.var + eps), 1.0)
+    return jnp.clip((x - norm.mean) * scale, -clip, clip)

@@ -7,7 +7,9 @@ penalty here smooths the learned reward network alone. ``x`` are the encoded inp
 discrete actions); the gradient norm is per sample over all of them. The gradient is taken with respect to the
 raw inputs, before the reward model's input normalisation (``normalize_inputs``): the score itself does not
 depend on the observations' units, but the penalty does (WGAN-GP's target norm 1, R1's strength), and it moves
-as the running statistics move. The shipped coefficients were chosen in the envs' own units.
+as the running statistics move. The shipped coefficients were chosen in the envs' own units. A constant input
+dimension (running variance ≤ 1e-6) is centred, not scaled, by the normaliser (:func:`jaxirl.nets.normalize`), so it
+does not multiply the penalty by 10⁸ as dividing by ``sqrt(0 + 1e-8)`` did.
 
 * ``"wgan_gp"`` (Gulrajani et al. 2017, eq. 3): on random interpolates ``x̂ = ε x_E + (1 − ε) x_π``,
   ``ε ~ U[0, 1]`` per sample, ``E[(‖∇_x̂ s(x̂)‖ − 1)²]`` (used for adversarial imitation by
