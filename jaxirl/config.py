@@ -16,8 +16,11 @@ and rejects anything the defaults do not know:
 * a default of ``None`` accepts any value (optional settings such as ``resume`` or ``backend``); a default
   of ``{}`` (an empty mapping) is a free-form section whose keys are not checked (e.g. ``env.kwargs``).
 
-Values in overrides are parsed with :func:`yaml.safe_load`, so ``ppo.hidden=[32,32]``, ``env.backend=null``
-and ``run.seed=3`` all mean what they look like.  :func:`to_struct` turns a section into a flax struct
+Files and the values of overrides are parsed with :func:`load_yaml` (``yaml.safe_load`` that also reads ``1e-3`` as
+a number, as YAML 1.2 does, and refuses a key given twice in one mapping), so ``ppo.hidden=[32,32]``,
+``env.backend=null``, ``env.kwargs.dt=1e-3`` and ``run.seed=3`` all mean what they look like. A key whose default is
+null takes any value, whatever the file set it to (``demos.expert_return=95.5`` over a file's ``100``); over a
+mapping a mapping merges key by key and ``{}`` empties it (``eval.env_kwargs``).  :func:`to_struct` turns a section into a flax struct
 dataclass config (its fields are the valid keys) and calls its ``validate()`` method when it has one.
 """
 
@@ -28,12 +31,49 @@ import dataclasses
 import math
 import numbers
 import os
+import re
 from typing import Any, Mapping, Sequence
 
 import yaml
 
-__all__ = ["load_config", "merge", "parse_overrides", "to_struct", "struct_defaults", "dump_yaml", "coerce",
+__all__ = ["load_config", "load_yaml", "merge", "parse_overrides", "to_struct", "struct_defaults", "dump_yaml", "coerce",
            "finite_number", "check_seed", "check_folder", "prefix_field", "rename_field"]
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that reads ``1e-3`` / ``2E5`` (an exponent without a dot, a string in YAML 1.1) as a float
+    and refuses a mapping that gives one key twice (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the base class raises its own error
+                break
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, f"found the key {key!r} twice", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def _yaml_error(err: yaml.YAMLError) -> str:
+    """One line for a YAML error: its problem and where (PyYAML's own message spans several lines)."""
+    problem, mark = getattr(err, "problem", None), getattr(err, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(err).split())
+
+
+def load_yaml(stream: Any) -> Any:
+    """``yaml.safe_load`` with the two differences of :class:`_Loader` (exponents as floats, no duplicate keys)."""
+    return yaml.load(stream, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _type_name(value: Any) -> str:
@@ -65,12 +105,12 @@ def coerce(key: str, default: Any, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif isinstance(default, float):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
             try:
                 return float(value)
-            except ValueError:
+            except OverflowError:  # an int beyond float's range
+                raise ValueError(f"config key '{key}': {value!r} is beyond the range of a float") from None
+            except ValueError:  # a string that is no number
                 pass
     elif isinstance(default, str):
         if isinstance(value, str):
@@ -117,6 +157,12 @@ def merge(defaults: Mapping, updates: Mapping, prefix: str = "", schema: Mapping
         if isinstance(value, Mapping) and not value and isinstance(sub_schema, Mapping) and not sub_schema:
             out[key] = {}  # `key={}` empties a free-form mapping
             continue
+        if isinstance(schema, Mapping) and key in schema and schema[key] is None:
+            # a nullable key takes any value (checked where it is used), whatever type a file gave it; a non-empty
+            # mapping over a mapping merges key by key, like a free-form section
+            merged = isinstance(value, Mapping) and value and isinstance(default, Mapping)
+            out[key] = {**default, **copy.deepcopy(dict(value))} if merged else copy.deepcopy(value)
+            continue
         if isinstance(default, Mapping) and default and value is not None:
             if not isinstance(value, Mapping):
                 raise ValueError(
@@ -124,8 +170,6 @@ def merge(defaults: Mapping, updates: Mapping, prefix: str = "", schema: Mapping
                     f"{', '.join(sorted(default))}, got {value!r}"
                 )
             out[key] = merge(default, value, dotted + ".", sub_schema if isinstance(sub_schema, Mapping) else {})
-        elif value is None and isinstance(schema, Mapping) and key in schema and schema[key] is None:
-            out[key] = None  # a nullable key (default null) set back to null over a file's value
         else:
             out[key] = coerce(dotted, default, value)
     return out
@@ -143,9 +187,9 @@ def parse_overrides(overrides: Sequence[str]) -> dict:
         if not key or any(not p for p in parts):
             raise ValueError(f"override {item!r}: empty key (expected dotted.key=value)")
         try:
-            value = yaml.safe_load(text) if text.strip() else None
+            value = load_yaml(text) if text.strip() else None
         except yaml.YAMLError as err:
-            raise ValueError(f"override {item!r}: cannot parse value {text!r}: {err}") from None
+            raise ValueError(f"override {item!r}: cannot parse value {text!r}: {_yaml_error(err)}") from None
         node = nested
         for part in parts[:-1]:
             node = node.setdefault(part, {})
@@ -160,7 +204,7 @@ def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = (), d
 
     Args:
       path: YAML file (a mapping of sections), or None to start from the defaults alone.
-      overrides: ``dotted.key=value`` strings; values parsed with ``yaml.safe_load``.
+      overrides: ``dotted.key=value`` strings; values parsed with :func:`load_yaml`.
       defaults: nested dict of default values; its keys are the only valid keys.
     Returns:
       The merged nested dict (a fresh copy; defaults are not modified).
@@ -178,9 +222,11 @@ def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = (), d
             raise ValueError(f"config file not found: {os.fspath(path)!r}")
         with open(path, encoding="utf-8") as f:
             try:
-                loaded = yaml.safe_load(f)
+                loaded = load_yaml(f)
             except yaml.YAMLError as err:
-                raise ValueError(f"config file {os.fspath(path)!r} is not valid YAML: {err}") from None
+                raise ValueError(f"config file {os.fspath(path)!r} is not valid YAML: {_yaml_error(err)}") from None
+            except UnicodeDecodeError:
+                raise ValueError(f"config file {os.fspath(path)!r} is not a YAML text file (not UTF-8)") from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, Mapping):
@@ -255,7 +301,12 @@ def to_struct(cls, section: Mapping | None, name: str | None = None):
 
 def finite_number(value: Any) -> bool:
     """Whether ``value`` is a finite real number: a Python or numpy int or float, not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float's range
+        return False
 
 
 def check_seed(name: str, value: Any) -> int:

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import serialization
 
-from jaxirl.config import dump_yaml, merge
+from jaxirl.config import dump_yaml, load_yaml, merge
 
 __all__ = [
     "make_run_dir", "write_config", "read_config", "write_json", "read_json", "MetricsWriter",
@@ -53,10 +53,19 @@ def _atomic_write(path: str, data: bytes) -> None:
         raise
 
 
+def check_prefix(field: str, prefix, nullable: bool = False):
+    """A run folder's name prefix: a non-empty name without a path separator (``None`` too where ``nullable``)."""
+    if prefix is None and nullable:
+        return prefix
+    if not isinstance(prefix, str) or not prefix or "/" in prefix or os.sep in prefix or prefix in (".", ".."):
+        raise ValueError(f"{field}: expected a non-empty name without '/'{' or null' if nullable else ''}, "
+                         f"got {prefix!r}")
+    return prefix
+
+
 def make_run_dir(root: str | os.PathLike, prefix: str) -> str:
     """Create and return a new folder ``root/prefix-YYYYmmdd-HHMMSS`` (``-2``, ``-3``... if taken)."""
-    if not prefix or os.sep in prefix:
-        raise ValueError(f"run prefix must be a non-empty name without '{os.sep}', got {prefix!r}")
+    check_prefix("run.prefix", prefix)
     os.makedirs(root, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = os.path.join(os.fspath(root), f"{prefix}-{stamp}")
@@ -117,7 +126,7 @@ def read_config(run_dir: str) -> dict:
         raise ValueError(f"{run_dir!r} is not a run folder (no config.yaml)")
     with open(path, encoding="utf-8") as f:
         try:
-            loaded = yaml.safe_load(f) or {}
+            loaded = load_yaml(f) or {}
         except yaml.YAMLError as err:
             raise ValueError(f"{path!r} is not valid YAML: {err}") from None
     if not isinstance(loaded, Mapping):

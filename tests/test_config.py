@@ -45,6 +45,42 @@ def test_int_accepted_for_float_and_none_default_accepts_anything(tmp_path):
         load_config(path, ["env.num_envs=null"], DEFAULTS)
 
 
+def test_nullable_key_is_not_typed_by_the_files_value(tmp_path):
+    """A key whose default is null takes any value whatever the file set it to; over a mapping, a mapping merges key
+    by key, ``{}`` empties it and null clears it (``eval.env_kwargs``, ``demos.expert_return``)."""
+    defaults = {"demos": {"expert_return": None}, "eval": {"env_kwargs": None, "num_envs": 2}}
+    path = write(tmp_path, "demos: {expert_return: 100}\neval: {env_kwargs: {dt: 0.1}}\n")
+    assert load_config(path, ["demos.expert_return=95.5"], defaults)["demos"]["expert_return"] == 95.5
+    assert load_config(path, ["demos.expert_return=1e2"], defaults)["demos"]["expert_return"] == 100.0
+    assert load_config(path, ["eval.env_kwargs={}"], defaults)["eval"]["env_kwargs"] == {}
+    assert load_config(path, ["eval.env_kwargs=null"], defaults)["eval"]["env_kwargs"] is None
+    assert load_config(path, ["eval.env_kwargs.max_speed=3.0"], defaults)["eval"]["env_kwargs"] == \
+        {"dt": 0.1, "max_speed": 3.0}
+    assert load_config(path, [], defaults)["eval"]["env_kwargs"] == {"dt": 0.1}
+
+
+def test_yaml_reads_exponents_as_numbers_and_refuses_a_key_given_twice(tmp_path):
+    """YAML 1.1 (PyYAML) reads ``1e-3`` as a string and keeps the last of two equal keys silently."""
+    from jaxirl.config import finite_number, load_yaml
+
+    assert load_yaml("a: 1e-3\nb: -2E5\nc: '1e-3'\nd: 1.5e-3\ne: e5\n") == \
+        {"a": 1e-3, "b": -2e5, "c": "1e-3", "d": 1.5e-3, "e": "e5"}
+    assert load_config(None, ["env.kwargs.dt=1e-3"], DEFAULTS)["env"]["kwargs"] == {"dt": 1e-3}
+    path = write(tmp_path, "ppo:\n  learning_rate: 0.1\nppo:\n  num_steps: 8\n")
+    with pytest.raises(ValueError, match=r"not valid YAML: found the key 'ppo' twice \(line 3, column 1\)$"):
+        load_config(path, [], DEFAULTS)
+    with pytest.raises(ValueError, match=r"cannot parse value '\[1': .*\(line 1, column 3\)$"):
+        load_config(None, ["ppo.hidden=[1"], DEFAULTS)
+    binary = tmp_path / "demos.npz"
+    binary.write_bytes(b"PK\x03\x04\x9d\xff\x00")
+    with pytest.raises(ValueError, match="demos.npz' is not a YAML text file"):
+        load_config(str(binary), [], DEFAULTS)
+    huge = "1" + "0" * 400  # beyond a float: a clear error, not OverflowError
+    with pytest.raises(ValueError, match="'ppo.learning_rate': .* is beyond the range of a float"):
+        load_config(None, [f"ppo.learning_rate={huge}"], DEFAULTS)
+    assert not finite_number(int(huge)) and finite_number(3) and not finite_number(True)
+
+
 def test_free_form_section_accepts_any_keys():
     cfg = load_config(None, ["env.kwargs.dt=0.05", "env.kwargs.arena=2"], DEFAULTS)
     assert cfg["env"]["kwargs"] == {"dt": 0.05, "arena": 2}

@@ -40,7 +40,7 @@ import numpy as np
 
 from jaxirl import io
 from jaxirl.config import load_config, struct_defaults, to_struct
-from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, eval_env_section, make_env, policy_evaluator,
+from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, make_eval_env, policy_evaluator,
                                   acting_config, ppo_defaults)
 from jaxirl.progress import ProgressBar
 
@@ -97,7 +97,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     cfg = load_config(config_path, overrides, defaults())
     bc = to_struct(bc_lib.BCConfig, cfg["bc"], name="bc").validate()
     _check(cfg, bc)
-    eval_env = make_env(eval_env_section(cfg["env"], cfg["eval"]), num_envs=cfg["eval"]["num_envs"])
+    eval_env = make_eval_env(cfg["env"], cfg["eval"], cfg["eval"]["num_envs"])
     config = acting_config(cfg["ppo"], eval_env)
     demos, meta = _load_demos(cfg, eval_env)
     bc_lib.split(bc, int(demos.obs.shape[0]))  # refuses a split that leaves nothing to train on

@@ -21,9 +21,10 @@ import jax
 import jax.numpy as jnp
 
 from jaxirl import io
-from jaxirl.config import check_seed, load_config, prefix_field, rename_field, struct_defaults, to_struct
+from jaxirl.config import (check_seed, merge, parse_overrides, prefix_field, rename_field, struct_defaults,
+                           to_struct)
 
-__all__ = ["main", "ENV_DEFAULTS", "EVAL_DEFAULTS", "make_env", "eval_env_section", "ppo_config", "load_policy",
+__all__ = ["main", "ENV_DEFAULTS", "EVAL_DEFAULTS", "make_env", "make_eval_env", "eval_env_section", "ppo_config", "load_policy",
            "evaluate_policy", "policy_evaluator", "random_action", "ppo_defaults", "check_eval_section"]
 
 ENV_DEFAULTS = {"name": "pointmass", "backend": None, "num_envs": 16, "episode_length": 50, "kwargs": {}}
@@ -42,8 +43,9 @@ def ppo_defaults() -> dict:
     return struct_defaults(PPOConfig)
 
 
-def make_env(section: Mapping[str, Any], num_envs: int | None = None):
-    """A ``VecEnv`` from an ``env`` config section (``num_envs`` overrides the section's)."""
+def make_env(section: Mapping[str, Any], num_envs: int | None = None, kwargs_field: str = "env.kwargs"):
+    """A ``VecEnv`` from an ``env`` config section (``num_envs`` overrides the section's); an error about one of the
+    constructor arguments names it as ``<kwargs_field>.<name>``."""
     from jaxirl.envs import make
 
     kwargs = section.get("kwargs") or {}
@@ -52,8 +54,19 @@ def make_env(section: Mapping[str, Any], num_envs: int | None = None):
     try:
         return make(section["name"], int(section["num_envs"] if num_envs is None else num_envs),
                     episode_length=int(section["episode_length"]), backend=section.get("backend"), **dict(kwargs))
-    except ValueError as err:  # make()'s env_kwargs are this section's env.kwargs
-        raise ValueError(prefix_field("env", rename_field(err, "env_kwargs", "env.kwargs"))) from None
+    except ValueError as err:  # make()'s env_kwargs are this section's env.kwargs (or eval.env_kwargs)
+        msg = rename_field(err, "env_kwargs", kwargs_field)
+        if msg.split(":", 1)[0] in kwargs:  # an env's own check of one argument, e.g. "dt: expected ..."
+            msg = f"{kwargs_field}.{msg}"
+        raise ValueError(prefix_field("env", msg)) from None
+
+
+def make_eval_env(env_section: Mapping[str, Any], eval_section: Mapping[str, Any] | None, num_envs: int):
+    """The evaluation ``VecEnv``: :func:`eval_env_section`'s env, errors about its arguments named after the field
+    they came from (``eval.env_kwargs`` when set, else ``env.kwargs``)."""
+    own = (eval_section or {}).get("env_kwargs") is not None
+    return make_env(eval_env_section(env_section, eval_section), num_envs=num_envs,
+                    kwargs_field="eval.env_kwargs" if own else "env.kwargs")
 
 
 def check_eval_section(cfg: Mapping[str, Any], section: str = "eval", steps_key: str = "num_steps") -> None:
@@ -170,9 +183,10 @@ def main(run_dir: str, overrides: Sequence[str] = ()) -> dict:
     window = (saved.get("train") or {}).get("eval_steps") if isinstance(saved.get("train"), Mapping) else None
     if not eval_defaults.get("num_steps") and isinstance(window, int) and window > 0:
         eval_defaults["num_steps"] = window  # a `jaxirl train` run: the window its evaluations used
-    cfg = load_config(None, overrides, {"eval": eval_defaults})["eval"]
+    # the saved values, overridden as a fresh section would be (eval.env_kwargs stays nullable: null, {} or merged)
+    cfg = merge({"eval": eval_defaults}, parse_overrides(overrides), schema={"eval": defaults()["eval"]})["eval"]
     check_eval_section({"eval": cfg, "env": saved["env"]})
-    env = make_env(eval_env_section(saved["env"], cfg), num_envs=cfg["num_envs"])
+    env = make_eval_env(saved["env"], cfg, cfg["num_envs"])
     config = acting_config(saved["ppo"], env)
     state = load_policy(policy_path, config, env)
     num_steps = cfg["num_steps"] or None

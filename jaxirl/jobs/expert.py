@@ -103,13 +103,14 @@ def _check(cfg: dict) -> None:
     for key in ("num_episodes", "num_envs"):
         if cfg["demos"][key] < 1:
             raise ValueError(f"demos.{key}: expected a positive int, got {cfg['demos'][key]}")
-    if cfg["train"]["time_limit_s"] < 0:
+    if not cfg["train"]["time_limit_s"] >= 0:  # NaN too (it would never stop the run)
         raise ValueError(f"train.time_limit_s: expected a number >= 0, got {cfg['train']['time_limit_s']}")
     from jaxirl.rl.ppo_config import check_anneal, traced_fields
 
     check_anneal(cfg["ppo"]["anneal_lr_updates"], cfg["train"]["num_updates"], "ppo.anneal_lr_updates")
     check_seed("train.seed", cfg["train"]["seed"])
     check_folder("run.root", cfg["run"]["root"])
+    io.check_prefix("run.prefix", cfg["run"]["prefix"])
 
     for name, values in cfg["train"]["sweep"].items():
         if name not in traced_fields():

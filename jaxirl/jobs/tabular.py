@@ -20,12 +20,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxirl.config import check_folder, check_seed, load_config
+from jaxirl.config import check_folder, check_seed, finite_number, load_config
 from jaxirl.io import MetricsWriter, make_run_dir, write_config, write_json
 from jaxirl.metrics import epic_distance, expected_value_difference, pearson
 from jaxirl.tabular.builders import gridworld
 from jaxirl.tabular.demos import empirical_initial, sample_trajectories
-from jaxirl.tabular.maxent import expert_state_visitation, maxent_irl, maxent_irl_sampled, maxent_loss
+from jaxirl.tabular.maxent import check_arguments, expert_state_visitation, maxent_irl, maxent_irl_sampled, maxent_loss
 from jaxirl.tabular.soft_vi import soft_value_iteration
 
 DEFAULTS = {
@@ -42,8 +42,8 @@ DEFAULTS = {
 def _positive(config: dict, dotted: str) -> None:
     section, key = dotted.split(".")
     value = config[section][key]
-    if not value > 0:
-        raise ValueError(f"config key '{dotted}': expected a positive value, got {value!r}")
+    if not finite_number(value) or not value > 0:
+        raise ValueError(f"config key '{dotted}': expected a finite positive value, got {value!r}")
 
 
 def _figure(path: str, size: int, true_reward, learned_reward, records) -> None:
@@ -88,13 +88,17 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         raise ValueError(f"config section 'env': {err}") from None
     if problem.mdp.horizon is None:
         raise ValueError("config key 'env.horizon': the tabular job needs a finite horizon (demonstrations are episodes)")
+    kwargs = dict(model=irl["model"], learning_rate=irl["learning_rate"], num_steps=irl["num_steps"],
+                  temperature=irl["temperature"], hidden=tuple(irl["hidden"]), optimizer=irl["optimizer"],
+                  l2=irl["l2"], log_every=irl["log_every"])
+    try:  # before the expert's soft VI and the demonstrations compile
+        check_arguments(problem.mdp, problem.features, **kwargs)
+    except ValueError as err:
+        raise ValueError(f"config section 'irl': {err}") from None
     S = problem.mdp.num_states
     expert = soft_value_iteration(problem.mdp, ex["reward_scale"] * problem.reward, ex["temperature"]).policy
     demos = sample_trajectories(problem.mdp, expert, k_demo, ex["num_demos"])
     mdp = problem.mdp.replace(initial=empirical_initial(demos, S))  # compare from the demos' start states
-    kwargs = dict(model=irl["model"], learning_rate=irl["learning_rate"], num_steps=irl["num_steps"],
-                  temperature=irl["temperature"], hidden=tuple(irl["hidden"]), optimizer=irl["optimizer"],
-                  l2=irl["l2"], log_every=irl["log_every"])
     try:
         if irl["sampled"]:
             result = maxent_irl_sampled(mdp, problem.features, demos, k_irl, num_samples=irl["num_samples"], **kwargs)

@@ -35,7 +35,8 @@ from jaxirl.tabular.mdp import TabularMDP, _concrete, positive_number
 from jaxirl.tabular.soft_vi import soft_value_iteration
 from jaxirl.tabular.visitation import visitation
 
-__all__ = ["MaxEntResult", "RewardMLP", "maxent_irl", "maxent_irl_sampled", "expert_state_visitation", "maxent_loss"]
+__all__ = ["MaxEntResult", "RewardMLP", "maxent_irl", "maxent_irl_sampled", "expert_state_visitation", "maxent_loss",
+           "check_arguments"]
 
 MODELS = ("tabular", "linear", "mlp")
 OPTIMIZERS = {"adam": optax.adam, "sgd": optax.sgd}
@@ -157,6 +158,13 @@ def _check_args(mdp, features, model, hidden, learning_rate, num_steps, temperat
     ):
         raise ValueError(f"log_every: expected a positive int dividing num_steps={num_steps}, got {log_every!r}")
     return features, hidden
+
+
+def check_arguments(mdp, features, model="linear", hidden=(32, 32), learning_rate=0.1, num_steps=100, temperature=1.0,
+                    log_every=None, optimizer="adam", l2=0.0) -> None:
+    """The checks :func:`maxent_irl` makes of its arguments, alone: a job calls it before any compiling."""
+    _check_args(mdp, features, model, hidden, learning_rate, num_steps, temperature, log_every, optimizer)
+    _check_l2(l2)
 
 
 def maxent_irl(
