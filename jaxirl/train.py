@@ -84,6 +84,9 @@ def check_demos(demos, env) -> Transition:
         raise ValueError(f"demos.action: expected shape {want}, got {act.shape}")
     if env.discrete and not np.issubdtype(act.dtype, np.integer):
         raise ValueError(f"demos.action: a discrete env needs integer actions, got {act.dtype}")
+    if env.discrete and act.size and (act.min() < 0 or act.max() >= env.num_actions):
+        raise ValueError(f"demos.action: indices must lie in [0, {env.num_actions}), got values in "
+                         f"[{act.min()}, {act.max()}]")  # else log pi is NaN and the one-hot all zeros: a NaN run
     for name in ("next_obs", "reward", "terminated", "truncated"):
         x = np.asarray(getattr(demos, name))
         shape = obs.shape if name == "next_obs" else (m,)

@@ -47,8 +47,8 @@ class SoftVIConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name}: expected a positive int, got {v!r}")
-        if not isinstance(self.tol, (int, float)) or not self.tol > 0:
-            raise ValueError(f"tol: expected a positive number, got {self.tol!r}")
+        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float)) or not 0 < self.tol < float("inf"):
+            raise ValueError(f"tol: expected a finite positive number, got {self.tol!r}")
         return self
 
 
