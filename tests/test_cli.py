@@ -224,6 +224,19 @@ def test_expert_time_limit_stops_after_first_chunk(capsys, tmp_path):
      "discriminator.entropy_weight: only AIRL"),
     (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "demos.expert_return=1e3", "demos.path=no/such.npz"],
      "file not found"),                                               # 1e3 (a YAML 1.1 string) read as a number
+    # errors that name the field they came from, found before any compiling (2026-11-28 review)
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "eval.env_kwargs={foo: 1}"], "eval.env_kwargs: 'pointmass'"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "env.kwargs.dt=-1"], "env.kwargs.dt: expected"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "eval.env_kwargs.dt=-2"], "eval.env_kwargs.dt: expected"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "run.prefix=a/b"], "run.prefix: expected a non-empty name"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "run.prefix=a/b"], "run.prefix: expected a non-empty"),
+    (["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "train.time_limit_s=nan"], "train.time_limit_s"),
+    (["train", os.path.join(CONFIGS, "gail_pointmass.yaml"), "demos.expert_return=" + "1" * 400],
+     "demos.expert_return: expected a finite number"),
+    (["tabular", os.path.join(CONFIGS, "maxent_gridworld.yaml"), "irl.log_every=7"], "config section 'irl': log_every"),
+    (["tabular", os.path.join(CONFIGS, "maxent_gridworld.yaml"), "irl.l2=-1"], "config section 'irl': l2"),
+    (["tabular", os.path.join(CONFIGS, "maxent_gridworld.yaml"), "expert.reward_scale=inf"],
+     "'expert.reward_scale': expected a finite positive value"),
 ])
 def test_config_errors_exit_2_without_traceback(capsys, tmp_path, argv, message):
     code, out, err = run_cli(capsys, argv + ([f"run.root={tmp_path}"] if argv[0] in ("expert", "train", "bc") else []))
@@ -321,6 +334,9 @@ def test_train_chunks_outputs_and_reward_loader(airl_run):
     records = io.read_metrics(os.path.join(airl_run, "metrics.jsonl"))
     assert [r["iteration"] for r in records] == [1, 2, 3, 4]
     assert [r["eval_iteration"] for r in records] == [-1, 2, 2, 4]    # evaluated inside the scan every 2
+    cfg = io.read_config(airl_run)
+    per_iteration = cfg["env"]["num_envs"] * cfg["ppo"]["num_steps"]
+    assert [r["env_steps"] for r in records] == [i * per_iteration for i in (1, 2, 3, 4)]
     assert all(np.isfinite(r["disc_loss"]) and np.isfinite(r["score_det"]) for r in records[1:])
     ckpts = sorted(os.listdir(os.path.join(airl_run, "checkpoints")))
     assert ckpts == ["checkpoint-2.json", "checkpoint-2.msgpack", "checkpoint-4.json", "checkpoint-4.msgpack"]
@@ -352,6 +368,8 @@ def test_resume_equals_uninterrupted_run(expert_run, airl_run, tmp_path, capsys)
     code, _, err = run_cli(capsys, ["train", config, "train.num_iterations=4", "ppo.learning_rate=0.1", f"resume={partial}"])
     assert code == 2 and "ppo.learning_rate" in err and "Traceback" not in err
     capsys.readouterr()
+    info2 = os.path.join(partial, "checkpoints", "checkpoint-2.json")
+    io.write_json(info2, {**io.read_json(info2), "seconds": 1000.0})
     assert main(["train", config, "train.num_iterations=4", f"resume={partial}"]) == 0
     for name in ("policy.msgpack", "reward.msgpack", os.path.join("checkpoints", "checkpoint-4.msgpack")):
         with open(os.path.join(partial, name), "rb") as a, open(os.path.join(airl_run, name), "rb") as b:
@@ -361,6 +379,11 @@ def test_resume_equals_uninterrupted_run(expert_run, airl_run, tmp_path, capsys)
     assert resumed == straight
     summary = io.read_json(os.path.join(partial, "summary.json"))
     assert summary["resumed_from"] == 2 and summary["iterations"] == 4
+    # the training seconds add up over the invocations (the first one's are in its checkpoint, set to 1000 s below)
+    assert summary["train_seconds"] >= 1000.0
+    # a lower count than the checkpoint's is refused from its file name, before compiling
+    code, _, err = run_cli(capsys, ["train", config, "train.num_iterations=3", f"resume={partial}"])
+    assert code == 2 and "the checkpoint is at iteration 4, beyond train.num_iterations=3" in err
     # the run folder's config.yaml reproduces the run from the start; it does not resume the finished run in place
     assert io.read_config(partial)["resume"] is None
     # a resume trains on the demonstrations the run started with: other data at the same path is refused

@@ -59,9 +59,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxirl import io
-from jaxirl.config import check_folder, check_seed, coerce, load_config, struct_defaults, to_struct
-from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, check_eval_section, eval_env_section, make_env, ppo_config,
-                                  ppo_defaults)
+from jaxirl.config import check_folder, check_seed, coerce, finite_number, load_config, struct_defaults, to_struct
+from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, check_eval_section, eval_env_section, make_env,
+                                  make_eval_env, ppo_config, ppo_defaults)
 from jaxirl.progress import ProgressBar
 
 __all__ = ["main", "defaults", "load_reward", "load_transfer_reward", "REWARD_FILE", "REWARD_MODEL_FILE"]
@@ -95,9 +95,7 @@ def defaults() -> dict:
 def check_prefix_demos_eval(cfg: dict) -> None:
     """The checks the ``train`` and ``bc`` jobs share: ``run.prefix``, the ``demos`` section, ``eval.num_envs``,
     ``eval.num_steps`` and ``eval.env_kwargs``."""
-    prefix = cfg["run"]["prefix"]
-    if prefix is not None and (not isinstance(prefix, str) or not prefix):
-        raise ValueError(f"run.prefix: expected a non-empty name or null, got {prefix!r}")
+    io.check_prefix("run.prefix", cfg["run"]["prefix"], nullable=True)
     check_seed("run.seed", cfg["run"]["seed"])
     check_folder("run.root", cfg["run"]["root"])
     if not isinstance(cfg["demos"]["path"], str) or not cfg["demos"]["path"]:
@@ -108,7 +106,7 @@ def check_prefix_demos_eval(cfg: dict) -> None:
             er = cfg["demos"]["expert_return"] = coerce("demos.expert_return", 0.0, er)
         except ValueError:
             pass
-    if er is not None and (isinstance(er, bool) or not isinstance(er, (int, float)) or not np.isfinite(er)):
+    if er is not None and not finite_number(er):
         raise ValueError(f"demos.expert_return: expected a finite number or null, got {er!r}")
     from jaxirl.data import TERMINATIONS
 
@@ -198,11 +196,15 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     resume = cfg["resume"]
     if resume is not None:
         io.check_resume(resume, cfg, defaults(), _RESUMABLE)
+        found = io.latest_checkpoint(resume)  # its iteration is in its name: refuse a lower count before compiling
+        if found is not None and found[0] > cfg["train"]["num_iterations"]:
+            raise ValueError(f"resume: the checkpoint is at iteration {found[0]}, beyond train.num_iterations="
+                             f"{cfg['train']['num_iterations']}")
     env = make_env(cfg["env"])
     from jaxirl.parallel import envs_mesh, pick_devices, shard_envs
 
     devices = pick_devices(cfg["run"]["devices"], env.num_envs)
-    eval_env = make_env(eval_env_section(cfg["env"], cfg["eval"]), num_envs=cfg["eval"]["num_envs"])
+    eval_env = make_eval_env(cfg["env"], cfg["eval"], cfg["eval"]["num_envs"])
     config = _train_config(cfg)
     demos, meta = _load_demos(cfg, env)
     fingerprint = _fingerprint(demos)  # kept with every checkpoint: a resume must train on the same data
@@ -228,13 +230,14 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
                              f"{cfg['demos']['path']!r} read from {os.getcwd()!r}: a relative path is read from the "
                              f"current directory); resume from where the run started, or start a new run")
         start = int(state.iteration)
+        earlier_seconds = float(info.get("seconds", 0.0))  # the training seconds of the invocations before this one
         if start > total:
             raise ValueError(f"resume: the checkpoint is at iteration {start}, beyond train.num_iterations={total}")
         io.write_config(run_dir, cfg)  # records a raised num_iterations
     else:
         run_dir = io.make_run_dir(cfg["run"]["root"], cfg["run"]["prefix"] or f"{config.algorithm}-{env.name}")
         io.write_config(run_dir, cfg)
-        start = 0
+        start, earlier_seconds = 0, 0.0
     if len(devices) > 1:  # one run over several devices: its envs split among them, the rest replicated
         state = shard_envs(state, envs_mesh(devices))
     model_fields = dataclasses.asdict(trainer.model)
@@ -250,12 +253,13 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
             n = min(chunk, total - it)
             state, metrics = trainer.run(state, n)
             metrics = jax.device_get(metrics)
-            for j in range(n):
-                log.write({k: np.asarray(v[j]) for k, v in metrics.items()})
+            for j in range(n):  # env_steps: environment steps of training so far (all envs), counted on the host
+                log.write({k: np.asarray(v[j]) for k, v in metrics.items()}
+                          | {"env_steps": (it + j + 1) * env.num_envs * config.generator.num_steps})
             it += n
             bar.update(it, float(metrics["score_det"][-1]) if "score_det" in metrics else None)
             _save_outputs(run_dir, state)
-            io.save_checkpoint(run_dir, it, state, {"chunk": chunk, "seconds": round(time.time() - t0, 2),
+            io.save_checkpoint(run_dir, it, state, {"chunk": chunk, "seconds": round(earlier_seconds + time.time() - t0, 2),
                                                     "demos_sha256": fingerprint})
             io.prune_checkpoints(run_dir, cfg["run"]["keep_checkpoints"])
     records = io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))
@@ -269,7 +273,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         "resumed_from": start if resume is not None else None,
         **{k: float(v) for k, v in final.items() if k != "eval_iteration"}, "eval_iteration": int(final["eval_iteration"]),
         "expert_return": trainer.expert_return, "random_return": float(state.random_return),
-        "demos_path": cfg["demos"]["path"], "demo_episodes": int(len(meta["episode_returns"])), "train_seconds": round(time.time() - t0, 2), "devices": len(devices),
+        "demos_path": cfg["demos"]["path"], "demo_episodes": int(len(meta["episode_returns"])), "train_seconds": round(earlier_seconds + time.time() - t0, 2), "devices": len(devices),
     }
     io.write_json(os.path.join(run_dir, "summary.json"), summary)
     return summary
