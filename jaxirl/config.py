@@ -36,8 +36,8 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-__all__ = ["load_config", "load_yaml", "merge", "parse_overrides", "to_struct", "struct_defaults", "dump_yaml", "coerce",
-           "finite_number", "check_seed", "check_folder", "prefix_field", "rename_field"]
+__all__ = ["load_config", "load_yaml", "yaml_error", "merge", "parse_overrides", "to_struct", "struct_defaults",
+           "dump_yaml", "coerce", "finite_number", "check_seed", "check_folder", "prefix_field", "rename_field"]
 
 
 class _Loader(yaml.SafeLoader):
@@ -47,6 +47,8 @@ class _Loader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` (merged by the base class)
+                continue
             key = self.construct_object(key_node, deep=True)
             try:
                 duplicate = key in seen
@@ -59,11 +61,16 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+class _Dumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` that quotes a string :class:`_Loader` would read as a number (``'1e5'``)."""
 
 
-def _yaml_error(err: yaml.YAMLError) -> str:
+_EXPONENT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+for _cls in (_Loader, _Dumper):
+    _cls.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT, list("-+0123456789"))
+
+
+def yaml_error(err: yaml.YAMLError) -> str:
     """One line for a YAML error: its problem and where (PyYAML's own message spans several lines)."""
     problem, mark = getattr(err, "problem", None), getattr(err, "problem_mark", None)
     if problem and mark is not None:
@@ -189,7 +196,7 @@ def parse_overrides(overrides: Sequence[str]) -> dict:
         try:
             value = load_yaml(text) if text.strip() else None
         except yaml.YAMLError as err:
-            raise ValueError(f"override {item!r}: cannot parse value {text!r}: {_yaml_error(err)}") from None
+            raise ValueError(f"override {item!r}: cannot parse value {text!r}: {yaml_error(err)}") from None
         node = nested
         for part in parts[:-1]:
             node = node.setdefault(part, {})
@@ -224,7 +231,7 @@ def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = (), d
             try:
                 loaded = load_yaml(f)
             except yaml.YAMLError as err:
-                raise ValueError(f"config file {os.fspath(path)!r} is not valid YAML: {_yaml_error(err)}") from None
+                raise ValueError(f"config file {os.fspath(path)!r} is not valid YAML: {yaml_error(err)}") from None
             except UnicodeDecodeError:
                 raise ValueError(f"config file {os.fspath(path)!r} is not a YAML text file (not UTF-8)") from None
         if loaded is None:
@@ -360,4 +367,4 @@ def _plain(value: Any) -> Any:
 
 def dump_yaml(config: Mapping) -> str:
     """YAML text of a nested config (tuples written as lists, numpy scalars as Python numbers)."""
-    return yaml.safe_dump(_plain(config), sort_keys=False, default_flow_style=None)
+    return yaml.dump(_plain(config), Dumper=_Dumper, sort_keys=False, default_flow_style=None)

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import serialization
 
-from jaxirl.config import dump_yaml, load_yaml, merge
+from jaxirl.config import dump_yaml, load_yaml, merge, yaml_error
 
 __all__ = [
     "make_run_dir", "write_config", "read_config", "write_json", "read_json", "MetricsWriter",
@@ -128,7 +128,7 @@ def read_config(run_dir: str) -> dict:
         try:
             loaded = load_yaml(f) or {}
         except yaml.YAMLError as err:
-            raise ValueError(f"{path!r} is not valid YAML: {err}") from None
+            raise ValueError(f"{path!r} is not valid YAML: {yaml_error(err)}") from None
     if not isinstance(loaded, Mapping):
         raise ValueError(f"{path!r} must hold a mapping of config sections, got {type(loaded).__name__}")
     return loaded

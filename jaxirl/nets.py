@@ -321,6 +321,8 @@ def normalize(norm: RunningNorm, x: jax.Array, clip: float = 10.0, eps: float = 
     ``sqrt(0 + eps)`` multiplied it by 10⁴, which turned a speck of rounding into a clipped ±10 input and made
     a gradient penalty taken with respect to the raw inputs ~10⁸ times too strong per such dimension (the
     discriminator then did not learn). Every shipped demonstration set's smallest per-dimension standard
-    deviation is ≥ 0.02, far above the threshold."""
+    deviation is ≥ 0.02, far above the threshold. The scale steps from 1 to ~1000 at the threshold (a dimension
+    whose variance grows past it, e.g. a contact force that starts at zero, is then scaled as before); dimensions just
+    above it (std 0.001–0.01) still weigh 10⁴–10⁶ in a raw-input gradient penalty, as any small-spread input does."""
     scale = jnp.where(norm.var > min_var, jax.lax.rsqrt(norm.var + eps), 1.0)
     return jnp.clip((x - norm.mean) * scale, -clip, clip)

@@ -75,6 +75,16 @@ def test_yaml_reads_exponents_as_numbers_and_refuses_a_key_given_twice(tmp_path)
     binary.write_bytes(b"PK\x03\x04\x9d\xff\x00")
     with pytest.raises(ValueError, match="demos.npz' is not a YAML text file"):
         load_config(str(binary), [], DEFAULTS)
+    # merge keys still work; a string that reads as a number is quoted when a run folder's config.yaml is written
+    assert load_yaml("a: &kw {dt: 0.1, m: 2.0}\nb: {<<: *kw, m: 3.0}\n")["b"] == {"dt": 0.1, "m": 3.0}
+    config = {"run": {"prefix": "1e5", "x": 1e-5, "y": ["2E3", 1.5e-3]}}
+    assert load_yaml(dump_yaml(config)) == config
+    from jaxirl import io
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text("run: {a: 1, a: 2}\n")
+    with pytest.raises(ValueError, match=r"is not valid YAML: found the key 'a' twice \(line 1, column 13\)$"):
+        io.read_config(str(tmp_path / "run"))
     huge = "1" + "0" * 400  # beyond a float: a clear error, not OverflowError
     with pytest.raises(ValueError, match="'ppo.learning_rate': .* is beyond the range of a float"):
         load_config(None, [f"ppo.learning_rate={huge}"], DEFAULTS)
