@@ -251,7 +251,7 @@ def test_bc_job_with_fewer_demonstrations(tmp_path, capsys):
     ("bc.lr=1", "unknown config key 'bc.lr'"),
     ("run.chunk=5", "unknown config key 'run.chunk'"),
     ("demos.episodes=99", "demos.episodes: expected an int in [1, 32]"),
-    ("run.prefix=''", "run.prefix: expected a non-empty name or null"),
+    ("run.prefix=''", "run.prefix: expected a non-empty name without '/' or null"),
     ("eval.env_kwargs=3", "eval.env_kwargs: expected a mapping"),
 ])
 def test_bc_job_bad_settings_exit_2_and_write_nothing(tmp_path, capsys, override, message):

@@ -373,3 +373,6 @@ def test_gpu_plan_names_a_command_for_every_item(tmp_path):
     done = subprocess.run(["bash", script, "5"], capture_output=True, text=True, env=env, cwd=ROOT)
     assert done.returncode == 0 and "Q_ALGS='gail'" in done.stdout
     assert "ppo.init_log_std=0 env.num_envs=4096 ppo.num_steps=10'" in done.stdout
+    # DEADLINE replaces an item's own (a warm call's shorter one)
+    done = subprocess.run(["bash", script, "4"], capture_output=True, text=True, env=env | {"DEADLINE": "230"}, cwd=ROOT)
+    assert done.returncode == 0 and "DEADLINE=230 " in done.stdout and "DEADLINE=280" not in done.stdout
