@@ -136,6 +136,14 @@ def test_first_episodes_keeps_whole_episodes_and_the_normaliser(tmp_path):
         assert int((ends > 0).sum()) == n and ends[-1] > 0  # n complete episodes, the last one ending at the cut
         np.testing.assert_array_equal(pmeta["episode_returns"], np.asarray(meta["episode_returns"])[:n])
         assert pmeta["expert_return"] == meta["expert_return"]  # the normaliser is the whole file's
+        # ... also where the file records none: the whole set's mean, not the cut's
+        assert first_episodes(full, {**meta, "expert_return": None}, n)[1]["expert_return"] == \
+            pytest.approx(float(np.mean(meta["episode_returns"])))
+    # non-finite metadata returns are refused when saving (they were written as ±1e308 or null)
+    for key in ("expert_return", "random_return", "eval_return_deterministic"):
+        for bad in (float("inf"), float("nan"), np.float32(-np.inf)):
+            with pytest.raises(ValueError, match=f"metadata {key}: expected a finite number"):
+                save_demos(str(tmp_path / "bad.npz"), tr, returns, {**env_metadata(env), key: bad})
     for bad in (0, 8, 2.5, True):
         with pytest.raises(ValueError, match=r"demos.episodes: expected an int in \[1, 7\]"):
             first_episodes(full, meta, bad)
@@ -201,6 +209,11 @@ def arrays_of(path):
     (lambda a: a["truncated"].__setitem__(49, 0.0), "last episode is incomplete"),
     (lambda a: a["terminated"].__setitem__(4, 0.5), "only 0 and 1"),
     (lambda a: a["episode_returns"].__setitem__(0, 123.0), "differ from the sums"),
+    # each episode against its own scale (one tolerance from the largest return let a small episode's 1.5 % pass)
+    (lambda a: a["episode_returns"].__setitem__(0, a["episode_returns"][0] * 1.015), "differ from the sums.*episode 0"),
+    (lambda a: a.update(episode_starts=a["episode_starts"].astype(np.float64)), "'episode_starts' must be integers"),
+    (lambda a: _meta(a, discrete=True), "metadata discrete=True but the actions are vectors"),
+    (lambda a: _meta(a, num_actions=4), "metadata num_actions=4 but the actions are continuous"),
     (lambda a: a.update(episode_starts=a["episode_starts"][:-1]), "'episode_starts' does not match"),
     (lambda a: a.update(episode_returns=a["episode_returns"][:-1]), "'episode_returns' must have shape \\(5,\\)"),
     (lambda a: a["terminated"].__setitem__(49, 1.0), "both 'terminated' and 'truncated' set"),

@@ -1,6 +1,8 @@
 """Environments: auto-reset keeps the true final observation, termination vs truncation, return
 tracking, exact sampling of tabular MDPs, input validation."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -327,6 +329,27 @@ def test_evaluate_counts_each_envs_first_episodes_not_every_episode_that_ends_in
         total += float(np.asarray(state.last_return)[done].sum())
         count += float(done.sum())
     assert total / count < 5.0  # biased towards the falls
+
+
+def test_step_checks_the_actions_shape_and_kind():
+    """A continuous action narrower than action_size broadcast over every actuator (pointmass took (N, 1) for its 2
+    forces); a discrete env took float or (N, 1) actions. Checked while tracing; huge time limits are refused."""
+    env = envs.make("pointmass", 4, episode_length=5)
+    state = env.reset(jax.random.PRNGKey(0))
+    env.step(state, jnp.zeros((4, 2)))
+    for bad in ((4, 1), (4,), (3, 2)):
+        with pytest.raises(ValueError, match=rf"action: pointmass expects shape \(4, 2\).*got {re.escape(str(bad))}"):
+            env.step(state, jnp.zeros(bad))
+    mdp = TabularMDP(jnp.full((3, 2, 3), 1.0 / 3), jnp.full((3,), 1.0 / 3), 0.9)
+    tab = envs.from_mdp(mdp, jnp.zeros(3), 4, episode_length=5)
+    ts = tab.reset(jax.random.PRNGKey(0))
+    tab.step(ts, jnp.zeros((4,), jnp.int32))
+    with pytest.raises(ValueError, match="takes integer indices"):
+        tab.step(ts, jnp.zeros((4,)))
+    with pytest.raises(ValueError, match=r"expects shape \(4,\)"):
+        tab.step(ts, jnp.zeros((4, 1), jnp.int32))
+    with pytest.raises(ValueError, match="episode_length: expected a positive int below 2\*\*31"):
+        envs.make("pointmass", 2, episode_length=2**31)
 
 
 def test_a_users_env_is_checked_when_wrapped():

@@ -119,9 +119,11 @@ class VecEnv:
     ):
         if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs: expected a positive int, got {num_envs!r}")
-        if not isinstance(episode_length, int) or isinstance(episode_length, bool) or episode_length < 1:
-            raise ValueError(f"episode_length: expected a positive int, got {episode_length!r}")
-        if discrete and (not isinstance(num_actions, int) or num_actions < 1):
+        if not isinstance(episode_length, int) or isinstance(episode_length, bool) or not 1 <= episode_length < 2**31:
+            raise ValueError(f"episode_length: expected a positive int below 2**31 (an int32 step counter), "
+                             f"got {episode_length!r}")
+        if discrete and (isinstance(num_actions, bool) or not isinstance(num_actions, (int, np.integer))
+                         or num_actions < 1):
             raise ValueError(f"num_actions: a discrete env needs a positive int, got {num_actions!r}")
         self.base = base
         self.name = name
@@ -190,7 +192,17 @@ class VecEnv:
         )
 
     def step(self, state: EnvState, action: jax.Array) -> tuple[EnvState, Transition]:
-        """Step all environments; ended ones are reset, the returned transition keeps the true next obs."""
+        """Step all environments; ended ones are reset, the returned transition keeps the true next obs.
+
+        ``action``: ``(num_envs, action_size)`` floats, or ``(num_envs,)`` integer indices for a discrete env (its
+        shape and kind are checked while tracing: a narrower action would broadcast over every actuator)."""
+        want = (self.num_envs,) if self.discrete else (self.num_envs, self.action_size)
+        if tuple(jnp.shape(action)) != want:
+            raise ValueError(f"action: {self.name} expects shape {want} "
+                             f"({'integer indices' if self.discrete else 'action_size values per env'}), "
+                             f"got {tuple(jnp.shape(action))}")
+        if self.discrete and not jnp.issubdtype(jnp.result_type(action), jnp.integer):
+            raise ValueError(f"action: {self.name} is discrete and takes integer indices, got {jnp.result_type(action)}")
         if self.discrete:
             env_action = action.astype(jnp.int32)
         else:

@@ -5,6 +5,8 @@ Brax is imported only when a Brax environment is made, so the tabular and ``poin
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from typing import Optional
 
 import numpy as np
@@ -72,7 +74,8 @@ def make(
     if name == "fast" and (backend is not None or env_kwargs):  # Brax's test env: its __init__(**kwargs) drops them
         raise ValueError(f"env_kwargs: 'fast' (Brax's test env) ignores every argument; expected backend=None and no "
                          f"env kwargs, got backend={backend!r}, env_kwargs={env_kwargs}")
-    from brax import envs as brax_envs  # lazy: importing Brax takes seconds
+    with contextlib.redirect_stdout(sys.stderr):  # MuJoCo's optional-warp import prints to stdout (keep it clean:
+        from brax import envs as brax_envs     # `jaxirl demos` prints JSON there); lazy: importing Brax takes seconds
 
     extra = {} if backend is None else {"backend": backend}
     base = _construct(lambda **kw: brax_envs.get_environment(name, **kw, **extra), name, env_kwargs)
