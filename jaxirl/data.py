@@ -82,7 +82,8 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
     arrays["actions"] = act.astype(np.int32) if np.issubdtype(act.dtype, np.integer) else act.astype(np.float32)
     returns = np.asarray(jax.device_get(episode_returns), dtype=np.float32).reshape(-1)
     starts, lengths = _episode_bounds(arrays["terminated"], arrays["truncated"])
-    for key in ("expert_return", "random_return", *EXPERT_EVAL_KEYS):  # to_python would turn inf to 1e308, NaN to null
+    # to_python would turn inf to 1e308 and NaN to null
+    for key in ("expert_return", "random_return", *EXPERT_EVAL_KEYS, "eval_return_stochastic"):
         v = metadata.get(key)
         if v is not None and not (np.shape(v) == () and finite_number(np.asarray(jax.device_get(v)).item())):
             raise ValueError(f"metadata {key}: expected a finite number or None, got {v!r}")

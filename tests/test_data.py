@@ -140,7 +140,7 @@ def test_first_episodes_keeps_whole_episodes_and_the_normaliser(tmp_path):
         assert first_episodes(full, {**meta, "expert_return": None}, n)[1]["expert_return"] == \
             pytest.approx(float(np.mean(meta["episode_returns"])))
     # non-finite metadata returns are refused when saving (they were written as ±1e308 or null)
-    for key in ("expert_return", "random_return", "eval_return_deterministic"):
+    for key in ("expert_return", "random_return", "eval_return_deterministic", "eval_return_stochastic"):
         for bad in (float("inf"), float("nan"), np.float32(-np.inf)):
             with pytest.raises(ValueError, match=f"metadata {key}: expected a finite number"):
                 save_demos(str(tmp_path / "bad.npz"), tr, returns, {**env_metadata(env), key: bad})
