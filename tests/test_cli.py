@@ -357,6 +357,23 @@ def test_train_chunks_outputs_and_reward_loader(airl_run):
     assert r.shape == (5,) and np.all(np.isfinite(r))
     np.testing.assert_allclose(np.asarray(reward(obs, act + 0.5)), r, rtol=1e-6)
     assert not np.allclose(r, r[0])
+    # a damaged reward_model.json is named, not a raw KeyError / TypeError / JSONDecodeError
+    import json as json_lib
+    import shutil
+
+    broken = os.path.join(os.path.dirname(airl_run), "broken-reward")
+    shutil.copytree(airl_run, broken)
+    spec_path = os.path.join(broken, train_job.REWARD_MODEL_FILE)
+    spec = io.read_json(spec_path)
+    for text, message in ((json_lib.dumps({**spec, "model": {**spec["model"], "newfield": 1}}),
+                           "unknown reward model field.s. newfield"),
+                          (json_lib.dumps({"algorithm": "airl"}), "expected a mapping with a 'model' mapping"),
+                          ("{not json", "is not valid JSON")):
+        with open(spec_path, "w") as f:
+            f.write(text)
+        with pytest.raises(ValueError, match=message):
+            train_job.load_reward(broken)
+    shutil.rmtree(broken)
 
 
 def test_resume_equals_uninterrupted_run(expert_run, airl_run, tmp_path, capsys):

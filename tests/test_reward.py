@@ -75,6 +75,13 @@ def test_mlp_reward_inputs_and_discrete_one_hot():
                         ((obs, a, nxt[:, :3]), "next_obs: expected the shape of obs")):
         with pytest.raises(ValueError, match=field):
             jax.jit(fn)(*args)
+    # discrete actions are integer indices: a float was truncated (0.9 -> 0), an index out of range one-hot encoded
+    # to all zeros and got a plausible reward; refused (the range where the values are known, outside jit)
+    with pytest.raises(ValueError, match="discrete actions are integer indices"):
+        jax.jit(fn)(obs, a.astype(jnp.float32), nxt)
+    for bad in (3, -1):
+        with pytest.raises(ValueError, match=r"action: indices must lie in \[0, 3\)"):
+            fn(obs, a.at[0].set(bad), nxt)
     gail = R.make_reward_model("gail", obs_size=4, action_size=3, hidden=(6,))
     g_params = R.init(gail, jax.random.PRNGKey(2))
     with pytest.raises(ValueError, match=r"action: expected shape \(5, 3\)"):

@@ -289,8 +289,17 @@ def _reward_model(run_dir: str, which: str | None):
     if not os.path.isfile(spec_path) or not os.path.isfile(params_path):
         raise ValueError(f"{run_dir!r} is not a finished `jaxirl train` run (needs {REWARD_MODEL_FILE} and {REWARD_FILE})")
     with open(spec_path, encoding="utf-8") as f:
-        spec = json.load(f)
+        try:
+            spec = json.load(f)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{spec_path!r} is not valid JSON ({err})") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("model"), dict):
+        raise ValueError(f"{spec_path!r}: expected a mapping with a 'model' mapping (the reward network's fields)")
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in spec["model"].items()}
+    known = {f.name for f in dataclasses.fields(reward_lib.RewardModel) if f.init}
+    if unknown := sorted(set(fields) - known):
+        raise ValueError(f"{spec_path!r}: unknown reward model field(s) {', '.join(unknown)} (a run of a newer jaxirl?); "
+                         f"this version knows {', '.join(sorted(known))}")
     model = reward_lib.RewardModel(**fields).validate()
     params = io.load_pytree(params_path, reward_lib.init(model, jax.random.PRNGKey(0)))
     if which is None and model.kind == "gail":
