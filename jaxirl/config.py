@@ -20,8 +20,9 @@ Files and the values of overrides are parsed with :func:`load_yaml` (``yaml.safe
 a number, as YAML 1.2 does, and refuses a key given twice in one mapping), so ``ppo.hidden=[32,32]``,
 ``env.backend=null``, ``env.kwargs.dt=1e-3`` and ``run.seed=3`` all mean what they look like. A key whose default is
 null takes any value, whatever the file set it to (``demos.expert_return=95.5`` over a file's ``100``); over a
-mapping a mapping merges key by key and ``{}`` empties it (``eval.env_kwargs``).  :func:`to_struct` turns a section into a flax struct
-dataclass config (its fields are the valid keys) and calls its ``validate()`` method when it has one.
+mapping a mapping merges key by key and ``{}`` empties it (``eval.env_kwargs``).  :func:`to_struct` turns a section
+into a flax struct dataclass config (its fields are the valid keys) and calls its ``validate()`` method when it has
+one.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-__all__ = ["load_config", "load_yaml", "yaml_error", "merge", "parse_overrides", "to_struct", "struct_defaults",
+__all__ = ["load_config", "load_yaml", "load_yaml_file", "yaml_error", "merge", "parse_overrides", "to_struct", "struct_defaults",
            "dump_yaml", "coerce", "finite_number", "check_seed", "check_folder", "prefix_field", "rename_field"]
 
 
@@ -81,6 +82,17 @@ def yaml_error(err: yaml.YAMLError) -> str:
 def load_yaml(stream: Any) -> Any:
     """``yaml.safe_load`` with the two differences of :class:`_Loader` (exponents as floats, no duplicate keys)."""
     return yaml.load(stream, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+def load_yaml_file(path: str | os.PathLike, label: str) -> Any:
+    """:func:`load_yaml` of a file; ``ValueError`` starting with ``label`` where it is not YAML text."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            return load_yaml(f)
+        except yaml.YAMLError as err:
+            raise ValueError(f"{label} is not valid YAML: {yaml_error(err)}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{label} is not a YAML text file (not UTF-8)") from None
 
 
 def _type_name(value: Any) -> str:
@@ -227,13 +239,7 @@ def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = (), d
             raise ValueError(f"{os.fspath(path)!r} is a folder, not a YAML config file{hint}")
         if not os.path.isfile(path):
             raise ValueError(f"config file not found: {os.fspath(path)!r}")
-        with open(path, encoding="utf-8") as f:
-            try:
-                loaded = load_yaml(f)
-            except yaml.YAMLError as err:
-                raise ValueError(f"config file {os.fspath(path)!r} is not valid YAML: {yaml_error(err)}") from None
-            except UnicodeDecodeError:
-                raise ValueError(f"config file {os.fspath(path)!r} is not a YAML text file (not UTF-8)") from None
+        loaded = load_yaml_file(path, f"config file {os.fspath(path)!r}")
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, Mapping):

@@ -60,6 +60,8 @@ TERMINATIONS = ("keep", "truncate")
 # metadata keys under which `jaxirl expert` records the demonstrating policy's own deterministic evaluation
 # (the first GPU files: expert_eval_deterministic_128)
 EXPERT_EVAL_KEYS = ("eval_return_deterministic", "expert_eval_deterministic_128")
+# the returns metadata may record: each a finite number or null
+RETURN_KEYS = ("expert_return", "random_return", *EXPERT_EVAL_KEYS, "eval_return_stochastic")
 
 
 def _episode_bounds(terminated: np.ndarray, truncated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -82,8 +84,7 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
     arrays["actions"] = act.astype(np.int32) if np.issubdtype(act.dtype, np.integer) else act.astype(np.float32)
     returns = np.asarray(jax.device_get(episode_returns), dtype=np.float32).reshape(-1)
     starts, lengths = _episode_bounds(arrays["terminated"], arrays["truncated"])
-    # to_python would turn inf to 1e308 and NaN to null
-    for key in ("expert_return", "random_return", *EXPERT_EVAL_KEYS, "eval_return_stochastic"):
+    for key in RETURN_KEYS:  # checked before to_python, which would turn inf to 1e308 and NaN to null
         v = metadata.get(key)
         if v is not None and not (np.shape(v) == () and finite_number(np.asarray(jax.device_get(v)).item())):
             raise ValueError(f"metadata {key}: expected a finite number or None, got {v!r}")
@@ -141,6 +142,16 @@ def flag_problem(terminated, truncated) -> str | None:
     return None
 
 
+def index_problem(actions, num_actions) -> str | None:
+    """What is wrong with discrete actions as indices of ``num_actions`` actions (``None``: only the lower bound 0),
+    or ``None`` when all lie in ``[0, num_actions)``."""
+    a = np.asarray(actions)
+    if a.size and (a.min() < 0 or (num_actions is not None and a.max() >= num_actions)):
+        return (f"indices must lie in [0, {num_actions if num_actions is not None else 'num_actions'}), got values "
+                f"from {int(a.min())} to {int(a.max())}")
+    return None
+
+
 def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], path: str) -> None:
     obs = arrays["observations"]
     if obs.ndim != 2:
@@ -180,11 +191,8 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
                     f"{'integer indices (M,)' if act.ndim == 1 else 'vectors (M, act_dim)'}")
     if act.ndim == 2 and meta.get("num_actions") is not None:
         _fail(path, f"metadata num_actions={meta['num_actions']} but the actions are continuous vectors")
-    if act.ndim == 1:
-        hi = meta.get("num_actions")
-        if act.min() < 0 or (hi is not None and act.max() >= hi):
-            _fail(path, f"discrete 'actions' must be indices in [0, {hi if hi is not None else 'num_actions'}), "
-                        f"got values from {int(act.min())} to {int(act.max())}")
+    if act.ndim == 1 and (problem := index_problem(act, meta.get("num_actions"))):
+        _fail(path, f"discrete 'actions': {problem}")
     done = (arrays["terminated"] > 0) | (arrays["truncated"] > 0)
     if not done[-1]:
         _fail(path, "the last episode is incomplete (the last transition is neither terminated nor truncated)")
@@ -235,7 +243,7 @@ def _check_meta(meta: Mapping[str, Any], path: str) -> None:
                             ("env_kwargs", dict, "a mapping of env constructor arguments")):
         if meta.get(key) is not None and not isinstance(meta[key], kind):
             _fail(path, f"metadata {key}: expected {what} or null, got {meta[key]!r}")
-    for key in ("expert_return", "random_return", *EXPERT_EVAL_KEYS):
+    for key in RETURN_KEYS:
         if meta.get(key) is not None and not finite_number(meta[key]):
             _fail(path, f"metadata {key}: expected a finite number or null, got {meta[key]!r}")
 

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import serialization
 
-from jaxirl.config import dump_yaml, load_yaml, merge, yaml_error
+from jaxirl.config import dump_yaml, load_yaml_file, merge
 
 __all__ = [
     "make_run_dir", "write_config", "read_config", "write_json", "read_json", "MetricsWriter",
@@ -103,8 +103,12 @@ def write_json(path: str, obj: Any) -> None:
 
 
 def read_json(path: str) -> Any:
+    """A JSON file's value; ``ValueError`` naming the file where it is not valid JSON."""
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path!r} is not valid JSON ({err})") from None
 
 
 def write_config(run_dir: str, config: Mapping) -> str:
@@ -119,16 +123,10 @@ def write_config(run_dir: str, config: Mapping) -> str:
 
 
 def read_config(run_dir: str) -> dict:
-    import yaml
-
     path = os.path.join(run_dir, "config.yaml")
     if not os.path.isfile(path):
         raise ValueError(f"{run_dir!r} is not a run folder (no config.yaml)")
-    with open(path, encoding="utf-8") as f:
-        try:
-            loaded = load_yaml(f) or {}
-        except yaml.YAMLError as err:
-            raise ValueError(f"{path!r} is not valid YAML: {yaml_error(err)}") from None
+    loaded = load_yaml_file(path, repr(path)) or {}
     if not isinstance(loaded, Mapping):
         raise ValueError(f"{path!r} must hold a mapping of config sections, got {type(loaded).__name__}")
     return loaded
@@ -316,10 +314,7 @@ def load_checkpoint(path: str, target: Any) -> tuple[Any, dict]:
     info_path = path[: -len(".msgpack")] + ".json" if path.endswith(".msgpack") else path + ".json"
     info = {}
     if os.path.isfile(info_path):
-        try:
-            info = read_json(info_path)
-        except ValueError as err:  # json.JSONDecodeError
-            raise ValueError(f"checkpoint {info_path!r} is not valid JSON ({err})") from None
+        info = read_json(info_path)
         if not isinstance(info, dict) or isinstance(info.get("iteration"), bool) or not isinstance(
                 info.get("iteration"), int):
             raise ValueError(f"checkpoint {info_path!r}: expected a JSON object with an int 'iteration'")

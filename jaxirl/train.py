@@ -40,7 +40,7 @@ from flax import struct
 from jaxirl import bc as bc_lib
 from jaxirl import nets
 from jaxirl import reward as reward_lib
-from jaxirl.data import flag_problem, float32_nonfinite
+from jaxirl.data import flag_problem, float32_nonfinite, index_problem
 from jaxirl.envs.base import Transition
 from jaxirl.generators import make_generator
 from jaxirl.objectives import discriminator as disc_lib
@@ -84,9 +84,8 @@ def check_demos(demos, env) -> Transition:
         raise ValueError(f"demos.action: expected shape {want}, got {act.shape}")
     if env.discrete and not np.issubdtype(act.dtype, np.integer):
         raise ValueError(f"demos.action: a discrete env needs integer actions, got {act.dtype}")
-    if env.discrete and act.size and (act.min() < 0 or act.max() >= env.num_actions):
-        raise ValueError(f"demos.action: indices must lie in [0, {env.num_actions}), got values in "
-                         f"[{act.min()}, {act.max()}]")  # else log pi is NaN and the one-hot all zeros: a NaN run
+    if env.discrete and (problem := index_problem(act, env.num_actions)):  # else log pi NaN, one-hot zeros: NaN run
+        raise ValueError(f"demos.action: {problem}")
     for name in ("next_obs", "reward", "terminated", "truncated"):
         x = np.asarray(getattr(demos, name))
         shape = obs.shape if name == "next_obs" else (m,)

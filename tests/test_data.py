@@ -281,9 +281,9 @@ def test_discrete_actions_must_be_indices_of_the_env(tmp_path):
                     terminated=np.zeros(m, np.float32), truncated=np.array([0, 0, 1, 0, 0, 1], np.float32))
     meta = {k: v for k, v in env_metadata(env).items() if k != "num_actions"}
     path = str(tmp_path / "t.npz")
-    with pytest.raises(ValueError, match=r"discrete 'actions' must be indices in \[0, 4\), got values from 0 to 4"):
+    with pytest.raises(ValueError, match=r"discrete 'actions': indices must lie in \[0, 4\), got values from 0 to 4"):
         save_demos(path, tr, [3.0, 3.0], {**meta, "num_actions": 4})
-    with pytest.raises(ValueError, match=r"indices in \[0, num_actions\), got values from -1 to 3"):
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, num_actions\), got values from -1 to 3"):
         save_demos(path, tr.replace(action=tr.action - 1), [3.0, 3.0], meta)
     save_demos(path, tr.replace(action=tr.action + 1), [3.0, 3.0], meta)  # no num_actions recorded: the env decides
     with pytest.raises(ValueError, match="discrete 'actions' go up to 5; the target environment has 5 actions"):

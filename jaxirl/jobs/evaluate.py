@@ -24,8 +24,8 @@ from jaxirl import io
 from jaxirl.config import (check_seed, merge, parse_overrides, prefix_field, rename_field, struct_defaults,
                            to_struct)
 
-__all__ = ["main", "ENV_DEFAULTS", "EVAL_DEFAULTS", "make_env", "make_eval_env", "eval_env_section", "ppo_config", "load_policy",
-           "evaluate_policy", "policy_evaluator", "random_action", "ppo_defaults", "check_eval_section"]
+__all__ = ["main", "ENV_DEFAULTS", "EVAL_DEFAULTS", "make_env", "make_eval_env", "eval_env_section", "ppo_config",
+           "load_policy", "evaluate_policy", "policy_evaluator", "random_action", "ppo_defaults", "check_eval_section"]
 
 ENV_DEFAULTS = {"name": "pointmass", "backend": None, "num_envs": 16, "episode_length": 50, "kwargs": {}}
 EVAL_DEFAULTS = {"num_envs": 16, "seed": 0, "num_steps": 0}  # num_steps 0: one episode length

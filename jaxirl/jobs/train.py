@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import time
 from typing import Callable, Sequence
@@ -229,10 +228,8 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
             raise ValueError(f"resume: the demonstrations differ from those the run was trained on (demos.path "
                              f"{cfg['demos']['path']!r} read from {os.getcwd()!r}: a relative path is read from the "
                              f"current directory); resume from where the run started, or start a new run")
-        start = int(state.iteration)
+        start = int(state.iteration)  # <= total: checked from the checkpoint's name before compiling
         earlier_seconds = float(info.get("seconds", 0.0))  # the training seconds of the invocations before this one
-        if start > total:
-            raise ValueError(f"resume: the checkpoint is at iteration {start}, beyond train.num_iterations={total}")
         io.write_config(run_dir, cfg)  # records a raised num_iterations
     else:
         run_dir = io.make_run_dir(cfg["run"]["root"], cfg["run"]["prefix"] or f"{config.algorithm}-{env.name}")
@@ -259,8 +256,8 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
             it += n
             bar.update(it, float(metrics["score_det"][-1]) if "score_det" in metrics else None)
             _save_outputs(run_dir, state)
-            io.save_checkpoint(run_dir, it, state, {"chunk": chunk, "seconds": round(earlier_seconds + time.time() - t0, 2),
-                                                    "demos_sha256": fingerprint})
+            seconds = round(earlier_seconds + time.time() - t0, 2)
+            io.save_checkpoint(run_dir, it, state, {"chunk": chunk, "seconds": seconds, "demos_sha256": fingerprint})
             io.prune_checkpoints(run_dir, cfg["run"]["keep_checkpoints"])
     records = io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))
     io.plot_learning_curve(records, os.path.join(run_dir, "learning_curve.png"), CURVE_KEYS,
@@ -273,7 +270,8 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         "resumed_from": start if resume is not None else None,
         **{k: float(v) for k, v in final.items() if k != "eval_iteration"}, "eval_iteration": int(final["eval_iteration"]),
         "expert_return": trainer.expert_return, "random_return": float(state.random_return),
-        "demos_path": cfg["demos"]["path"], "demo_episodes": int(len(meta["episode_returns"])), "train_seconds": round(earlier_seconds + time.time() - t0, 2), "devices": len(devices),
+        "demos_path": cfg["demos"]["path"], "demo_episodes": int(len(meta["episode_returns"])),
+        "train_seconds": round(earlier_seconds + time.time() - t0, 2), "devices": len(devices),
     }
     io.write_json(os.path.join(run_dir, "summary.json"), summary)
     return summary
@@ -288,11 +286,7 @@ def _reward_model(run_dir: str, which: str | None):
     params_path = os.path.join(run_dir, REWARD_FILE)
     if not os.path.isfile(spec_path) or not os.path.isfile(params_path):
         raise ValueError(f"{run_dir!r} is not a finished `jaxirl train` run (needs {REWARD_MODEL_FILE} and {REWARD_FILE})")
-    with open(spec_path, encoding="utf-8") as f:
-        try:
-            spec = json.load(f)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{spec_path!r} is not valid JSON ({err})") from None
+    spec = io.read_json(spec_path)
     if not isinstance(spec, dict) or not isinstance(spec.get("model"), dict):
         raise ValueError(f"{spec_path!r}: expected a mapping with a 'model' mapping (the reward network's fields)")
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in spec["model"].items()}

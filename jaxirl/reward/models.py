@@ -296,11 +296,11 @@ def _check_shapes(model: RewardModel, obs, action, next_obs) -> None:
     if model.discrete:  # indices: a float would be truncated, one out of range one-hot encodes to all zeros
         if not jnp.issubdtype(jnp.result_type(action), jnp.integer):
             raise ValueError(f"action: discrete actions are integer indices, got dtype {jnp.result_type(action)}")
-        if not isinstance(action, jax.core.Tracer) and jnp.size(action):  # values known: check them (not under jit)
-            a = np.asarray(action)
-            if a.min() < 0 or a.max() >= model.action_size:
-                raise ValueError(f"action: indices must lie in [0, {model.action_size}), got values in "
-                                 f"[{a.min()}, {a.max()}]")
+        if not isinstance(action, jax.core.Tracer):  # values known: check them (not under jit)
+            from jaxirl.data import index_problem
+
+            if problem := index_problem(action, model.action_size):
+                raise ValueError(f"action: {problem}")
 
 
 def reward_fn(model: RewardModel, params: RewardParams, which: Optional[str] = None):
