@@ -93,5 +93,8 @@ def test_bad_inputs():
     for discount in (jnp.float32(1.5), np.float64(-0.1), True):  # NumPy/JAX scalars are checked too
         with pytest.raises(ValueError, match="discount: expected a number in"):
             feature_expectations(traj, jnp.ones((9, 2)), discount)
-    with pytest.raises(ValueError, match="discount: per_step=True returns undiscounted"):
-        empirical_visitation(traj, 9, 5, per_step=True, discount=0.9)
+    for discount in (0.9, jnp.float32(0.9), jnp.asarray(0.9)):  # a JAX scalar (mdp.discount) was ignored
+        with pytest.raises(ValueError, match="discount: per_step=True returns undiscounted"):
+            empirical_visitation(traj, 9, 5, per_step=True, discount=discount)
+    np.testing.assert_array_equal(empirical_visitation(traj, 9, 5, per_step=True, discount=jnp.float32(1.0)),
+                                  empirical_visitation(traj, 9, 5, per_step=True))

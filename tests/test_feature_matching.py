@@ -70,6 +70,9 @@ def test_soft_projection_keeps_closing_the_gap(problem):
 
 
 def test_bad_inputs(problem):
+    p, features, expert, _ = problem
+    with pytest.raises(ValueError, match=r"features: expected shape \(36, F\)"):
+        policy_feature_expectations(p.mdp, expert, features[:-1])  # was a TypeError from dot_general
     p, features, _, mu_e = problem
     with pytest.raises(ValueError, match="method"):
         apprenticeship_learning(p.mdp, features, mu_e, method="svm")
@@ -90,3 +93,15 @@ def test_soft_rl_step_temperature_is_traced(problem):
         one = apprenticeship_learning(p.mdp, features, mu_e, num_iterations=4, temperature=jnp.float32(t)).gap
         np.testing.assert_allclose(np.asarray(swept[i]), np.asarray(one), rtol=1e-4, atol=1e-6)
     assert float(jnp.max(jnp.abs(swept[0] - swept[1]))) > 1e-4  # the temperature matters
+
+
+def test_hard_projection_is_scale_free_and_keeps_closing_the_gap(problem):
+    """The hard RL step must not depend on the reward's scale: greedy_policy's tie tolerance is ~1e-5 absolute for
+    small Q, so an unscaled ``F (μ_E − μ̄)`` mixed near-optimal actions in as the gap shrank — the projection method
+    froze at a gap of ~2e-3 here, and with features × 1e-3 it never left the uniform policy."""
+    p, features, expert, mu_e = problem
+    runs = [apprenticeship_learning(p.mdp, c * features, c * mu_e, method="projection", num_iterations=25)
+            for c in (1.0, 1e-3)]
+    gaps = [np.asarray(r.gap) / c for r, c in zip(runs, (1.0, 1e-3))]
+    np.testing.assert_allclose(gaps[1], gaps[0], rtol=1e-2, atol=1e-6)
+    assert gaps[0][-1] < 0.5 * gaps[0][12]  # still closing after iteration 13 (frozen there before)

@@ -210,6 +210,16 @@ def test_bad_inputs_raise_clear_errors():
         TabularMDP(jnp.asarray(nan), jnp.asarray(p0), 0.9, 4)
     with pytest.raises(ValueError, match="discount"):
         TabularMDP(jnp.asarray(T), jnp.asarray(p0), 1.0, None)
+    # NumPy scalars are no Python floats: np.float32(1.5) once skipped the check (visitation -0.5, -1.5)
+    for bad_discount, horizon in ((np.float32(1.5), None), (np.float32(1.0), None), (np.float32(np.nan), 4),
+                                  (np.float16(-0.5), 4), ("0.9", 4), (True, 4)):
+        with pytest.raises(ValueError, match="discount"):
+            TabularMDP(jnp.asarray(T), jnp.asarray(p0), bad_discount, horizon)
+    with pytest.raises(ValueError, match="discount"):
+        TabularMDP(jnp.asarray(T), jnp.asarray(p0), 0.9, None).replace(discount=np.float64(1.2))
+    with pytest.raises(ValueError, match="horizon"):
+        TabularMDP(jnp.asarray(T), jnp.asarray(p0), 0.9, True)
+    assert float(TabularMDP(jnp.asarray(T), jnp.asarray(p0), np.float32(0.5), None).discount) == 0.5
     with pytest.raises(ValueError, match="next_states"):
         TabularMDP(jnp.asarray(T), jnp.asarray(p0), 0.9, 4, jnp.full((3, 2, 3), 7, jnp.int32))
     mdp = TabularMDP(jnp.asarray(T), jnp.asarray(p0), 0.9, 4)

@@ -29,6 +29,14 @@ for _ in range(2000):
 err = float(np.max(np.abs(np.asarray(sol.v) - v)))
 assert sol.v.dtype == jnp.float64 and err < 1e-9, err
 mu = tabular.visitation(mdp, sol.policy).discounted_state_action.sum(-1)
+# a float32 policy on a float64 MDP is computed in float64 (it crashed the finite-horizon scan, and solved the
+# infinite-horizon visitation in float32)
+pi32 = jnp.asarray(sol.policy, jnp.float32)
+d = tabular.visitation(mdp, pi32).discounted
+d_ref = tabular.visitation(mdp, f64(pi32)).discounted
+assert d.dtype == jnp.float64 and float(jnp.max(jnp.abs(d - d_ref))) < 1e-12
+fh = tabular.visitation(mdp.replace(horizon=3), pi32)
+assert fh.per_step.dtype == jnp.float64 and np.allclose(np.asarray(fh.per_step).sum(-1), 1.0, atol=1e-12)
 key = jax.random.PRNGKey(0)
 for model in ("linear", "tabular", "mlp"):
     res = tabular.maxent_irl(mdp, F, mu, key, model=model, num_steps=5)

@@ -154,7 +154,8 @@ def empirical_visitation(
     _check_range("traj.actions", traj.actions, A, "num_actions")
     idx = traj.states[:, :-1] * A + traj.actions  # (N, L)
     if per_step:
-        if isinstance(discount, (int, float, np.number)) and float(discount) != 1.0:
+        known = isinstance(discount, (int, float, np.number)) or (_concrete(discount) and np.ndim(discount) == 0)
+        if not known or float(discount) != 1.0:  # a traced discount cannot be shown to be 1: refused as well
             raise ValueError(f"discount: per_step=True returns undiscounted frequencies per step; expected the "
                              f"default 1.0, got {discount!r}")
         counts = jax.vmap(lambda col: jnp.zeros(S * A, jnp.float32).at[col].add(1.0), in_axes=1)(idx)

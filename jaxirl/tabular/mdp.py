@@ -172,13 +172,19 @@ def validate_mdp(mdp: TabularMDP) -> None:
         raise ValueError(f"initial: expected shape {batch + (S,)} to match transition, got {p0.shape}")
     if not np.all(np.isfinite(p0)) or np.any(p0 < 0) or np.any(np.abs(p0.sum(-1) - 1.0) > _ATOL):
         raise ValueError(f"initial: must be a probability distribution over {S} states (sums to {p0.sum(-1)})")
-    if _concrete(mdp.discount) or isinstance(mdp.discount, (int, float)):
-        g = np.asarray(mdp.discount)
+    d = mdp.discount
+    if isinstance(d, (str, bytes, bool, np.bool_)) or d is None:  # np.asarray would take '0.9' / True
+        raise ValueError(f"discount: expected a scalar in [0, 1], got {d!r}")
+    if _concrete(d) or isinstance(d, (int, float, np.number)):  # numpy scalars too (np.float32 is no float)
+        g = np.asarray(d)
+        if not (np.issubdtype(g.dtype, np.floating) or np.issubdtype(g.dtype, np.integer)):
+            raise ValueError(f"discount: expected a real scalar in [0, 1], got {d!r}")
         if g.ndim > len(batch) or not np.all(np.isfinite(g)) or np.any(g < 0) or np.any(g > 1):
             raise ValueError(f"discount: expected a scalar in [0, 1], got {mdp.discount!r}")
         if mdp.horizon is None and np.any(g >= 1):
             raise ValueError("discount: an infinite-horizon MDP (horizon=None) needs discount < 1")
-    if mdp.horizon is not None and (not isinstance(mdp.horizon, (int, np.integer)) or mdp.horizon < 1):
+    if mdp.horizon is not None and (not isinstance(mdp.horizon, (int, np.integer)) or isinstance(mdp.horizon, bool)
+                                    or mdp.horizon < 1):
         raise ValueError(f"horizon: expected a positive int or None (infinite horizon), got {mdp.horizon!r}")
 
 

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxirl.tabular.mdp import TabularMDP, check_policy_rows, forward_operator
+from jaxirl.tabular.mdp import TabularMDP, check_policy_rows, float_dtype, forward_operator
 
 
 @struct.dataclass
@@ -56,9 +56,12 @@ def visitation(
 ) -> VisitationResult:
     """Visitation of ``policy`` (``(H, S, A)`` or ``(S, A)`` for finite horizons, ``(S, A)`` otherwise)."""
     _check_policy(mdp, policy)
-    policy = jnp.asarray(policy)
-    p0 = jnp.asarray(mdp.initial, policy.dtype)
-    gamma = jnp.asarray(mdp.discount, policy.dtype)
+    # the MDP's precision and the policy's, whichever is wider (a float32 policy on a float64 MDP crashed the
+    # finite-horizon scan and solved the infinite-horizon one in float32)
+    dt = float_dtype(mdp.transition, policy)
+    policy = jnp.asarray(policy, dt)
+    p0 = jnp.asarray(mdp.initial, dt)
+    gamma = jnp.asarray(mdp.discount, dt)
     push_forward = forward_operator(mdp)
 
     if mdp.horizon is not None:
