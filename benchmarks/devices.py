@@ -29,7 +29,7 @@ def parse(argv=None):
     parser.add_argument("--backend", default="spring", help="Brax backend; none for pointmass")
     parser.add_argument("--num-envs", type=int, default=128)
     parser.add_argument("--algorithm", choices=("gail", "airl"), default="airl")
-    parser.add_argument("--devices", type=int, nargs="+", help="device counts to time (default: 1 and all)")
+    parser.add_argument("--devices", type=int, nargs="+", help="device counts to time besides 1 (default: all)")
     parser.add_argument("--cpu-devices", type=int, help="show the CPU as this many devices (set before JAX starts)")
     parser.add_argument("--unroll", type=int, default=32)
     parser.add_argument("--iterations", type=int, default=8, help="iterations per timed call")
@@ -55,7 +55,7 @@ def main(argv=None):
     from jaxirl.parallel import envs_mesh, shard_envs
 
     available = jax.devices()
-    counts = args.devices or sorted({1, len(available)})
+    counts = sorted({1, *(args.devices or [len(available)])})  # every ratio is to 1 device: always time it
     for k in counts:
         if not 1 <= k <= len(available):
             raise SystemExit(f"--devices: {k} asked for, {len(available)} present (on a CPU: --cpu-devices {k})")

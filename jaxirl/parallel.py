@@ -121,6 +121,8 @@ def pick_devices(count: int, num_envs: int, field: str = "run.devices") -> list:
 
 def replicate(tree, mesh: Mesh):
     """Every array of ``tree`` copied to every device of ``mesh``."""
+    if not isinstance(mesh, Mesh):
+        raise ValueError(f"mesh: expected a jax.sharding.Mesh (runs_mesh() / envs_mesh()), got {mesh!r}")
     return jax.tree.map(lambda x: jax.device_put(x, NamedSharding(mesh, PartitionSpec())), tree)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from jaxirl import envs
-from jaxirl.parallel import envs_mesh, runs_mesh, shard_envs, shard_runs
+from jaxirl.parallel import envs_mesh, replicate, runs_mesh, shard_envs, shard_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -161,6 +161,9 @@ def test_shard_runs_on_one_device_and_its_errors():
         shard_runs(keys, mesh="cpu")
     two = jax.sharding.Mesh(np.array(jax.devices() * 1), ("runs",))
     assert shard_runs(keys, two).sharding.mesh is two
+    assert replicate(keys, two).sharding.spec == jax.sharding.PartitionSpec()
+    with pytest.raises(ValueError, match="mesh: expected a jax.sharding.Mesh"):
+        replicate(keys, None)  # a TypeError from inside JAX before
 
 
 def test_shard_envs_on_one_device_and_its_errors(tmp_path):
