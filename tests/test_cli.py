@@ -134,6 +134,21 @@ def test_expert_resume_equals_uninterrupted_run(capsys, tmp_path):
     assert sorted(os.listdir(os.path.join(partial, "checkpoints"))) == ["checkpoint-6.json", "checkpoint-6.msgpack"]
     code, _, err = run_cli(capsys, ["expert", config, "train.num_updates=4", f"resume={partial}"])
     assert code == 2 and "beyond train.num_updates=4" in err
+    # past the saved run's annealing schedule (ppo.anneal_lr_updates: 200): one message that names the way out (the
+    # generic check's advice, to raise ppo.anneal_lr_updates, was then refused as a changed setting)
+    code, _, err = run_cli(capsys, ["expert", config, "train.num_updates=300", f"resume={partial}"])
+    assert code == 2 and "annealed to 0 at update 200" in err and "a new run" in err
+
+
+def test_expert_keep_best_before_any_episode_ends_keeps_the_newest_chunk(capsys, tmp_path):
+    """Episodes of 60 steps, 2 chunks of 20: no chunk completes an episode, every score is −inf, and keep_best keeps
+    the newest (most trained) chunk, as without keep_best (it kept the first, untrained one)."""
+    argv = ["expert", os.path.join(CONFIGS, "expert_pointmass.yaml"), "env.num_envs=4", "env.episode_length=60",
+            *TINY_PPO, "train.num_updates=4", "train.log_every=2", "ppo.anneal_lr_updates=0", "train.keep_best=true",
+            "demos.num_episodes=2", "demos.num_envs=2", "eval.num_envs=2", f"run.root={tmp_path}"]
+    code, out, _ = run_cli(capsys, argv)
+    summary = json.loads(out[out.index("{"):])
+    assert code == 0 and summary["kept_update"] == 4 and summary["final_train_return"] is None
 
 
 def test_expert_resume_realigns_chunks_to_log_every(capsys, tmp_path):

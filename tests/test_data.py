@@ -420,6 +420,14 @@ def test_demos_command_describes_and_validates(tmp_path, capsys):
     save_demos(bad, tr, returns, {**env_metadata(env), "env": "pointmass", "backend": "jax"})
     assert main(["demos", bad]) == 0                                     # a valid file on its own
     capsys.readouterr()
+    # metadata naming an env that does not exist, or arguments it does not take: the metadata's fields are named
+    unknown, extra = str(tmp_path / "unknown.npz"), str(tmp_path / "extra.npz")
+    save_demos(unknown, tr, returns, {**env_metadata(env), "env": "toy", "backend": "jax"})
+    save_demos(extra, tr, returns, {**env_metadata(env), "env": "pointmass", "backend": "jax", "env_kwargs": {"foo": 1}})
+    for file, message in ((unknown, "metadata env: unknown environment 'toy'"), (extra, "metadata env_kwargs: ")):
+        assert main(["demos", file, "check_env=true"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and repr(file) in err, err
     for argv, message in (([bad, "check_env=true"], "observation_size=2 but the target environment has observation_size=6"),
                           ([path, "check=true"], "unknown config key 'check'"),
                           ([path, "episodes=3"], "expected bool"),

@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from jaxirl.config import merge, parse_overrides
+from jaxirl.config import merge, parse_overrides, rename_field
 from jaxirl.data import expert_eval_return, expert_policy_score
 
 __all__ = ["main", "DEFAULTS", "describe"]
@@ -107,7 +107,10 @@ def main(path: str, overrides: Sequence[str] = (), stream=None) -> dict:
 
         backend = meta.get("backend") if meta.get("backend") in BRAX_BACKENDS else None  # pointmass records "jax"
         kwargs = meta.get("env_kwargs") or {}
-        env = make(meta["env"], 1, episode_length=int(meta["episode_length"]), backend=backend, **kwargs)
+        try:
+            env = make(meta["env"], 1, episode_length=int(meta["episode_length"]), backend=backend, **kwargs)
+        except ValueError as e:  # make's own argument names (name, env_kwargs, ...) are the metadata's fields here
+            raise ValueError(f"demonstrations {path!r}: metadata {rename_field(e, 'name', 'env')}") from None
         data.load_demos(path, env=env)  # raises on any mismatch with the env the metadata names
         summary["env_check"] = f"matches {env.name} ({data.env_metadata(env)['backend']})"
     print(_report(summary, opts["episodes"]), file=stream if stream is not None else sys.stderr)

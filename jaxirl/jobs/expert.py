@@ -37,7 +37,8 @@ carries: every lane's PPO state, the environments' states (episodes in progress)
 (``keep_best``), the last chunk's returns and the training seconds spent.  ``resume=RUN_DIR`` with
 ``RUN_DIR/config.yaml`` as CONFIG restores the newest one and trains on: update ``u`` of a lane always uses
 the key ``fold_in(lane key, u)``, so a resumed run is bit-identical to an uninterrupted one (tested).  Only
-``train.num_updates`` (raise it to train longer), ``train.time_limit_s`` (each invocation's own budget),
+``train.num_updates`` (raise it to train longer; not past an annealed learning rate's
+``ppo.anneal_lr_updates``), ``train.time_limit_s`` (each invocation's own budget),
 ``run.progress``, ``run.keep_checkpoints``, the ``demos`` and ``eval`` sections (used after training) and
 ``resume`` may differ from the saved configuration: a GPU expert cut by a session's time limit continues in
 the next call.
@@ -107,7 +108,13 @@ def _check(cfg: dict) -> None:
         raise ValueError(f"train.time_limit_s: expected a number >= 0, got {cfg['train']['time_limit_s']}")
     from jaxirl.rl.ppo_config import check_anneal, traced_fields
 
-    check_anneal(cfg["ppo"]["anneal_lr_updates"], cfg["train"]["num_updates"], "ppo.anneal_lr_updates")
+    anneal, updates = cfg["ppo"]["anneal_lr_updates"], cfg["train"]["num_updates"]
+    if cfg["resume"] is not None and 0 < anneal < updates:  # the schedule is the saved run's: not resumable
+        raise ValueError(f"train.num_updates: this run's learning rate is annealed to 0 at update {anneal} "
+                         f"(ppo.anneal_lr_updates, fixed for a resumed run), so it cannot train on to {updates} "
+                         f"updates; expected <= {anneal}, or a new run with ppo.anneal_lr_updates >= {updates} "
+                         f"or 0")
+    check_anneal(anneal, updates, "ppo.anneal_lr_updates")
     check_seed("train.seed", cfg["train"]["seed"])
     check_folder("run.root", cfg["run"]["root"])
     io.check_prefix("run.prefix", cfg["run"]["prefix"])
@@ -324,7 +331,8 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
             # the last update's return where some env had completed an episode (else NaN: null in summary.json)
             final_returns = np.where(per_lane["episode_length"][:, -1] > 0, per_lane["episode_return"][:, -1], np.nan)
             lane = int(np.argmax(scores))
-            if not tcfg["keep_best"] or kept is None or scores[lane] > kept[0]:
+            # (while no chunk has completed an episode, every score is −inf: the newest, most trained one is kept)
+            if not tcfg["keep_best"] or kept is None or scores[lane] > kept[0] or kept[0] == -np.inf:
                 kept = (float(scores[lane]), lane, updates_done, lane_state(carry[0], lane))
             io.save_checkpoint(run_dir, updates_done, loop_state(carry, kept, last_returns, final_returns,
                                                                  earlier_seconds + time.time() - start))
