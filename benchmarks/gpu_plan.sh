@@ -8,17 +8,19 @@
 #   1-resume  warm: the same expert trained on bit-exactly for 220 s more (its newest run folder in /tmp/runs) [300]
 #   1-probe   warm: that expert's demonstrations (kept in /tmp/runs by 1 / 1-resume) replace demos/halfcheetah.npz
 #             on the device, then GAIL and AIRL with the configs' BC warm start and term, one seed each alone [330]
-#   1-seeds   halfcheetah GAIL and AIRL with the configs' BC warm start and term, 3 seeds each alone, 40 s each (the
-#             shipped demonstrations: 1 and 1-probe were done on 2026-11-28) [560]
+#   1-seeds   halfcheetah AIRL then GAIL with the configs' BC warm start and term, 3 seeds each alone, one 100-iteration
+#             chunk each (~40 s; Q_TIME=30 stops after it: with 40 GAIL's 39.4 s chunk earned a second one and AIRL's
+#             third seed would pass the deadline) (the shipped demonstrations: 1 and 1-probe were done on 2026-11-28) [560]
 #   2-gail    ant GAIL, 3 seeds alone, 100 s each (for an H100: the target's card) [560]
 #   2-airl    warm: ant AIRL, 3 seeds alone, 60 s each [340]
 #   2-walker  warm: walker2d GAIL and AIRL with BC, 3 seeds alone, 25 s each [400]
-#   3         throughput rows for hopper and ant at 2048 and 8192 envs (bare, PPO, GAIL, AIRL; ant 8192 again,
+#   3         throughput rows for ant and hopper at 8192 and 2048 envs (bare, PPO, GAIL, AIRL; ant 8192 first, again
 #             alone: its row of 2026-11-26 was timed while quality runs started up) [560]
 #   4         halfcheetah's and ant's bare-stepping scaling at 512 / 2048 / 8192 envs [300]
 #   5         pure (no BC) halfcheetah AIRL then GAIL, one seed alone, 120 s each [560]
 #   5-walker  pure (no BC) walker2d AIRL then GAIL, one seed alone, 100 s each [420]
-#   6         walker2d GAIL and AIRL + BC from ONE demonstrated episode, 3 seeds alone, 40 s each, then the clone [590]
+#   6         walker2d GAIL and AIRL + BC from ONE demonstrated episode, 3 seeds alone, 2 chunks (~29 s) each, then
+#             the clone [590]
 # DEADLINE=S replaces an item's own deadline (gpu_issue7.sh stops every process S seconds after it starts).
 # EXTRA="key=value ..." appends overrides to a quality item's runs (e.g. item 5's GAIL again with the ant shape:
 #   ALGS=gail EXTRA="env.num_envs=4096 ppo.num_steps=10" OUT=$OUT bash benchmarks/gpu_plan.sh 5); ALGS replaces the
@@ -41,14 +43,14 @@ case "$ITEM" in
   1) run "$EXPERT $EPISODES train.time_limit_s=420; cp \$OUT/halfcheetah.npz /tmp/runs/" ;;
   1-resume) run "$EXPERT --resume $EPISODES train.time_limit_s=220; cp \$OUT/halfcheetah.npz /tmp/runs/" ;;
   1-probe) run "cp /tmp/runs/halfcheetah.npz demos/halfcheetah.npz && $PY -m jaxirl.cli demos demos/halfcheetah.npz episodes=false > /dev/null && Q_ALGS='$(algs "gail airl")' Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 $X' $Q" ;;
-  1-seeds) run "TP_ARGS=none Q_ENVS=halfcheetah Q_ALGS='$(algs "gail airl")' Q_SEEDS=3 Q_TIME=40 DEADLINE=$(dl 520) Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 $X' $Q" ;;
+  1-seeds) run "TP_ARGS=none Q_ENVS=halfcheetah Q_ALGS='$(algs "airl gail")' Q_SEEDS=3 Q_TIME=30 DEADLINE=$(dl 520) Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 $X' $Q" ;;
   2-gail) run "TP_ARGS=none Q_ENVS=ant Q_ALGS='$(algs gail)' Q_SEEDS=3 Q_TIME=100 Q_OVERRIDES='train.eval_every=300 train.num_iterations=3000 $X' $Q" ;;
   2-airl) run "TP_ARGS=none Q_ENVS=ant Q_ALGS='$(algs airl)' Q_SEEDS=3 Q_TIME=60 DEADLINE=$(dl 320) Q_OVERRIDES='train.eval_every=200 train.num_iterations=3000 $X' $Q" ;;
   2-walker) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "gail airl")' Q_SEEDS=3 Q_TIME=25 DEADLINE=$(dl 370) Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 $X' $Q" ;;
-  3) run "TP_ARGS='--preset gpu --envs hopper ant --num-envs 2048 8192 --repeats 2' Q_ENVS=none $Q" ;;
+  3) run "TP_ARGS='--preset gpu --envs ant hopper --num-envs 8192 2048 --repeats 2' Q_ENVS=none $Q" ;;
   4) run "TP_ARGS='--preset gpu --envs halfcheetah ant --num-envs 512 2048 8192 --parts bare --repeats 2' Q_ENVS=none DEADLINE=$(dl 280) $Q" ;;
   5) run "TP_ARGS=none Q_ENVS=halfcheetah Q_ALGS='$(algs "airl gail")' Q_SEEDS=1 Q_TIME=120 Q_OVERRIDES='train.eval_every=50 train.num_iterations=3000 bc.steps=0 bc.coef=0 ppo.init_log_std=0 $X' $Q" ;;
   5-walker) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "airl gail")' Q_SEEDS=1 Q_TIME=100 DEADLINE=$(dl 400) Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 bc.steps=0 bc.coef=0 ppo.init_log_std=0 $X' $Q" ;;
-  6) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "gail airl")' Q_SEEDS=3 Q_TIME=40 DEADLINE=$(dl 450) Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 demos.episodes=1 $X' $Q && $PY benchmarks/bc.py --envs walker2d --validation-fraction 0 --output \$OUT/bc_gpu.md demos.episodes=1" ;;
+  6) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "gail airl")' Q_SEEDS=3 Q_TIME=25 DEADLINE=$(dl 450) Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 demos.episodes=1 $X' $Q && $PY benchmarks/bc.py --envs walker2d --validation-fraction 0 --output \$OUT/bc_gpu.md demos.episodes=1" ;;
   *) echo "gpu_plan.sh: unknown item '$ITEM' (1, 1-resume, 1-probe, 1-seeds, 2-gail, 2-airl, 2-walker, 3, 4, 5, 5-walker, 6)" >&2; exit 2 ;;
 esac

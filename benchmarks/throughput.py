@@ -67,7 +67,7 @@ def prepare_bare(env, unroll, iterations):
         (s, acc), _ = jax.lax.scan(body, (env_state, jnp.zeros(())), jax.random.split(key, steps))
         return s, acc
 
-    state = env.reset(jax.random.key(0))
+    state = jax.jit(env.reset)(jax.random.key(0))  # jitted: eager, op by op, a generalized-backend reset took ~45 s
     return jax.jit(run).lower(state, jax.random.key(1)), (state, jax.random.key(1)), steps * env.num_envs
 
 
@@ -89,7 +89,7 @@ def prepare_ppo(env, unroll, iterations):
         return jax.lax.scan(body, (state, env_state), jax.random.split(key, iterations))
 
     state = ppo.init(config, env, jax.random.key(0))
-    env_state = env.reset(jax.random.key(1))
+    env_state = jax.jit(env.reset)(jax.random.key(1))
     args = (state, env_state, jax.random.key(2))
     return jax.jit(run).lower(*args), args, iterations * unroll * env.num_envs
 
@@ -102,8 +102,12 @@ def random_demos(env, num):
         a = jax.random.uniform(k, (env.num_envs, env.action_size), minval=-1.0, maxval=1.0)
         return env.step(s, a)
 
-    _, tr = jax.lax.scan(body, env.reset(jax.random.key(3)), jax.random.split(jax.random.key(4), steps))
-    return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), tr)
+    @jax.jit  # one program: eagerly, the reset ran op by op (tens of seconds for a generalized-backend env)
+    def roll(reset_key, step_key):
+        _, tr = jax.lax.scan(body, env.reset(reset_key), jax.random.split(step_key, steps))
+        return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), tr)
+
+    return roll(jax.random.key(3), jax.random.key(4))
 
 
 def adversarial_trainer(algorithm, env, demos, unroll, iterations, shuffle_groups=1):
@@ -208,7 +212,8 @@ def main(argv=None):
         for n in p["num_envs"]:
             t0 = time.perf_counter()  # the row's wall-clock: env, stand-in demos, tracing, compiling, timing
             env = envs.make(name, n, episode_length=1000, backend=p["backend"])
-            demos = random_demos(env, 16 * 1000)
+            # stand-in expert data, for GAIL/AIRL only (a bare-stepping row built it too: a physics rollout per row)
+            demos = random_demos(env, 16 * 1000) if {"gail", "airl"} & set(args.parts) else None
             row = {"env": name, "num_envs": n}
             row.update(bench_row(env, demos, p["unroll"], p["iterations"], args.repeats, args.parts))
             row["wall"] = time.perf_counter() - t0
