@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("config", metavar="FILE", help="demonstrations .npz (e.g. demos/hopper.npz)")
         else:
             p.add_argument("config", metavar="CONFIG", help="YAML configuration file")
-        p.add_argument("overrides", nargs="*", metavar="key=value", help="configuration overrides")
+        # default=[]: argparse (3.11) otherwise lists an empty nargs="*" among "the following arguments are required"
+        p.add_argument("overrides", nargs="*", default=[], metavar="key=value", help="configuration overrides")
     return parser
 
 

@@ -66,7 +66,6 @@ def check_prefix(field: str, prefix, nullable: bool = False):
 def make_run_dir(root: str | os.PathLike, prefix: str) -> str:
     """Create and return a new folder ``root/prefix-YYYYmmdd-HHMMSS`` (``-2``, ``-3``... if taken)."""
     check_prefix("run.prefix", prefix)
-    os.makedirs(root, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = os.path.join(os.fspath(root), f"{prefix}-{stamp}")
     path, n = base, 1
@@ -77,6 +76,8 @@ def make_run_dir(root: str | os.PathLike, prefix: str) -> str:
         except FileExistsError:
             n += 1
             path = f"{base}-{n}"
+        except OSError as err:  # e.g. a root under a read-only or virtual file system: name the field
+            raise ValueError(f"run.root: cannot make the run folder {path!r} ({err.strerror or err})") from None
 
 
 def to_python(value: Any) -> Any:

@@ -280,6 +280,22 @@ def test_outputs_that_cannot_be_written_are_refused_before_training(capsys, tmp_
     assert os.listdir(tmp_path) == ["a_file"]  # nothing was written
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc (a folder no run folder can go in)")
+def test_a_run_root_that_cannot_be_made_is_named_before_the_tabular_job_computes(capsys):
+    """A root the OS refuses (under /proc: no file is a blocker, so check_folder passes) fails with the field named
+    and before the job's work: the tabular job made its folder only after the IRL, and lost it with an [Errno 2]."""
+    code, out, err = run_cli(capsys, ["tabular", os.path.join(CONFIGS, "maxent_gridworld.yaml"),
+                                      "run.root=/proc/jaxirl-no-such-root", "irl.num_steps=400000"])
+    assert code == 2 and "run.root: cannot make the run folder" in err and "Traceback" not in err and out == ""
+
+
+def test_usage_without_config_names_only_what_is_missing(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "required: CONFIG" in err and "key=value" not in err.splitlines()[-1]
+
+
 def test_expert_keeps_a_chunk_by_the_returns_of_completed_episodes_only():
     """``keep_best`` and the lane choice: an update at which no env had completed an episode reports a return of 0
     (no data: on pointmass, whose returns are negative, the untrained first chunk won), and a diverged lane's NaN

@@ -95,6 +95,8 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         check_arguments(problem.mdp, problem.features, **kwargs)
     except ValueError as err:
         raise ValueError(f"config section 'irl': {err}") from None
+    run_dir = make_run_dir(run["root"], "tabular")  # before computing: a root that cannot be made loses nothing
+    write_config(run_dir, config)
     S = problem.mdp.num_states
     expert = soft_value_iteration(problem.mdp, ex["reward_scale"] * problem.reward, ex["temperature"]).policy
     demos = sample_trajectories(problem.mdp, expert, k_demo, ex["num_demos"])
@@ -121,8 +123,6 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     ]
     seconds = time.time() - start
 
-    run_dir = make_run_dir(run["root"], "tabular")
-    write_config(run_dir, config)
     with MetricsWriter(os.path.join(run_dir, "metrics.jsonl")) as writer:
         writer.write_many(records)
     _figure(os.path.join(run_dir, "figure.png"), env["size"], problem.reward, result.reward, records)
