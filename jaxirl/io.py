@@ -322,6 +322,31 @@ def load_checkpoint(path: str, target: Any) -> tuple[Any, dict]:
     return load_pytree(path, target), info
 
 
+_TMP = re.compile(r"\.tmp-(\d+)$")
+
+
+def remove_stale_temporaries(folder: str) -> None:
+    """Delete the ``*.tmp-PID`` files of :func:`_atomic_write` in ``folder`` whose process is gone (a hard kill
+    mid-write leaves one: ~10 MB for a Brax checkpoint); another live process's are left alone."""
+    if not os.path.isdir(folder):
+        return
+    for name in os.listdir(folder):
+        m = _TMP.search(name)
+        if m is None or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)  # raises if no such process
+            continue
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError, OSError):  # alive under another user, or not a PID at all
+            continue
+        try:
+            os.remove(os.path.join(folder, name))
+        except OSError:
+            pass
+
+
 def prune_checkpoints(run_dir: str, keep: int) -> None:
     """Delete all but the ``keep`` newest complete checkpoints of ``run_dir`` (``keep`` <= 0: keep them all).
 
@@ -330,6 +355,8 @@ def prune_checkpoints(run_dir: str, keep: int) -> None:
     complete one, and a newer one is left alone (a resume that lowered ``num_iterations`` cannot push the only
     complete checkpoint out)."""
     folder = os.path.join(run_dir, "checkpoints")
+    remove_stale_temporaries(run_dir)
+    remove_stale_temporaries(folder)
     if keep <= 0 or not os.path.isdir(folder):
         return
     found = sorted((int(m.group(1)), name) for name in os.listdir(folder) if (m := _CKPT.match(name)))

@@ -662,7 +662,20 @@ def test_prune_keeps_complete_checkpoints_and_resume_names_its_field(tmp_path):
     folder = os.path.join(run, "checkpoints")
     os.remove(os.path.join(folder, "checkpoint-6.json"))  # interrupted between the two writes
     os.remove(os.path.join(folder, "checkpoint-2.json"))
+    # a hard kill mid-write leaves _atomic_write's temporary file: a dead process's is deleted, a live one's kept
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    for where in (folder, run):
+        for pid in (dead_pid, os.getpid(), 1):
+            open(os.path.join(where, f"checkpoint-8.msgpack.tmp-{pid}"), "wb").close()
     io.prune_checkpoints(run, 1)
+    for where in (folder, run):
+        left = [n for n in os.listdir(where) if ".tmp-" in n]
+        assert sorted(left) == sorted(f"checkpoint-8.msgpack.tmp-{p}" for p in (os.getpid(), 1)), left
+        for pid in (os.getpid(), 1):
+            os.remove(os.path.join(where, f"checkpoint-8.msgpack.tmp-{pid}"))
     assert sorted(os.listdir(folder)) == ["checkpoint-4.json", "checkpoint-4.msgpack", "checkpoint-6.msgpack"]
     assert io.latest_checkpoint(run)[0] == 4
     with pytest.raises(ValueError, match="resume: .* is not a run folder .no config.yaml."):
@@ -851,3 +864,19 @@ def test_expert_job_reward_run_errors(airl_run, tmp_path, capsys, extra, message
                                       f"run.root={tmp_path}", *extra])
     assert code == 2 and message in err and "Traceback" not in err
     assert not os.listdir(tmp_path)
+
+
+def test_chunk_lengths_and_the_note_on_extra_compiles(capsys):
+    """A chunk length is static in the compiled program: a run whose chunks differ in length compiles once per
+    length (a short last chunk of a Brax run: as long again as the first compile), and the jobs say so up front."""
+    from jaxirl.jobs import chunk_lengths, note_extra_compiles
+
+    assert chunk_lengths(0, 7, 2) == [2, 2, 2, 1] and chunk_lengths(4, 7, 2) == [2, 1]
+    assert chunk_lengths(3, 9, 2, aligned=True) == [1, 2, 2, 1]  # the expert job's realigned chunks
+    assert chunk_lengths(0, 6, 2) == [2, 2, 2] and chunk_lengths(6, 6, 2) == []
+    note_extra_compiles("train", [2, 2, 2], "run.chunk", "train.num_iterations")
+    note_extra_compiles("train", [], "run.chunk", "train.num_iterations")
+    assert capsys.readouterr().err == ""
+    note_extra_compiles("train", [2, 2, 1], "run.chunk", "train.num_iterations")
+    err = capsys.readouterr().err
+    assert "2 lengths (2, 1 iterations)" in err and "run.chunk that divides train.num_iterations" in err

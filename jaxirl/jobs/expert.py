@@ -58,6 +58,7 @@ from jaxirl import io
 from jaxirl.config import check_folder, check_seed, coerce, load_config, rename_field
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, EVAL_DEFAULTS, POLICY_FILE, check_eval_section, evaluate_policy,
                                   make_env, ppo_config, ppo_defaults)
+from jaxirl.jobs import chunk_lengths, note_extra_compiles
 from jaxirl.progress import ProgressBar
 
 __all__ = ["main", "defaults", "make_chunk"]
@@ -305,6 +306,8 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     updates_done = start_update
     compile_seconds = None
 
+    note_extra_compiles("expert", chunk_lengths(start_update, tcfg["num_updates"], tcfg["log_every"], aligned=True),
+                        "train.log_every", "train.num_updates")
     with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl"), truncate_after=start_update) as log, bar:
         i = start_update
         while i < tcfg["num_updates"]:

@@ -29,7 +29,9 @@ Sections (defaults in :func:`defaults`)::
     resume:        null, or a run folder to continue
 
 The run is executed in chunks of ``run.chunk`` iterations, each one call of the jitted
-``Trainer.run`` (a ``lax.scan``; a progress bar is fed from inside it).  After every chunk the host
+``Trainer.run`` (a ``lax.scan``; a progress bar is fed from inside it).  The chunk length is static: a last
+chunk cut short (``run.chunk`` not dividing the iterations to run) compiles the program once more, which the job
+notes on stderr before it starts.  After every chunk the host
 appends the per-iteration metrics to ``metrics.jsonl``, writes ``policy.msgpack`` (the PPO state),
 ``reward.msgpack`` (the reward model's params) and a checkpoint of the whole ``TrainState``.
 ``run.progress=false`` drops the in-scan progress callback (the bar then moves once per chunk): JAX does
@@ -61,6 +63,7 @@ from jaxirl import io
 from jaxirl.config import check_folder, check_seed, coerce, finite_number, load_config, struct_defaults, to_struct
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, check_eval_section, eval_env_section, make_env,
                                   make_eval_env, ppo_config, ppo_defaults)
+from jaxirl.jobs import chunk_lengths, note_extra_compiles
 from jaxirl.progress import ProgressBar
 
 __all__ = ["main", "defaults", "load_reward", "load_transfer_reward", "REWARD_FILE", "REWARD_MODEL_FILE"]
@@ -243,6 +246,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
                    "discount": float(config.generator.discount)})
     bar.start_at(start)
     chunk = cfg["run"]["chunk"]
+    note_extra_compiles("train", chunk_lengths(start, total, chunk), "run.chunk", "train.num_iterations")
     t0 = time.time()
     with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl"), truncate_after=start) as log, bar:
         it = start
