@@ -45,6 +45,21 @@ def test_evd_finite_horizon_and_soft_policies():
     assert abs(float(expected_value_difference(p.mdp, p.reward, p.reward, temperature=0.5))) < 1e-5
 
 
+def test_evd_and_the_hard_optimal_policy_do_not_depend_on_the_rewards_scale():
+    """A positive rescaling leaves the optimal policy unchanged: value iteration's stopping rule and the greedy tie
+    tolerance are absolute for small values, so unscaled a 1e-6 · r stopped value iteration at once and tied every
+    action (EVD 4.4 here instead of 0)."""
+    p = gridworld(8, discount=0.9, slip=0.1, reward="random", key=jax.random.key(0))
+    zero = float(expected_value_difference(p.mdp, p.reward, jnp.zeros(64)))
+    for c in (1e-2, 1e-6, 1e3):
+        assert abs(float(expected_value_difference(p.mdp, p.reward, c * p.reward))) < 1e-4 * zero, c
+        np.testing.assert_array_equal(optimal_policy(p.mdp, c * p.reward), optimal_policy(p.mdp, p.reward))
+    finite = gridworld(4, discount=1.0, horizon=6).mdp
+    r = jax.random.normal(jax.random.key(1), (16,))
+    np.testing.assert_array_equal(optimal_policy(finite, 1e-7 * r), optimal_policy(finite, r))
+    np.testing.assert_allclose(optimal_policy(finite, jnp.zeros(16)), 1.0 / finite.num_actions)  # constant: uniform
+
+
 def test_greedy_policy_splits_ties():
     q = jnp.array([[1.0, 1.0, 0.0], [0.0, 2.0, 1.0]])
     np.testing.assert_allclose(greedy_policy(q), [[0.5, 0.5, 0.0], [0.0, 1.0, 0.0]])

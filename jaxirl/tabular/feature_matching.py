@@ -161,17 +161,11 @@ def _run(mdp, features, mu_e, method, num_iterations, temperature, soft):
 
     def iteration(carry, i):
         w, mu_bar, lam, buffer = carry
-        # the RL step at the reward's unit scale: projection's w = μ_E − μ̄ shrinks with the gap. A soft-optimal
-        # policy for a vanishing reward drifts to uniform; a hard one is scale-free in exact arithmetic only —
-        # greedy_policy counts actions within ~1e-5 (absolute, for small Q) of the best as tied, so an unscaled
-        # small reward mixed in worse actions and the projection method stalled (gap frozen at ~2e-3 of a 6×6
-        # objectworld, at the start with features ×1e-3). Soft: F w / ‖w‖ (documented); hard: F w / max|F w|.
-        if soft:
-            reward = features @ (w / jnp.maximum(jnp.linalg.norm(w), 1e-12))
-        else:
-            reward = features @ w
-            reward = reward / jnp.maximum(jnp.max(jnp.abs(reward)), jnp.finfo(reward.dtype).tiny)
-        pi = optimal_policy(mdp, reward, temperature if soft else None)
+        # the soft RL step at the reward's unit scale: projection's w = μ_E − μ̄ shrinks with the gap, and a
+        # soft-optimal policy for a vanishing reward drifts to uniform (the hard one, optimal_policy, rescales the
+        # reward itself: unscaled, greedy ties mixed in worse actions and the projection method stalled)
+        w_rl = w / jnp.maximum(jnp.linalg.norm(w), 1e-12) if soft else w
+        pi = optimal_policy(mdp, features @ w_rl, temperature if soft else None)
         mu = policy_feature_expectations(mdp, pi, features)
         buffer = buffer.at[i].set(mu)
         if method == "projection":

@@ -195,9 +195,17 @@ def greedy_policy(q: jax.Array, rtol: float = 1e-5) -> jax.Array:
 def optimal_policy(mdp: TabularMDP, reward: jax.Array, temperature: Optional[float] = None) -> jax.Array:
     """The optimal policy for ``reward``: greedy in the hard Q (``temperature=None``), else soft-optimal.
 
-    Shape ``(H, S, A)`` for finite horizons, ``(S, A)`` otherwise.
+    Shape ``(H, S, A)`` for finite horizons, ``(S, A)`` otherwise. The hard policy does not depend on the
+    reward's scale: it is solved for ``reward / max|reward|`` (value iteration's stopping rule and
+    :func:`greedy_policy`'s tie tolerance are absolute for small values, so a reward of scale 1e-6 stopped value
+    iteration at once and tied every action: EVD of ``1e-6 · r`` against ``r`` was 4.4 instead of 0 on an
+    8×8 gridworld).
     """
     if temperature is None:
+        check_reward(mdp, reward)
+        reward = jnp.asarray(reward)
+        reward = reward.astype(jnp.result_type(reward.dtype, mdp.dtype))
+        reward = reward / jnp.maximum(jnp.max(jnp.abs(reward)), jnp.finfo(reward.dtype).tiny)
         _, q = hard_value_iteration(mdp, reward)
         return greedy_policy(q)
     return soft_value_iteration(mdp, reward, temperature).policy
