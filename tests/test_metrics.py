@@ -54,6 +54,10 @@ def test_evd_and_the_hard_optimal_policy_do_not_depend_on_the_rewards_scale():
     for c in (1e-2, 1e-6, 1e3):
         assert abs(float(expected_value_difference(p.mdp, p.reward, c * p.reward))) < 1e-4 * zero, c
         np.testing.assert_array_equal(optimal_policy(p.mdp, c * p.reward), optimal_policy(p.mdp, p.reward))
+    from jaxirl.tabular import hard_value_iteration
+    v1 = hard_value_iteration(p.mdp, p.reward)[0]
+    v_small = hard_value_iteration(p.mdp, 1e-6 * p.reward)[0]  # relative stop rule: it stopped after one sweep (85 %)
+    assert float(jnp.max(jnp.abs(v_small / 1e-6 - v1)) / jnp.max(jnp.abs(v1))) < 1e-5
     finite = gridworld(4, discount=1.0, horizon=6).mdp
     r = jax.random.normal(jax.random.key(1), (16,))
     np.testing.assert_array_equal(optimal_policy(finite, 1e-7 * r), optimal_policy(finite, r))

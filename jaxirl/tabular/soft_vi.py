@@ -158,7 +158,8 @@ def soft_value_iteration(
 def hard_value_iteration(mdp: TabularMDP, reward: jax.Array, *, tol: float = 1e-6, max_iter: int = 10_000):
     """Standard (hard-max) value iteration; returns ``(v, q)`` with the same time indexing as soft VI.
 
-    The α → 0 limit of :func:`soft_value_iteration`; used for metrics (EVD) and tests.
+    The α → 0 limit of :func:`soft_value_iteration`; used for metrics (EVD) and tests. Infinite horizon: stops when
+    one sweep changes no value by more than ``tol · max|v|`` (relative: the result scales with the reward).
     """
     check_reward(mdp, reward)
     reward = jnp.asarray(reward)
@@ -175,8 +176,10 @@ def hard_value_iteration(mdp: TabularMDP, reward: jax.Array, *, tol: float = 1e-
         q = jnp.concatenate([qs[::-1], r[None]], axis=0)
         return v, q
 
+    # relative stopping rule: the values' scale is the reward's (an absolute tol * (1 + scale) stopped a reward of
+    # scale 1e-6 after one sweep)
     v, _, _ = _iterate(lambda v: (r + gamma * expected_next(v)).max(-1), r.max(-1), max_iter,
-                       lambda scale: tol * (1.0 + scale))
+                       lambda scale: tol * scale)
     q = r + gamma * expected_next(v)
     return q.max(-1), q
 
