@@ -100,8 +100,10 @@ def test_hard_projection_is_scale_free_and_keeps_closing_the_gap(problem):
     small Q, so an unscaled ``F (μ_E − μ̄)`` mixed near-optimal actions in as the gap shrank — the projection method
     froze at a gap of ~2e-3 here, and with features × 1e-3 it never left the uniform policy."""
     p, features, expert, mu_e = problem
+    scales = (1.0, 1e-3, 1e-7)  # 1e-7: the step β = d·(μ_E − μ̄)/d·d had an absolute floor of 1e-12 (gap ×35)
     runs = [apprenticeship_learning(p.mdp, c * features, c * mu_e, method="projection", num_iterations=25)
-            for c in (1.0, 1e-3)]
-    gaps = [np.asarray(r.gap) / c for r, c in zip(runs, (1.0, 1e-3))]
-    np.testing.assert_allclose(gaps[1], gaps[0], rtol=1e-2, atol=1e-6)
+            for c in scales]
+    gaps = [np.asarray(r.gap) / c for r, c in zip(runs, scales)]
+    for g in gaps[1:]:
+        np.testing.assert_allclose(g, gaps[0], rtol=5e-2, atol=1e-6)  # float32 paths diverge by ~2 %
     assert gaps[0][-1] < 0.5 * gaps[0][12]  # still closing after iteration 13 (frozen there before)

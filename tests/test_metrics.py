@@ -58,6 +58,9 @@ def test_evd_and_the_hard_optimal_policy_do_not_depend_on_the_rewards_scale():
     v1 = hard_value_iteration(p.mdp, p.reward)[0]
     v_small = hard_value_iteration(p.mdp, 1e-6 * p.reward)[0]  # relative stop rule: it stopped after one sweep (85 %)
     assert float(jnp.max(jnp.abs(v_small / 1e-6 - v1)) / jnp.max(jnp.abs(v1))) < 1e-5
+    # nor on its offset (every trajectory has the same length): 1 + 1e-4 · r lost nearly all the value (EVD 4.0)
+    for shifted in (1.0 + 1e-4 * p.reward, p.reward + 1e4):
+        assert abs(float(expected_value_difference(p.mdp, p.reward, shifted))) < 1e-4 * zero
     finite = gridworld(4, discount=1.0, horizon=6).mdp
     r = jax.random.normal(jax.random.key(1), (16,))
     np.testing.assert_array_equal(optimal_policy(finite, 1e-7 * r), optimal_policy(finite, r))
@@ -94,6 +97,15 @@ def test_epic_invariant_to_shaping_and_scaling():
     assert 0.55 < unrelated < 0.85  # independent rewards: ρ ≈ 0, D ≈ 0.71
     # shaping with the wrong discount is not removed
     assert float(epic_distance(r, r + 0.5 * phi[None, None, :] - phi[:, None, None], gamma)) > 0.1
+    # at any scale (Pearson's variance product, ∝ scale⁴, overflowed float32 past ~3e9 and underflowed below ~3e-10:
+    # pearson 0 or NaN, EPIC 0.71, 0 or NaN)
+    other = r + jax.random.normal(k3, (S, A, S))
+    d1, p1 = float(epic_distance(r, other, gamma)), float(pearson(r, other))
+    for c in (1e-30, 1e-10, 1e10, 1e30):
+        np.testing.assert_allclose(float(epic_distance(c * r, c * other, gamma)), d1, rtol=1e-4, err_msg=str(c))
+        np.testing.assert_allclose(float(pearson(c * r, c * other)), p1, rtol=1e-5, err_msg=str(c))
+    with pytest.raises(ValueError, match="discount"):
+        epic_distance(r, other, np.float32(1.5))
 
 
 def test_epic_of_rewards_equivalent_to_zero():

@@ -341,3 +341,16 @@ def test_infinite_horizon_derivatives_by_the_implicit_function_theorem(sparse):
     alphas = jnp.array([0.5, 1.0, 2.0])
     swept = jax.jit(jax.vmap(jax.grad(value, argnums=1), in_axes=(None, 0)))(r, alphas)
     assert np.allclose(np.asarray(swept[1]), float(jax.grad(value, argnums=1)(r, 1.0)), rtol=1e-5)
+
+
+def test_infinite_horizon_soft_policy_is_invariant_to_scaling_reward_and_temperature_together():
+    """``(c r, c α)`` has ``(r, α)``'s soft-optimal policy. The stopping rule is relative (``tol · max|V|``); as
+    ``tol · (1 + max|V|)`` it was absolute for small values and stopped c = 1e-6 after one backup (policy error 0.9)."""
+    from jaxirl.tabular.builders import gridworld
+
+    p = gridworld(8, discount=0.9, slip=0.1, reward="random", key=jax.random.key(0))
+    ref = soft_value_iteration(p.mdp, p.reward, 0.1)
+    for c in (1e-8, 1e-6, 1e-3, 1e4):
+        sol = soft_value_iteration(p.mdp, c * p.reward, 0.1 * c)
+        assert float(jnp.max(jnp.abs(sol.policy - ref.policy))) < 1e-3, c
+        assert int(sol.iterations) > 50, (c, int(sol.iterations))

@@ -170,7 +170,8 @@ def _run(mdp, features, mu_e, method, num_iterations, temperature, soft):
         buffer = buffer.at[i].set(mu)
         if method == "projection":
             d = mu - mu_bar
-            beta = jnp.clip(jnp.dot(d, mu_e - mu_bar) / jnp.maximum(jnp.dot(d, d), 1e-12), 0.0, 1.0)
+            dd = jnp.dot(d, d)  # (no absolute floor: 1e-12 stalled features of scale 1e-6)
+            beta = jnp.clip(jnp.dot(d, mu_e - mu_bar) / jnp.where(dd > 0, dd, 1.0), 0.0, 1.0)
             mu_bar = mu_bar + beta * d
             lam = (1.0 - beta) * lam
             lam = lam.at[i].add(beta)

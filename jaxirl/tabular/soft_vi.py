@@ -11,9 +11,10 @@ maximum causal entropy value ``max_π E[Σ γ^t (r − α log π)]`` — with de
 times the log-partition function of p(τ) ∝ exp(Σ r / α) (Ziebart 2008); with stochastic dynamics the two
 differ, and the causal form is the one computed (Ziebart 2010). Infinite horizon (``mdp.horizon is None``,
 γ < 1): the fixed point, iterated inside a ``lax.while_loop`` until the sup-norm change of one backup falls
-below ``tol · (1 + max|V|)`` (a relative tolerance, so that float32 runs can meet it whatever the scale of the
-values) or ``max_iter`` backups. That bounds the last step, not the error: a γ-contraction leaves
-``|V − V*| ≤ γ/(1 − γ) · tol · (1 + max|V|)`` (about 9× the step at γ = 0.9, 99× at 0.99); the policy is far
+below ``tol · max|V|`` (a relative tolerance, so that float32 runs can meet it whatever the scale of the
+values; until 2026-11-29 ``tol · (1 + max|V|)``, absolute for values below 1: a reward and temperature of scale 1e-6
+stopped after one backup) or ``max_iter`` backups. That bounds the last step, not the error: a γ-contraction leaves
+``|V − V*| ≤ γ/(1 − γ) · tol · max|V|`` (about 9× the step at γ = 0.9, 99× at 0.99); the policy is far
 less sensitive (a constant error in V cancels in ``Q − V``).
 
 Derivatives: the finite-horizon recursion is a ``lax.scan`` that ``jax.grad`` differentiates directly. The
@@ -133,7 +134,7 @@ def soft_value_iteration(
         return soft_v(r_t + gamma * expected_next_t(v))
 
     def solve(_, v_start):  # the forward iteration (custom_root differentiates the fixed point, not this loop)
-        v, iters, err = _iterate(backup, v_start, max_iter, lambda scale: tol * (1.0 + scale))
+        v, iters, err = _iterate(backup, v_start, max_iter, lambda scale: tol * scale)
         return v, jax.lax.stop_gradient((iters.astype(r.dtype), err))  # (a float count: custom_root's aux)
 
     def iterate(g, y):
@@ -199,15 +200,17 @@ def optimal_policy(mdp: TabularMDP, reward: jax.Array, temperature: Optional[flo
     """The optimal policy for ``reward``: greedy in the hard Q (``temperature=None``), else soft-optimal.
 
     Shape ``(H, S, A)`` for finite horizons, ``(S, A)`` otherwise. The hard policy does not depend on the
-    reward's scale: it is solved for ``reward / max|reward|`` (value iteration's stopping rule and
-    :func:`greedy_policy`'s tie tolerance are absolute for small values, so a reward of scale 1e-6 stopped value
-    iteration at once and tied every action: EVD of ``1e-6 · r`` against ``r`` was 4.4 instead of 0 on an
-    8×8 gridworld).
+    reward's scale or offset (every trajectory of a ``TabularMDP`` has the same length, so ``r + c`` has ``r``'s
+    optimal policies): it is solved for the reward centred on its mid-range and divided by its half-range.
+    :func:`greedy_policy`'s tie tolerance, ``1e-5 · (1 + max|q|)``, is set by the values' magnitude, so a reward of
+    scale 1e-6 tied every action (EVD of ``1e-6 · r`` against ``r``: 4.4 instead of 0, 8×8 gridworld) and so did
+    ``1 + 1e-4 · r`` (4.0).
     """
     if temperature is None:
         check_reward(mdp, reward)
         reward = jnp.asarray(reward)
         reward = reward.astype(jnp.result_type(reward.dtype, mdp.dtype))
+        reward = reward - 0.5 * (jnp.max(reward) + jnp.min(reward))
         reward = reward / jnp.maximum(jnp.max(jnp.abs(reward)), jnp.finfo(reward.dtype).tiny)
         _, q = hard_value_iteration(mdp, reward)
         return greedy_policy(q)
