@@ -126,7 +126,10 @@ def prepare_actions(config: BCConfig, state: ppo.PPOState, action: jax.Array) ->
     action = jnp.asarray(action)
     if state.head == "categorical":
         return action.reshape(action.shape[0]).astype(jnp.int32)
-    if not config.fit_std and not isinstance(config.ent_coef, jax.core.Tracer) and np.any(np.asarray(config.ent_coef) != 0):
+    if not config.fit_std and isinstance(config.ent_coef, jax.core.Tracer):
+        raise ValueError("bc.ent_coef: swept (traced), but it has no effect while the std is fixed (bc.fit_std: "
+                         "false): every lane would be the same run; set bc.fit_std: true")
+    if not config.fit_std and np.any(np.asarray(config.ent_coef) != 0):
         raise ValueError(f"bc.ent_coef: {config.ent_coef!r} has no effect while the std is fixed (bc.fit_std: false); "
                          "set bc.fit_std: true, or bc.ent_coef: 0")
     return action

@@ -91,7 +91,14 @@ class TrainConfig:
         generator reward has no ``log π`` term, and AIRL with the soft-VI generator receives ``f`` itself — soft VI
         at temperature α maximises the return of ``f`` plus α × entropy, i.e. ``f − α log π``, so there α is β."""
         beta = self.discriminator.entropy_weight
-        if isinstance(beta, jax.core.Tracer) or np.all(np.asarray(beta) == 1.0):
+        swept = isinstance(beta, jax.core.Tracer)  # its values are unknown here, but that it is swept is known
+        if not swept and np.all(np.asarray(beta) == 1.0):
+            return
+        if swept and (self.algorithm != "airl" or isinstance(self.generator, SoftVIConfig)):
+            raise ValueError(f"discriminator.entropy_weight: swept (traced), but "
+                             f"{'AIRL with the soft_vi generator' if self.algorithm == 'airl' else self.algorithm} "
+                             f"does not use it: every lane would be the same run")
+        if swept:
             return
         if self.algorithm != "airl":
             raise ValueError(f"discriminator.entropy_weight: only AIRL's generator reward f − β log π uses it; "

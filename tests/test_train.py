@@ -6,6 +6,8 @@ demonstration episodes of 50 steps. Normalised score ``(R − R_random) / (R_exp
 deterministic policy on the TRUE reward; a random policy scores 0, the expert 1.
 """
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -319,6 +321,35 @@ def test_vmap_over_a_traced_hyperparameter_equals_separate_runs():
     separate = np.stack([one(lr, jax.random.PRNGKey(0)) for lr in lrs])
     np.testing.assert_allclose(swept, separate, rtol=1e-4)
     assert not np.allclose(swept[0, 1:], swept[1, 1:])  # the learning rates really differ
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda x: make_config("gail", "ppo", discriminator=dict(entropy_weight=x)),
+     "discriminator.entropy_weight: swept (traced), but gail does not use it"),
+    (lambda x: make_config("airl", "soft_vi", discriminator=dict(entropy_weight=x)),
+     "discriminator.entropy_weight: swept (traced), but AIRL with the soft_vi generator does not use it"),
+    (lambda x: make_config("gail", "ppo", discriminator=dict(penalty="none", grad_penalty=x)),
+     "grad_penalty: swept (traced), but penalty: none weights no penalty"),
+    (lambda x: make_config("gail", "ppo", generator_config=dict(anneal_lr_updates=x)),
+     "anneal_lr_updates: expected an int >= 0 (a static count"),
+])
+def test_a_swept_value_that_nothing_reads_is_refused(build, message):
+    """As plain numbers these are refused ("nothing would act on it"); swept inside ``jax.vmap`` the check was
+    skipped, and every lane ran the same program (or, for a count, JAX's TracerBoolConversionError)."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        jax.vmap(build)(jnp.array([2.0, 3.0]))
+
+
+def test_a_swept_bc_entropy_bonus_with_a_fixed_std_is_refused():
+    from jaxirl import bc
+    env = envs.make("pointmass", 2, episode_length=5)
+    cfg = ppo.PPOConfig(hidden=(8,))
+    state = ppo.init(cfg, env, jax.random.key(0))
+    obs, act = jnp.zeros((8, env.observation_size)), jnp.zeros((8, env.action_size))
+    fit = lambda c: bc.fit(bc.BCConfig(steps=2, batch_size=4, fit_std=False, ent_coef=c), cfg, state, obs, act,  # noqa: E731
+                           jax.random.key(1))
+    with pytest.raises(ValueError, match=r"bc.ent_coef: swept \(traced\), but it has no effect"):
+        jax.vmap(fit)(jnp.array([0.0, 1.0]))
 
 
 def test_stagger_resets_reaches_the_training_envs():

@@ -24,7 +24,8 @@ LOG_PI_SPACES = ("action", "pre_squash", "clipped")
 
 @struct.dataclass
 class DiscriminatorConfig:
-    """Discriminator / reward-model settings. Numeric fields are traced (vmappable); the rest static.
+    """Discriminator / reward-model settings. Numeric fields are traced (vmappable) except ``absorbing_scale``
+    (static: one compile per value); the rest static.
 
     ``reward_type``: GAIL's generator reward (``"logit"``, ``"gail"``, ``"log_d"``; see
     :mod:`jaxirl.objectives.gail`); ``"auto"`` means ``"logit"`` for GAIL and ``"default"`` for AIRL.
@@ -85,8 +86,11 @@ class DiscriminatorConfig:
                 raise ValueError(f"{name}: expected a finite number {'>' if strict else '>='} 0, got {x!r}")
         if self.penalty not in penalty_lib.PENALTIES:
             raise ValueError(f"penalty: expected one of {', '.join(penalty_lib.PENALTIES)}, got {self.penalty!r}")
-        if self.penalty == "none" and not isinstance(self.grad_penalty, jax.core.Tracer) \
-                and np.any(np.asarray(self.grad_penalty) != 0):
+        if self.penalty == "none" and isinstance(self.grad_penalty, jax.core.Tracer):
+            raise ValueError("grad_penalty: swept (traced), but penalty: none weights no penalty: every lane would be "
+                             f"the same run; expected penalty: one of "
+                             f"{', '.join(p for p in penalty_lib.PENALTIES if p != 'none')}")
+        if self.penalty == "none" and np.any(np.asarray(self.grad_penalty) != 0):
             raise ValueError(f"grad_penalty: {self.grad_penalty!r} with penalty: none weights no penalty; expected "
                              f"penalty: one of {', '.join(p for p in penalty_lib.PENALTIES if p != 'none')} "
                              f"(or grad_penalty: 0)")

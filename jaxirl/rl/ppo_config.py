@@ -19,7 +19,8 @@ _STATIC = dict(pytree_node=False)
 
 @struct.dataclass
 class PPOConfig:
-    """PPO hyperparameters. Numeric fields are traced (vmappable); the rest are static.
+    """PPO hyperparameters. The numeric fields of :func:`traced_fields` are traced (vmappable); the rest are static
+    (counts, sizes, names, switches, and the numbers ``adam_eps`` and ``init_log_std``).
 
     ``policy_head="auto"`` picks ``categorical`` for discrete envs and ``tanh_gaussian`` otherwise.
     ``anneal_lr_updates > 0`` decays the learning rate linearly to 0 over that many updates.
@@ -158,7 +159,10 @@ def check_config(config: PPOConfig, env: VecEnv | None = None) -> None:
 
 def check_anneal(anneal_lr_updates: int, num_updates: int, name: str = "anneal_lr_updates") -> None:
     """A learning rate annealed to 0 before the run's last update (``0 < anneal_lr_updates < num_updates``) would
-    leave the remaining updates at rate 0: a ``ValueError`` naming ``name``."""
+    leave the remaining updates at rate 0: a ``ValueError`` naming ``name`` (also for anything but an int >= 0: a
+    count is static, and a swept one crashed here with JAX's TracerBoolConversionError)."""
+    if isinstance(anneal_lr_updates, bool) or not isinstance(anneal_lr_updates, (int, np.integer)) or anneal_lr_updates < 0:
+        raise ValueError(f"{name}: expected an int >= 0 (a static count: it cannot be swept), got {anneal_lr_updates!r}")
     if 0 < anneal_lr_updates < num_updates:
         raise ValueError(f"{name}: the learning rate would reach 0 after {anneal_lr_updates} of the run's "
                          f"{num_updates} updates; expected 0 (no annealing) or >= {num_updates}")
