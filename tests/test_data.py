@@ -230,6 +230,10 @@ def arrays_of(path):
     (lambda a: _meta(a, backend=3), "metadata backend"),
     (lambda a: _meta(a, num_episodes=999), "metadata num_episodes=999 but the arrays hold 5"),
     (lambda a: _meta(a, num_transitions=49), "metadata num_transitions=49 but the arrays hold 50"),
+    # the metadata's sizes against the arrays (episodes of 10 steps, 6 observation columns, 2 action columns)
+    (lambda a: _meta(a, episode_length=9), "an episode has 10 steps, more than metadata episode_length=9"),
+    (lambda a: _meta(a, observation_size=5), "metadata observation_size=5 but observations have 6 columns"),
+    (lambda a: _meta(a, action_size=3), "metadata action_size=3 but actions have size 2"),
 ])
 def test_corrupted_files_raise(tmp_path, demos, change, message):
     env, tr, returns = demos

@@ -1,5 +1,7 @@
 """MaxEnt IRL (Ziebart et al. 2008): exact gradient, learning thresholds, vmap and determinism."""
 
+import itertools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -175,3 +177,63 @@ def test_a_given_expert_visitation_needs_the_exact_visitations_mass():
     expert_state_visitation(far.mdp, mu_far)  # ~1e-3 short of 1000 (the iteration's tolerance)
     with pytest.raises(ValueError, match="total mass"):
         expert_state_visitation(far.mdp, mu_far / 1000.0)
+
+
+def test_truncated_expert_trajectories_are_rescaled_to_the_infinite_horizon_mass():
+    """Infinite horizon: trajectories of any length L give a visitation of the exact one's mass 1/(1 − γ) (the
+    truncated counts Σ_{t<L} γ^t, mass (1 − γ^L)/(1 − γ), are divided by 1 − γ^L); without the rescaling the
+    mass is 3.36 instead of 5 at γ = 0.8, L = 5 (and refused as a given visitation)."""
+    p = gridworld(3, slip=0.1, discount=0.8)
+    policy = soft_value_iteration(p.mdp, 2.0 * p.reward).policy
+    gamma = 0.8
+    for L in (1, 5):
+        traj = sample_trajectories(p.mdp, policy, jax.random.key(L), 40, length=L)
+        mu = expert_state_visitation(p.mdp, traj)
+        np.testing.assert_allclose(float(mu.sum()), 1.0 / (1.0 - gamma), rtol=1e-5)
+        # brute force: NumPy counts Σ_n Σ_{t<L} γ^t [s_t^n = s] / N, rescaled by 1/(1 − γ^L)
+        states = np.asarray(traj.states[:, :-1])
+        ref = np.zeros(9)
+        for n, t in itertools.product(range(states.shape[0]), range(L)):
+            ref[states[n, t]] += gamma**t
+        ref /= states.shape[0] * (1.0 - gamma**L)
+        np.testing.assert_allclose(mu, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_sampled_infinite_horizon_learner_visitation_has_the_exact_mass():
+    """One SGD step (learning rate 1) from the zero tabular reward is r = −(μ̂_π − μ_E): with μ̂_π rescaled to the
+    exact mass 1/(1 − γ) = 5 like μ_E, Σ_s r(s) = 0 whatever was sampled; left truncated (L = 5: mass 3.36) it
+    would be 1.64."""
+    p = gridworld(3, discount=0.8)
+    mu_e = visitation(p.mdp, soft_value_iteration(p.mdp, 2.0 * p.reward).policy).discounted
+    assert float(mu_e.sum()) == pytest.approx(5.0, rel=1e-5)
+    for length in (1, 5):
+        res = maxent_irl_sampled(p.mdp, p.features, mu_e, jax.random.key(length), model="tabular", optimizer="sgd",
+                                 learning_rate=1.0, num_steps=1, num_samples=8, sample_length=length)
+        assert abs(float(res.reward.sum())) < 1e-4, (length, float(res.reward.sum()))
+        # μ̂_π = μ_E − r is a non-negative visitation, supported on sampled states (not all of μ_E's)
+        mu_pi = np.asarray(mu_e - res.reward)
+        assert np.all(mu_pi >= -1e-5) and float(np.abs(res.reward).max()) > 0.1
+
+
+def test_l2_regularised_maxent_reaches_the_stationary_point_of_the_regularised_loss():
+    """With l2 > 0 the result minimises loss(r) + (l2/2)‖r‖² (strongly convex): its gradient, by autodiff of
+    :func:`maxent_loss` through soft VI, μ_π(r) − μ_E + l2 · r, vanishes there; the unregularised result differs
+    (and is not stationary for the regularised loss)."""
+    p = gridworld(3, slip=0.1, discount=0.9, horizon=5)
+    mu_e = visitation(p.mdp, soft_value_iteration(p.mdp, 3.0 * p.reward).policy).discounted_state_action.sum(-1)
+    l2 = 0.5
+
+    @jax.jit
+    def reg_grad(r):
+        return jax.grad(lambda x: maxent_loss(p.mdp, x, mu_e) + 0.5 * l2 * jnp.sum(x**2))(r)
+
+    res = maxent_irl(p.mdp, p.features, mu_e, jax.random.key(0), model="tabular", optimizer="sgd",
+                     learning_rate=0.5, num_steps=60, l2=l2)
+    np.testing.assert_allclose(reg_grad(res.reward), 0.0, atol=1e-4)
+    np.testing.assert_allclose(float(res.grad_norm[-1]), float(jnp.linalg.norm(reg_grad(res.reward))), atol=1e-4)
+    mu_pi = visitation(p.mdp, soft_value_iteration(p.mdp, res.reward).policy).discounted_state_action.sum(-1)
+    np.testing.assert_allclose(mu_pi - mu_e + l2 * res.reward, 0.0, atol=1e-4)
+    free = maxent_irl(p.mdp, p.features, mu_e, jax.random.key(0), model="tabular", optimizer="sgd",
+                      learning_rate=0.5, num_steps=60, l2=0.0)
+    assert float(jnp.max(jnp.abs(free.reward - res.reward))) > 0.1
+    assert float(jnp.linalg.norm(reg_grad(free.reward))) > 0.1

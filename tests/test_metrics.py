@@ -146,3 +146,54 @@ def test_normalized_score():
     np.testing.assert_allclose(normalized_score(jnp.array([1.0, 9.0]), 1.0, 9.0), [0.0, 1.0])
     with pytest.raises(ValueError, match="expert_ret"):
         normalized_score(1.0, 2.0, 2.0)
+
+
+def test_epic_weights_the_correlation_by_the_coverage():
+    """ρ is the coverage-weighted Pearson correlation of the canonicalised rewards (NumPy reference in float64):
+    EPIC = sqrt((1 − ρ_w) / 2); a coverage that ignores half the triples changes the distance."""
+    from jaxirl.metrics import canonicalize
+
+    S, A, gamma = 4, 2, 0.9
+    k1, k2, k3 = jax.random.split(jax.random.key(11), 3)
+    r1 = jax.random.normal(k1, (S, A, S))
+    r2 = r1.at[:, 1, :].add(3.0 * jax.random.normal(k2, (S, S)))  # r1 and r2 differ on action 1 only
+    w = np.asarray(jax.random.uniform(k3, (S, A, S)), np.float64) ** 3  # far from uniform
+    d_s, d_a = jnp.full(S, 1.0 / S), jnp.full(A, 1.0 / A)
+
+    def reference(weights):
+        c1 = np.asarray(canonicalize(r1, gamma, d_s, d_a), np.float64).ravel()
+        c2 = np.asarray(canonicalize(r2, gamma, d_s, d_a), np.float64).ravel()
+        q = weights.ravel() / weights.sum()
+        c1, c2 = c1 - q @ c1, c2 - q @ c2
+        rho = (q @ (c1 * c2)) / np.sqrt((q @ c1**2) * (q @ c2**2))
+        return np.sqrt((1.0 - rho) / 2.0)
+
+    uniform = float(epic_distance(r1, r2, gamma))
+    np.testing.assert_allclose(uniform, reference(np.ones((S, A, S))), rtol=1e-4)
+    np.testing.assert_allclose(float(epic_distance(r1, r2, gamma, coverage=w)), reference(w), rtol=1e-4)
+    half = np.zeros((S, A, S))
+    half[:, 0, :] = 1.0  # only action 0, where r1 = r2 (their canonical forms differ there only through m(s), m(s'))
+    masked = float(epic_distance(r1, r2, gamma, coverage=half))
+    np.testing.assert_allclose(masked, reference(half), rtol=1e-4)
+    assert masked < uniform - 0.1 and abs(reference(w) - uniform) > 0.02, (masked, reference(w), uniform)
+
+
+def test_policy_value_is_discounted_over_a_finite_horizon():
+    """Finite horizon with γ < 1: policy_value = E_p0[Σ_{t<H} γ^t r(s_t, a_t)], = p0 · V_0 of hard value iteration
+    for the optimal policy, and the NumPy backward recursion for a random time-varying policy (undiscounted it
+    would be Σ_{t<H} of the rewards, larger here)."""
+    from jaxirl.tabular import hard_value_iteration
+
+    p = gridworld(3, slip=0.2, discount=0.9, horizon=6)
+    r = jax.random.normal(jax.random.key(4), (9,)) + p.reward
+    v0 = hard_value_iteration(p.mdp, r)[0][0]
+    np.testing.assert_allclose(policy_value(p.mdp, optimal_policy(p.mdp, r), r), p.mdp.initial @ v0, rtol=1e-5)
+    # brute force: V_t = Σ_a π_t(a|s) (r(s) + γ Σ_s' T(s'|s, a) V_{t+1}(s')), V_H = 0, for a random π_t
+    T = np.asarray(p.mdp.dense_transition(), np.float64)
+    pis = np.asarray(jax.nn.softmax(jax.random.normal(jax.random.key(5), (6, 9, 5))), np.float64)
+    rn = np.asarray(r, np.float64)
+    v = np.zeros(9)
+    for t in reversed(range(6)):
+        v = np.einsum("sa,sa->s", pis[t], rn[:, None] + 0.9 * T @ v)
+    np.testing.assert_allclose(policy_value(p.mdp, jnp.asarray(pis, jnp.float32), r), np.asarray(p.mdp.initial) @ v,
+                               rtol=1e-5, atol=1e-5)

@@ -94,6 +94,57 @@ def test_gradient_penalty_of_a_linear_score(kind):
         penalty.gradient_penalty("l2", None, e, p, None)
 
 
+def _half_square(x):
+    """``s(x) = ½ ‖(s, a, s')‖²`` per sample: ``∇_x s = x``, so the penalised gradient norm is the input's own norm."""
+    return 0.5 * sum(jnp.sum(v.reshape(v.shape[0], -1) ** 2, axis=-1) for v in (x.obs, x.action, x.next_obs))
+
+
+def _input_norm(x):
+    return np.sqrt(sum(np.sum(np.asarray(v, np.float64).reshape(v.shape[0], -1) ** 2, -1)
+                       for v in (x.obs, x.action, x.next_obs)))
+
+
+def test_wgan_gp_interpolates_expert_with_policy():
+    """WGAN-GP's inputs are ``x̂ = ε x_E + (1 − ε) x_π`` (one ``ε ~ U[0, 1]`` per pair, the first ``min(B_E, B_π)``
+    of each batch): every leaf of a pair is mixed with the same ``ε`` — the key's ``uniform(key, (n,))`` draw —
+    and with ``s = ½‖x‖²`` the penalty is ``mean((‖x̂‖ − 1)²)`` computed by hand."""
+    model = R.make_reward_model("gail", obs_size=3, action_size=2, inputs="sas", hidden=())
+    k = jax.random.split(jax.random.PRNGKey(11), 6)
+    e = R.encode(model, jax.random.normal(k[0], (7, 3)), jax.random.normal(k[1], (7, 2)), jax.random.normal(k[2], (7, 3)))
+    p = R.encode(model, 3.0 + jax.random.normal(k[3], (5, 3)), jax.random.normal(k[4], (5, 2)) - 2.0,
+                 jax.random.normal(k[5], (5, 3)))
+    key = jax.random.PRNGKey(4)
+    eps = np.asarray(jax.random.uniform(key, (5,)), np.float64)
+    assert eps.min() < 0.9 and eps.max() > 0.1
+    mixed = penalty.interpolate(e, p, key)
+    for name in ("obs", "action", "next_obs"):
+        a, b = np.asarray(getattr(e, name), np.float64)[:5], np.asarray(getattr(p, name), np.float64)
+        want = eps[:, None] * a + (1.0 - eps[:, None]) * b
+        np.testing.assert_allclose(getattr(mixed, name), want, rtol=1e-5, atol=1e-5, err_msg=name)
+    x_hat = jax.tree.map(lambda a: np.asarray(a, np.float64), mixed)
+    want_gp = np.mean((_input_norm(x_hat) - 1.0) ** 2)
+    got = penalty.gradient_penalty("wgan_gp", _half_square, e, p, key)
+    np.testing.assert_allclose(got, want_gp, rtol=1e-4)
+    # neither end alone: the same formula on the expert's (or the policy's) own inputs differs by far
+    for end in (e, p):
+        assert abs(np.mean((_input_norm(end)[:5] - 1.0) ** 2) - want_gp) > 0.5
+
+
+def test_r1_is_taken_on_the_expert_inputs():
+    """R1 is ``E[‖∇_x s(x_E)‖²]`` over the expert's inputs only: with ``s = ½‖x‖²``, expert inputs all 1 and policy
+    inputs all 2 in three dimensions (s, a, s'), it is 3 (the policy's would be 12)."""
+    model = R.make_reward_model("gail", obs_size=1, action_size=1, inputs="sas", hidden=())
+    e = R.encode(model, jnp.ones((6, 1)), jnp.ones((6, 1)), jnp.ones((6, 1)))
+    p = R.encode(model, 2 * jnp.ones((4, 1)), 2 * jnp.ones((4, 1)), 2 * jnp.ones((4, 1)))
+    r1 = penalty.gradient_penalty("r1", _half_square, e, p, jax.random.PRNGKey(0))
+    assert float(r1) == pytest.approx(3.0, rel=1e-5)
+    # varied expert inputs: the mean of their squared norms, whatever the policy batch
+    x = jax.random.normal(jax.random.PRNGKey(2), (6, 3))
+    e = R.encode(model, x[:, :1], x[:, 1:2], x[:, 2:])
+    r1 = penalty.gradient_penalty("r1", _half_square, e, p, jax.random.PRNGKey(0))
+    np.testing.assert_allclose(r1, np.mean(_input_norm(e) ** 2), rtol=1e-5)
+
+
 def test_constant_input_dimensions_do_not_blow_up_the_gradient_penalty():
     """A dimension that never varies (Brax humanoid has 6 zeros in its observation) has running variance 0: the
     input normaliser used to multiply it by 1/sqrt(1e-8) = 10⁴, so a penalty on the gradient with respect to the

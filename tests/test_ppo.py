@@ -465,3 +465,72 @@ def test_actor_warmup_holds_the_policy_then_joins_in():
     assert num / (n_plain * n_half) > 0.9 and 0.35 < n_half / n_plain < 0.65, (num / (n_plain * n_half), n_half / n_plain)
     with pytest.raises(ValueError, match="actor_warmup_updates: expected an int >= 0"):
         ppo.init(ppo.PPOConfig(actor_warmup_updates=-1), env, key)
+
+
+def _small_rollout(cfg, seed=0, num_envs=4, episode_length=20):
+    """A fresh state and one rollout of ``cfg.num_steps`` steps on a small pointmass."""
+    env = envs.make("pointmass", num_envs, episode_length=episode_length)
+    state = ppo.init(cfg, env, jax.random.PRNGKey(seed))
+    _, ro = ppo.rollout(cfg, state, env, env.reset(jax.random.PRNGKey(seed + 1)), jax.random.PRNGKey(seed + 2))
+    return env, state, ro
+
+
+def test_entropy_bonus_is_subtracted_from_the_loss():
+    """The loss is ``… − ent_coef · H`` (Schulman et al. 2017, eq. 9): raising ``ent_coef`` from 0 to 0.1 lowers the
+    loss by 0.1 × the batch entropy reported in the aux outputs, and (Gaussian head, ``H = Σ log σ + const``) moves
+    the gradient of every state-independent log std by exactly −0.1, so a descent step widens the policy."""
+    cfg0 = ppo.PPOConfig(num_steps=8, num_minibatches=1, update_epochs=1, hidden=(8,), policy_head="gaussian")
+    cfg1 = cfg0.replace(ent_coef=0.1)
+    _, state, ro = _small_rollout(cfg0)
+    adv, target = ppo.gae(ro.transition.reward, ro.value, ro.next_value, ro.transition.terminated,
+                          ro.transition.truncated, cfg0.discount, cfg0.gae_lambda)
+    flat = lambda x: x.reshape((-1,) + x.shape[2:])
+    batch = {"obs": flat(ro.transition.obs), "raw_action": flat(ro.raw_action), "log_prob": flat(ro.log_prob),
+             "advantage": flat(adv), "target": flat(target)}
+    key = jax.random.PRNGKey(5)
+    (l0, aux0), g0 = jax.value_and_grad(lambda p: ppo._loss(cfg0, state, p, batch, key), has_aux=True)(state.params)
+    (l1, aux1), g1 = jax.value_and_grad(lambda p: ppo._loss(cfg1, state, p, batch, key), has_aux=True)(state.params)
+    ent = float(aux1["entropy"])
+    assert ent == pytest.approx(float(aux0["entropy"]))
+    # σ = 1 at init: H = action_dim · ½ log(2πe) per step
+    assert ent == pytest.approx(2 * 0.5 * math.log(2 * math.pi * math.e), rel=1e-6)
+    assert float(l1) - float(l0) == pytest.approx(-0.1 * ent, rel=1e-5)
+    dg = np.asarray(g1["actor"]["params"]["log_std"]) - np.asarray(g0["actor"]["params"]["log_std"])
+    np.testing.assert_allclose(dg, [-0.1, -0.1], rtol=1e-5, atol=1e-6)
+
+
+def test_reward_scale_multiplies_the_rewards_given_to_update():
+    """``reward_scale = 3`` with rewards ``r`` is the same update, bit for bit, as ``reward_scale = 1`` with ``3 r``
+    — and not the update with ``r``."""
+    cfg = ppo.PPOConfig(num_steps=8, num_minibatches=2, update_epochs=2, hidden=(8,))
+    _, state, ro = _small_rollout(cfg)
+    r = ro.transition.reward
+    assert float(jnp.std(r)) > 0.0
+    key = jax.random.PRNGKey(7)
+    scaled, _ = ppo.update(cfg.replace(reward_scale=3.0), state, ro, r, key)
+    times3, _ = ppo.update(cfg, state, ro, r * 3.0, key)
+    plain, _ = ppo.update(cfg, state, ro, r, key)
+    jax.tree.map(np.testing.assert_array_equal, scaled.params, times3.params)
+    diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(jax.tree.leaves(scaled.params),
+                                                               jax.tree.leaves(plain.params)))
+    assert diff > 1e-6, diff
+
+
+@pytest.mark.parametrize("normalize_obs", [True, False])
+def test_update_folds_the_rollout_observations_into_the_normaliser(normalize_obs):
+    """From a fresh state one :func:`ppo.update` sets the normaliser to the rollout observations' moments and
+    count ``T · N`` (``normalize_obs``); without it the normaliser stays the identity it was created as."""
+    cfg = ppo.PPOConfig(num_steps=8, num_minibatches=2, update_epochs=1, hidden=(8,), normalize_obs=normalize_obs)
+    env, state, ro = _small_rollout(cfg)
+    new, _ = ppo.update(cfg, state, ro, ro.transition.reward, jax.random.PRNGKey(3))
+    obs = np.asarray(ro.transition.obs, np.float64).reshape(-1, env.observation_size)
+    assert obs.shape[0] == 8 * 4
+    if normalize_obs:
+        np.testing.assert_allclose(new.obs_norm.mean, obs.mean(0), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(new.obs_norm.var, obs.var(0), rtol=1e-4, atol=1e-6)
+        assert float(new.obs_norm.count) == 8 * 4
+        assert float(np.max(np.abs(obs.mean(0)))) > 1e-3  # a real move away from the initial mean 0
+    else:
+        np.testing.assert_array_equal(new.obs_norm.mean, state.obs_norm.mean)
+        np.testing.assert_array_equal(new.obs_norm.var, state.obs_norm.var)
+        assert float(new.obs_norm.count) == 0.0

@@ -109,6 +109,36 @@ def test_normalisation_uses_running_statistics():
     assert R.update_norm(plain, params, x) is params  # no-op without normalisation
 
 
+@pytest.mark.parametrize("inputs", ["s", "sa"])
+def test_airl_normalises_the_next_state_like_the_state(inputs):
+    """With ``normalize=True`` both ``s`` and ``s'`` pass through the running statistics before ``g`` and ``h``:
+    ``f = g(z) + γ (1 − term) h(z') − h(z)`` with ``z, z'`` normalised by hand; and with ``s' = s``, ``γ = 1`` and
+    no termination the shaping cancels, ``f = g``."""
+    model = R.make_reward_model("airl", obs_size=3, action_size=2, inputs=inputs, hidden=(8,), potential_hidden=(5,),
+                                normalize=True)
+    params = R.init(model, jax.random.PRNGKey(0))
+    obs, act, nxt, term = _batch(jax.random.PRNGKey(1), n=32)
+    obs, nxt = obs * 3.0 + 2.0, nxt * 2.0 - 4.0  # far from the identity statistics
+    x = R.encode(model, obs, act, nxt, term)
+    params = R.update_norm(model, params, x)
+    all_obs = np.concatenate([np.asarray(obs, np.float64), np.asarray(nxt, np.float64)])
+    mu, sd = all_obs.mean(0), np.sqrt(all_obs.var(0) + 1e-8)
+    z, z_next = (np.asarray(obs) - mu) / sd, (np.asarray(nxt) - mu) / sd
+    assert np.abs(z).max() < 10 and np.abs(z_next).max() < 10  # inside the clip
+    z, z_next = jnp.asarray(z, jnp.float32), jnp.asarray(z_next, jnp.float32)
+    gamma = 0.9
+    g_in = z if inputs == "s" else jnp.concatenate([z, act], -1)
+    g = _mlp_apply(params.net["score"], g_in, (8,), model.activation)
+    h = _mlp_apply(params.net["potential"], z, (5,), model.activation)
+    h_next = _mlp_apply(params.net["potential"], z_next, (5,), model.activation)
+    terms = R.airl_terms(model, params, x, gamma)
+    np.testing.assert_allclose(terms["h_next"], h_next, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(terms["f"], g + gamma * (1 - term) * h_next - h, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(R.score(model, params, x, gamma), terms["f"], rtol=1e-6)
+    same = R.encode(model, obs, act, obs, jnp.zeros_like(term))
+    np.testing.assert_allclose(R.score(model, params, same, 1.0), g, rtol=1e-4, atol=1e-5)
+
+
 def test_gail_reward_fn_variants():
     model = R.make_reward_model("gail", obs_size=3, action_size=2, hidden=(4,))
     params = R.init(model, jax.random.PRNGKey(7))
