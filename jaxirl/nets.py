@@ -132,7 +132,8 @@ class PolicyNet(nn.Module):
         else:
             mean = MLP(self.hidden, self.action_dim, self.activation, out_scale=0.01)(obs)
             log_std_param = self.param(
-                "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,)
+                # float32 like the Dense layers' params (the default dtype is float64 under jax_enable_x64)
+                "log_std", nn.initializers.constant(self.init_log_std, dtype=jnp.float32), (self.action_dim,)
             )
             # bounded before the broadcast: the rule acts on the parameter's summed gradient, not per sample
             log_std = jnp.broadcast_to(bound_log_std(log_std_param), mean.shape)

@@ -12,7 +12,7 @@ One iteration (GAIL: Ho & Ermon 2016, Algorithm 1; AIRL: Fu et al. 2018, Algorit
    soft-VI re-solve that evaluates the reward on every one-hot ``(s, a, s')``).
 
 Evaluation uses the TRUE reward: the mean episode return of the deterministic and of the stochastic policy
-(:func:`jaxirl.rl.evaluate.evaluate`) and the normalised score ``(R − R_random) / (R_expert − R_random)``,
+(``jaxirl.rl.evaluate``, the function) and the normalised score ``(R − R_random) / (R_expert − R_random)``,
 with ``R_random`` (uniform random actions) measured once in ``init`` and ``R_expert`` from the demos'
 metadata (or the mean return of the demonstrated episodes). It runs inside the scan every ``eval_every``
 iterations (a ``lax.cond``); between evaluations the metrics repeat the last values (``eval_iteration``
@@ -23,7 +23,9 @@ batch of states batches the counter, and the cond becomes a select that evaluate
 results, slower: ``benchmarks/quality.py`` vmaps ``train`` for that reason).
 
 Everything is pure: ``trainer.train`` can be ``jax.vmap``-ed over keys; ``trainer.run`` is jitted once per
-``num_iterations`` (the demonstrations are an argument, not a baked-in constant).
+``num_iterations`` (the demonstrations are an argument, not a baked-in constant). ``jax.jit(trainer.train)(key)``
+closes over the demonstrations, so they become constants of the program (a 4 MB set: a 7.6 M-character HLO);
+``jax.jit(trainer.train)(key, trainer.demos)`` passes them as an argument instead.
 """
 
 from __future__ import annotations
@@ -361,9 +363,19 @@ class Trainer:
             raise ValueError(f"num_iterations: expected a positive int, got {num_iterations!r}")
         return self._run_jit(state, self.demos, num_iterations)
 
-    def train(self, key: jax.Array):
-        """``init(key)`` then ``config.num_iterations`` iterations; pure (``jax.vmap``/``jax.jit`` over keys work)."""
-        return self._run(self._init(key, self.demos), self.demos, self.config.num_iterations)
+    def train(self, key: jax.Array, demos: Optional[Transition] = None):
+        """``init(key)`` then ``config.num_iterations`` iterations; pure (``jax.vmap``/``jax.jit`` over keys work).
+
+        ``demos``: the trainer's own demonstrations by default; pass ``trainer.demos`` (or arrays of the same shapes
+        and dtypes) through ``jax.jit`` to keep a large set an argument of the program rather than a constant."""
+        if demos is None:
+            demos = self.demos
+        else:
+            want = jax.tree.map(lambda x: (x.shape, x.dtype), self.demos)
+            got = jax.tree.map(lambda x: (x.shape, x.dtype), demos)
+            if jax.tree.structure(demos) != jax.tree.structure(self.demos) or want != got:
+                raise ValueError(f"demos: expected the trainer's demonstrations' shapes and dtypes {want}, got {got}")
+        return self._run(self._init(key, demos), demos, self.config.num_iterations)
 
     def evaluate(self, state: TrainState, key: Optional[jax.Array] = None) -> dict:
         """True-reward returns and normalised scores of the current policy (deterministic and stochastic)."""

@@ -11,9 +11,12 @@ from jaxirl.jobs.tabular import main
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "maxent_gridworld.yaml")
 
 
-def test_tabular_job_writes_run_folder_and_learns(tmp_path):
-    summary = main(CONFIG, ["env.size=5", "env.horizon=12", "irl.num_steps=60", "irl.log_every=20",
-                            f"run.root={tmp_path}"])
+def test_tabular_job_writes_run_folder_and_learns(tmp_path, capsys):
+    assert cli_main(["tabular", CONFIG, "env.size=5", "env.horizon=12", "irl.num_steps=60", "irl.log_every=20",
+                     f"run.root={tmp_path}"]) == 0
+    out, err = capsys.readouterr()
+    summary = json.loads(out)  # stdout is the JSON summary alone (the job's one-line report goes to stderr)
+    assert "tabular MaxEnt IRL 5x5" in err
     run_dir = summary["run_dir"]
     for name in ("config.yaml", "metrics.jsonl", "figure.png", "summary.json"):
         assert os.path.getsize(os.path.join(run_dir, name)) > 0, name

@@ -323,6 +323,32 @@ def test_vmap_over_a_traced_hyperparameter_equals_separate_runs():
     assert not np.allclose(swept[0, 1:], swept[1, 1:])  # the learning rates really differ
 
 
+def test_train_takes_the_demonstrations_as_an_argument():
+    """``jax.jit(trainer.train)(key, trainer.demos)`` keeps the demonstrations an argument of the program (closed over,
+    they are constants of it) and computes what ``trainer.train(key)`` does; other shapes are refused."""
+    from jaxirl.envs import Transition, from_mdp
+    from jaxirl.tabular import TabularMDP
+
+    S, A, M = 5, 2, 20
+    rng = np.random.default_rng(0)
+    mdp = TabularMDP(jnp.asarray(np.eye(S, dtype=np.float32)[rng.integers(0, S, size=(S, A))]), jnp.full(S, 1.0 / S), 0.9)
+    env = from_mdp(mdp, jnp.asarray(rng.normal(size=S), jnp.float32), 4, episode_length=5)
+    states = jnp.eye(S)[np.arange(M) % S]
+    demos = Transition(states, jnp.zeros(M, jnp.int32), jnp.zeros(M), states, jnp.zeros(M),
+                       jnp.asarray(np.arange(M) % 5 == 4, jnp.float32))
+    config = make_config("airl", "soft_vi", num_iterations=3, eval_every=0, generator_config=dict(num_steps=5),
+                         discriminator=dict(hidden=(8,), expert_batch_size=8, policy_batch_size=8))
+    trainer = make_train(config, env, demos, expert_return=1.0)
+    key = jax.random.PRNGKey(0)
+    closed = jax.jit(trainer.train).lower(key).as_text()
+    passed = jax.jit(trainer.train).lower(key, trainer.demos).as_text()
+    assert passed.count("%arg") > closed.count("%arg")  # the demonstrations' arrays are parameters
+    np.testing.assert_allclose(jax.jit(trainer.train)(key, trainer.demos)[1]["disc_loss"],
+                               jax.jit(trainer.train)(key)[1]["disc_loss"], rtol=1e-6)
+    with pytest.raises(ValueError, match="demos: expected the trainer's demonstrations' shapes"):
+        trainer.train(key, jax.tree.map(lambda x: x[:10], trainer.demos))
+
+
 @pytest.mark.parametrize("build, message", [
     (lambda x: make_config("gail", "ppo", discriminator=dict(entropy_weight=x)),
      "discriminator.entropy_weight: swept (traced), but gail does not use it"),

@@ -55,6 +55,26 @@ assert e64.dtype == jnp.float64 and d64 < 1e-6 and d32 < 1e-3, (d64, d32)
 e = float(metrics.epic_distance(r, r + 1e-5 * F[:, 0], mdp=mdp))  # D ~ 1e-5: 1 - rho ~ 1e-10, below float32
 assert 0 < e < 1e-3, e
 assert metrics.pearson(r, r).dtype == jnp.float64
+
+# the adversarial step under x64: the soft-VI generator on a float64 MDP (its float32 state crashed the scan carry),
+# and GAIL + PPO on pointmass, whose params and env state stay float32 (log_std and the env's state were float64)
+from jaxirl import envs
+from jaxirl.data import collect_demos
+from jaxirl.train import make_train
+from jaxirl.train_config import make_config
+tab_env = envs.from_mdp(mdp, r, 4, episode_length=10)
+tab_demos = collect_demos(tab_env, lambda o, k: jnp.argmax(sol.policy[jnp.argmax(o, -1)], -1), key, 40)[0]
+cfg = make_config("airl", "soft_vi", num_iterations=2, eval_every=0, generator_config=dict(num_steps=5),
+                  discriminator=dict(hidden=(8,), expert_batch_size=8, policy_batch_size=8))
+st, m = jax.jit(make_train(cfg, tab_env, tab_demos, expert_return=1.0).train)(key)
+assert st.generator.value.dtype == jnp.float64 and np.all(np.isfinite(np.asarray(m["disc_loss"])))
+pm = envs.make("pointmass", 4, episode_length=20)
+pm_demos = collect_demos(pm, lambda o, k: envs.scripted_action(o), key, 4)[0]
+cfg = make_config("gail", "ppo", num_iterations=2, eval_every=0, generator_config=dict(num_steps=10, hidden=(8,)),
+                  discriminator=dict(hidden=(8,), expert_batch_size=8, policy_batch_size=8))
+st, m = jax.jit(make_train(cfg, pm, pm_demos, expert_return=1.0, random_return=0.0).train)(key)
+wide = [str(x.dtype) for x in jax.tree.leaves((st.generator.params, st.env_state)) if x.dtype == jnp.float64]
+assert not wide, wide
 print("ok", err, d64, d32)
 """
 

@@ -69,9 +69,10 @@ class PointMass:
 
     def reset(self, rng: jax.Array) -> BaseState:
         k_pos, k_goal = jax.random.split(rng)
-        pos = jax.random.uniform(k_pos, (2,), minval=-self.arena, maxval=self.arena)
-        goal = jax.random.uniform(k_goal, (2,), minval=-self.arena, maxval=self.arena)
-        vel = jnp.zeros(2)
+        # float32 state whatever jax_enable_x64 says (its default float is float64)
+        pos = jax.random.uniform(k_pos, (2,), jnp.float32, minval=-self.arena, maxval=self.arena)
+        goal = jax.random.uniform(k_goal, (2,), jnp.float32, minval=-self.arena, maxval=self.arena)
+        vel = jnp.zeros(2, jnp.float32)
         zero = jnp.zeros((), jnp.float32)
         return BaseState(
             pipeline_state={"pos": pos, "vel": vel, "goal": goal},
@@ -82,7 +83,7 @@ class PointMass:
         )
 
     def step(self, state: BaseState, action: jax.Array) -> BaseState:
-        a = jnp.clip(action, -1.0, 1.0)
+        a = jnp.clip(jnp.asarray(action, jnp.float32), -1.0, 1.0)  # float32 physics (a float64 action: x64 code)
         ps = state.pipeline_state
         vel = (1.0 - self.response) * ps["vel"] + self.response * self.max_speed * a
         pos = jnp.clip(ps["pos"] + self.dt * vel, -self.arena, self.arena)

@@ -132,7 +132,7 @@ def policy_evaluator(env, config, num_steps: int | None = None):
     """A jitted ``fn(state, key) -> dict`` of the mean true return of the PPO policy's mode (deterministic), of
     its samples (stochastic) and of the uniformly random policy (the 0 of a normalised score), as host floats.
 
-    The three evaluations are one program: :func:`jaxirl.rl.evaluate.evaluate` ``vmap``-ped over a policy index
+    The three evaluations are one program: ``jaxirl.rl.evaluate`` (the function) ``vmap``-ped over a policy index
     (0 mode, 1 sample, 2 random) that selects the action. Build it once and call it for every state of a run
     (one compilation)."""
     from jaxirl.rl import ppo

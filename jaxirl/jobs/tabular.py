@@ -13,6 +13,7 @@ correlation ρ: a separate metric only for γ < 1.)
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Sequence
 
@@ -133,5 +134,6 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     write_json(os.path.join(run_dir, "summary.json"), summary)
     print(f"tabular MaxEnt IRL {env['size']}x{env['size']} ({irl['model']}): {irl['num_steps']} steps, "
           f"loss {final['loss']:.4f}, EVD {final['evd']:.4f} (zero reward {zero_evd:.4f}), "
-          f"corr {final['correlation']:.3f}, EPIC {final['epic']:.3f}, {seconds:.1f}s -> {run_dir}")
+          f"corr {final['correlation']:.3f}, EPIC {final['epic']:.3f}, {seconds:.1f}s -> {run_dir}",
+          file=sys.stderr)  # stdout carries the CLI's JSON summary only
     return summary

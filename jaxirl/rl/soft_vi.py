@@ -79,9 +79,10 @@ def init(config: SoftVIConfig, env, key: jax.Array) -> SoftVIState:
     config.validate()
     check_env(env)
     S, A = env.mdp.num_states, env.mdp.num_actions
+    dt = env.mdp.dtype  # float64 for a float64 MDP under jax_enable_x64 (update's outputs: a float32 carry crashed)
     return SoftVIState(
-        log_policy=jnp.full((S, A), -jnp.log(A), jnp.float32),
-        value=jnp.zeros((S,), jnp.float32),
+        log_policy=jnp.full((S, A), -jnp.log(A), dt),
+        value=jnp.zeros((S,), dt),
         step=jnp.zeros((), jnp.int32),
     )
 
