@@ -378,3 +378,55 @@ def test_a_users_env_is_checked_when_wrapped():
     with pytest.raises(ValueError, match="wrapped in Brax's .*Wrapper .*pass the bare env"):
         VecEnv(wrapped, num_envs=2, episode_length=10)
 
+
+
+def test_pointmass_step_is_the_documented_dynamics():
+    """One step against the closed form: v' = (1 − r) v + r · max_speed · a, p' = clip(p + dt v', ±arena), reward
+    −‖p' − g‖ − c ‖a‖² (the defaults r = 0.5, max_speed 2, dt 0.1, arena 1, c = 0.01)."""
+    from jaxirl.envs.pointmass import PointMass
+
+    pm = PointMass()
+    s = pm.reset(jax.random.PRNGKey(0))
+    s = s.replace(pipeline_state={"pos": jnp.array([0.2, -0.3]), "vel": jnp.array([0.5, 0.1]),
+                                  "goal": jnp.array([0.4, 0.4])})
+    a = np.array([0.6, -1.0])
+    n = pm.step(s, jnp.asarray(a))
+    v = 0.5 * np.array([0.5, 0.1]) + 0.5 * 2.0 * a
+    p = np.clip(np.array([0.2, -0.3]) + 0.1 * v, -1, 1)
+    np.testing.assert_allclose(n.obs, np.concatenate([p, v, [0.4, 0.4]]), rtol=1e-6)
+    np.testing.assert_allclose(n.reward, -np.linalg.norm(p - [0.4, 0.4]) - 0.01 * (a ** 2).sum(), rtol=1e-6)
+
+
+class _Fall3:
+    """Reward 1 per step; each reset draws a fall at step 2, at step 5, or never (10-step limit)."""
+    action_size = 1
+
+    def reset(self, rng):
+        z = jnp.zeros((), jnp.float32)
+        fall = jnp.array([2, 5, 10**6])[jax.random.randint(rng, (), 0, 3)]
+        return BaseState(pipeline_state=jnp.stack([jnp.zeros((), jnp.int32), fall]), obs=jnp.zeros(1), reward=z, done=z)
+
+    def step(self, state, action):
+        t, fall = state.pipeline_state[0] + 1, state.pipeline_state[1]
+        return state.replace(pipeline_state=jnp.stack([t, fall]), obs=t[None].astype(jnp.float32),
+                             reward=jnp.ones(()), done=(t >= fall).astype(jnp.float32))
+
+
+def test_evaluate_equals_a_plain_loop_over_each_envs_first_episode():
+    """``evaluate``'s mean return is the mean of each env's FIRST episode, as a plain loop over ``env.step``
+    records it, with episodes of three lengths (a later, different episode must not overwrite the first)."""
+    from jaxirl.rl.evaluate import evaluate
+
+    n = 600
+    env = VecEnv(_Fall3(), num_envs=n, episode_length=10, name="fall3")
+    out = evaluate(env, lambda o, k: jnp.zeros((n, 1)), jax.random.PRNGKey(0))
+    k_reset, _ = jax.random.split(jax.random.PRNGKey(0))
+    s, first = env.reset(k_reset), np.full(n, np.nan)
+    for _ in range(10):
+        s, tr = env.step(s, jnp.zeros((n, 1)))
+        done = np.asarray(tr.terminated + tr.truncated) > 0
+        new = done & np.isnan(first)
+        first[new] = np.asarray(s.last_return)[new]
+    assert not np.isnan(first).any()
+    assert float(out["mean_return"]) == pytest.approx(float(first.mean()), rel=1e-6)
+    assert 3.0 < float(out["mean_return"]) < 8.0  # a mixture of 2, 5 and 10
