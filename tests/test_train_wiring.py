@@ -76,7 +76,7 @@ def test_input_normaliser_sees_expert_and_policy_batches():
 
 def test_discriminator_policy_batch_is_from_this_iterations_rollout_and_eval_is_of_the_updated_policy(monkeypatch):
     from jaxirl.objectives import discriminator as D
-    trainer = _trainer("gail")
+    trainer = _trainer("gail", episode_length=5, num_steps=2)  # eager (disable_jit): short episodes, 2 disc steps
     trainer = make_train(trainer.config.replace(eval_every=1), trainer.env, trainer.demos, expert_return=0.0, random_return=-1.0)
     seen, step = [], D.step
     def spy(objective, model, dcfg, params, opt, e, p, *a):
