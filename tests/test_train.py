@@ -297,8 +297,8 @@ def test_discrete_demos_with_a_trailing_action_axis_train_as_flat_ones(algorithm
         np.testing.assert_array_equal(np.asarray(out[0][key]), np.asarray(out[1][key]), err_msg=key)
 
 
-def test_vmap_over_a_traced_hyperparameter_equals_separate_runs():
-    """Numeric hyperparameters are traced: a trainer built inside ``jax.vmap`` sweeps them in one program."""
+def _tiny_tabular():
+    """A 5-state deterministic random MDP as a 4-env tabular env, and 20 one-hot demonstration transitions."""
     from jaxirl.envs import Transition, from_mdp
     from jaxirl.tabular import TabularMDP
 
@@ -307,8 +307,13 @@ def test_vmap_over_a_traced_hyperparameter_equals_separate_runs():
     mdp = TabularMDP(jnp.asarray(np.eye(S, dtype=np.float32)[rng.integers(0, S, size=(S, A))]), jnp.full(S, 1.0 / S), 0.9)
     env = from_mdp(mdp, jnp.asarray(rng.normal(size=S), jnp.float32), 4, episode_length=5)
     states = jnp.eye(S)[np.arange(M) % S]
-    demos = Transition(states, jnp.zeros(M, jnp.int32), jnp.zeros(M), states, jnp.zeros(M),
-                       jnp.asarray(np.arange(M) % 5 == 4, jnp.float32))
+    return env, Transition(states, jnp.zeros(M, jnp.int32), jnp.zeros(M), states, jnp.zeros(M),
+                           jnp.asarray(np.arange(M) % 5 == 4, jnp.float32))
+
+
+def test_vmap_over_a_traced_hyperparameter_equals_separate_runs():
+    """Numeric hyperparameters are traced: a trainer built inside ``jax.vmap`` sweeps them in one program."""
+    env, demos = _tiny_tabular()
 
     def run(lr, key):
         config = make_config("airl", "soft_vi", num_iterations=3, eval_every=0, generator_config=dict(num_steps=5),
@@ -326,16 +331,7 @@ def test_vmap_over_a_traced_hyperparameter_equals_separate_runs():
 def test_train_takes_the_demonstrations_as_an_argument():
     """``jax.jit(trainer.train)(key, trainer.demos)`` keeps the demonstrations an argument of the program (closed over,
     they are constants of it) and computes what ``trainer.train(key)`` does; other shapes are refused."""
-    from jaxirl.envs import Transition, from_mdp
-    from jaxirl.tabular import TabularMDP
-
-    S, A, M = 5, 2, 20
-    rng = np.random.default_rng(0)
-    mdp = TabularMDP(jnp.asarray(np.eye(S, dtype=np.float32)[rng.integers(0, S, size=(S, A))]), jnp.full(S, 1.0 / S), 0.9)
-    env = from_mdp(mdp, jnp.asarray(rng.normal(size=S), jnp.float32), 4, episode_length=5)
-    states = jnp.eye(S)[np.arange(M) % S]
-    demos = Transition(states, jnp.zeros(M, jnp.int32), jnp.zeros(M), states, jnp.zeros(M),
-                       jnp.asarray(np.arange(M) % 5 == 4, jnp.float32))
+    env, demos = _tiny_tabular()
     config = make_config("airl", "soft_vi", num_iterations=3, eval_every=0, generator_config=dict(num_steps=5),
                          discriminator=dict(hidden=(8,), expert_batch_size=8, policy_batch_size=8))
     trainer = make_train(config, env, demos, expert_return=1.0)

@@ -198,12 +198,17 @@ def test_the_gradient_penalty_weight_acts_on_the_step():
     assert pen(s1) < pen(s0)
 
 
-def test_trainer_takes_num_steps_discriminator_steps_and_carries_adam_state():
+def _pointmass_and_random_demos():
+    """A 4-env pointmass and 32 random stand-in demonstration transitions."""
     env = envs.make("pointmass", num_envs=4, episode_length=10)
     k = jax.random.split(jax.random.PRNGKey(1), 3)
-    demos = envs.Transition(obs=jax.random.normal(k[0], (32, 6)), action=jax.random.uniform(k[1], (32, 2), minval=-1),
-                            reward=jnp.zeros(32), next_obs=jax.random.normal(k[2], (32, 6)), terminated=jnp.zeros(32),
-                            truncated=jnp.zeros(32))
+    return env, envs.Transition(obs=jax.random.normal(k[0], (32, 6)), action=jax.random.uniform(k[1], (32, 2), minval=-1),
+                                reward=jnp.zeros(32), next_obs=jax.random.normal(k[2], (32, 6)),
+                                terminated=jnp.zeros(32), truncated=jnp.zeros(32))
+
+
+def test_trainer_takes_num_steps_discriminator_steps_and_carries_adam_state():
+    env, demos = _pointmass_and_random_demos()
     config = make_config("gail", "ppo", discriminator={"hidden": [8], "num_steps": 3, "expert_batch_size": 16,
                                                        "policy_batch_size": 16},
                          generator_config={"num_steps": 4, "hidden": [8]}, num_iterations=2, eval_every=0)
@@ -215,11 +220,7 @@ def test_trainer_takes_num_steps_discriminator_steps_and_carries_adam_state():
 
 
 def test_trainer_decays_the_bc_term_weight_with_the_iteration():
-    env = envs.make("pointmass", num_envs=4, episode_length=10)
-    k = jax.random.split(jax.random.PRNGKey(1), 3)
-    demos = envs.Transition(obs=jax.random.normal(k[0], (32, 6)), action=jax.random.uniform(k[1], (32, 2), minval=-1),
-                            reward=jnp.zeros(32), next_obs=jax.random.normal(k[2], (32, 6)), terminated=jnp.zeros(32),
-                            truncated=jnp.zeros(32))
+    env, demos = _pointmass_and_random_demos()
     config = make_config("gail", "ppo", discriminator={"hidden": [8], "expert_batch_size": 16, "policy_batch_size": 16},
                          generator_config={"num_steps": 4, "hidden": [8]}, num_iterations=4, eval_every=0,
                          bc=dict(coef=2.0, coef_decay_iterations=4))
