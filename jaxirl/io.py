@@ -339,7 +339,7 @@ def remove_stale_temporaries(folder: str) -> None:
             continue
         except ProcessLookupError:
             pass
-        except (PermissionError, OverflowError, OSError):  # alive under another user, or not a PID at all
+        except (OverflowError, OSError):  # alive under another user (PermissionError), or not a PID at all
             continue
         try:
             os.remove(os.path.join(folder, name))

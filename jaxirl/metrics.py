@@ -14,7 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxirl.tabular.mdp import TabularMDP, _concrete, check_reward, expected_reward, float_dtype
+from jaxirl.tabular.mdp import (TabularMDP, _concrete, check_reward, expected_reward, float_dtype, known_scalar,
+                                unit_scale)
 # greedy_policy and optimal_policy live beside value iteration (jaxirl.tabular imports them, and this module
 # imports jaxirl.tabular); they stay part of this module's API.
 from jaxirl.tabular.soft_vi import greedy_policy, optimal_policy
@@ -66,9 +67,7 @@ def _weighted_pearson(a: jax.Array, b: jax.Array, w: jax.Array) -> jax.Array:
     a = a - jnp.sum(w * a)
     b = b - jnp.sum(w * b)
     # unit scale before the products: var (∝ scale⁴) overflowed float32 above ~3e9 and underflowed below ~3e-10
-    tiny = jnp.finfo(a.dtype).tiny
-    a = a / jnp.maximum(jnp.max(jnp.abs(a)), tiny)
-    b = b / jnp.maximum(jnp.max(jnp.abs(b)), tiny)
+    a, b = unit_scale(a), unit_scale(b)
     cov = jnp.sum(w * a * b)
     var = jnp.sum(w * a * a) * jnp.sum(w * b * b)
     return jnp.where(var > 0, cov / jnp.sqrt(jnp.where(var > 0, var, 1.0)), 0.0)
@@ -148,7 +147,7 @@ def epic_distance(
         discount = mdp.discount if discount is None else discount
     if discount is None:
         raise ValueError("discount: required when no mdp is given")
-    if isinstance(discount, bool) or (isinstance(discount, (int, float, np.number)) and not 0.0 <= discount <= 1.0):
+    if isinstance(discount, bool) or (known_scalar(discount) and not 0.0 <= float(discount) <= 1.0):
         raise ValueError(f"discount: expected a number in [0, 1], got {discount!r}")
     r1 = _as_sas("r1", r1, S, A)
     S, A = r1.shape[0], r1.shape[1]
@@ -168,8 +167,7 @@ def epic_distance(
     dt = float_dtype(r1, r2)
     r1, r2, gamma = r1.astype(dt), r2.astype(dt), jnp.asarray(discount, dt)
     # EPIC is invariant to positive rescaling: compute at unit scale (1e-20 · r read as the zero reward, 1e20 · r NaN)
-    r1 = r1 / jnp.maximum(jnp.max(jnp.abs(r1)), jnp.finfo(dt).tiny)
-    r2 = r2 / jnp.maximum(jnp.max(jnp.abs(r2)), jnp.finfo(dt).tiny)
+    r1, r2 = unit_scale(r1), unit_scale(r2)
     c1, c2 = canonicalize(r1, gamma, d_s.astype(dt), d_a.astype(dt)), canonicalize(r2, gamma, d_s.astype(dt), d_a.astype(dt))
     w = w.astype(dt)
     zero1, zero2 = _equivalent_to_zero(c1, r1, w), _equivalent_to_zero(c2, r2, w)

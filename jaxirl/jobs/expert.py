@@ -306,13 +306,12 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     updates_done = start_update
     compile_seconds = None
 
-    note_extra_compiles("expert", chunk_lengths(start_update, tcfg["num_updates"], tcfg["log_every"], aligned=True),
-                        "train.log_every", "train.num_updates")
+    # chunks end on multiples of log_every (a resume from a short last chunk realigns), as in one run
+    lengths = chunk_lengths(start_update, tcfg["num_updates"], tcfg["log_every"], aligned=True)
+    note_extra_compiles("expert", lengths, "train.log_every", "train.num_updates")
     with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl"), truncate_after=start_update) as log, bar:
         i = start_update
-        while i < tcfg["num_updates"]:
-            # chunks end on multiples of log_every (a resume from a short last chunk realigns), as in one run
-            n = min(tcfg["log_every"] - i % tcfg["log_every"], tcfg["num_updates"] - i)
+        for n in lengths:
             t0 = time.time()
             carry, metrics = chunk(carry, update_keys(i, n))
             metrics = jax.device_get(metrics)

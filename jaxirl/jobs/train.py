@@ -246,12 +246,12 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
                    "discount": float(config.generator.discount)})
     bar.start_at(start)
     chunk = cfg["run"]["chunk"]
-    note_extra_compiles("train", chunk_lengths(start, total, chunk), "run.chunk", "train.num_iterations")
+    lengths = chunk_lengths(start, total, chunk)
+    note_extra_compiles("train", lengths, "run.chunk", "train.num_iterations")
     t0 = time.time()
     with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl"), truncate_after=start) as log, bar:
         it = start
-        while it < total:
-            n = min(chunk, total - it)
+        for n in lengths:
             state, metrics = trainer.run(state, n)
             metrics = jax.device_get(metrics)
             for j in range(n):  # env_steps: environment steps of training so far (all envs), counted on the host

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxirl.tabular.mdp import TabularMDP, _concrete, check_policy_rows, float_dtype
+from jaxirl.tabular.mdp import TabularMDP, _concrete, check_policy_rows, float_dtype, known_scalar
 
 __all__ = ["Trajectories", "sample_trajectories", "feature_expectations", "empirical_visitation", "empirical_initial"]
 
@@ -119,7 +119,7 @@ def _check_range(name: str, x, n: int, what: str) -> None:
 
 
 def _discounts(length: int, discount) -> jax.Array:
-    concrete = isinstance(discount, (int, float, np.number)) or (_concrete(discount) and np.ndim(discount) == 0)
+    concrete = known_scalar(discount)
     if isinstance(discount, bool) or (concrete and not 0.0 <= float(discount) <= 1.0):
         raise ValueError(f"discount: expected a number in [0, 1], got {discount!r}")
     # a float64 array discount (under jax_enable_x64) keeps float64 weights; a Python number float32 ones
@@ -154,8 +154,7 @@ def empirical_visitation(
     _check_range("traj.actions", traj.actions, A, "num_actions")
     idx = traj.states[:, :-1] * A + traj.actions  # (N, L)
     if per_step:
-        known = isinstance(discount, (int, float, np.number)) or (_concrete(discount) and np.ndim(discount) == 0)
-        if not known or float(discount) != 1.0:  # a traced discount cannot be shown to be 1: refused as well
+        if not known_scalar(discount) or float(discount) != 1.0:  # a traced discount cannot be shown to be 1: refused as well
             raise ValueError(f"discount: per_step=True returns undiscounted frequencies per step; expected the "
                              f"default 1.0, got {discount!r}")
         counts = jax.vmap(lambda col: jnp.zeros(S * A, jnp.float32).at[col].add(1.0), in_axes=1)(idx)

@@ -42,12 +42,23 @@ def _concrete(x) -> bool:
     return isinstance(x, (np.ndarray, jax.Array))
 
 
+def known_scalar(x) -> bool:
+    """A Python number or a concrete NumPy/JAX scalar: a value that can be checked now (not traced)."""
+    return isinstance(x, (int, float, np.number)) or (_concrete(x) and np.ndim(x) == 0)
+
+
+def unit_scale(x: jax.Array) -> jax.Array:
+    """``x / max|x|`` (``x`` itself when all zero): for quantities invariant to positive rescaling, computed where
+    float32 neither overflows nor underflows."""
+    return x / jnp.maximum(jnp.max(jnp.abs(x)), jnp.finfo(x.dtype).tiny)
+
+
 def positive_number(name: str, value) -> None:
     """Raise ``ValueError`` unless ``value`` — a Python number or a concrete numpy/JAX scalar — is finite and > 0
     (traced values are left alone: they are checked nowhere, as every traced hyperparameter)."""
     if isinstance(value, bool):
         raise ValueError(f"{name}: expected a positive number, got {value!r}")
-    if isinstance(value, (int, float, np.number)) or (_concrete(value) and np.ndim(value) == 0):
+    if known_scalar(value):
         v = float(np.asarray(value))
         if not (np.isfinite(v) and v > 0):
             raise ValueError(f"{name}: expected a positive number, got {v!r}")

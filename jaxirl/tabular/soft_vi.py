@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxirl.tabular.mdp import TabularMDP, backup_operator, check_reward, expected_reward, positive_number
+from jaxirl.tabular.mdp import TabularMDP, backup_operator, check_reward, expected_reward, positive_number, unit_scale
 
 
 @struct.dataclass
@@ -207,11 +207,8 @@ def optimal_policy(mdp: TabularMDP, reward: jax.Array, temperature: Optional[flo
     ``1 + 1e-4 · r`` (4.0).
     """
     if temperature is None:
-        check_reward(mdp, reward)
         reward = jnp.asarray(reward)
         reward = reward.astype(jnp.result_type(reward.dtype, mdp.dtype))
-        reward = reward - 0.5 * (jnp.max(reward) + jnp.min(reward))
-        reward = reward / jnp.maximum(jnp.max(jnp.abs(reward)), jnp.finfo(reward.dtype).tiny)
-        _, q = hard_value_iteration(mdp, reward)
+        _, q = hard_value_iteration(mdp, unit_scale(reward - 0.5 * (jnp.max(reward) + jnp.min(reward))))
         return greedy_policy(q)
     return soft_value_iteration(mdp, reward, temperature).policy
