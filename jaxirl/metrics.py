@@ -131,7 +131,8 @@ def epic_distance(
     action_dist: Optional[jax.Array] = None,
     coverage: Optional[jax.Array] = None,
 ) -> jax.Array:
-    """EPIC pseudometric (Gleave et al. 2021, Def. 4.2): ``sqrt((1 − ρ(C(r1), C(r2))) / 2)`` in [0, 1].
+    """EPIC pseudometric (Gleave et al. 2021, §4), the Pearson distance of the canonicalised rewards:
+    ``sqrt((1 − ρ(C(r1), C(r2))) / 2)`` in [0, 1].
 
     Args:
       r1, r2: rewards ``(S, A, S)``; with ``mdp`` given also ``(S,)`` or ``(S, A)`` (broadcast to triples).

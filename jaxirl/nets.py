@@ -225,7 +225,8 @@ def clipped_log_prob(out: jax.Array, action: jax.Array, low: float = -1.0, high:
     """``log π`` of the action a ``gaussian`` policy ``out`` EXECUTES when the environment clips it to
     ``[low, high]``: the censored Gaussian, per dimension ``log P(u ≤ low)`` at or below ``low``, ``log P(u ≥ high)``
     at or above ``high`` (Gaussian tail masses, :func:`jax.scipy.special.log_ndtr`), the Gaussian density in
-    between; summed over dimensions. (A density and probability masses in one sum — a log-likelihood of the
+    between; summed over dimensions — the clipped-action likelihood of Fujita & Maeda 2018 ("Clipped Action
+    Policy Gradient"). (A density and probability masses in one sum — a log-likelihood of the
     executed action, not a density w.r.t. one measure.) Unlike the raw Gaussian's, its ``−E[log π]`` cannot grow
     without bound by widening the Gaussian past the action bounds: the mass piles up at the bounds and the
     interior's share vanishes, so an entropy bonus built on it (AIRL's ``f − β log π``) stops rewarding

@@ -5,7 +5,7 @@ that ``(s, a)`` came from the expert. It minimises the binary cross-entropy of
 :func:`jaxirl.objectives.base.discriminator_bce`; the generator maximises a reward derived from ``D``
 (``reward_type``), each written with log-sigmoids so it is finite for any logit:
 
-* ``"gail"``: ``−log(1 − D) = softplus(ℓ)`` (Ho & Ermon 2016 eq. 17, whose cost ``log D`` of the policy
+* ``"gail"``: ``−log(1 − D) = softplus(ℓ)`` (Ho & Ermon 2016, Algorithm 1, whose cost ``log D`` of the policy
   sample is ours with the labels flipped to expert-is-1; always positive, a "survival bonus", Kostrikov et al.
   2019). It is the minimax, *saturating* form of Goodfellow et al. 2014: its slope in ``ℓ`` is ``σ(ℓ)``, which
   vanishes where the discriminator confidently rejects the policy's samples.

@@ -9,7 +9,11 @@ Advantage Estimation") with the two episode ends kept apart (Pardo et al. 2018):
 so a truncated step still bootstraps from the value of its real final observation, a terminated one does
 not, and no advantage leaks across an episode boundary. The loss is the clipped surrogate
 ``−E[min(ρ A, clip(ρ, 1 − ε, 1 + ε) A)]`` with ``ρ = π_θ(a|s)/π_old(a|s)`` (Schulman et al. 2017, eq. 7),
-plus ``vf_coef · ½ (V − (A + V_old))²`` minus ``ent_coef · H[π]`` (eq. 9). Rewards are passed to
+plus ``vf_coef · ½ (V − (A + V_old))²`` minus ``ent_coef · H[π]`` (eq. 9). Two common departures from the
+paper, both switchable: rewards are multiplied by ``reward_scale`` before GAE, and with ``normalize_advantages``
+(the default) each minibatch's advantages are standardised (zero mean, unit std) before the surrogate — a
+practice of the baselines implementations, not part of the paper's algorithm. The ``approx_kl`` metric is the
+``E[(ρ − 1) − log ρ]`` estimator (unbiased, non-negative) of KL(π_old ‖ π_θ). Rewards are passed to
 :func:`update` separately from the rollout so an IRL step can relabel them with a learned reward.
 """
 

@@ -10,6 +10,10 @@ over the decision times), then picks the next ``w``:
   ``w = z*/‖z*‖`` and ``t = ‖z*‖`` (no QP solver needed).
 * projection (Sec. 3.1): ``μ̄_i = μ̄_{i−1} + β (μ_i − μ̄_{i−1})`` with
   ``β = (μ_i − μ̄_{i−1})ᵀ(μ_E − μ̄_{i−1}) / ‖μ_i − μ̄_{i−1}‖²``, ``w_{i+1} = μ_E − μ̄_i``, ``t_i = ‖w_{i+1}‖``.
+  One departure from the paper: β is clipped to [0, 1], so that μ̄ stays a mixture of the μ_j. With an exact,
+  achievable μ_E and hard-optimal policies β lies in [0, 1] anyway (the clip never acts); with an estimated μ_E
+  or soft policies (``temperature``) it can, and a β clipped to 0 leaves μ̄, ``w`` and so the next policy
+  unchanged: the method stays there for the remaining iterations (``t`` constant).
 
 Both track mixture weights ``λ`` with ``Σ_j λ_j μ_j = μ̄``: the mixed policy (pick ``π_j`` with probability
 ``λ_j`` at the start of an episode) has feature expectations ``μ̄``, within ``t`` of the expert's.

@@ -1,14 +1,19 @@
 """Maximum-entropy IRL on tabular MDPs (Ziebart et al. 2008), with linear or deep rewards (Wulfmeier et al. 2016).
 
-The reward is a state reward ``r = model(params, F)``. Under the soft-optimal (maximum causal entropy)
-policy at temperature α, the log-likelihood of the demonstrations is, up to constants and the factor 1/α,
-``E_expert[Σ_t γ^t r(s_t)] − E_{s0~p0}[V_0(s0)]`` with ``V_0`` the soft value of
-:func:`~jaxirl.tabular.soft_vi.soft_value_iteration` (``V_0 = α log Z``). We minimise
+The reward is a state reward ``r = model(params, F)``. With ``V_0`` the soft value of
+:func:`~jaxirl.tabular.soft_vi.soft_value_iteration` at temperature α, we minimise the maximum causal entropy
+dual (Ziebart 2010)
 
-    loss(r) = Σ_s p0(s) V_0(s) − Σ_s μ_E(s) r(s)            (α × negative log-likelihood)
+    loss(r) = Σ_s p0(s) V_0(s) − Σ_s μ_E(s) r(s)
 
-whose gradient is ``∂loss/∂r(s) = μ_π(s) − μ_E(s)`` (Ziebart et al. 2008, Eq. 6; Wulfmeier et al. 2016,
-Eq. 9): expected minus expert (discounted) state visitation, ``μ(s) = Σ_t γ^t P(s_t = s)`` over the H
+With deterministic dynamics (and γ = 1) ``V_0 = α log Z`` and this is exactly α times the negative
+log-likelihood of the demonstrations under ``p(τ) ∝ exp(Σ_t r(s_t) / α)`` (Ziebart 2008), up to a constant.
+With stochastic dynamics it is the causal-entropy objective (Ziebart 2010): α times the causal negative
+log-likelihood ``−Σ_t γ^t log π(a_t | s_t)`` of the demonstrated actions with each realised next state's soft
+value replaced by its expectation under the dynamics — not the likelihood of the demonstrated trajectories
+(for finitely many demonstrations the two differ by a term that depends on ``r``; see
+:mod:`jaxirl.tabular.soft_vi`). Either way its gradient is ``∂loss/∂r(s) = μ_π(s) − μ_E(s)`` (Ziebart et al.
+2008, Eq. 6; Wulfmeier et al. 2016, Eq. 9): expected minus expert (discounted) state visitation, ``μ(s) = Σ_t γ^t P(s_t = s)`` over the H
 decisions (finite horizon) or all t (infinite horizon; the discounted analogue of the likelihood, whose
 normaliser is the discounted soft value). ``μ_π`` is exact (soft VI + forward messages,
 :func:`~jaxirl.tabular.visitation.visitation`) in :func:`maxent_irl`, and estimated from trajectories
