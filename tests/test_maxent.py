@@ -237,3 +237,53 @@ def test_l2_regularised_maxent_reaches_the_stationary_point_of_the_regularised_l
                       learning_rate=0.5, num_steps=60, l2=0.0)
     assert float(jnp.max(jnp.abs(free.reward - res.reward))) > 0.1
     assert float(jnp.linalg.norm(reg_grad(free.reward))) > 0.1
+
+
+@pytest.mark.parametrize("dynamics", ["deterministic", "stochastic"])
+def test_loss_is_the_causal_likelihood_with_expected_next_values(dynamics):
+    """The module docstring's claim: ``maxent_loss`` is α times ``−Σ_t γ^t log π(a_t | s_t)`` of the demonstrated
+    actions with each realised next state's soft value replaced by its expectation — so with deterministic
+    dynamics exactly the demonstrations' negative log-likelihood (here at γ = 0.9, α = 0.7), with stochastic
+    dynamics not (the gap depends on r)."""
+    rng = np.random.default_rng(3)
+    S_, A, H, gamma, alpha = 3, 2, 3, 0.9, 0.7
+    if dynamics == "deterministic":
+        T = np.eye(S_)[rng.integers(0, S_, (S_, A))]
+    else:
+        T = rng.dirichlet(np.ones(S_), size=(S_, A))
+    # two demonstrations, their successors drawn from the dynamics
+    actions = np.array([[0, 1, 1], [1, 0, 0]])
+    states = np.zeros((2, H + 1), int)
+    states[:, 0] = [0, 2]
+    for i in range(2):
+        for t in range(H):
+            states[i, t + 1] = rng.choice(S_, p=T[states[i, t], actions[i, t]])
+    initial = np.bincount(states[:, 0], minlength=S_) / 2.0
+    mdp = TabularMDP(jnp.asarray(T, jnp.float32), jnp.asarray(initial, jnp.float32), gamma, H)
+    mu_e = np.zeros(S_)
+    for i in range(2):
+        for t in range(H):
+            mu_e[states[i, t]] += gamma**t / 2.0
+    mu_e = jnp.asarray(mu_e, jnp.float32)
+
+    def pieces(r):
+        sol = soft_value_iteration(mdp, r, alpha)
+        t = jnp.arange(H)[None, :]
+        logp = jnp.log(sol.policy[t, states[:, :-1], actions])  # (2, H)
+        nll = -alpha * jnp.mean(jnp.sum(gamma ** t * logp, axis=1))
+        v_next = jnp.concatenate([sol.v[1:], jnp.zeros((1, S_))])  # V_{t+1}, 0 after the horizon
+        realised = v_next[jnp.arange(H)[None, :], states[:, 1:]]
+        expected = jnp.einsum("nk,nk->n", jnp.asarray(T, jnp.float32)[states[:, :-1], actions].reshape(-1, S_),
+                              v_next[jnp.tile(jnp.arange(H), 2)]).reshape(2, H)
+        correction = jnp.mean(jnp.sum(gamma ** (t + 1) * (realised - expected), axis=1))
+        return nll, correction
+
+    for r in (jnp.asarray(rng.normal(size=S_), jnp.float32), jnp.asarray([0.0, 1.5, -2.0])):
+        nll, correction = pieces(r)
+        loss = maxent_loss(mdp, r, mu_e, alpha)
+        np.testing.assert_allclose(loss, nll - correction, rtol=1e-5, atol=1e-5)  # the claim, both dynamics
+        if dynamics == "deterministic":
+            assert float(jnp.abs(correction)) < 1e-5
+            np.testing.assert_allclose(loss, nll, rtol=1e-5, atol=1e-5)
+        else:
+            assert float(jnp.abs(correction)) > 1e-3  # not the likelihood of these trajectories
