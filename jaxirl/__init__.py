@@ -15,3 +15,11 @@ def load_reward(run_dir: str, which=None):
     from jaxirl.jobs.train import load_reward as _load
 
     return _load(run_dir, which)
+
+
+def save_reward(directory: str, trainer, state) -> str:
+    """Write one run's learned reward (``state`` from ``trainer.train`` / ``trainer.run``) where
+    :func:`load_reward` reads it: ``reward_model.json`` and ``reward.msgpack`` in ``directory``."""
+    from jaxirl.jobs.train import save_reward as _save
+
+    return _save(directory, trainer, state)

@@ -410,3 +410,29 @@ def test_stagger_resets_reaches_the_training_envs():
 
     with pytest.raises(ValueError, match="stagger_resets: the env's reset\\(key\\) takes no `stagger` argument"):
         make_train(config, PlainReset(env), demos, expert_return=1.0, random_return=0.0)
+
+
+@pytest.mark.parametrize("algorithm", ["gail", "airl"])
+def test_save_reward_from_python_is_what_load_reward_reads(setup, tmp_path, algorithm):
+    """``jaxirl.save_reward(dir, trainer, state)`` writes the two files of a run folder's reward, so
+    ``jaxirl.load_reward(dir)`` equals ``trainer.reward_fn(state)`` (GAIL: its configured reward form; AIRL: g);
+    a vmapped state is refused."""
+    import jaxirl
+
+    env, demos, expert_return = setup
+    config = make_config(algorithm, "ppo", num_iterations=1,
+                         discriminator=dict(DISC, hidden=(8,), potential_hidden=(8,), reward_type="log_d")
+                         if algorithm == "gail" else dict(DISC, hidden=(8,), potential_hidden=(8,)),
+                         generator_config=dict(PPO, hidden=(8,)))
+    trainer = make_train(config, env, demos, expert_return=expert_return, random_return=-60.0)
+    state = trainer.init(jax.random.PRNGKey(0))
+    # a trained-looking reward: perturb the initial parameters
+    state = state.replace(reward=state.reward.replace(net=jax.tree.map(lambda x: x + 0.1, state.reward.net)))
+    assert jaxirl.save_reward(str(tmp_path / "r"), trainer, state) == str(tmp_path / "r")
+    loaded = jaxirl.load_reward(str(tmp_path / "r"))
+    obs, act, nxt = demos.obs[:8], demos.action[:8], demos.next_obs[:8]
+    np.testing.assert_allclose(np.asarray(loaded(obs, act, nxt)), np.asarray(trainer.reward_fn(state)(obs, act, nxt)),
+                               rtol=1e-6)
+    two = jax.tree.map(lambda x: jnp.stack([x, x]), state)
+    with pytest.raises(ValueError, match="one run's TrainState.*one lane"):
+        jaxirl.save_reward(str(tmp_path / "two"), trainer, two)

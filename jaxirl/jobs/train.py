@@ -66,7 +66,7 @@ from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, check_eval_section,
 from jaxirl.jobs import chunk_lengths, note_extra_compiles
 from jaxirl.progress import ProgressBar
 
-__all__ = ["main", "defaults", "load_reward", "load_transfer_reward", "REWARD_FILE", "REWARD_MODEL_FILE"]
+__all__ = ["main", "defaults", "load_reward", "load_transfer_reward", "save_reward", "REWARD_FILE", "REWARD_MODEL_FILE"]
 
 REWARD_FILE = "reward.msgpack"
 REWARD_MODEL_FILE = "reward_model.json"
@@ -240,10 +240,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         start, earlier_seconds = 0, 0.0
     if len(devices) > 1:  # one run over several devices: its envs split among them, the rest replicated
         state = shard_envs(state, envs_mesh(devices))
-    model_fields = dataclasses.asdict(trainer.model)
-    io.write_json(os.path.join(run_dir, REWARD_MODEL_FILE),
-                  {"model": model_fields, "algorithm": config.algorithm, "reward_type": trainer.reward_type,
-                   "discount": float(config.generator.discount)})
+    io.write_json(os.path.join(run_dir, REWARD_MODEL_FILE), _reward_spec(trainer))
     bar.start_at(start)
     chunk = cfg["run"]["chunk"]
     lengths = chunk_lengths(start, total, chunk)
@@ -279,6 +276,41 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     }
     io.write_json(os.path.join(run_dir, "summary.json"), summary)
     return summary
+
+
+def _reward_spec(trainer) -> dict:
+    """What ``reward_model.json`` holds: the reward network's structure, the algorithm, its reward form, γ."""
+    discount = trainer.config.generator.discount
+    if isinstance(discount, jax.core.Tracer) or np.ndim(discount) != 0:
+        raise ValueError("trainer: its discount is traced or batched (a trainer built inside jax.vmap); save each run's "
+                         "reward with a trainer built for that run's settings")
+    return {"model": dataclasses.asdict(trainer.model), "algorithm": trainer.config.algorithm,
+            "reward_type": trainer.reward_type, "discount": float(discount)}
+
+
+def save_reward(directory: str, trainer, state) -> str:
+    """Write the learned reward of ``state`` (one run's ``TrainState``, as ``trainer.train`` / ``trainer.run``
+    return it) into ``directory`` (created if missing) so that :func:`load_reward` / ``jaxirl.load_reward`` and
+    :func:`load_transfer_reward` read it back — the same two files a ``jaxirl train`` run folder holds
+    (``reward_model.json``, ``reward.msgpack``). Returns ``directory``. A vmapped state (several runs) is refused:
+    save one lane, ``jax.tree.map(lambda x: x[i], states)``."""
+    from jaxirl import reward as reward_lib
+
+    spec = _reward_spec(trainer)
+    params = getattr(state, "reward", None)
+    template = reward_lib.init(trainer.model, jax.random.PRNGKey(0))
+    want = [np.shape(x) for x in jax.tree.leaves(template)]
+    got = [np.shape(x) for x in jax.tree.leaves(params)] if params is not None else None
+    if got != want or jax.tree.structure(params) != jax.tree.structure(template):
+        shapes = f"leaf shapes {got[:2]}... where {want[:2]}... were expected" if got else "no reward parameters"
+        raise ValueError(f"state: expected one run's TrainState of this trainer (its .reward), got {shapes} — for "
+                         f"vmapped runs save one lane: jax.tree.map(lambda x: x[i], states)")
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise ValueError(f"directory: {directory!r} exists and is not a folder")
+    os.makedirs(directory, exist_ok=True)
+    io.write_json(os.path.join(directory, REWARD_MODEL_FILE), spec)
+    io.save_pytree(os.path.join(directory, REWARD_FILE), params)
+    return directory
 
 
 def _reward_model(run_dir: str, which: str | None):
