@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import inspect
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import jax
 import jax.numpy as jnp
@@ -421,6 +421,11 @@ def make_train(
     metadata = None
     if isinstance(demos, tuple) and len(demos) == 2 and not isinstance(demos, Transition):
         demos, metadata = demos
+        if metadata is not None and not isinstance(metadata, Mapping):
+            hint = (" — collect_demos returns (Transition, episode returns): pass its Transition alone, or with "
+                    "{'expert_return': float(returns.mean())}") if isinstance(metadata, (np.ndarray, jax.Array)) else ""
+            raise ValueError(f"demos: expected a Transition or (Transition, metadata dict), got (Transition, "
+                             f"{type(metadata).__name__}){hint}")
     demos = check_demos(demos, env)
     if eval_env is not None and (
         eval_env.observation_size != env.observation_size or eval_env.discrete != env.discrete

@@ -352,6 +352,43 @@ def test_step_checks_the_actions_shape_and_kind():
         envs.make("pointmass", 2, episode_length=2**31)
 
 
+def test_a_users_env_whose_step_state_differs_from_resets_is_refused_up_front():
+    """The auto-reset selects between a stepped and a fresh state and the rollout scans over it: a user's ``step``
+    that returns another dtype (here an int ``done`` in reset, float in step — as a float32 constant in reset and
+    float64 arithmetic in step do under x64) or other metrics keys than ``reset`` is a ValueError naming the field
+    when wrapped, not a TypeError from inside ``lax.cond``."""
+
+    class IntDone(_Countdown):
+        def reset(self, rng):
+            return super().reset(rng).replace(done=jnp.zeros((), jnp.int32))
+
+    with pytest.raises(ValueError, match=r"returns .done as float32\[\] where reset\(key\) gave int32\[\]"):
+        VecEnv(IntDone(3), num_envs=2, episode_length=5, name="intdone")
+
+    class NewMetric(_Countdown):
+        def step(self, state, action):
+            return super().step(state, action).replace(metrics={"speed": jnp.zeros(())})
+
+    with pytest.raises(ValueError, match=r"another structure than reset\(key\).*\['speed'\]"):
+        VecEnv(NewMetric(3), num_envs=2, episode_length=5, name="metric")
+
+    class NoDone:
+        action_size = 1
+
+        def reset(self, rng):
+            from typing import NamedTuple
+
+            class S(NamedTuple):
+                obs: jax.Array
+                reward: jax.Array
+
+            return S(jnp.zeros(1), jnp.zeros(()))
+
+    with pytest.raises(ValueError, match="must return a state with .obs, .reward and .done.*without .done"):
+        VecEnv(NoDone(), num_envs=2, episode_length=5, name="nodone")
+    VecEnv(_Countdown(3), num_envs=2, episode_length=5)  # matching states pass
+
+
 def test_a_users_env_is_checked_when_wrapped():
     """VecEnv checks a user's env before anything compiles: one env's step must return a scalar reward and done
     and an observation like reset's; ``action_size`` must be a positive int; an env inside Brax's training

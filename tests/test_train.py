@@ -152,6 +152,9 @@ def test_given_random_return_is_the_score_zero(setup):
 def test_validation_errors(setup):
     env, demos, _ = setup
     good = make_config("gail", "ppo", discriminator=DISC, generator_config=PPO, num_iterations=2)
+    # collect_demos' (Transition, episode returns) is not (Transition, metadata)
+    with pytest.raises(ValueError, match=r"got \(Transition, ndarray\) — collect_demos returns"):
+        make_train(good, env, (demos, np.zeros(3)))
     with pytest.raises(ValueError, match="algorithm"):
         make_config("bc")
     with pytest.raises(ValueError, match="generator"):

@@ -77,6 +77,30 @@ def _select(mask: jax.Array, on_true, on_false):
     return jax.tree.map(pick, on_true, on_false)
 
 
+def _check_same_state(name: str, reset_state, step_state) -> None:
+    """The auto-reset picks, env by env, between a stepped state and a fresh one, and a rollout carries the state
+    through a scan: ``step`` must return a state of the same structure, shapes and dtypes as ``reset``. Checked on
+    shapes only (``jax.eval_shape``); a mismatch — e.g. a float32 ``reward`` from ``reset`` and a float64 one from
+    ``step`` under ``jax_enable_x64``, or a ``metrics`` dict whose keys change — is a ``ValueError`` naming the
+    field, not a failure inside the compiled step."""
+    flat_r, tree_r = jax.tree_util.tree_flatten_with_path(reset_state)
+    flat_s, tree_s = jax.tree_util.tree_flatten_with_path(step_state)
+    if tree_r != tree_s:
+        paths_r = {jax.tree_util.keystr(p) for p, _ in flat_r}
+        paths_s = {jax.tree_util.keystr(p) for p, _ in flat_s}
+        diff = sorted(paths_r ^ paths_s)[:4]
+        raise ValueError(f"{name}: step(state, action) returns a state of another structure than reset(key)"
+                         + (f" (only in one of them: {', '.join(diff)})" if diff else "")
+                         + "; the auto-reset selects between the two, so they must match (same fields, same metrics "
+                           "and info keys)")
+    for (path, a), (_, b) in zip(flat_r, flat_s):
+        if (a.shape, a.dtype) != (b.shape, b.dtype):
+            raise ValueError(f"{name}: step(state, action) returns {jax.tree_util.keystr(path)} as {b.dtype}{list(b.shape)} "
+                             f"where reset(key) gave {a.dtype}{list(a.shape)}; the auto-reset selects between the two, "
+                             f"so they must match (cast in the env; under jax_enable_x64 a float32 constant in reset "
+                             f"and float64 arithmetic in step differ)")
+
+
 def _refuse_brax_training_wrappers(base: Any, name: str) -> None:
     """Brax's training wrappers (``brax.envs.create``/``training.wrap``: episode limit, auto-reset, vmap) would
     truncate and reset inside the env, so a time limit would be recorded as a termination and the final
@@ -138,6 +162,10 @@ class VecEnv:
             raise ValueError(f"{name}: the env's action_size must be a positive int, got {size!r}")
         self.action_size = int(size)
         first = jax.eval_shape(base.reset, jax.random.PRNGKey(0))
+        for field in ("obs", "reward", "done"):
+            if not hasattr(first, field):
+                raise ValueError(f"{name}: reset(key) must return a state with .obs, .reward and .done (the Brax Env "
+                                 f"interface), got {type(first).__name__} without .{field}")
         obs_shape = first.obs.shape
         if len(obs_shape) != 1:
             raise ValueError(f"{name}: expected a flat observation vector, got shape {obs_shape}")
@@ -147,10 +175,11 @@ class VecEnv:
                                                                                                jnp.float32)
             nxt = jax.eval_shape(base.step, first, action)
             for field, want in (("obs", obs_shape), ("reward", ()), ("done", ())):
-                got = tuple(getattr(nxt, field).shape)
+                got = tuple(getattr(nxt, field).shape) if hasattr(nxt, field) else None
                 if got != tuple(want):
                     raise ValueError(f"{name}: step(state, action) of ONE env must return {field} of shape {want}, "
                                      f"got {got} (VecEnv vmaps the env over num_envs itself)")
+            _check_same_state(name, first, nxt)
 
     def __repr__(self) -> str:
         kind = f"discrete({self.num_actions})" if self.discrete else f"continuous({self.action_size})"
