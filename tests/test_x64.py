@@ -19,6 +19,9 @@ f64 = lambda x: jnp.asarray(x, jnp.float64)
 mdp = p.mdp.replace(transition=f64(p.mdp.dense_transition()), initial=f64(p.mdp.initial), discount=f64(0.9),
                     next_states=None)
 assert p.mdp.dtype == jnp.float32 and mdp.dtype == jnp.float64
+# the builders keep γ as given (a Python float): arrays cast to float64 meet an exact 0.9, not float32's 0.89999998
+assert all(b.mdp.discount == 0.9 for b in (p, tabular.objectworld(4, 3, discount=0.9, key=jax.random.PRNGKey(0)), tabular.cliff_world(discount=0.9),
+                                            tabular.random_mdp(4, 2, discount=0.9, key=jax.random.PRNGKey(0))))
 r, F = f64(p.reward), f64(p.features)
 sol = tabular.soft_value_iteration(mdp, r, tol=1e-13)
 # NumPy float64 soft value iteration (temperature 1) to convergence
