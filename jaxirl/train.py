@@ -168,6 +168,7 @@ class Trainer:
         self._run_jit = jax.jit(self._run, static_argnums=2)
         self._init_jit = jax.jit(self._init)
         self._evaluate_jit = jax.jit(self._evaluate)
+        self._train_jit = jax.jit(lambda key, demos: self._run(self._init(key, demos), demos, self.config.num_iterations))
 
     # ----------------------------------------------------------------------------------------- pieces
     def _random_action(self, obs, key):
@@ -365,6 +366,8 @@ class Trainer:
 
     def train(self, key: jax.Array, demos: Optional[Transition] = None):
         """``init(key)`` then ``config.num_iterations`` iterations; pure (``jax.vmap``/``jax.jit`` over keys work).
+        Jitted, and compiled once per trainer for direct calls (a new ``jax.jit(trainer.train)`` wrapper compiles
+        anew each time it is made: make it once and reuse it, e.g. ``train = jax.jit(jax.vmap(trainer.train))``).
 
         ``demos``: the trainer's own demonstrations by default; pass ``trainer.demos`` (or arrays of the same shapes
         and dtypes) through ``jax.jit`` to keep a large set an argument of the program rather than a constant."""
@@ -375,7 +378,7 @@ class Trainer:
             got = jax.tree.map(lambda x: (x.shape, x.dtype), demos)
             if jax.tree.structure(demos) != jax.tree.structure(self.demos) or want != got:
                 raise ValueError(f"demos: expected the trainer's demonstrations' shapes and dtypes {want}, got {got}")
-        return self._run(self._init(key, demos), demos, self.config.num_iterations)
+        return self._train_jit(key, demos)
 
     def evaluate(self, state: TrainState, key: Optional[jax.Array] = None) -> dict:
         """True-reward returns and normalised scores of the current policy (deterministic and stochastic)."""

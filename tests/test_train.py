@@ -439,3 +439,18 @@ def test_save_reward_from_python_is_what_load_reward_reads(setup, tmp_path, algo
     two = jax.tree.map(lambda x: jnp.stack([x, x]), state)
     with pytest.raises(ValueError, match="one run's TrainState.*one lane"):
         jaxirl.save_reward(str(tmp_path / "two"), trainer, two)
+
+
+def test_train_called_again_does_not_retrace(setup):
+    """``trainer.train(key)`` is jitted once per trainer: a second call with another key reuses the program (the
+    README's ``jax.jit(trainer.train)(key)`` in a loop compiled anew every time)."""
+    env, demos, expert_return = setup
+    config = make_config("gail", "ppo", num_iterations=1, discriminator=dict(DISC, hidden=(8,)),
+                         generator_config=dict(PPO, hidden=(8,)))
+    trainer = make_train(config, env, demos, expert_return=expert_return, random_return=-60.0)
+    traces, init = [], trainer._init
+    trainer._init = lambda *a: (traces.append(1), init(*a))[1]
+    s1, _ = trainer.train(jax.random.PRNGKey(0))
+    s2, _ = trainer.train(jax.random.PRNGKey(1))
+    assert len(traces) == 1
+    assert not np.array_equal(jax.tree.leaves(s1.reward.net)[0], jax.tree.leaves(s2.reward.net)[0])  # other keys
