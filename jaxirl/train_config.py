@@ -19,7 +19,7 @@ from jaxirl.bc import BCConfig, has_term
 from jaxirl.generators import GENERATOR_NAMES
 from jaxirl.objectives import OBJECTIVES, DiscriminatorConfig, get_objective
 from jaxirl.rl.ppo import PPOConfig
-from jaxirl.rl.ppo_config import check_anneal
+from jaxirl.rl.ppo_config import check_anneal, check_config
 from jaxirl.rl.soft_vi import SoftVIConfig
 
 _STATIC = dict(pytree_node=False)
@@ -53,6 +53,10 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         get_objective(self.algorithm)
+        gen_section = "ppo" if isinstance(self.generator, PPOConfig) else "soft_vi"
+        for section, cfg in (("train", self), ("discriminator", self.discriminator), (gen_section, self.generator),
+                             ("bc", self.bc)):
+            _refuse_traced_static(cfg, section)
         for name, lo in (("num_iterations", 1), ("eval_every", 0), ("eval_steps", 0)):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < lo:
@@ -69,6 +73,14 @@ class TrainConfig:
                 f"got {type(self.generator).__name__}"
             )
         self._check_entropy_weight()
+        section = "ppo" if isinstance(self.generator, PPOConfig) else "soft_vi"
+        try:  # the generator's own values, before any env is built (make_train checks them against the env too)
+            if isinstance(self.generator, PPOConfig):
+                check_config(self.generator)
+            else:
+                self.generator.validate()
+        except ValueError as e:
+            raise ValueError(f"{section}.{e}") from None
         if isinstance(self.generator, PPOConfig):  # one generator update per iteration
             check_anneal(self.generator.anneal_lr_updates, self.num_iterations)
         if not isinstance(self.bc, BCConfig):
@@ -107,6 +119,20 @@ class TrainConfig:
             raise ValueError(f"discriminator.entropy_weight: with the soft_vi generator AIRL's entropy weight is the "
                              f"generator's temperature (soft VI maximises f − temperature × log π; set "
                              f"temperature instead): expected 1.0, got {beta!r}")
+
+
+def _refuse_traced_static(cfg, section: str) -> None:
+    """A static field (the program's shapes or structure: counts, sizes, names, switches) holding a tracer — set
+    from a value swept by ``jax.vmap`` — is a ``ValueError`` saying so, not a type error about the tracer."""
+    import dataclasses
+
+    if not dataclasses.is_dataclass(cfg):
+        return
+    for f in dataclasses.fields(cfg):
+        if f.metadata.get("pytree_node", True) is False and isinstance(getattr(cfg, f.name), jax.core.Tracer):
+            raise ValueError(f"{section}.{f.name}: a static setting (it fixes the compiled program's shapes or "
+                             f"structure) cannot be traced or swept with jax.vmap; give it a plain value (sweep it "
+                             f"with a Python loop over separate programs)")
 
 
 def make_config(

@@ -354,11 +354,16 @@ def test_train_takes_the_demonstrations_as_an_argument():
     (lambda x: make_config("gail", "ppo", discriminator=dict(penalty="none", grad_penalty=x)),
      "grad_penalty: swept (traced), but penalty: none weights no penalty"),
     (lambda x: make_config("gail", "ppo", generator_config=dict(anneal_lr_updates=x)),
-     "anneal_lr_updates: expected an int >= 0 (a static count"),
+     "ppo.anneal_lr_updates: a static setting (it fixes the compiled program's shapes or structure) cannot be "
+     "traced or swept"),
+    (lambda x: make_config("gail", "ppo", generator_config=dict(num_steps=x)),
+     "ppo.num_steps: a static setting"),  # was "num_steps: expected a positive int, got VmapTracer..."
+    (lambda x: make_config("gail", "ppo", discriminator=dict(num_steps=x)), "discriminator.num_steps: a static setting"),
 ])
 def test_a_swept_value_that_nothing_reads_is_refused(build, message):
     """As plain numbers these are refused ("nothing would act on it"); swept inside ``jax.vmap`` the check was
-    skipped, and every lane ran the same program (or, for a count, JAX's TracerBoolConversionError)."""
+    skipped, and every lane ran the same program (or, for a count, JAX's TracerBoolConversionError); a static
+    setting (a count, a size) swept is refused as such."""
     with pytest.raises(ValueError, match=re.escape(message)):
         jax.vmap(build)(jnp.array([2.0, 3.0]))
 
@@ -454,3 +459,14 @@ def test_train_called_again_does_not_retrace(setup):
     s2, _ = trainer.train(jax.random.PRNGKey(1))
     assert len(traces) == 1
     assert not np.array_equal(jax.tree.leaves(s1.reward.net)[0], jax.tree.leaves(s2.reward.net)[0])  # other keys
+
+
+def test_make_config_checks_the_generator_values_before_any_env():
+    """``make_config`` validates the generator's own values (it said "Build and validate" but took ``hidden: 64``
+    until ``make_train``), naming the section."""
+    with pytest.raises(ValueError, match=r"ppo\.hidden: expected a tuple of positive ints, got 64"):
+        make_config("gail", "ppo", generator_config={"hidden": 64})
+    with pytest.raises(ValueError, match=r"ppo\.learning_rate: expected a value > 0"):
+        make_config("gail", "ppo", generator_config={"learning_rate": -1.0})
+    with pytest.raises(ValueError, match=r"soft_vi\.temperature: expected a finite number > 0"):
+        make_config("airl", "soft_vi", generator_config={"temperature": 0.0})
