@@ -74,8 +74,8 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
     """Write demonstrations (a ``Transition`` with leading ``(M,)`` axis of complete episodes, stored
     one after the other) and their per-episode returns to a compressed ``.npz`` (schema above).
 
-    ``metadata`` must contain ``env``; sizes, counts, ``expert_return`` (mean episode return), the
-    version and the date are filled in when absent.
+    ``metadata`` must contain ``env`` (the environment's name) and ``episode_length`` (its time limit); sizes,
+    counts, ``expert_return`` (mean episode return), the version and the date are filled in when absent.
     """
     arrays = {name: np.asarray(jax.device_get(getattr(transitions, field))) for name, field in ARRAYS.items()}
     for name in ("observations", "next_observations", "rewards", "terminated", "truncated"):

@@ -143,6 +143,9 @@ def epic_distance(
         constant or a potential shaping) is at distance 0 from another such one and ``1/√2`` from any other.
     """
     S = A = None
+    if isinstance(r1, TabularMDP) or isinstance(r2, TabularMDP):
+        raise ValueError("r1, r2: got a TabularMDP; epic_distance(r1, r2, discount=None, *, mdp=None) takes the MDP "
+                         "as a keyword, mdp=... (expected_value_difference takes it first)")
     if mdp is not None:
         S, A = mdp.num_states, mdp.num_actions
         discount = mdp.discount if discount is None else discount

@@ -139,6 +139,9 @@ def test_epic_with_mdp_state_rewards():
         epic_distance(jnp.ones((3, 2, 3)), jnp.ones((3, 2, 3)))
     with pytest.raises(ValueError, match="state_dist"):
         epic_distance(r, r, mdp=p.mdp, state_dist=jnp.ones(9))
+    # the MDP first, as expected_value_difference takes it: a message saying where it goes
+    with pytest.raises(ValueError, match=r"takes the MDP as a keyword, mdp=\.\.\."):
+        epic_distance(p.mdp, r, shaped)
 
 
 def test_normalized_score():
