@@ -381,7 +381,8 @@ class Trainer:
         return self._train_jit(key, demos)
 
     def evaluate(self, state: TrainState, key: Optional[jax.Array] = None) -> dict:
-        """True-reward returns and normalised scores of the current policy (deterministic and stochastic)."""
+        """True-reward returns and normalised scores of the current policy (deterministic and stochastic).
+        ``state``: one run's; for vmapped runs ``jax.vmap(trainer.evaluate)(states)``."""
         # default: fold_in(state.key, 6), a key no iteration takes (its 6-way split of state.key takes 0-5)
         key = jax.random.fold_in(state.key, 6) if key is None else key
         return self._evaluate_jit(state.generator, state.random_return, key, state.iteration)
@@ -389,7 +390,9 @@ class Trainer:
     def reward_fn(self, state: TrainState, which: Optional[str] = None) -> Callable:
         """The learned reward as a plain callable ``(obs, action, next_obs=None) -> reward`` (AIRL: ``g``; GAIL: by
         default the form its generator was trained with, ``discriminator.reward_type`` — as
-        :func:`jaxirl.load_reward` returns from the run folder — or ``which``)."""
+        :func:`jaxirl.load_reward` returns from the run folder — or ``which``). ``state``: one run's; for vmapped
+        runs ``jax.vmap(lambda s, o, a, n: trainer.reward_fn(s)(o, a, n))(states, obs, act, next_obs)``, or one lane
+        ``jax.tree.map(lambda x: x[i], states)``."""
         if which is None and self.model.kind == "gail" and self.reward_type in reward_lib.GAIL_REWARDS:
             which = self.reward_type
         return reward_lib.reward_fn(self.model, state.reward, which)
