@@ -218,6 +218,19 @@ def test_throughput_script_runs_and_reports(tmp_path):
     assert float(rows[0][3].replace(",", "")) > 0 and rows[0][4:10] == ["—"] * 6
 
 
+def test_reset_cost_script_times_reset_and_step(tmp_path):
+    """``reset_cost.py`` on the spring inverted pendulum (tiny): one row whose ratio is reset / step."""
+    reset_cost = _benchmark("reset_cost")
+    report = tmp_path / "rc.md"
+    reset_cost.main(["--envs", "inverted_pendulum", "--backend", "spring", "--num-envs", "2", "--rounds", "2",
+                     "--output", str(report)])
+    rows = [[c.strip() for c in line.split("|")] for line in report.read_text().splitlines()
+            if line.startswith("| inverted_pendulum |")]
+    assert len(rows) == 1
+    reset_ms, step_ms, ratio = (float(c) for c in rows[0][2:5])
+    assert reset_ms > 0 and step_ms > 0 and abs(ratio - reset_ms / step_ms) < 0.01 + 0.01 * ratio
+
+
 def test_devices_script_runs_and_reports(tmp_path):
     """``devices.py`` end to end on pointmass with the one CPU device (the two-device run: tests/test_parallel.py);
     after the throughput test, whose GAIL program it repeats (a persistent-cache hit)."""
