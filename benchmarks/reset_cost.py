@@ -73,7 +73,7 @@ def main(argv=None) -> None:
     lines += [f"- {args.num_envs} envs, backend `{args.backend}`; jitted `vmap(env.reset)` and `vmap(env.step)` "
               f"(random actions), timed interleaved, median of {args.rounds} rounds", "",
               "| env | reset ms | step ms | reset / step |", "|---|---|---|---|"]
-    lines += [f"| {r['env']} | {r['reset_ms']:.2f} | {r['step_ms']:.2f} | {r['ratio']:.3f} |" for r in rows]
+    lines += [f"| {r['env']} | {r['reset_ms']:.4g} | {r['step_ms']:.4g} | {r['ratio']:.3f} |" for r in rows]
     report.write(args.output, lines)
 
 

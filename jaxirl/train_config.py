@@ -130,9 +130,9 @@ def _refuse_traced_static(cfg, section: str) -> None:
         return
     for f in dataclasses.fields(cfg):
         if f.metadata.get("pytree_node", True) is False and isinstance(getattr(cfg, f.name), jax.core.Tracer):
-            raise ValueError(f"{section}.{f.name}: a static setting (it fixes the compiled program's shapes or "
-                             f"structure) cannot be traced or swept with jax.vmap; give it a plain value (sweep it "
-                             f"with a Python loop over separate programs)")
+            raise ValueError(f"{section}.{f.name}: a static setting (fixed when the program is compiled: a count, "
+                             f"size, switch or constant of it) cannot be traced or swept with jax.vmap; give it a "
+                             f"plain value (sweep it with a Python loop over separate programs)")
 
 
 def make_config(

@@ -364,7 +364,10 @@ def test_iteration_cap_follows_the_discount_so_a_long_horizon_converges():
     assert iteration_cap(0.9, 1e-6) == 10_000
     assert iteration_cap(0.9999, 1e-6) == int(np.ceil(2 * np.log(1e6) / 1e-4))
     assert iteration_cap(0.9999, 1e-6, 50) == 50
-    assert jax.jit(lambda g: jnp.asarray(iteration_cap(g, 1e-6)))(0.9999) == 10_000  # traced γ: the fixed default
+    # a traced γ (inside a jitted algorithm, under vmap) gets the same bound, as a traced count; at most 10^7
+    traced = jax.jit(lambda g: iteration_cap(g, 1e-6))
+    assert abs(int(traced(0.9999)) - iteration_cap(0.9999, 1e-6)) < 100 and int(traced(0.5)) == 10_000
+    assert int(traced(1.0)) == 10_000_000
     with pytest.raises(ValueError, match="max_iter: expected a positive int or None"):
         iteration_cap(0.9, 1e-6, 0)
     rng = np.random.default_rng(0)
@@ -383,3 +386,30 @@ def test_iteration_cap_follows_the_discount_so_a_long_horizon_converges():
     assert np.abs(np.asarray(sol.v) - V).max() < 0.02 * np.abs(V).max()
     short = soft_value_iteration(mdp, jnp.asarray(R, jnp.float32), tol=tol, max_iter=10_000)
     assert int(short.iterations) == 10_000 and np.abs(np.asarray(short.v) - V).max() > 0.3 * np.abs(V).max()
+
+
+def test_jitted_algorithms_and_visitation_get_the_discounts_cap():
+    """The cap follows a traced γ too: MaxEnt IRL (one jitted program, its MDP an argument) at γ = 0.9999 starts
+    from the loss ``maxent_loss`` computes eagerly (it was 10 173 against 15 930: its solves stopped at 10 000), the
+    sparse visitation at γ = 0.99999 has mass 1/(1 − γ) (it was 63 247 of 100 000 at a fixed 100 000 iterations),
+    the soft-VI generator's default is the same rule; a discount that rounds to 1 in float32 is refused."""
+    from jaxirl.rl.soft_vi import SoftVIConfig
+    from jaxirl.tabular import gridworld
+    from jaxirl.tabular.demos import sample_trajectories
+    from jaxirl.tabular.maxent import expert_state_visitation, maxent_irl, maxent_loss
+
+    p = gridworld(3, discount=0.9999, slip=0.1)
+    demos = sample_trajectories(p.mdp, soft_value_iteration(p.mdp, p.reward).policy, jax.random.PRNGKey(0), 20, 30)
+    res = maxent_irl(p.mdp, p.features, demos, jax.random.PRNGKey(1), num_steps=1, learning_rate=1e-9, model="tabular")
+    mu_e = expert_state_visitation(p.mdp, demos)
+    eager = float(maxent_loss(p.mdp, res.reward, mu_e))
+    assert abs(float(res.loss[0]) - eager) < 1e-3 * abs(eager), (float(res.loss[0]), eager)
+    q = gridworld(3, discount=0.99999)
+    assert q.mdp.is_sparse
+    pi = jnp.full((9, 5), 0.2)
+    mass = float(visitation(q.mdp, pi, tol=1e-7).discounted.sum())  # (its relative tol bounds the rest: 1e-6 -> 9 %)
+    assert abs(mass - 1e5) < 0.02 * 1e5, mass
+    assert float(visitation(q.mdp, pi, tol=1e-7, max_iter=100_000).discounted.sum()) < 0.7e5  # the former fixed cap
+    assert SoftVIConfig().max_iter is None and SoftVIConfig().validate().max_iter is None
+    with pytest.raises(ValueError, match="rounds to 1 in the MDP's float32"):
+        gridworld(3, discount=0.99999999)

@@ -354,8 +354,8 @@ def test_train_takes_the_demonstrations_as_an_argument():
     (lambda x: make_config("gail", "ppo", discriminator=dict(penalty="none", grad_penalty=x)),
      "grad_penalty: swept (traced), but penalty: none weights no penalty"),
     (lambda x: make_config("gail", "ppo", generator_config=dict(anneal_lr_updates=x)),
-     "ppo.anneal_lr_updates: a static setting (it fixes the compiled program's shapes or structure) cannot be "
-     "traced or swept"),
+     "ppo.anneal_lr_updates: a static setting (fixed when the program is compiled: a count, size, switch or "
+     "constant of it) cannot be traced or swept"),
     (lambda x: make_config("gail", "ppo", generator_config=dict(num_steps=x)),
      "ppo.num_steps: a static setting"),  # was "num_steps: expected a positive int, got VmapTracer..."
     (lambda x: make_config("gail", "ppo", discriminator=dict(num_steps=x)), "discriminator.num_steps: a static setting"),
@@ -470,3 +470,22 @@ def test_make_config_checks_the_generator_values_before_any_env():
         make_config("gail", "ppo", generator_config={"learning_rate": -1.0})
     with pytest.raises(ValueError, match=r"soft_vi\.temperature: expected a finite number > 0"):
         make_config("airl", "soft_vi", generator_config={"temperature": 0.0})
+
+
+def test_save_reward_of_a_soft_vi_trainer():
+    """``save_reward`` also for the exact soft-VI generator (its discount is the MDP's; the config has none)."""
+    import jaxirl
+
+    env, demos = _tiny_tabular()
+    config = make_config("airl", "soft_vi", num_iterations=1, eval_every=0, generator_config=dict(num_steps=5),
+                         discriminator=dict(hidden=(8,), potential_hidden=(8,), expert_batch_size=8, policy_batch_size=8))
+    trainer = make_train(config, env, demos, expert_return=1.0)
+    state = trainer.init(jax.random.PRNGKey(0))
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        jaxirl.save_reward(d, trainer, state)
+        loaded = jaxirl.load_reward(d)
+        obs, act = demos.obs[:6], demos.action[:6]
+        np.testing.assert_allclose(np.asarray(loaded(obs, act)), np.asarray(trainer.reward_fn(state)(obs, act)),
+                                   rtol=1e-6)

@@ -22,6 +22,8 @@ assert p.mdp.dtype == jnp.float32 and mdp.dtype == jnp.float64
 # the builders keep γ as given (a Python float): arrays cast to float64 meet an exact 0.9, not float32's 0.89999998
 assert all(b.mdp.discount == 0.9 for b in (p, tabular.objectworld(4, 3, discount=0.9, key=jax.random.PRNGKey(0)), tabular.cliff_world(discount=0.9),
                                             tabular.random_mdp(4, 2, discount=0.9, key=jax.random.PRNGKey(0))))
+cast = jax.tree.map(lambda x: x.astype(jnp.float64) if jnp.issubdtype(x.dtype, jnp.floating) else x, p.mdp)
+assert cast.dtype == jnp.float64 and cast.discount == 0.9  # the README's recipe: every leaf has a dtype
 r, F = f64(p.reward), f64(p.features)
 sol = tabular.soft_value_iteration(mdp, r, tol=1e-13)
 # NumPy float64 soft value iteration (temperature 1) to convergence

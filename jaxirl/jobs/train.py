@@ -280,7 +280,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
 
 def _reward_spec(trainer) -> dict:
     """What ``reward_model.json`` holds: the reward network's structure, the algorithm, its reward form, γ."""
-    discount = trainer.config.generator.discount
+    discount = trainer.generator.discount  # PPO's config value; the MDP's for the soft-VI generator
     if isinstance(discount, jax.core.Tracer) or np.ndim(discount) != 0:
         raise ValueError("trainer: its discount is traced or batched (a trainer built inside jax.vmap); save each run's "
                          "reward with a trainer built for that run's settings")

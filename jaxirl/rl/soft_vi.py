@@ -15,7 +15,7 @@ look-ups; :func:`rollout` has PPO's interface and returns a :class:`jaxirl.rl.pp
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
@@ -30,12 +30,13 @@ _STATIC = dict(pytree_node=False)
 
 @struct.dataclass
 class SoftVIConfig:
-    """``temperature`` α (traced); ``num_steps`` rollout length T, solver ``tol``/``max_iter`` (static)."""
+    """``temperature`` α (traced); ``num_steps`` rollout length T, solver ``tol``/``max_iter`` (static; ``max_iter``
+    ``None``: as many backups as the MDP's discount needs, :func:`jaxirl.tabular.mdp.iteration_cap`)."""
 
     temperature: float = 1.0
     num_steps: int = struct.field(default=64, **_STATIC)
     tol: float = struct.field(default=1e-6, **_STATIC)
-    max_iter: int = struct.field(default=10_000, **_STATIC)
+    max_iter: Optional[int] = struct.field(default=None, **_STATIC)
 
     def validate(self) -> "SoftVIConfig":
         t = self.temperature
@@ -45,8 +46,8 @@ class SoftVIConfig:
                 raise ValueError(f"temperature: expected a finite number > 0, got {t!r}")
         for name in ("num_steps", "max_iter"):
             v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name}: expected a positive int, got {v!r}")
+            if (v is not None or name != "max_iter") and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+                raise ValueError(f"{name}: expected a positive int{' or null' if name == 'max_iter' else ''}, got {v!r}")
         if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float)) or not 0 < self.tol < float("inf"):
             raise ValueError(f"tol: expected a finite positive number, got {self.tol!r}")
         return self

@@ -123,7 +123,7 @@ def gridworld(
     horizon = _check_horizon(horizon, discount)
     S = size * size
     probs, nxt = _grid_dynamics(size, size, 5, slip)
-    mdp = TabularMDP(jnp.asarray(probs), jnp.asarray(_initial(initial, S)), float(discount), horizon, jnp.asarray(nxt))
+    mdp = TabularMDP(jnp.asarray(probs), jnp.asarray(_initial(initial, S)), np.float64(discount), horizon, jnp.asarray(nxt))
 
     if isinstance(reward, str):
         if reward == "goal":
@@ -201,7 +201,7 @@ def objectworld(
     reward = np.where(near0 & near1, 1.0, np.where(near0, -1.0, 0.0)).astype(np.float32)
 
     probs, nxt = _grid_dynamics(size, size, 5, slip)
-    mdp = TabularMDP(jnp.asarray(probs), jnp.asarray(_initial(initial, S)), float(discount), horizon, jnp.asarray(nxt))
+    mdp = TabularMDP(jnp.asarray(probs), jnp.asarray(_initial(initial, S)), np.float64(discount), horizon, jnp.asarray(nxt))
     return TabularProblem(mdp, jnp.asarray(features), jnp.asarray(reward))
 
 
@@ -232,7 +232,7 @@ def random_mdp(
     probs = jax.random.dirichlet(k_prob, jnp.ones(b), (S, A)).astype(jnp.float32)
     probs = probs / probs.sum(-1, keepdims=True)
     reward = jax.random.normal(k_rew, (S,), jnp.float32)
-    mdp = TabularMDP(probs, jnp.full((S,), 1.0 / S, jnp.float32), float(discount), horizon, nxt.astype(jnp.int32))
+    mdp = TabularMDP(probs, jnp.full((S,), 1.0 / S, jnp.float32), np.float64(discount), horizon, nxt.astype(jnp.int32))
     return TabularProblem(mdp, jnp.eye(S, dtype=jnp.float32), reward)
 
 
@@ -274,5 +274,5 @@ def cliff_world(
     reward[goal] = 0.0
     p0 = np.zeros(S, np.float32)
     p0[start] = 1.0
-    mdp = TabularMDP(jnp.asarray(probs), jnp.asarray(p0), float(discount), horizon, jnp.asarray(nxt))
+    mdp = TabularMDP(jnp.asarray(probs), jnp.asarray(p0), np.float64(discount), horizon, jnp.asarray(nxt))
     return TabularProblem(mdp, jnp.eye(S, dtype=jnp.float32), jnp.asarray(reward))

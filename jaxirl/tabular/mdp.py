@@ -47,6 +47,31 @@ def known_scalar(x) -> bool:
     return isinstance(x, (int, float, np.number)) or (_concrete(x) and np.ndim(x) == 0)
 
 
+DEFAULT_MAX_ITER = 10_000
+CAP_LIMIT = 10_000_000  # the most iterations a cap allows (γ ≈ 0.999997 at tol 1e-6; a traced γ of 1 stops here)
+
+
+def iteration_cap(discount, tol: float, max_iter=None, floor: int = DEFAULT_MAX_ITER):
+    """``max_iter`` when given, else enough iterations for a γ-contraction to shrink its step by ``tol``:
+    ``min(10⁷, max(floor, ⌈2 ln(1/tol) / (1 − γ)⌉))``. A Python int for a known γ; for a traced γ (a jitted
+    algorithm, ``jax.vmap`` over discounts) the same bound as a traced int32, which ``lax.while_loop`` takes."""
+    if max_iter is not None:
+        if not isinstance(max_iter, int) or isinstance(max_iter, bool) or max_iter < 1:
+            raise ValueError(f"max_iter: expected a positive int or None, got {max_iter!r}")
+        return max_iter
+    if not 0 < tol < 1:
+        return floor
+    need = 2.0 * np.log(1.0 / tol)
+    if known_scalar(discount):
+        g = float(discount)
+        if not 0 <= g < 1:
+            return floor
+        return int(min(CAP_LIMIT, max(floor, np.ceil(need / (1.0 - g)))))
+    g = jnp.asarray(discount, jnp.float32)
+    cap = jnp.ceil(need / jnp.maximum(1.0 - g, need / CAP_LIMIT))
+    return jnp.clip(cap, floor, CAP_LIMIT).astype(jnp.int32)
+
+
 def unit_scale(x: jax.Array) -> jax.Array:
     """``x / max|x|`` (``x`` itself when all zero): for quantities invariant to positive rescaling, computed where
     float32 neither overflows nor underflows."""
@@ -194,6 +219,9 @@ def validate_mdp(mdp: TabularMDP) -> None:
             raise ValueError(f"discount: expected a scalar in [0, 1], got {mdp.discount!r}")
         if mdp.horizon is None and np.any(g >= 1):
             raise ValueError("discount: an infinite-horizon MDP (horizon=None) needs discount < 1")
+        if mdp.horizon is None and np.any(np.asarray(g, float_dtype(T)) >= 1):
+            raise ValueError(f"discount: {d!r} rounds to 1 in the MDP's {np.dtype(float_dtype(T)).name}, and an "
+                             f"infinite-horizon MDP needs discount < 1 (use a float64 MDP under jax_enable_x64)")
     if mdp.horizon is not None and (not isinstance(mdp.horizon, (int, np.integer)) or isinstance(mdp.horizon, bool)
                                     or mdp.horizon < 1):
         raise ValueError(f"horizon: expected a positive int or None (infinite horizon), got {mdp.horizon!r}")

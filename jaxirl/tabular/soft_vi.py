@@ -17,10 +17,11 @@ stopped after one backup) or ``max_iter`` backups. That bounds the last step, no
 ``|V − V*| ≤ γ/(1 − γ) · tol · max|V|`` (about 9× the step at γ = 0.9, 99× at 0.99); the policy is far
 less sensitive (a constant error in V cancels in ``Q − V``). The step shrinks by about γ per backup, so reaching
 the tolerance takes ~``ln(1/tol) / (1 − γ)`` backups: ``max_iter=None`` (the default) allows
-:func:`iteration_cap` of them for a known γ (10 000 up to γ ≈ 0.997 with ``tol = 1e-6``, more above: at γ = 0.9999
-a fixed 10 000 stopped 37 % short of V), and 10 000 for a traced γ (under ``jax.vmap``), where a run can end at
-the cap: ``result.iterations == max_iter`` says so (``result.residual`` is the last step). For float64 accuracy
-pass a smaller ``tol`` too (the default 1e-6 is relative, ~float32's resolution).
+:func:`iteration_cap` of them (10 000 up to γ ≈ 0.997 with ``tol = 1e-6``, more above: at γ = 0.9999 a fixed
+10 000 stopped 37 % short of V; at most 10⁷), computed from a traced γ too — inside the jitted MaxEnt IRL,
+apprenticeship learning, the soft-VI generator, under ``jax.vmap``. A solve that reaches its cap shows it as
+``result.iterations`` equal to the cap (``result.residual`` is the last step). For float64 accuracy pass a smaller
+``tol`` too (the default 1e-6 is relative, ~float32's resolution).
 
 Derivatives: the finite-horizon recursion is a ``lax.scan`` that ``jax.grad`` differentiates directly. The
 infinite-horizon fixed point ``V* = B(V*)`` is differentiated by the implicit function theorem
@@ -35,11 +36,10 @@ from typing import Optional
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
-from jaxirl.tabular.mdp import (TabularMDP, backup_operator, check_reward, expected_reward, known_scalar, positive_number,
-                                unit_scale)
+from jaxirl.tabular.mdp import (DEFAULT_MAX_ITER, TabularMDP, backup_operator, check_reward, expected_reward,  # noqa: F401
+                                iteration_cap, positive_number, unit_scale)
 
 
 @struct.dataclass
@@ -67,21 +67,6 @@ def soft_policy(q: jax.Array, v: jax.Array, temperature) -> jax.Array:
     """``π = exp((Q − V) / α)``; rows sum to one (computed as a softmax for stability)."""
     del v
     return jax.nn.softmax(q / temperature, axis=-1)
-
-
-DEFAULT_MAX_ITER = 10_000
-
-
-def iteration_cap(discount, tol: float, max_iter=None) -> int:
-    """``max_iter`` when given, else enough backups for a γ-contraction to shrink its step by ``tol``:
-    ``max(10 000, ⌈2 ln(1/tol) / (1 − γ)⌉)`` for a known γ < 1, 10 000 for a traced one."""
-    if max_iter is not None:
-        if not isinstance(max_iter, int) or isinstance(max_iter, bool) or max_iter < 1:
-            raise ValueError(f"max_iter: expected a positive int or None, got {max_iter!r}")
-        return max_iter
-    if not known_scalar(discount) or not 0 < float(discount) < 1 or not 0 < tol < 1:
-        return DEFAULT_MAX_ITER
-    return int(max(DEFAULT_MAX_ITER, np.ceil(2.0 * np.log(1.0 / tol) / (1.0 - float(discount)))))
 
 
 def _iterate(update, x0, max_iter: int, threshold):

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxirl.tabular.mdp import TabularMDP, check_policy_rows, float_dtype, forward_operator
+from jaxirl.tabular.mdp import TabularMDP, check_policy_rows, float_dtype, forward_operator, iteration_cap
 
 
 @struct.dataclass
@@ -52,7 +52,7 @@ def visitation(
     *,
     solve_max_states: int = 4096,
     tol: float = 1e-6,
-    max_iter: int = 100_000,
+    max_iter: Optional[int] = None,
 ) -> VisitationResult:
     """Visitation of ``policy`` (``(H, S, A)`` or ``(S, A)`` for finite horizons, ``(S, A)`` otherwise)."""
     _check_policy(mdp, policy)
@@ -84,9 +84,11 @@ def visitation(
         p_pi = jnp.einsum("sa,san->sn", policy, mdp.transition)
         d = jnp.linalg.solve(jnp.eye(S, dtype=policy.dtype) - gamma * p_pi.T, p0)
     else:
+        cap = iteration_cap(mdp.discount, tol, max_iter, floor=100_000)
+
         def cond(c):
             _, i, err, scale = c
-            return (i < max_iter) & (err > tol * scale)
+            return (i < cap) & (err > tol * scale)
 
         def body(c):
             d, i, _, _ = c
