@@ -67,7 +67,7 @@ def iteration_cap(discount, tol: float, max_iter=None, floor: int = DEFAULT_MAX_
         if not 0 <= g < 1:
             return floor
         return int(min(CAP_LIMIT, max(floor, np.ceil(need / (1.0 - g)))))
-    g = jnp.asarray(discount, jnp.float32)
+    g = jnp.max(jnp.asarray(discount, jnp.float32))  # (one count: a batched array's largest γ)
     cap = jnp.ceil(need / jnp.maximum(1.0 - g, need / CAP_LIMIT))
     return jnp.clip(cap, floor, CAP_LIMIT).astype(jnp.int32)
 
