@@ -218,16 +218,26 @@ class Trainer:
             log_pi = log_pi + nets.raw_squash_log_det("tanh_gaussian", raw)
         return log_pi
 
-    def _reward_of(self, params, gen_state):
-        model, cfg = self.model, self.config
+    def entropy_weight_at(self, iteration) -> jax.Array:
+        """AIRL's β at ``iteration`` (iterations done): ``discriminator.entropy_weight``, or with
+        ``entropy_anneal_iterations`` N > 0 linearly from 1 at iteration 0 to it at iteration N and after."""
+        disc = self.config.discriminator
+        n = disc.entropy_anneal_iterations
+        if n <= 0:
+            return disc.entropy_weight
+        beta = jnp.asarray(disc.entropy_weight, jnp.float32)
+        return beta + (1.0 - beta) * jnp.clip(1.0 - jnp.asarray(iteration, jnp.float32) / n, 0.0, 1.0)
+
+    def _reward_of(self, params, gen_state, iteration=0):
+        model = self.model
+        beta = self.entropy_weight_at(iteration)
 
         def reward_of(obs, action, next_obs, terminated, log_pi, raw=None):
             inputs = reward_lib.encode(model, obs, action, next_obs, terminated)
             if log_pi is not None:
                 log_pi = self._log_pi(gen_state, obs, action, log_pi, raw)
             r = self.objective.generator_reward(
-                model, params, inputs, log_pi, self.generator.discount, self.reward_type, self.generator.maxent,
-                cfg.discriminator.entropy_weight,
+                model, params, inputs, log_pi, self.generator.discount, self.reward_type, self.generator.maxent, beta,
             )
             if model.absorbing:  # the value of the absorbing state that follows a termination (DAC)
                 r_abs = self.objective.absorbing_reward(reward_lib.absorbing_score(model, params), self.reward_type)
@@ -320,7 +330,7 @@ class Trainer:
         )
         metrics = {k: v[-1] for k, v in dm.items()}  # after the last discriminator step's inputs
         tr = ro.transition
-        reward_of = self._reward_of(params, state.generator)
+        reward_of = self._reward_of(params, state.generator, state.iteration)
         learned = reward_of(tr.obs, tr.action, tr.next_obs, tr.terminated, ro.log_prob, ro.raw_action)
         bc = None
         if self._bc_term:  # behavioural-cloning term in the generator's loss (jaxirl.bc)

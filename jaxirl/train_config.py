@@ -104,6 +104,13 @@ class TrainConfig:
         at temperature α maximises the return of ``f`` plus α × entropy, i.e. ``f − α log π``, so there α is β."""
         beta = self.discriminator.entropy_weight
         swept = isinstance(beta, jax.core.Tracer)  # its values are unknown here, but that it is swept is known
+        if self.discriminator.entropy_anneal_iterations > 0:
+            if self.algorithm != "airl" or isinstance(self.generator, SoftVIConfig):
+                raise ValueError("discriminator.entropy_anneal_iterations: anneals AIRL's β of f − β log π for a PPO "
+                                 "generator; nothing reads it here: expected 0")
+            if not swept and np.all(np.asarray(beta) == 1.0):
+                raise ValueError("discriminator.entropy_anneal_iterations: anneals β from 1 to entropy_weight, which "
+                                 "is 1: nothing to anneal (set entropy_weight, or 0 here)")
         if not swept and np.all(np.asarray(beta) == 1.0):
             return
         if swept and (self.algorithm != "airl" or isinstance(self.generator, SoftVIConfig)):

@@ -489,3 +489,41 @@ def test_save_reward_of_a_soft_vi_trainer():
         obs, act = demos.obs[:6], demos.action[:6]
         np.testing.assert_allclose(np.asarray(loaded(obs, act)), np.asarray(trainer.reward_fn(state)(obs, act)),
                                    rtol=1e-6)
+
+
+def test_entropy_weight_annealed_from_one(setup):
+    """``discriminator.entropy_anneal_iterations`` N: AIRL's β is 1 at iteration 0 and ``entropy_weight`` from
+    iteration N on, linearly between; the training iteration reads it at the state's iteration (an annealed run's
+    iteration equals a β = 1 run's at 0 and a plain β run's at N); refused where nothing reads it."""
+    env, demos, expert_return = setup
+    small = dict(discriminator=dict(DISC, hidden=(8,), potential_hidden=(8,)), generator_config=dict(PPO, hidden=(8,)),
+                 num_iterations=20, eval_every=0)
+
+    def trainer(beta, n):
+        disc = dict(small["discriminator"], entropy_weight=beta, entropy_anneal_iterations=n)
+        config = make_config("airl", "ppo", **dict(small, discriminator=disc))
+        return make_train(config, env, demos, expert_return=expert_return, random_return=-60.0)
+
+    annealed, one, plain = trainer(0.1, 10), trainer(1.0, 0), trainer(0.1, 0)
+    at = [float(annealed.entropy_weight_at(i)) for i in (0, 5, 10, 15)]
+    np.testing.assert_allclose(at, [1.0, 0.55, 0.1, 0.1], rtol=1e-6)
+    s0 = annealed.init(jax.random.PRNGKey(0))
+
+    def after_one(t, iteration):
+        s, m = t.run(s0.replace(iteration=jnp.asarray(iteration, s0.iteration.dtype)), 1)
+        return np.concatenate([np.ravel(x) for x in jax.tree.leaves(s.generator.params)]), m
+
+    a0, b0 = after_one(annealed, 0)[0], after_one(one, 0)[0]
+    a10, c10 = after_one(annealed, 10)[0], after_one(plain, 10)[0]
+    np.testing.assert_allclose(a0, b0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a10, c10, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(a0, after_one(plain, 0)[0], rtol=1e-5, atol=1e-6)  # β matters at iteration 0
+    for algorithm, gen, extra, message in (
+        ("gail", "ppo", {}, "nothing reads it here"),
+        ("airl", "soft_vi", {}, "nothing reads it here"),
+        ("airl", "ppo", {"entropy_weight": 1.0}, "nothing to anneal"),
+        ("airl", "ppo", {"entropy_anneal_iterations": -1}, "expected an int >= 0"),
+    ):
+        disc = {"entropy_anneal_iterations": 10, **extra}
+        with pytest.raises(ValueError, match=message):
+            make_config(algorithm, gen, discriminator=disc)

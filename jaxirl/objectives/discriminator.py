@@ -33,6 +33,10 @@ class DiscriminatorConfig:
     for AIRL; GAIL also takes ``"s"``/``"sas"``, AIRL ``"sa"``). ``num_steps``: discriminator updates per
     generator update (K). ``replay_rollouts``: how many recent rollouts the policy batch is drawn from.
     ``entropy_weight`` β: AIRL's reward for a plain RL generator is ``f − β log π`` (β = 1: Fu et al. 2018).
+    ``entropy_anneal_iterations`` N (static; 0 = off): β starts at Fu et al.'s 1 and moves linearly to
+    ``entropy_weight`` over the first N iterations — a small β sharpens the final policy, but from the start it let
+    the policy's entropy collapse before the reward was informative (spring halfcheetah, the GPU config's settings:
+    flat at the random policy's score for 75 of 100 iterations; ``benchmarks/results/quality_halfcheetah_spring.md``).
     AIRL's shaping discount ``γ`` is the generator's discount. ``absorbing``: treat termination as entering
     an absorbing state whose reward is learned too (Kostrikov et al. 2019; :mod:`jaxirl.objectives.absorbing`)
     — without it, environments that terminate bias the generator towards ending or prolonging episodes.
@@ -73,6 +77,7 @@ class DiscriminatorConfig:
     absorbing: bool = struct.field(default=False, **_STATIC)
     absorbing_scale: float = struct.field(default=models.DEFAULT_ABSORBING_SCALE, **_STATIC)
     log_pi_space: str = struct.field(default="action", **_STATIC)
+    entropy_anneal_iterations: int = struct.field(default=0, **_STATIC)
 
     def validate(self) -> "DiscriminatorConfig":
         for name, strict in (
@@ -94,6 +99,9 @@ class DiscriminatorConfig:
             raise ValueError(f"grad_penalty: {self.grad_penalty!r} with penalty: none weights no penalty; expected "
                              f"penalty: one of {', '.join(p for p in penalty_lib.PENALTIES if p != 'none')} "
                              f"(or grad_penalty: 0)")
+        n = self.entropy_anneal_iterations
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"entropy_anneal_iterations: expected an int >= 0 (0: off), got {n!r}")
         for name in ("num_steps", "expert_batch_size", "policy_batch_size", "replay_rollouts"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
