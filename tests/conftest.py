@@ -20,3 +20,18 @@ _CACHE = os.environ.get("JAXIRL_TEST_CACHE", os.path.join(os.path.dirname(__file
 jax.config.update("jax_compilation_cache_dir", os.path.abspath(_CACHE))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+import gc  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop every compiled program after each test module. Each XLA:CPU executable holds memory mappings of its
+    own, and one process running the whole suite reached ~50 000 of Linux's default 65 530 (`vm.max_map_count`) by
+    88 % of the tests on 2026-11-29; past the limit, XLA's next compile segfaulted (a clean clone's `.ci/run`
+    crashed in `test_update_rules.py`). Programs a later module needs again come back from the persistent cache."""
+    yield
+    jax.clear_caches()
+    gc.collect()
