@@ -27,13 +27,10 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import report  # noqa: E402
 
 
-def _median_seconds(fn, *args, rounds: int):
-    out = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        out.append(time.perf_counter() - t)
-    return float(np.median(out))
+def _seconds(fn, *args) -> float:
+    t = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    return time.perf_counter() - t
 
 
 def measure(name: str, backend: str, num_envs: int, rounds: int) -> dict:
@@ -48,8 +45,8 @@ def measure(name: str, backend: str, num_envs: int, rounds: int) -> dict:
     jax.block_until_ready(step(state, action))  # compile both before timing
     t_reset, t_step = [], []
     for _ in range(rounds):  # interleaved, so a busy machine slows both alike
-        t_reset.append(_median_seconds(reset, keys, rounds=1))
-        t_step.append(_median_seconds(step, state, action, rounds=1))
+        t_reset.append(_seconds(reset, keys))
+        t_step.append(_seconds(step, state, action))
     r, s = float(np.median(t_reset)), float(np.median(t_step))
     return dict(env=name, reset_ms=1e3 * r, step_ms=1e3 * s, ratio=r / s)
 

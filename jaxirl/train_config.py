@@ -53,7 +53,7 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         get_objective(self.algorithm)
-        gen_section = "ppo" if isinstance(self.generator, PPOConfig) else "soft_vi"
+        gen_section = "ppo" if isinstance(self.generator, PPOConfig) else "soft_vi"  # the YAML section's name
         for section, cfg in (("train", self), ("discriminator", self.discriminator), (gen_section, self.generator),
                              ("bc", self.bc)):
             _refuse_traced_static(cfg, section)
@@ -73,14 +73,13 @@ class TrainConfig:
                 f"got {type(self.generator).__name__}"
             )
         self._check_entropy_weight()
-        section = "ppo" if isinstance(self.generator, PPOConfig) else "soft_vi"
         try:  # the generator's own values, before any env is built (make_train checks them against the env too)
             if isinstance(self.generator, PPOConfig):
                 check_config(self.generator)
             else:
                 self.generator.validate()
         except ValueError as e:
-            raise ValueError(f"{section}.{e}") from None
+            raise ValueError(f"{gen_section}.{e}") from None
         if isinstance(self.generator, PPOConfig):  # one generator update per iteration
             check_anneal(self.generator.anneal_lr_updates, self.num_iterations)
         if not isinstance(self.bc, BCConfig):

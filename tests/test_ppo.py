@@ -12,6 +12,8 @@ import pytest
 from jaxirl import envs, nets
 from jaxirl.rl import evaluate, ppo
 
+from helpers import shift_policy_mean
+
 
 def _gae_loop(r, v, nv, term, trunc, gamma, lam):
     """Textbook GAE per env, written as plain Python loops."""
@@ -149,11 +151,7 @@ def test_ppo_ratio_is_one_before_the_first_step_even_with_saturated_actions():
     cfg = ppo.PPOConfig(num_steps=8, num_minibatches=1, update_epochs=1, hidden=(16,), policy_head="tanh_gaussian",
                         init_log_std=1.0)
     state = ppo.init(cfg, env, jax.random.PRNGKey(0))
-    actor = state.params["actor"]
-    bias = actor["params"]["MLP_0"]["Dense_1"]["bias"]
-    actor = {"params": {**actor["params"], "MLP_0": {**actor["params"]["MLP_0"],
-             "Dense_1": {**actor["params"]["MLP_0"]["Dense_1"], "bias": bias + jnp.array([7.0, -5.0])}}}}
-    state = state.replace(params={**state.params, "actor": actor})
+    state = shift_policy_mean(state, [7.0, -5.0])
     _, ro = jax.jit(lambda s, k: ppo.rollout(cfg, s, env, env.reset(k), k))(state, jax.random.PRNGKey(1))
     assert float(jnp.mean(jnp.abs(ro.raw_action[..., 0]) > 8.0)) > 0.2
     np.testing.assert_allclose(jnp.tanh(ro.raw_action), ro.transition.action, atol=1e-6)  # (XLA's tanh in jit)

@@ -19,6 +19,8 @@ from jaxirl.rl import ppo
 from jaxirl.train import make_train
 from jaxirl.train_config import make_config
 
+from helpers import shift_policy_mean
+
 
 def _small_rollout(cfg, seed=0, num_envs=4, episode_length=20):
     env = envs.make("pointmass", num_envs, episode_length=episode_length)
@@ -306,11 +308,7 @@ def test_act_deterministic_is_the_squashed_mean():
     cfg = ppo.PPOConfig(hidden=(8,))
     env = envs.make("pointmass", 2, episode_length=10)
     state = ppo.init(cfg, env, jax.random.PRNGKey(0))
-    actor = state.params["actor"]
-    bias = actor["params"]["MLP_0"]["Dense_1"]["bias"]
-    actor = {"params": {**actor["params"], "MLP_0": {**actor["params"]["MLP_0"],
-                        "Dense_1": {**actor["params"]["MLP_0"]["Dense_1"], "bias": bias + jnp.array([3.0, -2.0])}}}}
-    state = state.replace(params={**state.params, "actor": actor})
+    state = shift_policy_mean(state, [3.0, -2.0])
     obs = jax.random.normal(jax.random.PRNGKey(1), (5, 6))
     mean = ppo.policy_output(cfg, state, obs)[:, :2]
     assert float(jnp.max(jnp.abs(mean))) > 1.5

@@ -56,7 +56,8 @@ class DiscriminatorConfig:
     runs to its ceiling and its mean, which then barely changes the executed actions, stops being trained.
     AIRL's objective ``KL(π ‖ π_E)`` is the same in either space (KL is invariant under the bijection
     ``a = tanh u``), but a state-only ``f`` cannot absorb that action-dependent term, which for near-saturated
-    expert actions (``|a| → 1``) reaches ~13 nats per dimension (``−log(1 − a²)`` at the clip ``|a| = 1 − 10⁻⁶``) and dominates the logit.
+    expert actions (``|a| → 1``) reaches ~13 nats per dimension (``−log(1 − a²)`` at the clip ``|a| = 1 − 10⁻⁶``)
+    and dominates the logit.
     """
 
     learning_rate: float = 3e-4

@@ -44,10 +44,10 @@ class SoftVIConfig:
             a = np.asarray(t)
             if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)) or np.any(a <= 0):
                 raise ValueError(f"temperature: expected a finite number > 0, got {t!r}")
-        for name in ("num_steps", "max_iter"):
+        for name, nullable in (("num_steps", False), ("max_iter", True)):
             v = getattr(self, name)
-            if (v is not None or name != "max_iter") and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
-                raise ValueError(f"{name}: expected a positive int{' or null' if name == 'max_iter' else ''}, got {v!r}")
+            if (v is not None or not nullable) and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+                raise ValueError(f"{name}: expected a positive int{' or null' if nullable else ''}, got {v!r}")
         if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float)) or not 0 < self.tol < float("inf"):
             raise ValueError(f"tol: expected a finite positive number, got {self.tol!r}")
         return self

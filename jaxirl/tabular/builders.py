@@ -213,7 +213,8 @@ def random_mdp(
     horizon: Optional[int] = None,
     key: Optional[jax.Array] = None,
 ) -> TabularProblem:
-    """A random "Garnet" MDP (Archibald et al. 1995; the name as in Bhatnagar et al. 2009): each (s, a) leads to ``branching`` distinct random next states.
+    """A random "Garnet" MDP (Archibald et al. 1995; the name as in Bhatnagar et al. 2009): each (s, a) leads to
+    ``branching`` distinct random next states.
 
     Probabilities are Dirichlet(1, …, 1) (``branching = 1`` gives deterministic dynamics); initial
     distribution uniform; features one-hot; reward standard normal per state (``features @ reward``).

@@ -13,7 +13,8 @@ log-likelihood ``−Σ_t γ^t log π(a_t | s_t)`` of the demonstrated actions wi
 value replaced by its expectation under the dynamics — not the likelihood of the demonstrated trajectories
 (for finitely many demonstrations the two differ by a term that depends on ``r``; see
 :mod:`jaxirl.tabular.soft_vi`). Either way its gradient is ``∂loss/∂r(s) = μ_π(s) − μ_E(s)`` (Ziebart et al.
-2008, Eq. 6; Wulfmeier et al. 2016, Eq. 9): expected minus expert (discounted) state visitation, ``μ(s) = Σ_t γ^t P(s_t = s)`` over the H
+2008, Eq. 6; Wulfmeier et al. 2016, Eq. 9): expected minus expert (discounted) state visitation,
+``μ(s) = Σ_t γ^t P(s_t = s)`` over the H
 decisions (finite horizon) or all t (infinite horizon; the discounted analogue of the likelihood, whose
 normaliser is the discounted soft value). ``μ_π`` is exact (soft VI + forward messages,
 :func:`~jaxirl.tabular.visitation.visitation`) in :func:`maxent_irl`, and estimated from trajectories

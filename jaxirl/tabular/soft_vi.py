@@ -38,8 +38,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxirl.tabular.mdp import (DEFAULT_MAX_ITER, TabularMDP, backup_operator, check_reward, expected_reward,  # noqa: F401
-                                iteration_cap, positive_number, unit_scale)
+from jaxirl.tabular.mdp import (TabularMDP, backup_operator, check_reward, expected_reward, iteration_cap,
+                                positive_number, unit_scale)
 
 
 @struct.dataclass

@@ -54,7 +54,11 @@ def visitation(
     tol: float = 1e-6,
     max_iter: Optional[int] = None,
 ) -> VisitationResult:
-    """Visitation of ``policy`` (``(H, S, A)`` or ``(S, A)`` for finite horizons, ``(S, A)`` otherwise)."""
+    """Visitation of ``policy`` (``(H, S, A)`` or ``(S, A)`` for finite horizons, ``(S, A)`` otherwise).
+
+    Infinite horizon: a linear solve for dense MDPs of at most ``solve_max_states`` states, else forward messages
+    until one step changes the visitation by at most ``tol`` of its largest value, or ``max_iter`` steps (``None``:
+    :func:`jaxirl.tabular.mdp.iteration_cap` for the discount, at least 100 000)."""
     _check_policy(mdp, policy)
     # the MDP's precision and the policy's, whichever is wider (a float32 policy on a float64 MDP crashed the
     # finite-horizon scan and solved the infinite-horizon one in float32)
