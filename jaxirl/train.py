@@ -228,7 +228,7 @@ class Trainer:
         beta = jnp.asarray(disc.entropy_weight, jnp.float32)
         return beta + (1.0 - beta) * jnp.clip(1.0 - jnp.asarray(iteration, jnp.float32) / n, 0.0, 1.0)
 
-    def _reward_of(self, params, gen_state, iteration):
+    def _reward_of(self, params, gen_state, iteration=0):  # (iterations done: where an annealed β stands)
         model = self.model
         beta = self.entropy_weight_at(iteration)
 
