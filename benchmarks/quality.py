@@ -198,6 +198,7 @@ def run_one(env_name, algorithm, seeds, overrides):
     row = _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, [],
                expert_policy_score(meta, trainer), start_s=init_s)
     row["curve"] = in_scan_curve(mean_det, config.eval_every, run_s, init_s)
+    row["program_gib"] = aot.footprint_gib(compiled)
     row["init_s"] = init_s
     return row
 
@@ -291,6 +292,12 @@ def run_timed(env_name, algorithm, seeds, overrides, time_limit, chunk, on_chunk
     times = {}
     programs = build_timed_programs(trainer, groups[0], chunk, times)
     compile_s = time.perf_counter() - t
+    gib = aot.footprint_gib(programs["chunk"])
+
+    def timed_row(runs_):
+        return dict(_timed_row(env_name, algorithm, config, env, trainer, compile_s, runs_, one_at_a_time, expert),
+                    program_gib=gib)
+
     print(f"  {algorithm} {env_name}: start-up {compile_s:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in times.items())
           + ")" + (f"; waiting for {wait_for}" if wait_for and not os.path.exists(wait_for) else ""), flush=True)
     while wait_for and not os.path.exists(wait_for):
@@ -311,11 +318,11 @@ def run_timed(env_name, algorithm, seeds, overrides, time_limit, chunk, on_chunk
             print(f"  {algorithm} {env_name}{label}: {rec['iters']} iterations, {rec['train_s']:.1f} s "
                   f"(+{rec['eval_s']:.1f} s evaluating): score det {float(rec['det'].mean()):.3f}", flush=True)
             if on_chunk is not None and not runs:
-                on_chunk(_timed_row(env_name, algorithm, config, env, trainer, compile_s, [run], one_at_a_time, expert))
+                on_chunk(timed_row([run]))
         runs.append(run)
         if on_chunk is not None and g:
-            on_chunk(_timed_row(env_name, algorithm, config, env, trainer, compile_s, runs, one_at_a_time, expert))
-    return _timed_row(env_name, algorithm, config, env, trainer, compile_s, runs, one_at_a_time, expert)
+            on_chunk(timed_row(runs))
+    return timed_row(runs)
 
 
 def write_report(path, rows, argv):
@@ -360,6 +367,11 @@ def write_report(path, rows, argv):
             pts = ", ".join(f"{t:g} s/{i}: {v:.2f}" for t, i, v in r["curve"])
             init = f" (init {r['init_s']:.1f} s, included)" if r.get("init_s") is not None else ""
             lines.append(f"- {r['env']} {r['algorithm']}{init}: {pts}")
+    sized = [r for r in rows if r.get("program_gib") is not None]
+    if sized:
+        lines += ["", "Memory of the training program (all its seeds; XLA's buffer assignment: arguments, outputs and "
+                  "temporaries, `aot.footprint_gib`): " +
+                  ", ".join(f"{r['env']} {r['algorithm']} {r['program_gib']:.3g} GiB" for r in sized) + "."]
     diags = [r for r in rows if r.get("diagnostics")]
     if diags:
         lines += ["", "Training diagnostics at the end of each chunk (iterations: seed means at the chunk's last "

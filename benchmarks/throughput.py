@@ -151,7 +151,8 @@ def bench_row(env, demos, unroll, iterations, repeats, parts=PARTS):
     trace_s = time.perf_counter() - t
     times = {}
     compiled = aot.compile_concurrently({k: low for k, (low, _, _) in lowered.items()}, times)
-    row = {"compile_s": times["compile wall"], "trace_s": trace_s}
+    row = {"compile_s": times["compile wall"], "trace_s": trace_s,
+           "gib": max((g for g in map(aot.footprint_gib, compiled.values()) if g is not None), default=None)}
     best = {k: float("inf") for k in lowered}
     for _ in range(repeats):
         for k, (_, args, _) in lowered.items():
@@ -166,10 +167,11 @@ def write_report(path, rows, p, repeats, argv):
         f"- backend {p['backend']}, unroll T = {p['unroll']}, {p['iterations']} iterations per timed call, "
         "PPO 4 epochs × 4 minibatches, 5 discriminator steps of 1024 + 1024 samples; compiled ahead of time "
         f"(the four programs of a row concurrently), timed one at a time in {repeats} rounds (each program once per "
-        "round), best of each.",
+        "round), best of each. 'GiB': the row's largest program's memory by XLA's buffer assignment (arguments, "
+        "outputs and temporaries; `aot.footprint_gib`).",
         "",
-        "| env | num_envs | (a) bare | (b) PPO | (c) GAIL | (d) AIRL | PPO/bare | GAIL/bare | AIRL/bare | trace s | compile s | row s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| env | num_envs | (a) bare | (b) PPO | (c) GAIL | (d) AIRL | PPO/bare | GAIL/bare | AIRL/bare | trace s | compile s | row s | GiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     def rate(r, k):
         return f"{r[k]:,.0f}" if k in r else "—"
@@ -181,7 +183,8 @@ def write_report(path, rows, p, repeats, argv):
         lines.append(
             f"| {r['env']} | {r['num_envs']} | {rate(r, 'bare')} | {rate(r, 'ppo')} | {rate(r, 'gail')} | "
             f"{rate(r, 'airl')} | {ratio(r, 'ppo')} | {ratio(r, 'gail')} | {ratio(r, 'airl')} | "
-            f"{r['trace_s']:.0f} | {r['compile_s']:.0f} | {r['wall']:.0f} |"
+            f"{r['trace_s']:.0f} | {r['compile_s']:.0f} | {r['wall']:.0f} | "
+            f"{'—' if r.get('gib') is None else format(r['gib'], '.3g')} |"
         )
     report.write(path, lines)
 

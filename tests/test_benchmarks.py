@@ -5,6 +5,8 @@ import math
 import os
 import sys
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -78,6 +80,8 @@ def test_quality_script_time_limited_chunks_wait_and_report(tmp_path):
         "- pointmass gail (episode length / D(policy) / true reward per step): ")[1].splitlines()[0]
     length, d_policy, true_reward = (float(v) for v in diag.removeprefix("2: ").split(" / "))
     assert length >= 0 and 0.0 <= d_policy <= 1.0 and math.isfinite(true_reward)  # 0: no episode ended yet
+    gib = float(text.split("Memory of the training program")[1].split("pointmass gail ")[1].split(" GiB")[0])
+    assert 0 < gib < 1  # the chunk program of 2 seeds × 4 pointmass envs: a few MB
     # bad arguments: clear errors before anything compiles
     for bad in (["--time-limit", "-1"], ["--chunk", "-2", "--time-limit", "1"], ["--chunk", "2"]):
         with pytest.raises(SystemExit):
@@ -209,6 +213,7 @@ def test_throughput_script_runs_and_reports(tmp_path):
     rates = [float(c.replace(",", "")) for c in cells[3:7]]  # bare, PPO, GAIL, AIRL env-steps/s
     assert all(r > 0 for r in rates)
     assert abs(float(cells[9]) - rates[3] / rates[0]) < 0.01  # AIRL/bare is the ratio of the rates
+    assert 0 < float(cells[13]) < 1  # the largest program's memory (GiB): pointmass × 8 envs is a few MB
     # --parts: only the programs asked for (here bare stepping, the same program as above), the others shown as '—'
     throughput.main(["--envs", "pointmass", "--backend", "none", "--num-envs", "8", "--unroll", "4",
                      "--iterations", "2", "--repeats", "1", "--parts", "bare", "--output", str(report)])
@@ -216,6 +221,15 @@ def test_throughput_script_runs_and_reports(tmp_path):
             if line.startswith("| pointmass |")]
     assert len(rows) == 1 and rows[0][2] == "8"
     assert float(rows[0][3].replace(",", "")) > 0 and rows[0][4:10] == ["—"] * 6
+
+
+def test_footprint_counts_arguments_outputs_and_temporaries_once():
+    """``aot.footprint_gib``: a 4 KiB argument and its 4 KiB output are 8 KiB; donated, the output reuses the
+    argument's buffer and the program needs 4 KiB."""
+    aot = _benchmark("aot")
+    x = jnp.ones(1024, jnp.float32)
+    assert aot.footprint_gib(jax.jit(lambda v: v * 2).lower(x).compile()) * 2**30 == 8192
+    assert aot.footprint_gib(jax.jit(lambda v: v * 2, donate_argnums=0).lower(x).compile()) * 2**30 == 4096
 
 
 def test_reset_cost_script_times_reset_and_step(tmp_path):
