@@ -17,6 +17,17 @@ def load_reward(run_dir: str, which=None):
     return _load(run_dir, which)
 
 
+def load_reward_model(run_dir: str, which=None):
+    """``(model, params, which)`` of a finished run's learned reward, for code that needs the parameters
+    themselves (a vmap over several runs' rewards, gradients in the parameters):
+    ``jaxirl.reward.reward_fn(model, params, which)`` is :func:`load_reward`'s function, and
+    ``jaxirl.reward.learned_reward(model, params, jaxirl.reward.encode(model, obs, action, next_obs), which)``
+    its body, pure in ``params``."""
+    from jaxirl.jobs.train import _reward_model
+
+    return _reward_model(run_dir, which)
+
+
 def save_reward(directory: str, trainer, state) -> str:
     """Write one run's learned reward (``state`` from ``trainer.train`` / ``trainer.run``) where
     :func:`load_reward` reads it: ``reward_model.json`` and ``reward.msgpack`` in ``directory``."""

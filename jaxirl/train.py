@@ -403,8 +403,8 @@ class Trainer:
         :func:`jaxirl.load_reward` returns from the run folder — or ``which``). ``state``: one run's; for vmapped
         runs ``jax.vmap(lambda s, o, a, n: trainer.reward_fn(s)(o, a, n))(states, obs, act, next_obs)``, or one lane
         ``jax.tree.map(lambda x: x[i], states)``."""
-        if which is None and self.model.kind == "gail" and self.reward_type in reward_lib.GAIL_REWARDS:
-            which = self.reward_type
+        if which is None and self.model.kind == "gail":
+            which = reward_lib.default_which(self.reward_type, self.config.algorithm)
         return reward_lib.reward_fn(self.model, state.reward, which)
 
 

@@ -35,8 +35,16 @@ def _blocks() -> list[str]:
 
 
 def test_readme_python_examples_run():
+    from jaxirl.objectives import OBJECTIVES
+
     namespace: dict = {}
-    exec(compile(_blocks(), "README.md (python blocks)", "exec"), namespace)  # noqa: S102
+    before = dict(OBJECTIVES)
+    try:
+        exec(compile(_blocks(), "README.md (python blocks)", "exec"), namespace)  # noqa: S102
+    finally:  # the Architecture section registers an objective of its own: not for the other tests
+        OBJECTIVES.clear()
+        OBJECTIVES.update(before)
+    assert namespace["lsgan"].name == "lsgan"
     # the tabular example learned a reward; the adversarial one trained and returns a usable reward
     assert np.all(np.isfinite(np.asarray(namespace["result"].reward)))
     (demos, meta), trainer, state = namespace["expert_data"], namespace["trainer"], namespace["state"]

@@ -441,6 +441,19 @@ def test_save_reward_from_python_is_what_load_reward_reads(setup, tmp_path, algo
     obs, act, nxt = demos.obs[:8], demos.action[:8], demos.next_obs[:8]
     np.testing.assert_allclose(np.asarray(loaded(obs, act, nxt)), np.asarray(trainer.reward_fn(state)(obs, act, nxt)),
                                rtol=1e-6)
+    # the same reward, pure in its parameters: its gradient in them exists and a vmap over two parameter sets works
+    from jaxirl import reward as R
+
+    model, params, which = jaxirl.load_reward_model(str(tmp_path / "r"))
+    assert which == ("log_d" if algorithm == "gail" else None)
+
+    def r_of(p):
+        return R.learned_reward(model, p, R.encode(model, obs, act, nxt), which)
+
+    np.testing.assert_allclose(np.asarray(r_of(params)), np.asarray(loaded(obs, act, nxt)), rtol=1e-6)
+    assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(jax.grad(lambda p: r_of(p).sum())(params)))
+    both = jax.vmap(r_of)(jax.tree.map(lambda x: jnp.stack([x, 2 * x]), params))
+    np.testing.assert_allclose(np.asarray(both[0]), np.asarray(r_of(params)), rtol=1e-6)
     two = jax.tree.map(lambda x: jnp.stack([x, x]), state)
     with pytest.raises(ValueError, match="one run's TrainState.*one lane"):
         jaxirl.save_reward(str(tmp_path / "two"), trainer, two)

@@ -64,7 +64,9 @@ def make(
     num_envs = _positive_int("num_envs", num_envs)
     episode_length = _positive_int("episode_length", episode_length)
     if name not in env_names():
-        raise ValueError(f"name: unknown environment {name!r}; valid names are {', '.join(env_names())}")
+        raise ValueError(f"name: unknown environment {name!r}; valid names are {', '.join(env_names())} (an env of "
+                         "one's own with the Brax Env interface: wrap it as jaxirl.envs.VecEnv(env, num_envs, "
+                         "episode_length) and train it from Python, README 'Python')")
     if name == "pointmass":
         if backend is not None:
             raise ValueError(f"backend: 'pointmass' is pure JAX and takes backend=None, got {backend!r}")

@@ -332,8 +332,8 @@ def _reward_model(run_dir: str, which: str | None):
                          f"this version knows {', '.join(sorted(known))}")
     model = reward_lib.RewardModel(**fields).validate()
     params = io.load_pytree(params_path, reward_lib.init(model, jax.random.PRNGKey(0)))
-    if which is None and model.kind == "gail":
-        which = spec.get("reward_type") if spec.get("reward_type") in reward_lib.GAIL_REWARDS else None
+    if which is None and model.kind == "gail" and spec.get("reward_type") is not None:
+        which = reward_lib.default_which(spec["reward_type"], f"{spec.get('algorithm')!r} (run {run_dir!r})")
     return model, params, which
 
 

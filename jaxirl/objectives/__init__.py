@@ -1,12 +1,42 @@
 """Adversarial objectives: GAIL (Ho & Ermon 2016) and AIRL (Fu et al. 2018), their discriminator step,
 gradient penalties and the policy-sample replay buffer. Add an algorithm by writing a module that
-builds an :class:`Objective` and registering it in :data:`OBJECTIVES`."""
+builds an :class:`Objective` (its logit, generator reward and, optionally, its discriminator loss) and passing it
+to :func:`register_objective`."""
 
 from jaxirl.objectives import absorbing, airl, gail, penalty, replay
 from jaxirl.objectives.base import Objective, discriminator_bce, discriminator_metrics
 from jaxirl.objectives.discriminator import DiscriminatorConfig
 
 OBJECTIVES = {"gail": gail.OBJECTIVE, "airl": airl.OBJECTIVE}
+
+
+def register_objective(objective: Objective, replace: bool = False) -> Objective:
+    """Make ``objective`` a valid ``train.algorithm`` (:data:`OBJECTIVES`) for configs, ``make_config`` /
+    ``make_train`` and the ``jaxirl`` command run in this process (e.g. from a script that registers it and
+    then calls ``jaxirl.cli.main``). Its fields are checked here; a name already taken by another objective is
+    refused unless ``replace``. Returns ``objective``."""
+    if not isinstance(objective, Objective):
+        raise ValueError(f"objective: expected a jaxirl.objectives.Objective, got {type(objective).__name__}")
+    if not isinstance(objective.name, str) or not objective.name.isidentifier():
+        raise ValueError(f"name: expected an identifier (letters, digits, '_'), got {objective.name!r}")
+    taken = OBJECTIVES.get(objective.name)
+    if taken is not None and taken is not objective and not replace:
+        raise ValueError(f"name: {objective.name!r} is already an objective; choose another name or pass "
+                         "replace=True")
+    if objective.reward_kind not in ("gail", "airl"):
+        raise ValueError(f"reward_kind: expected 'gail' (a logit network) or 'airl' (g + γh(s′) − h(s)), "
+                         f"got {objective.reward_kind!r}")
+    if not isinstance(objective.uses_log_prob, bool):
+        raise ValueError(f"uses_log_prob: expected True or False, got {objective.uses_log_prob!r}")
+    rt = objective.reward_types
+    if not isinstance(rt, tuple) or not rt or not all(isinstance(t, str) for t in rt) or "auto" in rt:
+        raise ValueError(f"reward_types: expected a non-empty tuple of names (not 'auto'; the first is the "
+                         f"default), got {rt!r}")
+    for field in ("logit", "generator_reward", "absorbing_reward", "expert_loss", "policy_loss", "metrics"):
+        if not callable(getattr(objective, field)):
+            raise ValueError(f"{field}: expected a function, got {getattr(objective, field)!r}")
+    OBJECTIVES[objective.name] = objective
+    return objective
 
 
 def get_objective(name: str) -> Objective:
@@ -26,6 +56,7 @@ __all__ = [
     "discriminator_metrics",
     "gail",
     "get_objective",
+    "register_objective",
     "penalty",
     "replay",
 ]

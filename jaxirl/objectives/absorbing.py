@@ -27,17 +27,26 @@ Time-limit truncations are not terminations and get neither term.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
+
+from jaxirl.objectives.base import expert_bce, policy_bce
+
+
+def discriminator_loss(expert_logit, policy_logit, absorbing_logit, expert_terminated, policy_terminated,
+                       expert_loss=expert_bce, policy_loss=policy_bce):
+    """The discriminator's loss over the batches augmented with absorbing transitions: each side's mean
+    per-sample loss (``expert_loss``, ``policy_loss``: an objective's, binary cross-entropy by default), with
+    the absorbing state's loss weighted as that side's fraction ``τ`` of terminated transitions."""
+    tau_e = jnp.mean(expert_terminated)
+    tau_p = jnp.mean(policy_terminated)
+    expert = (jnp.mean(expert_loss(expert_logit)) + tau_e * expert_loss(absorbing_logit)) / (1.0 + tau_e)
+    policy = (jnp.mean(policy_loss(policy_logit)) + tau_p * policy_loss(absorbing_logit)) / (1.0 + tau_p)
+    return expert + policy
 
 
 def discriminator_bce(expert_logit, policy_logit, absorbing_logit, expert_terminated, policy_terminated):
     """Binary cross-entropy (expert label 1) over the batches augmented with absorbing transitions."""
-    tau_e = jnp.mean(expert_terminated)
-    tau_p = jnp.mean(policy_terminated)
-    expert = (jnp.mean(jax.nn.softplus(-expert_logit)) + tau_e * jax.nn.softplus(-absorbing_logit)) / (1.0 + tau_e)
-    policy = (jnp.mean(jax.nn.softplus(policy_logit)) + tau_p * jax.nn.softplus(absorbing_logit)) / (1.0 + tau_p)
-    return expert + policy
+    return discriminator_loss(expert_logit, policy_logit, absorbing_logit, expert_terminated, policy_terminated)
 
 
 def terminal_bonus(absorbing_reward, terminated, discount):

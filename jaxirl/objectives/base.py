@@ -8,14 +8,24 @@ An objective (GAIL, AIRL, ...) is a small module that fills an :class:`Objective
   generator is trained on (``maxent=True`` for a generator that already maximises entropy, such as
   soft value iteration; ``log_pi`` may then be ``None``);
 * ``absorbing_reward(score, reward_type)``: the generator reward in the absorbing state after termination,
-  given its learned score (:mod:`jaxirl.objectives.absorbing`).
+  given its learned score (:mod:`jaxirl.objectives.absorbing`);
 
-The discriminator is trained by binary cross-entropy on logits with the expert labelled 1
+and, optionally (the defaults are GAIL's and AIRL's):
+
+* ``expert_loss(ℓ)`` and ``policy_loss(ℓ)``: the discriminator's loss per sample, elementwise, on the expert's
+  and on the policy's side; the loss is ``E_expert[expert_loss(ℓ)] + E_policy[policy_loss(ℓ)]`` (with absorbing
+  states, each absorbing transition is one more sample of its side: :mod:`jaxirl.objectives.absorbing`);
+* ``metrics(expert_logit, policy_logit)``: the discriminator's diagnostics, a dict of scalars.
+
+The default loss is the binary cross-entropy on logits with the expert labelled 1
 (Goodfellow et al. 2014; Ho & Ermon 2016, eq. 17)::
 
     L(ψ) = −E_expert[log D] − E_policy[log(1 − D)] = E_expert[softplus(−ℓ)] + E_policy[softplus(ℓ)]
 
-written with ``softplus`` (``log(1 + e^x)``) so that it is finite for any logit.
+written with ``softplus`` (``log(1 + e^x)``) so that it is finite for any logit. A least-squares GAN
+discriminator (Mao et al. 2017), for instance, is ``expert_loss = lambda l: (l - 1) ** 2``,
+``policy_loss = jnp.square``. Register a new objective with :func:`jaxirl.objectives.register_objective`; it
+is then a valid ``train.algorithm`` (configs, ``make_config``, the ``jaxirl`` command in that process).
 """
 
 from __future__ import annotations
@@ -24,6 +34,31 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+
+
+def expert_bce(logit: jax.Array) -> jax.Array:
+    """The cross-entropy of an expert sample (label 1), per sample: ``−log D = softplus(−ℓ)``."""
+    return jax.nn.softplus(-logit)
+
+
+def policy_bce(logit: jax.Array) -> jax.Array:
+    """The cross-entropy of a policy sample (label 0), per sample: ``−log(1 − D) = softplus(ℓ)``."""
+    return jax.nn.softplus(logit)
+
+
+def discriminator_bce(expert_logit: jax.Array, policy_logit: jax.Array) -> jax.Array:
+    """Binary cross-entropy of the discriminator, expert label 1 (see the module docstring)."""
+    return jnp.mean(expert_bce(expert_logit)) + jnp.mean(policy_bce(policy_logit))
+
+
+def discriminator_metrics(expert_logit: jax.Array, policy_logit: jax.Array) -> dict:
+    """Accuracies (threshold ``D = ½``, i.e. ``ℓ = 0``) and mean ``D`` on each side."""
+    return {
+        "disc_acc_expert": jnp.mean((expert_logit > 0).astype(jnp.float32)),
+        "disc_acc_policy": jnp.mean((policy_logit < 0).astype(jnp.float32)),
+        "disc_d_expert": jnp.mean(jax.nn.sigmoid(expert_logit)),
+        "disc_d_policy": jnp.mean(jax.nn.sigmoid(policy_logit)),
+    }
 
 
 class Objective(NamedTuple):
@@ -36,18 +71,6 @@ class Objective(NamedTuple):
     generator_reward: Callable
     reward_types: tuple  # allowed values of ``reward_type`` ("default" only when there is no choice)
     absorbing_reward: Callable
-
-
-def discriminator_bce(expert_logit: jax.Array, policy_logit: jax.Array) -> jax.Array:
-    """Binary cross-entropy of the discriminator, expert label 1 (see the module docstring)."""
-    return jnp.mean(jax.nn.softplus(-expert_logit)) + jnp.mean(jax.nn.softplus(policy_logit))
-
-
-def discriminator_metrics(expert_logit: jax.Array, policy_logit: jax.Array) -> dict:
-    """Accuracies (threshold ``D = ½``, i.e. ``ℓ = 0``) and mean ``D`` on each side."""
-    return {
-        "disc_acc_expert": jnp.mean((expert_logit > 0).astype(jnp.float32)),
-        "disc_acc_policy": jnp.mean((policy_logit < 0).astype(jnp.float32)),
-        "disc_d_expert": jnp.mean(jax.nn.sigmoid(expert_logit)),
-        "disc_d_policy": jnp.mean(jax.nn.sigmoid(policy_logit)),
-    }
+    expert_loss: Callable = expert_bce
+    policy_loss: Callable = policy_bce
+    metrics: Callable = discriminator_metrics

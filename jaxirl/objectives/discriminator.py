@@ -1,13 +1,14 @@
 """Discriminator configuration and one discriminator gradient step (any :class:`Objective`).
 
-The loss is the binary cross-entropy of :func:`jaxirl.objectives.base.discriminator_bce` plus
-``grad_penalty × penalty`` (:mod:`jaxirl.objectives.penalty`). Adam (Kingma & Ba 2015) with global-norm
+The loss is the objective's (by default the binary cross-entropy of
+:func:`jaxirl.objectives.base.discriminator_bce`) plus ``grad_penalty × penalty`` (:mod:`jaxirl.objectives.penalty`). Adam (Kingma & Ba 2015) with global-norm
 clipping; the learning rate is applied by hand so that it can be a traced (vmapped) value.
 """
 
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import struct
@@ -15,7 +16,7 @@ from flax import struct
 from jaxirl import nets
 from jaxirl.objectives import absorbing as absorbing_lib
 from jaxirl.objectives import penalty as penalty_lib
-from jaxirl.objectives.base import Objective, discriminator_bce, discriminator_metrics
+from jaxirl.objectives.base import Objective
 from jaxirl.reward import models
 
 _STATIC = dict(pytree_node=False)
@@ -169,16 +170,17 @@ def step(
         lp = objective.logit(model, p, policy, policy_log_pi, discount)
         la = models.absorbing_score(model, p) if model.absorbing else None
         if la is None:
-            bce = discriminator_bce(le, lp)
+            loss = jnp.mean(objective.expert_loss(le)) + jnp.mean(objective.policy_loss(lp))
         else:
-            bce = absorbing_lib.discriminator_bce(le, lp, la, expert.terminated, policy.terminated)
+            loss = absorbing_lib.discriminator_loss(le, lp, la, expert.terminated, policy.terminated,
+                                                    objective.expert_loss, objective.policy_loss)
         pen = penalty_lib.gradient_penalty(
             config.penalty, lambda x: models.score(model, p, x, discount), expert, policy, key
         )
-        metrics = {"disc_loss": bce, "disc_penalty": pen, **discriminator_metrics(le, lp)}
+        metrics = {"disc_loss": loss, "disc_penalty": pen, **objective.metrics(le, lp)}
         if la is not None:
             metrics["disc_absorbing_score"] = la
-        return bce + config.grad_penalty * pen, metrics
+        return loss + config.grad_penalty * pen, metrics
 
     (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params.net)
     updates, opt_state = optimizer(config).update(grads, opt_state, params.net)

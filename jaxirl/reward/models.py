@@ -260,6 +260,19 @@ def absorbing_score(model: RewardModel, params: RewardParams) -> jax.Array:
     return model.absorbing_scale * params.net["absorbing"]
 
 
+def default_which(reward_type: str, algorithm: str) -> str:
+    """The re-usable form of a logit network's reward: the one its generator was trained with,
+    ``reward_type``, which must be one this module computes (:data:`GAIL_REWARDS`). An objective of one's own
+    with another reward type is refused rather than silently replaced by the logit: name a form with
+    ``which``."""
+    if reward_type not in GAIL_REWARDS:
+        raise ValueError(f"which: the objective {algorithm} trained its generator on reward_type {reward_type!r}, "
+                         f"which the re-usable reward does not compute; pass which= one of {', '.join(GAIL_REWARDS)} "
+                         "(a form of the discriminator's logit), or compute it from the logit "
+                         "(jaxirl.reward.learned_reward(..., which='logit'))")
+    return reward_type
+
+
 def _check_which(model: RewardModel, which: Optional[str]) -> str:
     allowed = {"mlp": ("r",), "airl": ("g",), "gail": GAIL_REWARDS}[model.kind]
     which = allowed[0] if which is None and model.kind != "gail" else which
