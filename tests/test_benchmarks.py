@@ -232,6 +232,21 @@ def test_footprint_counts_arguments_outputs_and_temporaries_once():
     assert aot.footprint_gib(jax.jit(lambda v: v * 2, donate_argnums=0).lower(x).compile()) * 2**30 == 4096
 
 
+def test_footprint_script_compiles_the_quality_programs_and_reports_their_memory(tmp_path):
+    """``footprint.py``: the programs ``quality.py --time-limit`` trains with (here the same as the quality test's:
+    a compile-cache hit), compiled and never run; their memory in a row, a missing config skipped."""
+    footprint = _benchmark("footprint")
+    report = tmp_path / "fp.md"
+    footprint.main(["--envs", "pointmass", "nope", "--algorithms", "gail", "--seeds", "2", "--output", str(report),
+                    *TINY_QUALITY])
+    rows = [[c.strip() for c in line.split("|")] for line in report.read_text().splitlines()
+            if line.startswith("| pointmass |") or line.startswith("| nope |")]
+    assert rows[0][3:5] == ["2", "4"]  # seeds, num_envs
+    init, chunk, evaluation = (float(c) for c in rows[0][5:8])
+    assert 0 < init < chunk < 0.01 and 0 < evaluation < 0.01  # a few MB; the chunk holds the rollouts and updates
+    assert "skipped: config file not found" in rows[1][5]
+
+
 def test_reset_cost_script_times_reset_and_step(tmp_path):
     """``reset_cost.py`` on the spring inverted pendulum (tiny): one row whose ratio is reset / step."""
     reset_cost = _benchmark("reset_cost")
