@@ -340,7 +340,7 @@ def test_a_registered_objective_trains_with_its_own_loss(registry):
     # the run's discriminator loss is LSGAN's E[(ℓ_E − 1)²] + E[ℓ_π²], by the objective's own metrics of the batch
     m = {k: float(v[0]) for k, v in metrics.items() if k in ("disc_loss", "e1", "e2", "p2")}
     np.testing.assert_allclose(m["disc_loss"], m["e2"] - 2 * m["e1"] + 1 + m["p2"], rtol=1e-5)
-    with pytest.raises(ValueError, match="reward_type 'lsgan'.*pass which="):
+    with pytest.raises(ValueError, match="reward_type 'lsgan'.*which= in Python, train.reward_which="):
         trainer.reward_fn(state)
     assert trainer.reward_fn(state, which="logit")(obs[:3], demos.action[:3]).shape == (3,)
     for bad, message in (

@@ -267,9 +267,9 @@ def default_which(reward_type: str, algorithm: str) -> str:
     ``which``."""
     if reward_type not in GAIL_REWARDS:
         raise ValueError(f"which: the objective {algorithm} trained its generator on reward_type {reward_type!r}, "
-                         f"which the re-usable reward does not compute; pass which= one of {', '.join(GAIL_REWARDS)} "
-                         "(a form of the discriminator's logit), or compute it from the logit "
-                         "(jaxirl.reward.learned_reward(..., which='logit'))")
+                         f"which the re-usable reward does not compute; name one of {', '.join(GAIL_REWARDS)} (a form of "
+                         "the discriminator's logit: which= in Python, train.reward_which= for jaxirl expert), or "
+                         "compute yours from which='logit'")
     return reward_type
 
 
