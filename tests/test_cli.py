@@ -96,6 +96,13 @@ def test_expert_seeds_sweep_and_keep_best(capsys, tmp_path):
     assert io.read_config(run_dir)["ppo"]["discount"] == [0.9, 0.99][lane]     # the kept lane's value
     _, meta = load_demos(os.path.join(run_dir, "demos.npz"))
     assert meta["ppo_updates"] == summary["kept_update"] and meta["ppo_updates_run"] == 6
+    # lane 0 is the single run of the same seed with lane 0's value (its init and env keys differed before)
+    single = [a for a in argv if not a.startswith(("train.num_seeds", "train.sweep", "run.root"))]
+    code, _, _ = run_cli(capsys, single + ["ppo.discount=0.9", f"run.root={tmp_path / 'single'}"])
+    assert code == 0
+    (single_dir,) = [os.path.join(tmp_path, "single", d) for d in os.listdir(tmp_path / "single")]
+    alone = [r["episode_return"] for r in io.read_metrics(os.path.join(single_dir, "metrics.jsonl"))]
+    np.testing.assert_allclose(alone, per_seed[:, 0], rtol=1e-4)
 
 
 def test_expert_resume_equals_uninterrupted_run(capsys, tmp_path):

@@ -29,7 +29,8 @@ Training runs PPO (Schulman et al. 2017) in chunks of ``log_every`` updates, eac
 ``config.yaml``, ``metrics.jsonl``, ``learning_curve.png``, ``policy.msgpack`` (the ``PPOState``),
 ``summary.json``; with ``num_seeds > 1`` the lanes train side by side (``jax.vmap`` over keys and the
 swept hyperparameters) and the lane with the best mean training return over the last chunk is evaluated,
-saved and recorded.  The demonstrations file (schema in :mod:`jaxirl.data`) records the expert's return
+saved and recorded. Lane ``i`` draws its keys as ``split(key, lanes)[i]``, which does not depend on the number of
+lanes, so lane 0 is the single run of the same seed (up to vmap's float rounding).  The demonstrations file (schema in :mod:`jaxirl.data`) records the expert's return
 (mean return of the recorded episodes) and the random policy's return.
 
 After every chunk a checkpoint (``checkpoints/checkpoint-<updates>.msgpack``) holds everything the loop
@@ -251,8 +252,9 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         keys = per_lane(lane_keys)
         return keys[0] if lanes == 1 else keys
 
-    if lanes == 1:
-        carry = jax.jit(lambda k1, k2: (ppo.init(config, env, k1), env.reset(k2)))(k_init, k_env)
+    if lanes == 1:  # lane i's keys are split(k, lanes)[i], the same for any count: a single run is lane 0
+        carry = jax.jit(lambda k1, k2: (ppo.init(config, env, k1), env.reset(k2)))(
+            jax.random.split(k_init, 1)[0], jax.random.split(k_env, 1)[0])
         chunk = jax.jit(make_chunk(config, env, bar.callback if cfg["run"]["progress"] else None, reward_fn))
         lane_config = config
     else:

@@ -292,10 +292,9 @@ def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Ar
 
     def minibatch_step(carry, xs):
         params, opt_state = carry
-        batch, k = xs
+        batch, k, k_bc = xs
         demo = None
-        if bc is not None:  # (so a run with a BC term, even a swept coef of 0, draws another key stream than one without)
-            k, k_bc = jax.random.split(k)
+        if bc is not None:
             idx = jax.random.randint(k_bc, (minibatch,), 0, bc[0].shape[0])
             demo = (bc[0][idx], bc[1][idx], bc[2])
         (_, aux), grads = loss_grad(params, batch, k, demo)
@@ -308,8 +307,12 @@ def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Ar
 
     def epoch(carry, k):
         k_perm, k_mb = jax.random.split(k)
+        # the BC term's demonstration draws: fold_in(k, 2) is split(k, 3)[2] (partitionable threefry), a sibling of
+        # the two keys above, so the other draws are the same with a BC term or without, and a swept BC coef of 0
+        # is the run without one
+        k_bc = jax.random.split(jax.random.fold_in(k, 2), config.num_minibatches)
         shuffled = minibatches(data, k_perm, config.num_minibatches, config.shuffle_groups)
-        return jax.lax.scan(minibatch_step, carry, (shuffled, jax.random.split(k_mb, config.num_minibatches)))
+        return jax.lax.scan(minibatch_step, carry, (shuffled, jax.random.split(k_mb, config.num_minibatches), k_bc))
 
     (params, opt_state), aux = jax.lax.scan(
         epoch, (state.params, state.opt_state), jax.random.split(key, config.update_epochs)
