@@ -330,3 +330,58 @@ def test_warm_start_hands_over_the_normaliser_the_policy_was_cloned_with():
     assert float(norm.count) == 32
     np.testing.assert_allclose(norm.mean, np.asarray(obs).mean(0), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(norm.var, np.asarray(obs).var(0), rtol=1e-4, atol=1e-5)
+
+
+# --- PPO's loss terms written out by hand (a mutation audit found them pinned only by end-to-end learning) -----------
+
+def _loss_batch(cfg, seed=0):
+    _, state, ro = _small_rollout(cfg, seed)
+    return state, _flat_batch(cfg, ro)
+
+
+def test_value_loss_is_half_the_mean_squared_error_to_the_gae_target():
+    cfg = ppo.PPOConfig(num_steps=8, num_minibatches=1, update_epochs=1, hidden=(8,), policy_head="gaussian")
+    state, batch = _loss_batch(cfg)
+    _, aux = ppo._loss(cfg, state, state.params, batch, jax.random.PRNGKey(5))
+    v = np.asarray(ppo.value(cfg, state, batch["obs"]), np.float64)
+    want = 0.5 * np.mean((v - np.asarray(batch["target"], np.float64)) ** 2)
+    assert want > 1e-3
+    assert float(aux["value_loss"]) == pytest.approx(want, rel=1e-5)
+
+
+def test_clipped_surrogate_kl_and_clip_fraction_at_known_ratios():
+    """Stored log-probs shifted so that the ratios are exactly 0.5, 0.95, 1.05, 2 (mean ≠ 1, so the KL estimator differs from mean(−log ρ)) with advantages ±1 (not
+    normalised): the surrogate is −mean(min(ρA, clip(ρ, 1 ± ε)A)) with ε = 0.1 (not the default 0.2), the KL
+    estimate mean((ρ − 1) − log ρ), the clip fraction mean(|ρ − 1| > ε)."""
+    cfg = ppo.PPOConfig(num_steps=8, num_minibatches=1, update_epochs=1, hidden=(8,), policy_head="gaussian",
+                        clip_eps=0.1, normalize_advantages=False)
+    state, batch = _loss_batch(cfg)
+    n = batch["obs"].shape[0]
+    rho = np.resize(np.array([0.5, 0.95, 1.05, 2.0, 0.5, 0.95, 1.05, 2.0]), n)
+    adv = np.resize(np.array([1.0, 1.0, 1.0, 1.0, -1.0, -1.0, -1.0, -1.0]), n)
+    logp = ppo.raw_log_prob(cfg, state, batch["obs"], batch["raw_action"])
+    batch = {**batch, "log_prob": logp - jnp.log(jnp.asarray(rho, jnp.float32)),
+             "advantage": jnp.asarray(adv, jnp.float32)}
+    _, aux = ppo._loss(cfg, state, state.params, batch, jax.random.PRNGKey(5))
+    clipped = np.clip(rho, 0.9, 1.1)
+    assert float(aux["policy_loss"]) == pytest.approx(-np.mean(np.minimum(rho * adv, clipped * adv)), rel=1e-4)
+    assert float(aux["approx_kl"]) == pytest.approx(np.mean(rho - 1.0 - np.log(rho)), rel=1e-4)
+    assert float(aux["clip_fraction"]) == pytest.approx(np.mean(np.abs(rho - 1.0) > 0.1))
+
+
+def test_advantages_are_standardised_before_the_surrogate():
+    """At the first step (ρ = 1) the surrogate is −mean(Â): 0 for standardised advantages, −mean(A) without; and
+    standardising makes the loss invariant to an affine map of the advantages."""
+    cfg = ppo.PPOConfig(num_steps=8, num_minibatches=1, update_epochs=1, hidden=(8,), policy_head="gaussian")
+    state, batch = _loss_batch(cfg)
+    key = jax.random.PRNGKey(5)
+    adv = batch["advantage"]
+    assert abs(float(jnp.mean(adv))) > 1e-2
+    _, aux = ppo._loss(cfg, state, state.params, batch, key)
+    assert abs(float(aux["policy_loss"])) < 1e-5
+    grad = lambda c, b: jax.grad(lambda p: ppo._loss(c, state, p, b, key)[0])(state.params)["actor"]  # noqa: E731
+    g, g_affine = grad(cfg, batch), grad(cfg, {**batch, "advantage": 3.0 * adv + 5.0})
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6), g, g_affine)
+    raw = cfg.replace(normalize_advantages=False)
+    _, aux_raw = ppo._loss(raw, state, state.params, batch, key)
+    assert float(aux_raw["policy_loss"]) == pytest.approx(-float(jnp.mean(adv)), rel=1e-4)
