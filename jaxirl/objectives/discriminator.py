@@ -1,8 +1,9 @@
 """Discriminator configuration and one discriminator gradient step (any :class:`Objective`).
 
 The loss is the objective's (by default the binary cross-entropy of
-:func:`jaxirl.objectives.base.discriminator_bce`) plus ``grad_penalty × penalty`` (:mod:`jaxirl.objectives.penalty`). Adam (Kingma & Ba 2015) with global-norm
-clipping; the learning rate is applied by hand so that it can be a traced (vmapped) value.
+:func:`jaxirl.objectives.base.discriminator_bce`) plus ``grad_penalty × penalty``
+(:mod:`jaxirl.objectives.penalty`). Adam (Kingma & Ba 2015) with global-norm clipping; the learning rate is
+applied by hand so that it can be a traced (vmapped) value.
 """
 
 from __future__ import annotations
