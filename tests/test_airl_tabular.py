@@ -165,3 +165,21 @@ def test_soft_vi_generator_tables_lookup_and_rollout():
         soft_vi.init(config, from_mdp(finite, jnp.asarray(r), 2), jax.random.PRNGKey(0))
     with pytest.raises(ValueError, match="temperature"):
         soft_vi.SoftVIConfig(temperature=0.0).validate()
+
+
+# --- from a mutation audit: the soft-VI generator keeps its solved values --------------------------------------------
+
+def test_soft_vi_generator_keeps_the_solved_soft_values():
+    """After ``update`` the state's ``value`` is the solved V (what the rollout reports as value/next_value and what
+    the next solve starts from): a second solve of the same reward then starts converged."""
+    from jaxirl.tabular import gridworld
+
+    prob = gridworld(3, slip=0.2, discount=0.9)
+    env = from_mdp(prob.mdp, prob.reward, 2, episode_length=10)
+    config = soft_vi.SoftVIConfig(temperature=0.5, num_steps=3)
+    state = soft_vi.init(config, env, jax.random.PRNGKey(0))
+    state, m1 = soft_vi.update(config, state, env, prob.reward)
+    want = soft_value_iteration(prob.mdp, prob.reward, 0.5)
+    np.testing.assert_allclose(state.value, want.v, atol=1e-4)
+    _, m2 = soft_vi.update(config, state, env, prob.reward)
+    assert int(m2["vi_iterations"]) <= 2 < int(m1["vi_iterations"])

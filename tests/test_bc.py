@@ -330,3 +330,28 @@ def test_l2_spares_a_fixed_log_std():
     np.testing.assert_array_equal(l2.params["actor"]["params"]["log_std"], [-0.5, -0.5])
     weights = lambda s: sum(float(jnp.sum(x ** 2)) for x in jax.tree.leaves(s.params["actor"]["params"]["MLP_0"]))
     assert weights(l2) < weights(plain), (weights(l2), weights(plain))
+
+
+# --- from a mutation audit: the L2 term's scale ----------------------------------------------------------------------
+
+def test_bc_l2_gradient_is_l2_times_the_weights(monkeypatch):
+    """With Adam replaced by the identity (plain gradient descent), one step with l2 differs from one without by
+    exactly −lr · l2 · θ₀ on every network weight (the gradient of ½ l2 ‖θ‖²), and not at all on the fixed log std.
+    (Adam's first step is scale-free, so the factor cannot be seen through it.)"""
+    import optax
+
+    from jaxirl import bc as bc_lib
+
+    env = envs.make("pointmass", 4, episode_length=20)
+    obs = 2.0 + jax.random.normal(jax.random.PRNGKey(0), (16, env.observation_size))
+    act = envs.scripted_action(obs)
+    cfg = ppo.PPOConfig(num_steps=8, hidden=(8,))
+    state0 = ppo.init(cfg, env, jax.random.PRNGKey(0))
+    monkeypatch.setattr(optax, "scale_by_adam", lambda *a, **k: optax.identity())  # after ppo.init (its own Adam)
+    lr, l2 = 0.1, 0.5
+    fits = [bc_lib.fit(bc_lib.BCConfig(steps=1, batch_size=16, learning_rate=lr, l2=c), cfg, state0, obs, act,
+                       jax.random.PRNGKey(1))[0].params["actor"] for c in (0.0, l2)]
+    paths = jax.tree_util.tree_leaves_with_path(state0.params["actor"])
+    for (path, theta), a0, a1 in zip(paths, jax.tree.leaves(fits[0]), jax.tree.leaves(fits[1])):
+        want = 0.0 if "log_std" in jax.tree_util.keystr(path) else -lr * l2 * np.asarray(theta)
+        np.testing.assert_allclose(np.asarray(a1) - np.asarray(a0), want, atol=2e-6, err_msg=jax.tree_util.keystr(path))

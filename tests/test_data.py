@@ -439,3 +439,48 @@ def test_demos_command_describes_and_validates(tmp_path, capsys):
                           ([str(tmp_path / "none.npz")], "file not found")):
         assert main(["demos", *argv]) == 2, argv
         assert message in capsys.readouterr().err, argv
+
+
+# --- from a mutation audit: every float array is checked for NaN; collect_demos' episode order -----------------------
+
+def _tiny_demos_file(path):
+    """Two episodes of 3 steps (1-d observations, 1-d actions), rewards 1: returns 3 and 3."""
+    m = 6
+    obs = np.arange(m, dtype=np.float32)[:, None]
+    tr = Transition(obs=obs, action=np.zeros((m, 1), np.float32), reward=np.ones(m, np.float32), next_obs=obs + 1,
+                    terminated=np.zeros(m, np.float32), truncated=np.array([0, 0, 1, 0, 0, 1], np.float32))
+    save_demos(path, tr, [3.0, 3.0], {"env": "tiny", "episode_length": 3})
+    with np.load(path) as f:
+        return {k: f[k] for k in f.files}
+
+
+@pytest.mark.parametrize("name", ["rewards", "next_observations"])
+def test_nan_in_rewards_or_next_observations_is_refused(tmp_path, name):
+    """A NaN reward passes the episode-return check (NaN compares False), so only the NaN check catches it; a NaN
+    next observation is only caught by it as well."""
+    arrays = _tiny_demos_file(str(tmp_path / "good.npz"))
+    arrays[name] = arrays[name].copy()
+    arrays[name][(1, 0) if arrays[name].ndim == 2 else 1] = np.nan
+    bad = str(tmp_path / "bad.npz")
+    np.savez(bad, **arrays)
+    with pytest.raises(ValueError, match=f"'{name}' contains 1 NaN"):
+        load_demos(bad)
+
+
+def test_collect_demos_takes_every_envs_first_episode_before_any_second_one():
+    """The policy's action is the same for all envs at a step and differs between steps, so an episode's first action
+    tells at which rollout step it started: with 3 envs and 4 episodes, the first three are the envs' first episodes
+    (all starting at step 0) and only the fourth a second one."""
+    env = VecEnv(PointMass(), 3, 5, name="pointmass")
+
+    def act(obs, key):
+        return jnp.broadcast_to(jax.random.uniform(key, (1, 2), minval=-1, maxval=1), (obs.shape[0], 2))
+
+    tr, _ = collect_demos(env, act, jax.random.PRNGKey(0), 4)
+    ends = np.flatnonzero((np.asarray(tr.terminated) + np.asarray(tr.truncated)) > 0)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    first = np.asarray(tr.action)[starts]
+    assert len(starts) == 4
+    np.testing.assert_array_equal(first[1], first[0])
+    np.testing.assert_array_equal(first[2], first[0])
+    assert not np.array_equal(first[3], first[0])

@@ -353,3 +353,45 @@ def test_a_registered_objective_trains_with_its_own_loss(registry):
     ):
         with pytest.raises(ValueError, match=message):
             O.register_objective(bad)
+
+
+# --- from a mutation audit: the discriminator's global-norm clip -----------------------------------------------------
+
+def _disc_setup(**cfg):
+    objective = O.get_objective("gail")
+    config = O.DiscriminatorConfig(learning_rate=1e-3, hidden=(16,), **cfg).validate()
+    model = R.make_reward_model("gail", obs_size=6, action_size=2, hidden=(16,), activation="tanh")
+    params = R.init(model, jax.random.PRNGKey(0))
+    k = jax.random.split(jax.random.PRNGKey(1), 4)
+    e = R.encode(model, jax.random.normal(k[0], (32, 6)), jax.random.uniform(k[1], (32, 2), minval=-1), None)
+    p = R.encode(model, 2 + jax.random.normal(k[2], (32, 6)), jax.random.uniform(k[3], (32, 2), minval=-1), None)
+    return objective, model, config, params, e, p
+
+
+def _adam_mu(opt_state):
+    import optax
+
+    return next(s for s in jax.tree.leaves(opt_state, is_leaf=lambda x: isinstance(x, optax.ScaleByAdamState))
+                if isinstance(s, optax.ScaleByAdamState)).mu
+
+
+def test_discriminator_clips_the_global_norm_keeping_the_direction():
+    """Adam's first moment after one step is (1 − b1) × the clipped gradient: with clipping to c below the gradient's
+    norm ‖g‖ it is exactly (c / ‖g‖) times the unclipped one (an element-wise clip changes the direction)."""
+    objective, model, config, params, e, p = _disc_setup(max_grad_norm=1e6)
+    key = jax.random.PRNGKey(2)
+    step = jax.jit(disc.step, static_argnums=(0, 1))  # max_grad_norm is traced: one compile for both calls
+    _, free, m = step(objective, model, config, params, disc.optimizer(config).init(params.net), e, p, None, None,
+                        0.99, key)
+    norm = float(m["disc_grad_norm"])
+    c = 0.05 * norm
+    clipped_cfg = config.replace(max_grad_norm=c)
+    _, clipped, _ = step(objective, model, clipped_cfg, params, disc.optimizer(clipped_cfg).init(params.net), e, p,
+                           None, None, 0.99, key)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b * (c / norm), rtol=1e-4, atol=1e-9),
+                 _adam_mu(clipped), _adam_mu(free))
+
+
+def test_discriminator_max_grad_norm_must_be_positive():
+    with pytest.raises(ValueError, match="max_grad_norm: expected a finite number > 0"):
+        O.DiscriminatorConfig(max_grad_norm=0.0).validate()

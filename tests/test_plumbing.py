@@ -199,3 +199,37 @@ def test_quality_whole_run_time_to_09_counts_the_iteration_that_reached_it(tmp_p
     run_s = row["train_s"] - row["init_s"]
     assert run_s > 0
     assert row["to_0.9_s"] == pytest.approx(row["init_s"] + run_s / 2)
+
+
+# --- from a mutation audit: pruning keeps the newest checkpoints; writes are atomic ----------------------------------
+
+def test_prune_keeps_the_newest_complete_checkpoints(tmp_path):
+    run = str(tmp_path / "run")
+    for it in (2, 4, 6, 8):
+        io.save_checkpoint(run, it, {"x": np.zeros(2, np.float32)})
+    io.prune_checkpoints(run, 2)
+    assert sorted(os.listdir(os.path.join(run, "checkpoints"))) == [
+        "checkpoint-6.json", "checkpoint-6.msgpack", "checkpoint-8.json", "checkpoint-8.msgpack"]
+    io.prune_checkpoints(run, 1)
+    assert io.latest_checkpoint(run)[0] == 8
+    assert sorted(os.listdir(os.path.join(run, "checkpoints"))) == ["checkpoint-8.json", "checkpoint-8.msgpack"]
+
+
+def test_a_failed_write_leaves_the_old_file_whole_and_no_temporary(tmp_path, monkeypatch):
+    path = str(tmp_path / "summary.json")
+    io.write_json(path, {"a": 1})
+
+    def fail(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(io.os, "fsync", fail)
+    with pytest.raises(OSError, match="disk full"):
+        io.write_json(path, {"a": 2, "b": list(range(100))})
+    monkeypatch.undo()
+    assert io.read_json(path) == {"a": 1}
+    assert os.listdir(tmp_path) == ["summary.json"]
+
+
+def test_write_config_writes_resume_as_null(tmp_path):
+    io.write_config(str(tmp_path), {"resume": str(tmp_path / "old"), "run": {"seed": 3}})
+    assert io.read_config(str(tmp_path)) == {"resume": None, "run": {"seed": 3}}

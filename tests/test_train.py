@@ -540,3 +540,10 @@ def test_entropy_weight_annealed_from_one(setup):
         disc = {"entropy_anneal_iterations": 10, **extra}
         with pytest.raises(ValueError, match=message):
             make_config(algorithm, gen, discriminator=disc)
+
+
+# --- from a mutation audit -------------------------------------------------------------------------------------------
+
+def test_num_iterations_must_be_positive():
+    with pytest.raises(ValueError, match="num_iterations: expected an int >= 1, got 0"):
+        make_config("gail", num_iterations=0)

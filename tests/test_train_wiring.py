@@ -113,3 +113,37 @@ def test_iteration_keys_are_distinct_and_every_demo_is_drawn(monkeypatch):
     assert not np.array_equal(keys["roll"], keys["gen"])  # the update's minibatch shuffles are not the rollout's draws
     drawn = {int(np.argmax(r)) for b in seen for r in b}
     assert drawn == {0, 1, 2, 3}
+
+
+# --- from a mutation audit: K discriminator steps, K fresh batches ---------------------------------------------------
+
+def test_each_discriminator_step_draws_fresh_batches_and_the_last_reports(monkeypatch):
+    from jaxirl.envs import Transition
+    from jaxirl.objectives import discriminator as D
+
+    env = envs.make("pointmass", num_envs=4, episode_length=10)
+    k = jax.random.split(jax.random.PRNGKey(1), 2)
+    demos = Transition(obs=jax.random.normal(k[0], (32, 6)), action=jax.random.uniform(k[1], (32, 2), minval=-1),
+                       reward=jnp.zeros(32), next_obs=jax.random.normal(k[0], (32, 6)), terminated=jnp.zeros(32),
+                       truncated=jnp.zeros(32))
+    config = make_config("gail", "ppo", discriminator={"hidden": [8], "num_steps": 3, "expert_batch_size": 8,
+                                                       "policy_batch_size": 8},
+                         generator_config={"num_steps": 4, "hidden": [8]}, num_iterations=1, eval_every=0)
+    trainer = make_train(config, env, demos, expert_return=0.0, random_return=-1.0)
+    seen, losses, step = [], [], D.step
+
+    def spy(objective, model, dcfg, params, opt, e, p, *a):
+        jax.debug.callback(lambda x, y: seen.append((np.asarray(x), np.asarray(y))), e.obs, p.obs, ordered=True)
+        out = step(objective, model, dcfg, params, opt, e, p, *a)
+        jax.debug.callback(lambda x: losses.append(float(x)), out[2]["disc_loss"], ordered=True)
+        return out
+
+    monkeypatch.setattr(D, "step", spy)
+    _, metrics = trainer.run(trainer.init(jax.random.PRNGKey(0)), 1)
+    assert len(seen) == len(losses) == 3
+    # the iteration reports the last discriminator step's metrics (on that step's inputs)
+    assert float(metrics["disc_loss"][0]) == losses[-1] != losses[0]
+    for i in range(3):
+        for j in range(i):
+            assert not np.array_equal(seen[i][0], seen[j][0]), ("expert batch reused", i, j)
+            assert not np.array_equal(seen[i][1], seen[j][1]), ("policy batch reused", i, j)
