@@ -355,3 +355,25 @@ def test_bc_l2_gradient_is_l2_times_the_weights(monkeypatch):
     for (path, theta), a0, a1 in zip(paths, jax.tree.leaves(fits[0]), jax.tree.leaves(fits[1])):
         want = 0.0 if "log_std" in jax.tree_util.keystr(path) else -lr * l2 * np.asarray(theta)
         np.testing.assert_allclose(np.asarray(a1) - np.asarray(a0), want, atol=2e-6, err_msg=jax.tree_util.keystr(path))
+
+
+# --- from a third mutation audit -------------------------------------------------------------------------------------
+
+# M14 (jobs/bc.py): the score's 0 is the demonstrations file's recorded random_return, not a fresh measurement
+def test_bc_job_scores_against_the_files_recorded_random_return(tmp_path, capsys):
+    from jaxirl.cli import main
+
+    root = os.path.join(os.path.dirname(__file__), "..")
+    demos = os.path.join(root, "demos", "pointmass.npz")
+    from jaxirl.data import load_demos
+
+    _, meta = load_demos(demos)
+    assert meta.get("random_return") is not None
+    code = main(["bc", os.path.join(root, "configs", "bc_pointmass.yaml"), f"demos.path={demos}",
+                 f"run.root={tmp_path}", "bc.steps=2", "run.eval_every=0", "eval.num_envs=4", "ppo.hidden=[8]"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["random_return"] == pytest.approx(float(meta["random_return"]), rel=1e-6)
+    assert summary["score_det"] == pytest.approx((summary["return_det"] - meta["random_return"])
+                                                 / (summary["expert_return"] - meta["random_return"]), rel=1e-5)

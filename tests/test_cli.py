@@ -887,3 +887,39 @@ def test_chunk_lengths_and_the_note_on_extra_compiles(capsys):
     note_extra_compiles("train", [2, 2, 1], "run.chunk", "train.num_iterations")
     err = capsys.readouterr().err
     assert "2 lengths (2, 1 iterations)" in err and "run.chunk that divides train.num_iterations" in err
+
+
+# --- from a third mutation audit -------------------------------------------------------------------------------------
+
+# M4 (cli.py): a file that cannot be read or written (OSError) exits with status 2 and one error line, no traceback
+def test_cli_reports_an_os_error_with_status_2(monkeypatch, capsys):
+    import jaxirl.jobs.tabular as job
+
+    def fail(config, overrides):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(job, "main", fail)
+    assert main(["tabular", "whatever.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jaxirl tabular: error: ") and "No space left on device" in err and "Traceback" not in err
+
+
+# M15 (jobs/evaluate.py): `jaxirl eval` of a `jaxirl train` run evaluates over the run's own train.eval_steps window
+# (unless eval.num_steps is given); a run folder is faked: config.yaml + an untrained policy.msgpack
+def test_eval_of_a_train_run_uses_its_eval_steps_window(tmp_path):
+    import os
+
+    from jaxirl.jobs import evaluate as ev
+    from jaxirl.rl import ppo
+
+    run = str(tmp_path / "run")
+    os.makedirs(run)
+    env_section = {**ev.ENV_DEFAULTS, "num_envs": 2, "episode_length": 10}
+    ppo_section = {**ev.ppo_defaults(), "hidden": [8], "num_steps": 10, "num_minibatches": 1}
+    io.write_config(run, {"env": env_section, "ppo": ppo_section, "train": {"eval_steps": 25},
+                          "eval": {"num_envs": 2, "seed": 0, "num_steps": 0, "env_kwargs": None}})
+    env = ev.make_env(env_section)
+    config = ev.acting_config(ppo_section, env)
+    io.save_pytree(os.path.join(run, ev.POLICY_FILE), ppo.init(config, env, jax.random.PRNGKey(0)))
+    assert ev.main(run)["eval"]["num_steps"] == 25
+    assert ev.main(run, ["eval.num_steps=30"])["eval"]["num_steps"] == 30

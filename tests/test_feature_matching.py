@@ -107,3 +107,19 @@ def test_hard_projection_is_scale_free_and_keeps_closing_the_gap(problem):
     for g in gaps[1:]:
         np.testing.assert_allclose(g, gaps[0], rtol=5e-2, atol=1e-6)  # float32 paths diverge by ~2 %
     assert gaps[0][-1] < 0.5 * gaps[0][12]  # still closing after iteration 13 (frozen there before)
+
+
+# --- from a third mutation audit -------------------------------------------------------------------------------------
+
+# M7 (tabular/feature_matching.py): max-margin's reported weights w_i are unit vectors (‖w‖ <= 1 in Eq. 10–12),
+# the first one (μ_E − μ_0) / ‖μ_E − μ_0‖
+def test_max_margin_weights_are_unit_vectors_from_the_first():
+
+    p = objectworld(5, 5, 2, slip=0.1, discount=0.9, key=jax.random.key(4))
+    features = p.features / p.features.max()
+    mu_e = policy_feature_expectations(p.mdp, optimal_policy(p.mdp, p.reward), features)
+    res = apprenticeship_learning(p.mdp, features, mu_e, method="max_margin", num_iterations=3)
+    w = np.asarray(res.weights)
+    np.testing.assert_allclose(np.linalg.norm(w, axis=1), 1.0, rtol=1e-5)
+    d0 = np.asarray(mu_e - res.feature_expectations[0])
+    np.testing.assert_allclose(w[0], d0 / np.linalg.norm(d0), rtol=1e-5, atol=1e-7)

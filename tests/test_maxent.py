@@ -287,3 +287,20 @@ def test_loss_is_the_causal_likelihood_with_expected_next_values(dynamics):
             np.testing.assert_allclose(loss, nll, rtol=1e-5, atol=1e-5)
         else:
             assert float(jnp.abs(correction)) > 1e-3  # not the likelihood of these trajectories
+
+
+# --- from a third mutation audit -------------------------------------------------------------------------------------
+
+# M5 (tabular/maxent.py): the reported loss with l2 > 0 is the loss at the step's parameters + (l2/2)‖params‖²
+def test_maxent_reported_loss_includes_half_l2_times_the_squared_norm():
+
+    p = gridworld(3, 0.1, 1.0, 4, "random", key=jax.random.key(0))
+    mu_e = visitation(p.mdp, soft_value_iteration(p.mdp, 2.0 * p.reward, 1.0).policy).discounted_state_action.sum(-1)
+    l2 = 0.5
+    kw = dict(model="tabular", optimizer="sgd", learning_rate=0.5, l2=l2)
+    one = maxent_irl(p.mdp, p.features, mu_e, jax.random.key(0), num_steps=1, **kw)
+    two = maxent_irl(p.mdp, p.features, mu_e, jax.random.key(0), num_steps=2, **kw)
+    r1 = one.reward                                   # the parameters before the second step (tabular: r = params)
+    assert float(jnp.sum(r1**2)) > 1e-3               # the penalty is not negligible
+    want = float(maxent_loss(p.mdp, r1, mu_e) + 0.5 * l2 * jnp.sum(r1**2))
+    assert float(two.loss[1]) == pytest.approx(want, rel=1e-5, abs=1e-6)

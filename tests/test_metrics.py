@@ -200,3 +200,14 @@ def test_policy_value_is_discounted_over_a_finite_horizon():
         v = np.einsum("sa,sa->s", pis[t], rn[:, None] + 0.9 * T @ v)
     np.testing.assert_allclose(policy_value(p.mdp, jnp.asarray(pis, jnp.float32), r), np.asarray(p.mdp.initial) @ v,
                                rtol=1e-5, atol=1e-5)
+
+
+# --- from a third mutation audit -------------------------------------------------------------------------------------
+
+# M2 (metrics.py): an expert return equal to the random one anywhere in an array is refused, not only everywhere
+def test_normalized_score_refuses_any_equal_pair_of_an_array_normaliser():
+    from jaxirl.metrics import normalized_score
+
+    with pytest.raises(ValueError, match="expert_ret"):
+        normalized_score(1.0, jnp.array([0.0, 2.0]), jnp.array([1.0, 2.0]))
+    np.testing.assert_allclose(normalized_score(1.0, jnp.array([0.0, 2.0]), jnp.array([2.0, 4.0])), [0.5, -0.5])

@@ -233,3 +233,55 @@ def test_a_failed_write_leaves_the_old_file_whole_and_no_temporary(tmp_path, mon
 def test_write_config_writes_resume_as_null(tmp_path):
     io.write_config(str(tmp_path), {"resume": str(tmp_path / "old"), "run": {"seed": 3}})
     assert io.read_config(str(tmp_path)) == {"resume": None, "run": {"seed": 3}}
+
+
+# --- from a third mutation audit -------------------------------------------------------------------------------------
+
+# M1 (progress.py): ETA = remaining steps / measured rate; the rate counts from the first report, not from start_at
+def test_progress_bar_rate_and_eta_from_a_fake_clock(monkeypatch):
+    import io as pyio
+
+    from jaxirl import progress
+
+    clock = [100.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    bar = progress.ProgressBar(100, stream=pyio.StringIO())
+    bar.start_at(10)             # resumed: 10 steps already done, they do not count for the rate
+    bar.update(20)               # first report (after compiling): the rate is measured from here
+    clock[0] = 110.0
+    bar.update(40)               # 20 steps in 10 s: 2 it/s, 60 steps left: 30 s
+    assert bar.rate() == pytest.approx(2.0)
+    line = bar.line()
+    assert "40/100" in line and " 2.00 it/s" in line and "ETA 00:30" in line, line
+    clock[0] = 112.0
+    bar.update(100)              # done: ETA 0
+    assert "ETA 00:00" in bar.line()
+    assert progress.format_duration(3725) == "1:02:05" and progress.format_duration(65) == "01:05"
+    assert progress.format_duration(float("inf")) == "?" and progress.format_duration(-1) == "?"
+
+
+# M16 (jobs/train.py): resuming a run whose checkpoint is AT train.num_iterations is allowed (it re-reports the finished
+# run); only a checkpoint beyond it is refused. make_env, the first step after the check, is stubbed out.
+def test_train_resume_at_exactly_num_iterations_passes_the_check(tmp_path, monkeypatch):
+    import os
+
+    from jaxirl.config import load_config
+    from jaxirl.jobs import train as train_job
+
+    run = str(tmp_path / "run")
+    os.makedirs(run)
+    cfg = load_config(None, ["train.num_iterations=4", f"run.root={tmp_path}"], train_job.defaults())
+    io.write_config(run, cfg)
+    io.save_checkpoint(run, 4, {"x": np.zeros(2, np.float32)})
+
+    class PastTheCheck(Exception):
+        pass
+
+    def stop(*a, **k):
+        raise PastTheCheck
+
+    monkeypatch.setattr(train_job, "make_env", stop)
+    with pytest.raises(PastTheCheck):
+        train_job.main(None, ["train.num_iterations=4", f"run.root={tmp_path}", f"resume={run}"])
+    with pytest.raises(ValueError, match="checkpoint is at iteration 4, beyond train.num_iterations=3"):
+        train_job.main(None, ["train.num_iterations=3", f"run.root={tmp_path}", f"resume={run}"])

@@ -413,3 +413,16 @@ def test_jitted_algorithms_and_visitation_get_the_discounts_cap():
     assert SoftVIConfig().max_iter is None and SoftVIConfig().validate().max_iter is None
     with pytest.raises(ValueError, match="rounds to 1 in the MDP's float32"):
         gridworld(3, discount=0.99999999)
+
+
+# --- from a third mutation audit -------------------------------------------------------------------------------------
+
+# M12 (tabular/mdp.py): a transition row summing to LESS than 1 is refused too (the existing test only tries 1.5)
+def test_mdp_refuses_rows_that_sum_to_less_than_one():
+
+    T = np.full((3, 2, 3), 1 / 3, np.float32)
+    p0 = np.full(3, 1 / 3, np.float32)
+    short = T.copy()
+    short[2, 1] = [0.2, 0.2, 0.2]
+    with pytest.raises(ValueError, match=r"sum to 1 .*T\[2, 1, :\] sums to 0.6"):
+        TabularMDP(jnp.asarray(short), jnp.asarray(p0), 0.9, 4)
