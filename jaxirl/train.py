@@ -404,7 +404,7 @@ class Trainer:
         runs ``jax.vmap(lambda s, o, a, n: trainer.reward_fn(s)(o, a, n))(states, obs, act, next_obs)``, or one lane
         ``jax.tree.map(lambda x: x[i], states)``."""
         if which is None and self.model.kind == "gail":
-            which = reward_lib.default_which(self.reward_type, self.config.algorithm)
+            which = reward_lib.default_which(self.reward_type, f"the objective {self.config.algorithm!r}")
         return reward_lib.reward_fn(self.model, state.reward, which)
 
 

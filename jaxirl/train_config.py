@@ -17,7 +17,7 @@ from flax import struct
 
 from jaxirl.bc import BCConfig, has_term
 from jaxirl.generators import GENERATOR_NAMES
-from jaxirl.objectives import OBJECTIVES, DiscriminatorConfig, get_objective
+from jaxirl.objectives import DiscriminatorConfig, get_objective
 from jaxirl.rl.ppo import PPOConfig
 from jaxirl.rl.ppo_config import check_anneal, check_config
 from jaxirl.rl.soft_vi import SoftVIConfig
@@ -103,8 +103,9 @@ class TrainConfig:
         at temperature α maximises the return of ``f`` plus α × entropy, i.e. ``f − α log π``, so there α is β."""
         beta = self.discriminator.entropy_weight
         swept = isinstance(beta, jax.core.Tracer)  # its values are unknown here, but that it is swept is known
+        reads_beta = get_objective(self.algorithm).uses_entropy_weight  # AIRL (and objectives declaring it)
         if self.discriminator.entropy_anneal_iterations > 0:
-            if self.algorithm != "airl" or isinstance(self.generator, SoftVIConfig):
+            if not reads_beta or isinstance(self.generator, SoftVIConfig):
                 raise ValueError("discriminator.entropy_anneal_iterations: anneals AIRL's β of f − β log π for a PPO "
                                  "generator; nothing reads it here: expected 0")
             if not swept and np.all(np.asarray(beta) == 1.0):
@@ -112,13 +113,13 @@ class TrainConfig:
                                  "is 1: nothing to anneal (set entropy_weight, or 0 here)")
         if not swept and np.all(np.asarray(beta) == 1.0):
             return
-        if swept and (self.algorithm != "airl" or isinstance(self.generator, SoftVIConfig)):
-            raise ValueError(f"discriminator.entropy_weight: swept (traced), but "
-                             f"{'AIRL with the soft_vi generator' if self.algorithm == 'airl' else self.algorithm} "
-                             f"does not use it: every lane would be the same run")
+        if swept and (not reads_beta or isinstance(self.generator, SoftVIConfig)):
+            who = f"{self.algorithm.upper()} with the soft_vi generator" if reads_beta else self.algorithm
+            raise ValueError(f"discriminator.entropy_weight: swept (traced), but {who} does not use it: every lane "
+                             "would be the same run")
         if swept:
             return
-        if self.algorithm != "airl":
+        if not reads_beta:
             raise ValueError(f"discriminator.entropy_weight: only AIRL's generator reward f − β log π uses it; "
                              f"{self.algorithm} would ignore it: expected 1.0, got {beta!r}")
         if isinstance(self.generator, SoftVIConfig):
@@ -157,8 +158,7 @@ def make_config(
     :class:`~jaxirl.bc.BCConfig` (the warm start and the BC term; both off by default); ``train`` holds the
     remaining :class:`TrainConfig` fields. Unknown names raise ``ValueError`` listing the valid ones.
     """
-    if algorithm not in OBJECTIVES:
-        raise ValueError(f"algorithm: expected one of {', '.join(OBJECTIVES)}, got {algorithm!r}")
+    get_objective(algorithm)  # an unknown name: a ValueError listing the known ones
     if generator not in GENERATOR_NAMES:
         raise ValueError(f"generator: expected one of {', '.join(GENERATOR_NAMES)}, got {generator!r}")
     disc = _build(DiscriminatorConfig, discriminator or {}, "discriminator")

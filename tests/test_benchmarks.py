@@ -224,12 +224,13 @@ def test_throughput_script_runs_and_reports(tmp_path):
 
 
 def test_footprint_counts_arguments_outputs_and_temporaries_once():
-    """``aot.footprint_gib``: a 4 KiB argument and its 4 KiB output are 8 KiB; donated, the output reuses the
-    argument's buffer and the program needs 4 KiB."""
+    """``aot.footprint_gib``: a 4 KiB argument and its 4 KiB output are at least 8 KiB; donated, the output reuses
+    the argument's buffer and the program needs 4 KiB less."""
     aot = _benchmark("aot")
     x = jnp.ones(1024, jnp.float32)
-    assert aot.footprint_gib(jax.jit(lambda v: v * 2).lower(x).compile()) * 2**30 == 8192
-    assert aot.footprint_gib(jax.jit(lambda v: v * 2, donate_argnums=0).lower(x).compile()) * 2**30 == 4096
+    plain = aot.footprint_gib(jax.jit(lambda v: v * 2).lower(x).compile()) * 2**30
+    donated = aot.footprint_gib(jax.jit(lambda v: v * 2, donate_argnums=0).lower(x).compile()) * 2**30
+    assert plain >= 8192 and donated == plain - 4096
 
 
 def test_footprint_script_compiles_the_quality_programs_and_reports_their_memory(tmp_path):

@@ -305,6 +305,8 @@ def test_the_discriminator_step_takes_an_objectives_own_loss(absorbing):
     if absorbing:
         la = R.absorbing_score(model, params)
         want = float((jnp.mean((le - 1) ** 2) + (la - 1) ** 2 / 8) / (1 + 1 / 8) + jnp.mean(lp ** 2))
+    # an objective's metrics sit beside the step's loss and penalty, never in their place
+    lsgan = lsgan._replace(metrics=lambda le, lp: {"disc_loss": jnp.zeros(()), "mean_logit": jnp.mean(le)})
     for objective, expected in ((lsgan, want), (O.gail.OBJECTIVE, None)):
         _, _, m = disc.step(objective, model, cfg, params, opt, e, p, None, None, 0.99, jax.random.PRNGKey(2))
         if expected is not None:
@@ -343,12 +345,21 @@ def test_a_registered_objective_trains_with_its_own_loss(registry):
     with pytest.raises(ValueError, match="reward_type 'lsgan'.*which= in Python, train.reward_which="):
         trainer.reward_fn(state)
     assert trainer.reward_fn(state, which="logit")(obs[:3], demos.action[:3]).shape == (3,)
+    # β (entropy_weight, its anneal) is accepted for an objective that declares it reads it, refused for one that does
+    O.register_objective(O.airl.OBJECTIVE._replace(name="my_airl"))
+    O.register_objective(O.gail.OBJECTIVE._replace(name="my_gail"))
+    make_config("my_airl", "ppo", discriminator=dict(entropy_weight=0.5, entropy_anneal_iterations=10))
+    with pytest.raises(ValueError, match="discriminator.entropy_weight: only AIRL's generator reward"):
+        make_config("my_gail", "ppo", discriminator=dict(entropy_weight=0.5))
+    with pytest.raises(ValueError, match="algorithm: expected one of .*register_objective has run in the process"):
+        make_config("unregistered", "ppo")
     for bad, message in (
         (lsgan._replace(name="gail"), "already an objective"),
         (lsgan._replace(name="my lsgan"), "name: expected an identifier"),
         (lsgan._replace(name="x", reward_kind="mlp"), "reward_kind"),
         (lsgan._replace(name="x", reward_types=()), "reward_types"),
         (lsgan._replace(name="x", expert_loss=None), "expert_loss: expected a function"),
+        (lsgan._replace(name="x", uses_entropy_weight=1), "uses_entropy_weight: expected True or False"),
         ("lsgan", "expected a jaxirl.objectives.Objective"),
     ):
         with pytest.raises(ValueError, match=message):

@@ -350,9 +350,9 @@ def test_value_loss_is_half_the_mean_squared_error_to_the_gae_target():
 
 
 def test_clipped_surrogate_kl_and_clip_fraction_at_known_ratios():
-    """Stored log-probs shifted so that the ratios are exactly 0.5, 0.95, 1.05, 2 (mean ≠ 1, so the KL estimator differs from mean(−log ρ)) with advantages ±1 (not
-    normalised): the surrogate is −mean(min(ρA, clip(ρ, 1 ± ε)A)) with ε = 0.1 (not the default 0.2), the KL
-    estimate mean((ρ − 1) − log ρ), the clip fraction mean(|ρ − 1| > ε)."""
+    """Stored log-probs shifted so that the ratios are exactly 0.5, 0.95, 1.05, 2 (mean ≠ 1, so the KL estimator
+    differs from mean(−log ρ)) with advantages ±1 (not normalised): the surrogate is −mean(min(ρA, clip(ρ, 1 ± ε)A))
+    with ε = 0.1 (not the default 0.2), the KL estimate mean((ρ − 1) − log ρ), the clip fraction mean(|ρ − 1| > ε)."""
     cfg = ppo.PPOConfig(num_steps=8, num_minibatches=1, update_epochs=1, hidden=(8,), policy_head="gaussian",
                         clip_eps=0.1, normalize_advantages=False)
     state, batch = _loss_batch(cfg)

@@ -333,7 +333,7 @@ def _reward_model(run_dir: str, which: str | None):
     model = reward_lib.RewardModel(**fields).validate()
     params = io.load_pytree(params_path, reward_lib.init(model, jax.random.PRNGKey(0)))
     if which is None and model.kind == "gail" and spec.get("reward_type") is not None:
-        which = reward_lib.default_which(spec["reward_type"], f"{spec.get('algorithm')!r} (run {run_dir!r})")
+        which = reward_lib.default_which(spec["reward_type"], f"the run {run_dir!r} ({spec.get('algorithm')!r})")
     return model, params, which
 
 

@@ -26,8 +26,9 @@ def register_objective(objective: Objective, replace: bool = False) -> Objective
     if objective.reward_kind not in ("gail", "airl"):
         raise ValueError(f"reward_kind: expected 'gail' (a logit network) or 'airl' (g + γh(s′) − h(s)), "
                          f"got {objective.reward_kind!r}")
-    if not isinstance(objective.uses_log_prob, bool):
-        raise ValueError(f"uses_log_prob: expected True or False, got {objective.uses_log_prob!r}")
+    for flag in ("uses_log_prob", "uses_entropy_weight"):
+        if not isinstance(getattr(objective, flag), bool):
+            raise ValueError(f"{flag}: expected True or False, got {getattr(objective, flag)!r}")
     rt = objective.reward_types
     if not isinstance(rt, tuple) or not rt or not all(isinstance(t, str) for t in rt) or "auto" in rt:
         raise ValueError(f"reward_types: expected a non-empty tuple of names (not 'auto'; the first is the "
@@ -42,7 +43,9 @@ def register_objective(objective: Objective, replace: bool = False) -> Objective
 def get_objective(name: str) -> Objective:
     """The objective called ``name``; unknown names raise ``ValueError`` listing the valid ones."""
     if name not in OBJECTIVES:
-        raise ValueError(f"algorithm: expected one of {', '.join(OBJECTIVES)}, got {name!r}")
+        raise ValueError(f"algorithm: expected one of {', '.join(OBJECTIVES)}, got {name!r} (an objective of one's "
+                         "own is known only once jaxirl.objectives.register_objective has run in the process: a run "
+                         "of one is re-run or resumed from a script that registers it first)")
     return OBJECTIVES[name]
 
 

@@ -66,4 +66,5 @@ OBJECTIVE = Objective(
     generator_reward=generator_reward,
     reward_types=REWARD_TYPES,
     absorbing_reward=absorbing_reward,
+    uses_entropy_weight=True,  # its generator reward is f − β log π
 )

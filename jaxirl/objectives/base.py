@@ -15,7 +15,11 @@ and, optionally (the defaults are GAIL's and AIRL's):
 * ``expert_loss(ℓ)`` and ``policy_loss(ℓ)``: the discriminator's loss per sample, elementwise, on the expert's
   and on the policy's side; the loss is ``E_expert[expert_loss(ℓ)] + E_policy[policy_loss(ℓ)]`` (with absorbing
   states, each absorbing transition is one more sample of its side: :mod:`jaxirl.objectives.absorbing`);
-* ``metrics(expert_logit, policy_logit)``: the discriminator's diagnostics, a dict of scalars.
+* ``metrics(expert_logit, policy_logit)``: the discriminator's diagnostics, a dict of scalars (beside the step's
+  own ``disc_loss`` and ``disc_penalty``, which it cannot replace);
+* ``uses_entropy_weight``: its ``generator_reward`` reads ``entropy_weight`` β (AIRL's ``f − β log π``), so
+  ``discriminator.entropy_weight`` ≠ 1 and its anneal are accepted for it (refused for the others: nothing
+  reads them).
 
 The default loss is the binary cross-entropy on logits with the expert labelled 1
 (Goodfellow et al. 2014; Ho & Ermon 2016, eq. 17)::
@@ -46,9 +50,16 @@ def policy_bce(logit: jax.Array) -> jax.Array:
     return jax.nn.softplus(logit)
 
 
+def discriminator_loss(expert_logit: jax.Array, policy_logit: jax.Array, expert_loss=expert_bce,
+                       policy_loss=policy_bce) -> jax.Array:
+    """``E_expert[expert_loss(ℓ)] + E_policy[policy_loss(ℓ)]``: an objective's discriminator loss (see the module
+    docstring; with absorbing states :func:`jaxirl.objectives.absorbing.discriminator_loss`)."""
+    return jnp.mean(expert_loss(expert_logit)) + jnp.mean(policy_loss(policy_logit))
+
+
 def discriminator_bce(expert_logit: jax.Array, policy_logit: jax.Array) -> jax.Array:
     """Binary cross-entropy of the discriminator, expert label 1 (see the module docstring)."""
-    return jnp.mean(expert_bce(expert_logit)) + jnp.mean(policy_bce(policy_logit))
+    return discriminator_loss(expert_logit, policy_logit)
 
 
 def discriminator_metrics(expert_logit: jax.Array, policy_logit: jax.Array) -> dict:
@@ -74,3 +85,4 @@ class Objective(NamedTuple):
     expert_loss: Callable = expert_bce
     policy_loss: Callable = policy_bce
     metrics: Callable = discriminator_metrics
+    uses_entropy_weight: bool = False

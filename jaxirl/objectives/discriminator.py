@@ -9,7 +9,6 @@ applied by hand so that it can be a traced (vmapped) value.
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import struct
@@ -17,7 +16,7 @@ from flax import struct
 from jaxirl import nets
 from jaxirl.objectives import absorbing as absorbing_lib
 from jaxirl.objectives import penalty as penalty_lib
-from jaxirl.objectives.base import Objective
+from jaxirl.objectives.base import Objective, discriminator_loss
 from jaxirl.reward import models
 
 _STATIC = dict(pytree_node=False)
@@ -171,14 +170,14 @@ def step(
         lp = objective.logit(model, p, policy, policy_log_pi, discount)
         la = models.absorbing_score(model, p) if model.absorbing else None
         if la is None:
-            loss = jnp.mean(objective.expert_loss(le)) + jnp.mean(objective.policy_loss(lp))
+            loss = discriminator_loss(le, lp, objective.expert_loss, objective.policy_loss)
         else:
             loss = absorbing_lib.discriminator_loss(le, lp, la, expert.terminated, policy.terminated,
                                                     objective.expert_loss, objective.policy_loss)
         pen = penalty_lib.gradient_penalty(
             config.penalty, lambda x: models.score(model, p, x, discount), expert, policy, key
         )
-        metrics = {"disc_loss": loss, "disc_penalty": pen, **objective.metrics(le, lp)}
+        metrics = {**objective.metrics(le, lp), "disc_loss": loss, "disc_penalty": pen}
         if la is not None:
             metrics["disc_absorbing_score"] = la
         return loss + config.grad_penalty * pen, metrics

@@ -260,15 +260,15 @@ def absorbing_score(model: RewardModel, params: RewardParams) -> jax.Array:
     return model.absorbing_scale * params.net["absorbing"]
 
 
-def default_which(reward_type: str, algorithm: str) -> str:
+def default_which(reward_type: str, source: str) -> str:
     """The re-usable form of a logit network's reward: the one its generator was trained with,
     ``reward_type``, which must be one this module computes (:data:`GAIL_REWARDS`). An objective of one's own
     with another reward type is refused rather than silently replaced by the logit: name a form with
-    ``which``."""
+    ``which``. ``source`` names the run or objective in the message."""
     if reward_type not in GAIL_REWARDS:
-        raise ValueError(f"which: the objective {algorithm} trained its generator on reward_type {reward_type!r}, "
-                         f"which the re-usable reward does not compute; name one of {', '.join(GAIL_REWARDS)} (a form of "
-                         "the discriminator's logit: which= in Python, train.reward_which= for jaxirl expert), or "
+        raise ValueError(f"which: {source} trained its generator on reward_type {reward_type!r}, which the "
+                         f"re-usable reward does not compute; name one of {', '.join(GAIL_REWARDS)} (a form of the "
+                         "discriminator's logit: which= in Python, train.reward_which= for jaxirl expert), or "
                          "compute yours from which='logit'")
     return reward_type
 

@@ -307,9 +307,9 @@ def update(config: PPOConfig, state: PPOState, rollout: Rollout, rewards: jax.Ar
 
     def epoch(carry, k):
         k_perm, k_mb = jax.random.split(k)
-        # the BC term's demonstration draws: fold_in(k, 2) is split(k, 3)[2] (partitionable threefry), a sibling of
-        # the two keys above, so the other draws are the same with a BC term or without, and a swept BC coef of 0
-        # is the run without one
+        # the BC term's demonstration draws: fold_in(k, 2) is split(k, 3)[2] (JAX's default, partitionable
+        # threefry), a sibling of the two keys above, so the other draws are the same with a BC term or without,
+        # and a swept BC coef of 0 is the run without one
         k_bc = jax.random.split(jax.random.fold_in(k, 2), config.num_minibatches)
         shuffled = minibatches(data, k_perm, config.num_minibatches, config.shuffle_groups)
         return jax.lax.scan(minibatch_step, carry, (shuffled, jax.random.split(k_mb, config.num_minibatches), k_bc))
