@@ -31,9 +31,8 @@ Training runs PPO (Schulman et al. 2017) in chunks of ``log_every`` updates, eac
 swept hyperparameters) and the lane with the best mean training return over the last chunk is evaluated,
 saved and recorded. Lane ``i`` draws its keys as ``split(key, lanes)[i]``, which does not depend on the number of
 lanes under JAX's default (partitionable) PRNG, so lane 0 is the single run of the same seed (up to vmap's float
-rounding).  The demonstrations file
-(schema in :mod:`jaxirl.data`) records the expert's return (mean return of the recorded episodes) and the random
-policy's return.
+rounding).  The demonstrations file (schema in :mod:`jaxirl.data`) records the expert's return (mean return of the
+recorded episodes) and the random policy's return.
 
 After every chunk a checkpoint (``checkpoints/checkpoint-<updates>.msgpack``) holds everything the loop
 carries: every lane's PPO state, the environments' states (episodes in progress), the policy kept so far
