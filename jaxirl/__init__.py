@@ -23,9 +23,9 @@ def load_reward_model(run_dir: str, which=None):
     ``jaxirl.reward.reward_fn(model, params, which)`` is :func:`load_reward`'s function, and
     ``jaxirl.reward.learned_reward(model, params, jaxirl.reward.encode(model, obs, action, next_obs), which)``
     its body, pure in ``params``."""
-    from jaxirl.jobs.train import _reward_model
+    from jaxirl.jobs.train import reward_model
 
-    return _reward_model(run_dir, which)
+    return reward_model(run_dir, which)
 
 
 def save_reward(directory: str, trainer, state) -> str:

@@ -35,3 +35,15 @@ def _release_compiled_programs():
     yield
     jax.clear_caches()
     gc.collect()
+
+
+@pytest.fixture
+def objective_registry():
+    """``jaxirl.objectives.OBJECTIVES``, with whatever a test registers in it gone after the test (the registry is one
+    dict for the process)."""
+    from jaxirl.objectives import OBJECTIVES
+
+    before = dict(OBJECTIVES)
+    yield OBJECTIVES
+    OBJECTIVES.clear()
+    OBJECTIVES.update(before)

@@ -268,15 +268,6 @@ def test_replay_samples_every_filled_transition():
     assert set(np.asarray(replay.sample(buf, jax.random.PRNGKey(1), 1000)["x"]).tolist()) == set(range(10))
 
 
-@pytest.fixture
-def registry():
-    """Objectives registered by a test are gone after it (the registry is one dict for the process)."""
-    before = dict(O.OBJECTIVES)
-    yield O.OBJECTIVES
-    O.OBJECTIVES.clear()
-    O.OBJECTIVES.update(before)
-
-
 def _lsgan():
     """A least-squares GAN discriminator (Mao et al. 2017) over GAIL's network: expert target 1, policy 0,
     generator reward −(ℓ − 1)²."""
@@ -315,7 +306,7 @@ def test_the_discriminator_step_takes_an_objectives_own_loss(absorbing):
             assert abs(float(m["disc_loss"]) - want) > 0.1
 
 
-def test_a_registered_objective_trains_with_its_own_loss(registry):
+def test_a_registered_objective_trains_with_its_own_loss(objective_registry):
     """``register_objective``: its name is a ``train.algorithm``; the run's discriminator descends the objective's
     loss and reports its metrics; its learned reward, a form the library does not compute, is refused unless a
     ``which`` is named (it was silently the logit); bad records are refused by field."""

@@ -66,7 +66,8 @@ from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, check_eval_section,
 from jaxirl.jobs import chunk_lengths, note_extra_compiles
 from jaxirl.progress import ProgressBar
 
-__all__ = ["main", "defaults", "load_reward", "load_transfer_reward", "save_reward", "REWARD_FILE", "REWARD_MODEL_FILE"]
+__all__ = ["main", "defaults", "load_reward", "load_transfer_reward", "reward_model", "save_reward", "REWARD_FILE",
+           "REWARD_MODEL_FILE"]
 
 REWARD_FILE = "reward.msgpack"
 REWARD_MODEL_FILE = "reward_model.json"
@@ -313,7 +314,7 @@ def save_reward(directory: str, trainer, state) -> str:
     return directory
 
 
-def _reward_model(run_dir: str, which: str | None):
+def reward_model(run_dir: str, which: str | None = None):
     """``(model, params, which)`` of a finished ``jaxirl train`` run folder (``which`` resolved as
     :func:`load_reward` documents)."""
     from jaxirl import reward as reward_lib
@@ -348,7 +349,7 @@ def load_reward(run_dir: str, which: str | None = None) -> Callable:
     """
     from jaxirl import reward as reward_lib
 
-    model, params, which = _reward_model(run_dir, which)
+    model, params, which = reward_model(run_dir, which)
     return reward_lib.reward_fn(model, params, which)
 
 
@@ -366,7 +367,7 @@ def load_transfer_reward(run_dir: str, which: str | None = None, env=None, absor
     from jaxirl import reward as reward_lib
     from jaxirl.objectives.gail import reward_from_logit
 
-    model, params, which = _reward_model(run_dir, which)
+    model, params, which = reward_model(run_dir, which)
     if env is not None:
         width = env.num_actions if env.discrete else env.action_size
         if (model.obs_size, model.action_size, model.discrete) != (env.observation_size, width, env.discrete):
