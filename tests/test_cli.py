@@ -414,12 +414,44 @@ def test_train_chunks_outputs_and_reward_loader(airl_run):
     shutil.rmtree(broken)
 
 
+def test_resume_with_other_chunk_and_evaluation_trains_the_same(expert_run, airl_run, tmp_path, capsys):
+    """A resume may change what only logs or evaluates (run.chunk, train.eval_every, eval.num_envs / seed): the
+    policy, the reward and every training metric are those of the uninterrupted run (chunk 2, eval every 2,
+    4 eval envs); the evaluations follow the new settings, and config.yaml records them."""
+    root = tmp_path / "runs"
+    assert main(train_argv(expert_run, root, "airl", "train.num_iterations=2", "run.progress=false")) == 0
+    (partial,) = [os.path.join(root, d) for d in os.listdir(root)]
+    # not the evaluation window: the run's random return (its score's 0) was measured with it
+    code, _, err = run_cli(capsys, ["train", os.path.join(partial, "config.yaml"), "train.num_iterations=4",
+                                    "train.eval_steps=400", f"resume={partial}"])
+    assert code == 2 and "train.eval_steps: saved 0, now 400" in err and "run.chunk" in err, err
+    assert main(["train", os.path.join(partial, "config.yaml"), "train.num_iterations=4", "run.chunk=1",
+                 "train.eval_every=1", "eval.num_envs=3", "eval.seed=7", f"resume={partial}"]) == 0
+    for name in ("policy.msgpack", "reward.msgpack"):
+        with open(os.path.join(partial, name), "rb") as a, open(os.path.join(airl_run, name), "rb") as b:
+            assert a.read() == b.read(), name
+    resumed = io.read_metrics(os.path.join(partial, "metrics.jsonl"))
+    straight = io.read_metrics(os.path.join(airl_run, "metrics.jsonl"))
+    evaluated = {"eval_iteration", "return_det", "return_stoch", "score_det", "score_stoch"}
+    assert set(resumed[0]) == set(straight[0]) and evaluated < set(straight[0])
+    for a, b in zip(resumed, straight, strict=True):
+        assert {k: v for k, v in a.items() if k not in evaluated} == {k: v for k, v in b.items() if k not in evaluated}
+    assert [r["eval_iteration"] for r in resumed] == [-1, 2, 3, 4]   # every iteration after the resume
+    assert resumed[2]["score_det"] != straight[2]["score_det"]       # iteration 3: evaluated now, not before
+    assert resumed[3]["score_det"] != straight[3]["score_det"]       # 3 eval envs instead of 4
+    ckpts = sorted(f for f in os.listdir(os.path.join(partial, "checkpoints")) if f.endswith(".msgpack"))
+    assert ckpts == ["checkpoint-3.msgpack", "checkpoint-4.msgpack"]  # one per chunk of 1 (keep_checkpoints 2)
+    saved = io.read_config(partial)
+    assert (saved["run"]["chunk"], saved["train"]["eval_every"], saved["eval"]["num_envs"], saved["eval"]["seed"]) \
+        == (1, 1, 3, 7)
+
+
 def test_resume_equals_uninterrupted_run(expert_run, airl_run, tmp_path, capsys):
     root = tmp_path / "runs"
     assert main(train_argv(expert_run, root, "airl", "train.num_iterations=2", "run.progress=false")) == 0
     (partial,) = [os.path.join(root, d) for d in os.listdir(root)]
     config = os.path.join(partial, "config.yaml")
-    # any change other than train.num_iterations is refused
+    # a change to the training (here its learning rate) is refused
     code, _, err = run_cli(capsys, ["train", config, "train.num_iterations=4", "ppo.learning_rate=0.1", f"resume={partial}"])
     assert code == 2 and "ppo.learning_rate" in err and "Traceback" not in err
     capsys.readouterr()

@@ -40,10 +40,14 @@ sweeps) compile faster without it.  At the end it writes ``learning_curve.png`` 
 with the final policy's true-reward returns and normalised scores (from the in-scan evaluation when the
 last iteration had one, else from a fresh evaluation).
 
-``resume=RUN_DIR`` restores the newest checkpoint of ``RUN_DIR`` and continues with the same chunking, so
-the result is bit-identical to an uninterrupted run (all randomness lives in the train state's key).  The
-configuration must equal the run's saved ``config.yaml`` except for ``train.num_iterations`` (which may
-be raised to train longer), ``run.progress``, ``run.keep_checkpoints`` and ``resume``.  :func:`load_reward` gives the learned
+``resume=RUN_DIR`` restores the newest checkpoint of ``RUN_DIR`` and continues, so the training is bit-identical
+to an uninterrupted run (all randomness lives in the train state's key).  The configuration must equal the run's
+saved ``config.yaml`` except for ``train.num_iterations`` (which may be raised to train longer), ``resume`` and
+what only logs or evaluates: ``run.chunk``, ``run.progress``, ``run.keep_checkpoints``, ``train.eval_every``,
+``eval.num_envs``, ``eval.num_steps`` and ``eval.seed`` (the policy, the reward and every training metric stay
+those of the uninterrupted run; the evaluations follow the new settings).  Not ``train.eval_steps`` or
+``eval.env_kwargs``: the run's normalised score keeps the random return measured with them.  The run folder's
+``config.yaml`` is rewritten with the new values.  :func:`load_reward` gives the learned
 reward of a finished run as a plain function in one call.
 """
 
@@ -72,8 +76,11 @@ __all__ = ["main", "defaults", "load_reward", "load_transfer_reward", "reward_mo
 REWARD_FILE = "reward.msgpack"
 REWARD_MODEL_FILE = "reward_model.json"
 CURVE_KEYS = ("score_det", "score_stoch", "disc_loss", "learned_reward_mean")
-# keys that may differ between a run's saved config and the config of its resumption
-_RESUMABLE = {("resume",), ("train", "num_iterations"), ("run", "progress"), ("run", "keep_checkpoints")}
+# keys that may differ between a run's saved config and the config of its resumption: the length and whatever
+# only logs or evaluates (none of them reaches the training's state or its keys: tests/test_cli.py checks it)
+_RESUMABLE = {("resume",), ("train", "num_iterations"), ("run", "progress"), ("run", "keep_checkpoints"),
+              ("run", "chunk"), ("train", "eval_every"), ("eval", "num_envs"), ("eval", "num_steps"),
+              ("eval", "seed")}
 
 
 def defaults() -> dict:
@@ -234,7 +241,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
                              f"current directory); resume from where the run started, or start a new run")
         start = int(state.iteration)  # <= total: checked from the checkpoint's name before compiling
         earlier_seconds = float(info.get("seconds", 0.0))  # the training seconds of the invocations before this one
-        io.write_config(run_dir, cfg)  # records a raised num_iterations
+        io.write_config(run_dir, cfg)  # records a raised num_iterations, a new chunk, ...
     else:
         run_dir = io.make_run_dir(cfg["run"]["root"], cfg["run"]["prefix"] or f"{config.algorithm}-{env.name}")
         io.write_config(run_dir, cfg)
