@@ -38,7 +38,8 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 __all__ = ["load_config", "load_yaml", "load_yaml_file", "yaml_error", "merge", "parse_overrides", "to_struct", "struct_defaults",
-           "dump_yaml", "coerce", "finite_number", "check_seed", "check_folder", "prefix_field", "rename_field"]
+           "dump_yaml", "coerce", "finite_number", "check_seed", "check_folder", "prefix_field", "rename_field",
+           "import_modules"]
 
 
 class _Loader(yaml.SafeLoader):
@@ -374,3 +375,35 @@ def _plain(value: Any) -> Any:
 def dump_yaml(config: Mapping) -> str:
     """YAML text of a nested config (tuples written as lists, numpy scalars as Python numbers)."""
     return yaml.dump(_plain(config), Dumper=_Dumper, sort_keys=False, default_flow_style=None)
+
+
+def import_modules(names: Any, field: str = "imports") -> None:
+    """Import the Python modules a config's top-level ``imports`` lists, in order, before its other keys are read:
+    modules of one's own that register objectives (``jaxirl.objectives.register_objective``) and environments
+    (``jaxirl.envs.register_env``), so that their names are valid ``train.algorithm`` / ``env.name`` values for
+    the ``jaxirl`` command. A name is a dotted module name found on ``sys.path`` or in the current directory
+    (which is added to the end of ``sys.path`` when it is not there: the ``jaxirl`` script does not put it
+    there, ``python -m`` does). A module is imported once per process, as ``import`` does. A name that is not a
+    module name, or a module that cannot be imported (or raises while it is), is a ``ValueError`` naming
+    ``field`` and the module."""
+    import importlib
+    import sys
+
+    if not isinstance(names, (list, tuple)):
+        raise ValueError(f"{field}: expected a list of module names, got {names!r}")
+    for name in names:
+        if not isinstance(name, str) or not all(part.isidentifier() for part in name.split(".")) or name.endswith(".py"):
+            raise ValueError(f"{field}: expected dotted module names (e.g. my_package.my_objectives; a module, not "
+                             f"a file path), got {name!r}")
+    if names and os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name is None or not (name == err.name or name.startswith(err.name + ".")):
+                raise ValueError(f"{field}: importing {name!r} failed: {type(err).__name__}: {err}") from err
+            raise ValueError(f"{field}: cannot import {name!r} ({err}); the module must be on PYTHONPATH or in the "
+                             f"current directory") from None
+        except Exception as err:  # the module's own code failed (e.g. a registration it makes was refused)
+            raise ValueError(f"{field}: importing {name!r} failed: {type(err).__name__}: {err}") from err

@@ -47,3 +47,14 @@ def objective_registry():
     yield OBJECTIVES
     OBJECTIVES.clear()
     OBJECTIVES.update(before)
+
+
+@pytest.fixture
+def env_registry():
+    """The environments registered with ``jaxirl.envs.register_env``, with whatever a test registers gone after it."""
+    from jaxirl.envs import registry
+
+    before = dict(registry._REGISTERED)
+    yield registry._REGISTERED
+    registry._REGISTERED.clear()
+    registry._REGISTERED.update(before)

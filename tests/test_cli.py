@@ -414,6 +414,71 @@ def test_train_chunks_outputs_and_reward_loader(airl_run):
     shutil.rmtree(broken)
 
 
+PLUGIN = """
+from jaxirl.envs import PointMass, register_env
+from jaxirl.objectives import get_objective, register_objective
+
+register_env("slow_pointmass", lambda **kw: PointMass(**{"max_speed": 0.5, **kw}))
+register_objective(get_objective("gail")._replace(name="gail_copy"))
+"""
+
+
+def test_imports_register_an_env_and_an_objective_for_the_command(tmp_path, monkeypatch, capsys, env_registry,
+                                                                  objective_registry):
+    """A config's top-level `imports` names a module of one's own (here in the current directory, which the
+    `jaxirl` script does not put on sys.path) that registers an env and an objective: `jaxirl expert` and
+    `jaxirl train` use them by name, and `jaxirl eval` of the run, with nothing registered (as in a new process),
+    imports the module again from the run's config.yaml. Bad imports are named."""
+    import sys
+
+    (tmp_path / "my_plugin.py").write_text(PLUGIN)
+    (tmp_path / "bad_plugin.py").write_text("raise RuntimeError('boom')\n")
+    (tmp_path / "needs_missing.py").write_text("import no_such_dependency_xyz\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    for name in ("my_plugin", "bad_plugin", "needs_missing"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    expert = os.path.join(CONFIGS, "expert_pointmass.yaml")
+    # without the import the names are unknown, and the message says how to register one
+    code, _, err = run_cli(capsys, ["expert", expert, "env.name=slow_pointmass"])
+    assert code == 2 and "unknown environment 'slow_pointmass'" in err and "register_env" in err, err
+    for imports, message in (("[no_such_module_xyz]", "imports: cannot import 'no_such_module_xyz'"),
+                             ("[my_plugin.py]", "imports: expected dotted module names"),
+                             ("[bad_plugin]", "imports: importing 'bad_plugin' failed: RuntimeError: boom"),
+                             ("[needs_missing]", "importing 'needs_missing' failed: ModuleNotFoundError"),
+                             ("my_plugin", "config key 'imports': expected list, got str")):
+        code, _, err = run_cli(capsys, ["expert", expert, f"imports={imports}"])
+        assert code == 2 and message in err and "Traceback" not in err, (imports, err)
+    root = tmp_path / "runs"
+    assert main(["expert", expert, *TINY_ENV, *TINY_PPO, "train.num_updates=2", "train.log_every=2",
+                 "demos.num_episodes=2", "demos.num_envs=2", "eval.num_envs=4", "env.name=slow_pointmass",
+                 "env.kwargs.arena=2.0", "imports=[my_plugin]", f"run.root={root}"]) == 0
+    assert sys.path[-1] == str(tmp_path)  # the current directory, added for the import
+    (expert_dir,) = [os.path.join(root, d) for d in os.listdir(root)]
+    _, meta = load_demos(os.path.join(expert_dir, "demos.npz"))
+    assert meta["env"] == "slow_pointmass"
+    capsys.readouterr()
+    code, out, _ = run_cli(capsys, train_argv(expert_dir, tmp_path / "airl", "gail", "env.name=slow_pointmass",
+                                              "env.kwargs.arena=2.0", "imports=[my_plugin]",
+                                              "train.algorithm=gail_copy", "train.num_iterations=2",
+                                              "run.progress=false"))
+    assert code == 0
+    summary = json.loads(out[out.index("{"):])
+    assert (summary["algorithm"], summary["env"]) == ("gail_copy", "slow_pointmass")
+    assert os.path.basename(summary["run_dir"]).startswith("gail_copy-slow_pointmass-")
+    assert io.read_config(summary["run_dir"])["imports"] == ["my_plugin"]
+    # as in a new process: nothing registered, the module not imported
+    from jaxirl.envs import registry
+
+    env_registry.clear()
+    del objective_registry["gail_copy"]
+    del sys.modules["my_plugin"]
+    code, out, err = run_cli(capsys, ["eval", summary["run_dir"], "eval.num_envs=2"])
+    assert code == 0, err
+    assert json.loads(out[out.index("{"):])["env"] == "slow_pointmass"
+    assert "slow_pointmass" in registry.env_names() and "gail_copy" in objective_registry
+
+
 def test_resume_with_other_chunk_and_evaluation_trains_the_same(expert_run, airl_run, tmp_path, capsys):
     """A resume may change what only logs or evaluates (run.chunk, train.eval_every, eval.num_envs / seed): the
     policy, the reward and every training metric are those of the uninterrupted run (chunk 2, eval every 2,

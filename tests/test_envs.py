@@ -469,3 +469,38 @@ def test_evaluate_equals_a_plain_loop_over_each_envs_first_episode(seed):
     assert not np.isnan(first).any()
     assert float(out["mean_return"]) == pytest.approx(float(first.mean()), rel=1e-6)
     assert 3.0 < float(out["mean_return"]) < 8.0  # a mixture of 2, 5 and 10
+
+
+def test_register_env_makes_a_name_of_make_with_its_arguments(env_registry):
+    """`register_env(name, constructor)`: `make(name, ...)` batches what the constructor returns for the env kwargs
+    (and a backend, passed on only when given); bad registrations and constructors are named."""
+    seen = []
+
+    def slow(backend=None, **kw):
+        seen.append(backend)
+        return envs.PointMass(**{"max_speed": 0.5, **kw})
+
+    assert envs.register_env("slow_pm", slow) is slow
+    assert "slow_pm" in envs.env_names()
+    vec = envs.make("slow_pm", 3, episode_length=7, arena=2.0)
+    assert (vec.name, vec.num_envs, vec.episode_length) == ("slow_pm", 3, 7)
+    assert (vec.base.max_speed, vec.base.arena) == (0.5, 2.0) and seen == [None]
+    state = vec.reset(jax.random.PRNGKey(0))
+    _, tr = vec.step(state, jnp.ones((3, 2)))
+    assert tr.obs.shape == (3, 6)
+    envs.make("slow_pm", 2, backend="spring")
+    assert seen[-1] == "spring"
+    with pytest.raises(ValueError, match="env_kwargs: 'slow_pm' does not take"):
+        envs.make("slow_pm", 2, no_such_arg=1)
+    envs.register_env("slow_pm", slow)  # the same constructor again (a module imported twice): fine
+    for args, message in ((("slow_pm", lambda: envs.PointMass()), "already a registered environment"),
+                          (("hopper", slow), "one of jaxirl's own environments"),
+                          (("my-env", slow), "name: expected an identifier"),
+                          (("thing", 3), "constructor: expected a function")):
+        with pytest.raises(ValueError, match=message):
+            envs.register_env(*args)
+    envs.register_env("slow_pm", lambda: envs.PointMass(), replace=True)
+    assert envs.make("slow_pm", 2).base.max_speed == 2.0
+    envs.register_env("not_an_env", lambda: object())
+    with pytest.raises(ValueError, match="returned object, which has no 'reset'"):
+        envs.make("not_an_env", 2)

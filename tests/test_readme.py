@@ -34,10 +34,13 @@ def _blocks() -> list[str]:
     return code
 
 
-def test_readme_python_examples_run(objective_registry):  # (the Architecture section registers an objective)
+def test_readme_python_examples_run(objective_registry, env_registry):  # (they register an objective and an env)
+    from jaxirl import envs
+
     namespace: dict = {}
     exec(compile(_blocks(), "README.md (python blocks)", "exec"), namespace)  # noqa: S102
     assert objective_registry["lsgan"] is namespace["lsgan"]
+    assert envs.make("slow_pointmass", 2, arena=2.0).base.max_speed == 0.5
     # the tabular example learned a reward; the adversarial one trained and returns a usable reward
     assert np.all(np.isfinite(np.asarray(namespace["result"].reward)))
     (demos, meta), trainer, state = namespace["expert_data"], namespace["trainer"], namespace["state"]

@@ -2,7 +2,7 @@
 
 from jaxirl.envs.base import BaseState, EnvState, Transition, VecEnv
 from jaxirl.envs.pointmass import PointMass, scripted_action
-from jaxirl.envs.registry import BRAX_BACKENDS, BRAX_ENVS, env_names, from_mdp, make
+from jaxirl.envs.registry import BRAX_BACKENDS, BRAX_ENVS, env_names, from_mdp, make, register_env
 from jaxirl.envs.tabular import TabularEnv, TabularVecEnv
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "env_names",
     "from_mdp",
     "make",
+    "register_env",
     "scripted_action",
 ]

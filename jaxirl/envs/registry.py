@@ -33,9 +33,36 @@ BRAX_ENVS = (
 BRAX_BACKENDS = ("generalized", "spring", "positional", "mjx")
 
 
+# environments of one's own, by name: constructors of a Brax-interface env (jaxirl.envs.register_env)
+_REGISTERED: dict = {}
+
+
 def env_names() -> tuple[str, ...]:
-    """All names :func:`make` accepts."""
-    return OWN_ENVS + BRAX_ENVS
+    """All names :func:`make` accepts (the registered ones last)."""
+    return OWN_ENVS + BRAX_ENVS + tuple(_REGISTERED)
+
+
+def register_env(name: str, constructor, replace: bool = False):
+    """Make ``name`` an environment of :func:`make` — and so an ``env.name`` of configs and the ``jaxirl``
+    command — in this process. ``constructor(**env_kwargs)`` returns one (unbatched) env with the Brax ``Env``
+    interface (``reset(key)``, ``step(state, action)``, ``observation_size``, ``action_size``; ``done`` a true
+    termination: the time limit is :class:`VecEnv`'s); ``make`` batches it with auto-reset. A ``backend`` other
+    than ``None`` is passed to it as ``backend=``. A config names the module that registers it in its top-level
+    ``imports`` list, so the ``jaxirl`` command (and a resume or ``jaxirl eval`` of the run) imports it first.
+    The names of the library's own envs are refused, another registered name unless ``replace``. Returns
+    ``constructor``."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name: expected an identifier (letters, digits, '_'), got {name!r}")
+    if name in OWN_ENVS + BRAX_ENVS:
+        raise ValueError(f"name: {name!r} is one of jaxirl's own environments; choose another name")
+    if not callable(constructor):
+        raise ValueError(f"constructor: expected a function returning an env, got {constructor!r}")
+    taken = _REGISTERED.get(name)
+    if taken is not None and taken is not constructor and not replace:
+        raise ValueError(f"name: {name!r} is already a registered environment; choose another name or pass "
+                         "replace=True")
+    _REGISTERED[name] = constructor
+    return constructor
 
 
 def _positive_int(field: str, value) -> int:
@@ -54,7 +81,8 @@ def make(
     """``num_envs`` copies of environment ``name`` with time limit ``episode_length`` and auto-reset.
 
     Args:
-      name: ``"pointmass"`` or a Brax environment name (see :data:`BRAX_ENVS`).
+      name: ``"pointmass"``, a Brax environment name (see :data:`BRAX_ENVS`) or one given to
+        :func:`register_env`.
       num_envs: number of parallel environments (positive int).
       episode_length: time limit in steps (positive int).
       backend: Brax physics backend (one of :data:`BRAX_BACKENDS`); ``None`` uses Brax's default
@@ -65,8 +93,19 @@ def make(
     episode_length = _positive_int("episode_length", episode_length)
     if name not in env_names():
         raise ValueError(f"name: unknown environment {name!r}; valid names are {', '.join(env_names())} (an env of "
-                         "one's own with the Brax Env interface: wrap it as jaxirl.envs.VecEnv(env, num_envs, "
-                         "episode_length) and train it from Python, README 'Python')")
+                         "one's own with the Brax Env interface: jaxirl.envs.register_env in a module that the "
+                         "config's `imports` lists, or jaxirl.envs.VecEnv(env, num_envs, episode_length) from "
+                         "Python; README 'Python')")
+    if name in _REGISTERED:
+        extra = {} if backend is None else {"backend": backend}
+        if extra and "backend" in env_kwargs:
+            raise ValueError("env_kwargs: 'backend' is make()'s own argument; pass it once, as backend=")
+        base = _construct(lambda **kw: _REGISTERED[name](**kw, **extra), name, env_kwargs)
+        for attr in ("reset", "step", "observation_size", "action_size"):
+            if not hasattr(base, attr):
+                raise ValueError(f"name: the constructor registered as {name!r} returned {type(base).__name__}, "
+                                 f"which has no {attr!r} (expected an env with the Brax Env interface)")
+        return VecEnv(base, num_envs, episode_length, name=name)
     if name == "pointmass":
         if backend is not None:
             raise ValueError(f"backend: 'pointmass' is pure JAX and takes backend=None, got {backend!r}")

@@ -5,6 +5,8 @@ of the demonstrated actions (:mod:`jaxirl.bc`), evaluated on the environment's T
 
 Sections (defaults in :func:`defaults`)::
 
+    imports:[] — modules imported first (they register objectives / envs of one's own;
+            jaxirl.config.import_modules)
     env:    name, backend, num_envs (unused: evaluation uses eval.num_envs), episode_length, kwargs
     demos:  path, expert_return (null: the file's metadata), terminations (keep | truncate), episodes (null:
             all; N: the first N), as for ``jaxirl train``; the random policy's return (the 0 of the score) is the file's recorded
@@ -39,7 +41,7 @@ import jax
 import numpy as np
 
 from jaxirl import io
-from jaxirl.config import load_config, struct_defaults, to_struct
+from jaxirl.config import import_modules, load_config, struct_defaults, to_struct
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, make_eval_env, policy_evaluator,
                                   acting_config, ppo_defaults)
 from jaxirl.progress import ProgressBar
@@ -55,6 +57,7 @@ def defaults() -> dict:
 
     train = train_defaults()  # the demos and eval sections are those of `jaxirl train`
     return {
+        "imports": [],  # modules to import first: objectives / envs of one's own (jaxirl.config.import_modules)
         "env": dict(ENV_DEFAULTS),
         "demos": train["demos"],
         "ppo": ppo_defaults(),
@@ -95,6 +98,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     from jaxirl.train import score_normaliser
 
     cfg = load_config(config_path, overrides, defaults())
+    import_modules(cfg["imports"])  # before any name is looked up: they may register objectives and envs
     bc = to_struct(bc_lib.BCConfig, cfg["bc"], name="bc").validate()
     _check(cfg, bc)
     eval_env = make_eval_env(cfg["env"], cfg["eval"], cfg["eval"]["num_envs"])

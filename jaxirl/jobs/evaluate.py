@@ -21,8 +21,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxirl import io
-from jaxirl.config import (check_seed, merge, parse_overrides, prefix_field, rename_field, struct_defaults,
-                           to_struct)
+from jaxirl.config import (check_seed, import_modules, merge, parse_overrides, prefix_field, rename_field,
+                           struct_defaults, to_struct)
 
 __all__ = ["main", "ENV_DEFAULTS", "EVAL_DEFAULTS", "make_env", "make_eval_env", "eval_env_section", "ppo_config",
            "load_policy", "evaluate_policy", "policy_evaluator", "random_action", "ppo_defaults", "check_eval_section"]
@@ -179,6 +179,7 @@ def main(run_dir: str, overrides: Sequence[str] = ()) -> dict:
     policy_path = os.path.join(run_dir, POLICY_FILE)
     if not os.path.isfile(policy_path):
         raise ValueError(f"{run_dir!r} has no {POLICY_FILE} (the run did not finish, or its generator is not PPO)")
+    import_modules(saved.get("imports") or [], field=f"{run_dir}/config.yaml: imports")  # e.g. its own env
     eval_defaults = {**defaults()["eval"], **dict(saved.get("eval") or {})}  # env_kwargs for every kind of run
     window = (saved.get("train") or {}).get("eval_steps") if isinstance(saved.get("train"), Mapping) else None
     if not eval_defaults.get("num_steps") and isinstance(window, int) and window > 0:

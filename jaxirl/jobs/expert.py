@@ -2,6 +2,8 @@
 
 Sections (defaults in :func:`defaults`)::
 
+    imports:[] — modules imported first (they register objectives / envs of one's own;
+           jaxirl.config.import_modules)
     env:   name, backend, num_envs, episode_length, kwargs      (see jaxirl.envs.make)
     ppo:   the fields of jaxirl.rl.ppo.PPOConfig
     train: num_updates, log_every (updates per jitted chunk / log line), seed,
@@ -57,7 +59,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxirl import io
-from jaxirl.config import check_folder, check_seed, coerce, load_config, rename_field
+from jaxirl.config import check_folder, check_seed, coerce, import_modules, load_config, rename_field
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, EVAL_DEFAULTS, POLICY_FILE, check_eval_section, evaluate_policy,
                                   make_env, ppo_config, ppo_defaults)
 from jaxirl.jobs import chunk_lengths, note_extra_compiles
@@ -68,6 +70,7 @@ __all__ = ["main", "defaults", "make_chunk"]
 
 def defaults() -> dict:
     return {
+        "imports": [],  # modules to import first: objectives / envs of one's own (jaxirl.config.import_modules)
         "env": dict(ENV_DEFAULTS),
         "ppo": ppo_defaults(),
         "train": {"num_updates": 100, "log_every": 10, "seed": 0, "num_seeds": 1, "sweep": {},
@@ -218,6 +221,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     from jaxirl.rl import ppo
 
     cfg = load_config(config_path, overrides, defaults())
+    import_modules(cfg["imports"])  # before any name is looked up: they may register objectives and envs
     _check(cfg)
     resume = cfg["resume"]
     if resume is not None:

@@ -2,6 +2,8 @@
 
 Sections (defaults in :func:`defaults`)::
 
+    imports:       [] — modules imported first (they register objectives / envs of one's own;
+                   jaxirl.config.import_modules)
     env:           name, backend, num_envs, episode_length, kwargs        (see jaxirl.envs.make)
     demos:         path (a .npz of jaxirl.data), expert_return (null: the file's metadata); the random
                    policy's return (the 0 of the normalised score) is the file's recorded random_return
@@ -64,7 +66,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxirl import io
-from jaxirl.config import check_folder, check_seed, coerce, finite_number, load_config, struct_defaults, to_struct
+from jaxirl.config import (check_folder, check_seed, coerce, finite_number, import_modules, load_config, struct_defaults,
+                           to_struct)
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, check_eval_section, eval_env_section, make_env,
                                   make_eval_env, ppo_config, ppo_defaults)
 from jaxirl.jobs import chunk_lengths, note_extra_compiles
@@ -88,6 +91,7 @@ def defaults() -> dict:
     from jaxirl.objectives import DiscriminatorConfig
 
     return {
+        "imports": [],  # modules to import first: objectives / envs of one's own (jaxirl.config.import_modules)
         "env": dict(ENV_DEFAULTS),
         "demos": {"path": "demos/pointmass.npz", "expert_return": None, "terminations": "keep", "episodes": None},
         "train": {"algorithm": "gail", "num_iterations": 100, "eval_every": 10, "eval_steps": 0,
@@ -202,6 +206,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     from jaxirl.train import make_train
 
     cfg = load_config(config_path, overrides, defaults())
+    import_modules(cfg["imports"])  # before any name is looked up: they may register objectives and envs
     _check(cfg)
     resume = cfg["resume"]
     if resume is not None:

@@ -12,8 +12,8 @@ OBJECTIVES = {"gail": gail.OBJECTIVE, "airl": airl.OBJECTIVE}
 
 def register_objective(objective: Objective, replace: bool = False) -> Objective:
     """Make ``objective`` a valid ``train.algorithm`` (:data:`OBJECTIVES`) for configs, ``make_config`` /
-    ``make_train`` and the ``jaxirl`` command run in this process (e.g. from a script that registers it and
-    then calls ``jaxirl.cli.main``). Its fields are checked here; a name already taken by another objective is
+    ``make_train`` and the ``jaxirl`` command run in this process (from a script that registers it and then
+    calls ``jaxirl.cli.main``, or from a module that a config's top-level ``imports`` lists). Its fields are checked here; a name already taken by another objective is
     refused unless ``replace``. Returns ``objective``."""
     if not isinstance(objective, Objective):
         raise ValueError(f"objective: expected a jaxirl.objectives.Objective, got {type(objective).__name__}")
@@ -44,8 +44,8 @@ def get_objective(name: str) -> Objective:
     """The objective called ``name``; unknown names raise ``ValueError`` listing the valid ones."""
     if name not in OBJECTIVES:
         raise ValueError(f"algorithm: expected one of {', '.join(OBJECTIVES)}, got {name!r} (an objective of one's "
-                         "own is known only once jaxirl.objectives.register_objective has run in the process: a run "
-                         "of one is re-run or resumed from a script that registers it first)")
+                         "own is known only once jaxirl.objectives.register_objective has run in the process: for the "
+                         "jaxirl command, in a module that the config's `imports` lists)")
     return OBJECTIVES[name]
 
 
