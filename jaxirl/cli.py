@@ -22,8 +22,10 @@ in every process; ``run.progress=false`` lets it be cached too.
 Overrides use dotted keys (``ppo.learning_rate=1e-3``, ``run.root=/tmp/runs``, ``resume=RUN_DIR``); values
 are parsed as YAML.  A configuration error (unknown key, wrong type, bad value, missing or mismatched
 file) prints ``jaxirl <command>: error: <message>`` and exits with status 2, without a traceback; set
-``JAXIRL_DEBUG=1`` to get the traceback instead.  On success the job's summary is printed as JSON on
-stdout and the status is 0.
+``JAXIRL_DEBUG=1`` to get the traceback instead.  A ``jaxirl train`` run whose training state stops being finite
+(NaN or inf parameters: divergence, or an env that emits NaN) stops after that chunk with status 3 and a message
+naming the first non-finite metric; its folder keeps the outputs of the last finite chunk.  On success the job's
+summary is printed as JSON on stdout and the status is 0.
 """
 
 from __future__ import annotations
@@ -148,6 +150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"jaxirl {args.command}: error: this command is not available ({err})", file=sys.stderr)
         return 2
+    except RuntimeError as err:
+        from jaxirl.jobs import Diverged
+
+        if debug or not isinstance(err, Diverged):
+            raise
+        print(f"jaxirl {args.command}: error: {err}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         hint = (f" (the run continues from its last checkpoint with `jaxirl {args.command} RUN_DIR/config.yaml "
                 f"resume=RUN_DIR`)" if args.command in ("train", "expert") else "")

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import re
+import sys
 from typing import Any, Iterable, Mapping, Sequence
 
 import jax
@@ -182,27 +183,39 @@ def plot_learning_curve(records: Sequence[Mapping], path: str, keys: Sequence[st
                         title: str = "") -> str | None:
     """Plot ``keys`` against ``x`` (one panel per key present) into a PNG; returns the path or None.
 
-    Uses matplotlib's Agg canvas directly, so no display and no global backend switch are needed.
+    Uses matplotlib's Agg canvas directly, so no display and no global backend switch are needed. Only finite values
+    are drawn: a diverged metric (NaN, null in the JSON; an infinity, written as ±1e308) is left out of its panel —
+    matplotlib cannot scale an axis to 1e308 — and a panel with no finite value says so. A figure that still cannot
+    be drawn is not an error of the run: a note on stderr, and None.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    def finite(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) < 1e300
+
     keys = [k for k in keys if any(r.get(k) is not None for r in records)]
     if not keys:
         return None
-    fig = Figure(figsize=(5.0 * len(keys), 3.6))
-    FigureCanvasAgg(fig)
-    for i, key in enumerate(keys):
-        ax = fig.add_subplot(1, len(keys), i + 1)
-        pts = [(r[x], r[key]) for r in records if r.get(key) is not None and x in r]
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="." if len(pts) < 50 else None)
-        ax.set_xlabel(x)
-        ax.set_title(key)
-        ax.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    try:
+        fig = Figure(figsize=(5.0 * len(keys), 3.6))
+        FigureCanvasAgg(fig)
+        for i, key in enumerate(keys):
+            ax = fig.add_subplot(1, len(keys), i + 1)
+            pts = [(r[x], r[key]) for r in records if x in r and finite(r.get(key))]
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="." if len(pts) < 50 else None)
+            if not pts:
+                ax.text(0.5, 0.5, "no finite value", ha="center", va="center", transform=ax.transAxes)
+            ax.set_xlabel(x)
+            ax.set_title(key)
+            ax.grid(alpha=0.3)
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+    except (ValueError, OverflowError, FloatingPointError) as err:  # matplotlib's scaling of extreme values
+        print(f"jaxirl: note: the learning curve {path} was not drawn ({type(err).__name__}: {err})", file=sys.stderr)
+        return None
     return path
 
 

@@ -158,6 +158,32 @@ def test_expert_keep_best_before_any_episode_ends_keeps_the_newest_chunk(capsys,
     assert code == 0 and summary["kept_update"] == 4 and summary["final_train_return"] is None
 
 
+def test_expert_keeps_a_finite_lane_and_stops_when_none_is_left(capsys, tmp_path):
+    """A swept learning rate of 1e30 makes lane 1's PPO state NaN / inf within the first chunk: lane 0 is kept and the
+    job finishes (its learning curve drawn without the diverged values, which matplotlib cannot scale: it used to
+    fail there, after training). With that rate alone every lane diverges: status 3 after the first chunk, naming
+    the first non-finite metric, with no checkpoint saved from the NaN state."""
+    expert = os.path.join(CONFIGS, "expert_pointmass.yaml")
+    tiny = [expert, *TINY_ENV, *TINY_PPO, "train.num_updates=4", "train.log_every=2", "demos.num_episodes=2",
+            "demos.num_envs=2", "eval.num_envs=4", "run.progress=false"]
+    code, out, err = run_cli(capsys, ["expert", *tiny, f"run.root={tmp_path / 'sweep'}", "train.num_seeds=2",
+                                      "train.sweep={learning_rate: [0.0003, 1.0e+30]}"])
+    assert code == 0, err
+    summary = json.loads(out[out.index("{"):])
+    assert summary["best_seed"] == 0 and summary["last_chunk_return_per_seed"][1] is None
+    assert os.path.isfile(os.path.join(summary["run_dir"], "learning_curve.png")) and "not drawn" not in err
+    demos, _ = load_demos(summary["demos_path"])
+    assert np.all(np.isfinite(demos.action))
+    root = tmp_path / "alone"
+    code, out, err = run_cli(capsys, ["expert", *tiny, f"run.root={root}", "ppo.learning_rate=1.0e+30"])
+    assert code == 3 and out == "" and "Traceback" not in err
+    assert "training diverged: non-finite values (NaN or inf) in the PPO state after update 2; the first " \
+           "non-finite metric: " in err and "keeps no checkpoint (the first chunk diverged)" in err, err
+    (run_dir,) = [os.path.join(root, d) for d in os.listdir(root)]
+    assert not os.path.exists(os.path.join(run_dir, "checkpoints")) and len(io.read_metrics(
+        os.path.join(run_dir, "metrics.jsonl"))) == 2
+
+
 def test_expert_resume_realigns_chunks_to_log_every(capsys, tmp_path):
     """A run that ended on a short chunk (3 updates, log_every 2) resumed to 6 trains 3-4 and 4-6, the chunks of
     one run, and its curve equals the uninterrupted run's."""
@@ -412,6 +438,54 @@ def test_train_chunks_outputs_and_reward_loader(airl_run):
         with pytest.raises(ValueError, match=message):
             train_job.load_reward(broken)
     shutil.rmtree(broken)
+
+
+def test_a_diverging_run_stops_and_keeps_its_last_finite_outputs(expert_run, tmp_path, capsys, monkeypatch):
+    """When the training state stops being finite (here made NaN after the second chunk, as a diverged
+    discriminator update would), `jaxirl train` stops after that chunk with status 3, naming the part and the first
+    non-finite metric; the folder keeps the policy, reward and checkpoint of the last finite chunk, and metrics.jsonl
+    every iteration up to the bad chunk's last. Nothing is saved from the bad state and no summary is written."""
+    import jax.numpy as jnp
+
+    import jaxirl.train as train_lib
+    from jaxirl.jobs import first_nonfinite
+
+    real = train_lib.make_train
+
+    def poisoned(*args, **kwargs):
+        trainer = real(*args, **kwargs)
+        run = trainer.run
+
+        def run_then_poison(state, n):
+            state, metrics = run(state, n)
+            if int(state.iteration) > 2:
+                state = state.replace(reward=jax.tree.map(lambda x: x * jnp.nan, state.reward))
+                metrics = dict(metrics, disc_loss=metrics["disc_loss"].at[-1].set(jnp.inf))
+            return state, metrics
+
+        trainer.run = run_then_poison
+        return trainer
+
+    monkeypatch.setattr(train_lib, "make_train", poisoned)
+    root = tmp_path / "runs"
+    code, out, err = run_cli(capsys, train_argv(expert_run, root, "gail", "train.num_iterations=6",
+                                                "run.progress=false"))
+    assert code == 3 and out == "" and "Traceback" not in err
+    assert "training diverged: non-finite values (NaN or inf) in the reward state after iteration 4" in err, err
+    assert "the first non-finite metric: disc_loss at iteration 4" in err and "checkpoint of iteration 2" in err
+    (run_dir,) = [os.path.join(root, d) for d in os.listdir(root)]
+    assert [r["iteration"] for r in io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))] == [1, 2, 3, 4]
+    assert sorted(os.listdir(os.path.join(run_dir, "checkpoints"))) == ["checkpoint-2.json", "checkpoint-2.msgpack"]
+    assert not os.path.exists(os.path.join(run_dir, "summary.json"))
+    from jaxirl import load_reward
+
+    r = load_reward(run_dir)(np.zeros((3, 6), np.float32), np.zeros((3, 2), np.float32))
+    assert np.all(np.isfinite(np.asarray(r)))  # iteration 2's reward, not the NaN one
+    # the metric scan: the earliest non-finite row over the keys, skipped keys left out
+    m = {"a": np.array([1.0, np.nan, np.nan]), "b": np.array([[1.0, 2.0], [3.0, 4.0], [np.inf, 0.0]]),
+         "c": np.array([np.nan, 1.0, 1.0])}
+    assert first_nonfinite(m, 11, skip=("c",)) == ("a", 12)
+    assert first_nonfinite(m, 11) == ("c", 11) and first_nonfinite({"a": np.ones(2)}, 1) is None
 
 
 PLUGIN = """

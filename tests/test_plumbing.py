@@ -57,16 +57,19 @@ def _fake_run(path, cfg):
     return path
 
 
-@pytest.mark.parametrize("override", ["run.chunk=5", "run.seed=1", "run.devices=2", "run.root=elsewhere"])
+@pytest.mark.parametrize("override", ["run.seed=1", "run.devices=2", "run.root=elsewhere", "train.eval_steps=100",
+                                      "eval.env_kwargs={dt: 0.2}", "imports=[json]"])
 def test_train_resume_refuses_changed_run_settings(tmp_path, override):
-    """`jaxirl train` resume: only run.progress and run.keep_checkpoints of the run section may change (a changed
-    chunk, seed or device count breaks the bit-identical continuation)."""
+    """`jaxirl train` resume: of the run, train and eval settings only what logs or evaluates may change (a changed
+    seed or device count breaks the bit-identical continuation; the evaluation window and env the score's
+    normaliser was measured with)."""
     import jaxirl.jobs.train as train_job
     from jaxirl.config import load_config
 
     d = train_job.defaults()
     run = _fake_run(str(tmp_path / "run"), load_config(None, [], d))
-    ok = load_config(None, ["run.progress=false", "run.keep_checkpoints=5", "train.num_iterations=900"], d)
+    ok = load_config(None, ["run.progress=false", "run.keep_checkpoints=5", "train.num_iterations=900", "run.chunk=5",
+                            "train.eval_every=3", "eval.num_envs=7", "eval.num_steps=200", "eval.seed=4"], d)
     io.check_resume(run, ok, d, train_job._RESUMABLE)
     key = override.split("=")[0]
     with pytest.raises(ValueError, match=key.replace(".", r"\.")):

@@ -5,6 +5,45 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
+import numpy as np
+
+
+class Diverged(RuntimeError):
+    """A run whose training state stopped being finite (NaN / inf parameters); the ``jaxirl`` command exits with
+    status 3. The run folder keeps the outputs of the last finite chunk."""
+
+
+def finite_lanes(tree, lanes: int = 1) -> np.ndarray:
+    """Per lane (the leading axis of every leaf when ``lanes > 1``; the whole tree when 1), whether all float
+    values of ``tree`` are finite: a bool array of shape ``(lanes,)``."""
+    import jax
+    import jax.numpy as jnp
+
+    ok = jnp.ones((lanes,), bool)
+    for x in jax.tree.leaves(tree):
+        if jnp.issubdtype(jnp.result_type(x), jnp.inexact):
+            ok = ok & jnp.all(jnp.isfinite(jnp.reshape(x, (lanes, -1))), axis=1)
+    return np.asarray(ok)
+
+
+def nonfinite_parts(state, names: Sequence[str]) -> list[str]:
+    """The fields among ``names`` of ``state`` (a pytree dataclass) holding a NaN or an infinity in a float leaf."""
+    return [name for name in names if not finite_lanes(getattr(state, name))[0]]
+
+
+def first_nonfinite(metrics: dict, first_iteration: int, skip: Sequence[str] = ()) -> tuple[str, int] | None:
+    """``(key, iteration)`` of the earliest non-finite value among a chunk's per-iteration ``metrics`` (host arrays
+    of length n, the first at ``first_iteration``), keys in ``skip`` left out; ``None`` when all are finite."""
+    found = None
+    for key in sorted(metrics):
+        if key in skip:
+            continue
+        values = np.asarray(metrics[key], dtype=np.float64).reshape(len(np.asarray(metrics[key])), -1)
+        rows = np.flatnonzero(~np.isfinite(values).all(axis=1))
+        if rows.size and (found is None or rows[0] < found[1]):
+            found = (key, int(rows[0]))
+    return None if found is None else (found[0], first_iteration + found[1])
+
 
 def chunk_lengths(start: int, total: int, chunk: int, aligned: bool = False) -> list[int]:
     """The lengths of the jitted chunks that take a run from iteration ``start`` to ``total``: ``chunk`` each, the

@@ -62,7 +62,7 @@ from jaxirl import io
 from jaxirl.config import check_folder, check_seed, coerce, import_modules, load_config, rename_field
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, EVAL_DEFAULTS, POLICY_FILE, check_eval_section, evaluate_policy,
                                   make_env, ppo_config, ppo_defaults)
-from jaxirl.jobs import chunk_lengths, note_extra_compiles
+from jaxirl.jobs import Diverged, chunk_lengths, finite_lanes, first_nonfinite, note_extra_compiles
 from jaxirl.progress import ProgressBar
 
 __all__ = ["main", "defaults", "make_chunk"]
@@ -86,6 +86,20 @@ def defaults() -> dict:
 # what may differ between a run's saved config and the config of its resumption (a prefix: the whole section)
 _RESUMABLE = {("resume",), ("train", "num_updates"), ("train", "time_limit_s"), ("run", "progress"),
               ("run", "keep_checkpoints"), ("demos",), ("eval",)}
+
+
+def _diverged_message(run_dir: str, updates_done: int, n: int, lanes: int, metrics: dict) -> str:
+    flat = {k: np.asarray(v).reshape(lanes, -1).T if lanes > 1 else v for k, v in metrics.items()}  # (n, lanes)
+    first = first_nonfinite(flat, updates_done - n + 1)
+    where = f"; the first non-finite metric: {first[0]} at update {first[1]}" if first else ""
+    last = io.latest_checkpoint(run_dir)
+    kept = (f"the checkpoint of update {last[0]}, the last finite chunk's" if last is not None
+            else "no checkpoint (the first chunk diverged)")
+    who = "every lane's PPO state" if lanes > 1 else "the PPO state"
+    return (f"training diverged: non-finite values (NaN or inf) in {who} after update {updates_done}{where}. "
+            f"{run_dir} keeps {kept}, and metrics.jsonl every update up to {updates_done}; a resume would repeat "
+            "the same steps, so start a new run with changed settings (e.g. a smaller ppo.learning_rate), or check "
+            "the environment's observations")
 
 
 def chunk_scores(returns: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -339,7 +353,11 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
             last_returns, scores = chunk_scores(per_lane["episode_return"], per_lane["episode_length"])
             # the last update's return where some env had completed an episode (else NaN: null in summary.json)
             final_returns = np.where(per_lane["episode_length"][:, -1] > 0, per_lane["episode_return"][:, -1], np.nan)
-            lane = int(np.argmax(scores))
+            finite = finite_lanes(carry[0], lanes)  # a lane whose PPO state is NaN / inf is never kept
+            if not finite.any():  # nothing left to train or keep: stop before this chunk replaces a checkpoint
+                raise Diverged(_diverged_message(run_dir, updates_done, n, lanes, metrics))
+            scores = np.where(finite, scores, -np.inf)
+            lane = int(np.flatnonzero(finite)[np.argmax(scores[finite])])
             # (while no chunk has completed an episode, every score is −inf: the newest, most trained one is kept)
             if not tcfg["keep_best"] or kept is None or scores[lane] > kept[0] or kept[0] == -np.inf:
                 kept = (float(scores[lane]), lane, updates_done, lane_state(carry[0], lane))

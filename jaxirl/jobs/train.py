@@ -70,7 +70,7 @@ from jaxirl.config import (check_folder, check_seed, coerce, finite_number, impo
                            to_struct)
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, check_eval_section, eval_env_section, make_env,
                                   make_eval_env, ppo_config, ppo_defaults)
-from jaxirl.jobs import chunk_lengths, note_extra_compiles
+from jaxirl.jobs import Diverged, chunk_lengths, first_nonfinite, nonfinite_parts, note_extra_compiles
 from jaxirl.progress import ProgressBar
 
 __all__ = ["main", "defaults", "load_reward", "load_transfer_reward", "reward_model", "save_reward", "REWARD_FILE",
@@ -269,6 +269,9 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
                           | {"env_steps": (it + j + 1) * env.num_envs * config.generator.num_steps})
             it += n
             bar.update(it, float(metrics["score_det"][-1]) if "score_det" in metrics else None)
+            bad = nonfinite_parts(state, ("generator", "reward", "disc_opt_state"))
+            if bad:  # stop here: saving it would replace the last finite outputs, and training on is futile
+                raise Diverged(_diverged_message(run_dir, it, n, bad, metrics))
             _save_outputs(run_dir, state)
             seconds = round(earlier_seconds + time.time() - t0, 2)
             io.save_checkpoint(run_dir, it, state, {"chunk": chunk, "seconds": seconds, "demos_sha256": fingerprint})
@@ -289,6 +292,20 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     }
     io.write_json(os.path.join(run_dir, "summary.json"), summary)
     return summary
+
+
+def _diverged_message(run_dir: str, it: int, n: int, bad: list, metrics: dict) -> str:
+    from jaxirl.train import EVAL_KEYS
+
+    first = first_nonfinite(metrics, it - n + 1, skip=EVAL_KEYS)  # before the first evaluation they are NaN
+    where = f"; the first non-finite metric: {first[0]} at iteration {first[1]}" if first else ""
+    last = io.latest_checkpoint(run_dir)
+    kept = (f"the policy, the reward and the checkpoint of iteration {last[0]}, the last finite chunk's"
+            if last is not None else "no policy or checkpoint (the first chunk diverged)")
+    return (f"training diverged: non-finite values (NaN or inf) in the {', '.join(bad)} state after iteration {it}"
+            f"{where}. {run_dir} keeps {kept}, and metrics.jsonl every iteration up to {it}; a resume would repeat "
+            "the same steps, so start a new run with changed settings (e.g. smaller learning rates, "
+            "ppo.max_grad_norm, a discriminator.grad_penalty), or check the environment's observations")
 
 
 def _reward_spec(trainer) -> dict:
