@@ -20,7 +20,10 @@ Compiled programs are kept in JAX's persistent compilation cache, so a second ru
 in every process; ``run.progress=false`` lets it be cached too.
 
 Overrides use dotted keys (``ppo.learning_rate=1e-3``, ``run.root=/tmp/runs``, ``resume=RUN_DIR``); values
-are parsed as YAML.  A configuration error (unknown key, wrong type, bad value, missing or mismatched
+are parsed as YAML.  The top-level ``imports`` of the expert, train and bc jobs (``imports=[my_module]``) lists
+modules imported before the rest of the config is read: modules of one's own that register environments
+(``jaxirl.envs.register_env``) and objectives (``jaxirl.objectives.register_objective``); ``jaxirl eval RUN_DIR``
+imports those its run's ``config.yaml`` lists.  A configuration error (unknown key, wrong type, bad value, missing or mismatched
 file) prints ``jaxirl <command>: error: <message>`` and exits with status 2, without a traceback; set
 ``JAXIRL_DEBUG=1`` to get the traceback instead.  A ``jaxirl train`` run whose training state stops being finite
 (NaN or inf parameters: divergence, or an env that emits NaN) stops after that chunk with status 3 and a message
