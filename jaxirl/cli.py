@@ -78,7 +78,8 @@ class _JobParser(argparse.ArgumentParser):
         from jaxirl.config import dump_yaml
 
         if command in ("demos", "eval"):  # options of a file or run folder, no config file
-            flat = {f"{k}.{kk}": vv for k, v in found.items() for kk, vv in v.items()} if command == "eval" else found
+            flat = ({f"{k}.{kk}": vv for k, v in found.items() if isinstance(v, dict) for kk, vv in v.items()}
+                    | {k: v for k, v in found.items() if not isinstance(v, dict)}) if command == "eval" else found
             body = "\n".join(f"  {k}: {'null' if v is None else str(v).lower() if isinstance(v, bool) else v}"
                              for k, v in flat.items())
             where = " (the run folder's own config.yaml sets them first)" if command == "eval" else ""

@@ -518,8 +518,8 @@ def test_imports_register_an_env_and_an_objective_for_the_command(tmp_path, monk
     assert code == 2 and "unknown environment 'slow_pointmass'" in err and "register_env" in err, err
     for imports, message in (("[no_such_module_xyz]", "imports: cannot import 'no_such_module_xyz'"),
                              ("[my_plugin.py]", "imports: expected dotted module names"),
-                             ("[bad_plugin]", "imports: importing 'bad_plugin' failed: RuntimeError: boom"),
-                             ("[needs_missing]", "importing 'needs_missing' failed: ModuleNotFoundError"),
+                             ("[bad_plugin]", "bad_plugin.py, line 1: RuntimeError: boom"),
+                             ("[needs_missing]", "needs_missing.py, line 1: ModuleNotFoundError: No module named 'no_such_dependency_xyz'"),
                              ("my_plugin", "config key 'imports': expected list, got str")):
         code, _, err = run_cli(capsys, ["expert", expert, f"imports={imports}"])
         assert code == 2 and message in err and "Traceback" not in err, (imports, err)
@@ -551,6 +551,19 @@ def test_imports_register_an_env_and_an_objective_for_the_command(tmp_path, monk
     assert code == 0, err
     assert json.loads(out[out.index("{"):])["env"] == "slow_pointmass"
     assert "slow_pointmass" in registry.env_names() and "gail_copy" in objective_registry
+    # the module moved: `imports=` of the eval command replaces the run's list
+    os.makedirs(tmp_path / "pkg")
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    os.rename(tmp_path / "my_plugin.py", tmp_path / "pkg" / "my_plugin.py")
+    env_registry.clear()
+    del objective_registry["gail_copy"]
+    del sys.modules["my_plugin"]
+    code, _, err = run_cli(capsys, ["eval", summary["run_dir"], "eval.num_envs=2"])
+    assert code == 2 and "config.yaml: imports: cannot import 'my_plugin'" in err, err
+    code, _, err = run_cli(capsys, ["eval", summary["run_dir"], "eval.num_envs=2", "imports=[pkg.my_plugin]"])
+    assert code == 0, err
+    monkeypatch.delitem(sys.modules, "pkg.my_plugin")
+    monkeypatch.delitem(sys.modules, "pkg")
 
 
 def test_resume_with_other_chunk_and_evaluation_trains_the_same(expert_run, airl_run, tmp_path, capsys):

@@ -58,7 +58,7 @@ def _fake_run(path, cfg):
 
 
 @pytest.mark.parametrize("override", ["run.seed=1", "run.devices=2", "run.root=elsewhere", "train.eval_steps=100",
-                                      "eval.env_kwargs={dt: 0.2}", "imports=[json]"])
+                                      "eval.env_kwargs={dt: 0.2}"])
 def test_train_resume_refuses_changed_run_settings(tmp_path, override):
     """`jaxirl train` resume: of the run, train and eval settings only what logs or evaluates may change (a changed
     seed or device count breaks the bit-identical continuation; the evaluation window and env the score's
@@ -69,6 +69,7 @@ def test_train_resume_refuses_changed_run_settings(tmp_path, override):
     d = train_job.defaults()
     run = _fake_run(str(tmp_path / "run"), load_config(None, [], d))
     ok = load_config(None, ["run.progress=false", "run.keep_checkpoints=5", "train.num_iterations=900", "run.chunk=5",
+                            "imports=[json]",
                             "train.eval_every=3", "eval.num_envs=7", "eval.num_steps=200", "eval.seed=4"], d)
     io.check_resume(run, ok, d, train_job._RESUMABLE)
     key = override.split("=")[0]

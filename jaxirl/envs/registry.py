@@ -6,6 +6,7 @@ Brax is imported only when a Brax environment is made, so the tabular and ``poin
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from typing import Optional
 
@@ -92,20 +93,17 @@ def make(
     num_envs = _positive_int("num_envs", num_envs)
     episode_length = _positive_int("episode_length", episode_length)
     if name not in env_names():
-        raise ValueError(f"name: unknown environment {name!r}; valid names are {', '.join(env_names())} (an env of "
-                         "one's own with the Brax Env interface: jaxirl.envs.register_env in a module that the "
-                         "config's `imports` lists, or jaxirl.envs.VecEnv(env, num_envs, episode_length) from "
-                         "Python; README 'Python')")
+        from jaxirl.config import imported_registrations
+
+        imported = imported_registrations("environments")
+        hint = (f" (register it there: jaxirl.envs.register_env({name!r}, constructor))" if imported else
+                " (an env of one's own with the Brax Env interface: jaxirl.envs.register_env in a module that the "
+                "config's `imports` lists, or jaxirl.envs.VecEnv(env, num_envs, episode_length) from Python; "
+                "README 'Python')")
+        raise ValueError(f"name: unknown environment {name!r}; valid names are {', '.join(env_names())}{imported}"
+                         f"{hint}")
     if name in _REGISTERED:
-        extra = {} if backend is None else {"backend": backend}
-        if extra and "backend" in env_kwargs:
-            raise ValueError("env_kwargs: 'backend' is make()'s own argument; pass it once, as backend=")
-        base = _construct(lambda **kw: _REGISTERED[name](**kw, **extra), name, env_kwargs)
-        for attr in ("reset", "step", "observation_size", "action_size"):
-            if not hasattr(base, attr):
-                raise ValueError(f"name: the constructor registered as {name!r} returned {type(base).__name__}, "
-                                 f"which has no {attr!r} (expected an env with the Brax Env interface)")
-        return VecEnv(base, num_envs, episode_length, name=name)
+        return VecEnv(_construct_registered(name, backend, env_kwargs), num_envs, episode_length, name=name)
     if name == "pointmass":
         if backend is not None:
             raise ValueError(f"backend: 'pointmass' is pure JAX and takes backend=None, got {backend!r}")
@@ -121,6 +119,43 @@ def make(
     extra = {} if backend is None else {"backend": backend}
     base = _construct(lambda **kw: brax_envs.get_environment(name, **kw, **extra), name, env_kwargs)
     return VecEnv(base, num_envs, episode_length, name=name)
+
+
+def _construct_registered(name: str, backend, env_kwargs: dict):
+    """The env of a registered constructor: its arguments are checked against its signature first (a
+    ``ValueError`` naming ``env_kwargs`` or ``backend``), so that an error raised inside it — a bug of the
+    constructor — passes through with its traceback."""
+    import inspect
+
+    constructor = _REGISTERED[name]
+    try:
+        params = inspect.signature(constructor).parameters.values()
+    except (TypeError, ValueError):  # no readable signature (e.g. a builtin): its call says
+        params = None
+    takes_any = params is None or any(p.kind is p.VAR_KEYWORD for p in params)
+    if backend is not None:
+        if "backend" in env_kwargs:
+            raise ValueError("env_kwargs: 'backend' is make()'s own argument; pass it once, as backend=")
+        if not takes_any and "backend" not in {p.name for p in params}:
+            raise ValueError(f"backend: the constructor registered as {name!r} takes no backend= argument; expected "
+                             f"None, got {backend!r}")
+    kwargs = dict(env_kwargs) if backend is None else {**env_kwargs, "backend": backend}
+    if params is not None:
+        try:
+            inspect.signature(constructor).bind(**kwargs)
+        except TypeError as err:
+            raise ValueError(f"env_kwargs: {name!r} does not take {sorted(env_kwargs)} ({err})") from None
+    try:
+        base = constructor(**kwargs)
+    except TypeError as err:  # a constructor taking **kwargs on to another: its arguments are checked there
+        if not re.search(r"unexpected keyword argument|got multiple values for|missing \d+ required", str(err)):
+            raise  # an error of the constructor's own code: its traceback says where
+        raise ValueError(f"env_kwargs: {name!r} does not take {sorted(env_kwargs)} ({err})") from None
+    for attr in ("reset", "step", "action_size"):
+        if not hasattr(base, attr):
+            raise ValueError(f"name: the constructor registered as {name!r} returned {type(base).__name__}, "
+                             f"which has no {attr!r} (expected an env with the Brax Env interface)")
+    return base
 
 
 def _construct(constructor, name: str, env_kwargs: dict):

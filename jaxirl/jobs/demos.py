@@ -13,6 +13,8 @@ Options (``key=value``):
                 ``env_kwargs``) and check the file against it, as ``jaxirl train`` does (default false:
                 building a Brax env takes seconds)
     episodes:   true (default): one line per episode on stderr; false: the totals only
+    imports:    [] — with check_env, modules to import first: those that register the metadata's env when it is
+                one of one's own (``jaxirl.envs.register_env``; as a config's ``imports``)
 
 ``expert_policy_score`` (where the metadata records the expert policy's own deterministic evaluation and the
 random policy's return) is that evaluation under the file's normaliser, ``(R_eval − R_random) / (R_expert −
@@ -27,12 +29,12 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from jaxirl.config import merge, parse_overrides, rename_field
+from jaxirl.config import import_modules, merge, parse_overrides, rename_field
 from jaxirl.data import expert_eval_return, expert_policy_score
 
 __all__ = ["main", "DEFAULTS", "describe"]
 
-DEFAULTS = {"check_env": False, "episodes": True}
+DEFAULTS = {"check_env": False, "episodes": True, "imports": []}
 
 
 def describe(demos, meta: Mapping[str, Any], path: str) -> dict:
@@ -96,12 +98,13 @@ def main(path: str, overrides: Sequence[str] = (), stream=None) -> dict:
     from jaxirl import data
 
     opts = merge(DEFAULTS, parse_overrides(overrides), schema=DEFAULTS)
-    for key in DEFAULTS:
+    for key in ("check_env", "episodes"):
         if not isinstance(opts[key], bool):
             raise ValueError(f"{key}: expected true or false, got {opts[key]!r}")
     demos, meta = data.load_demos(path)
     summary = describe(demos, meta, path)
     if opts["check_env"]:
+        import_modules(opts["imports"])  # modules that register the env of the metadata (an env of one's own)
         from jaxirl.envs import make
         from jaxirl.envs.registry import BRAX_BACKENDS
 

@@ -85,7 +85,7 @@ def defaults() -> dict:
 
 # what may differ between a run's saved config and the config of its resumption (a prefix: the whole section)
 _RESUMABLE = {("resume",), ("train", "num_updates"), ("train", "time_limit_s"), ("run", "progress"),
-              ("run", "keep_checkpoints"), ("demos",), ("eval",)}
+              ("run", "keep_checkpoints"), ("demos",), ("eval",), ("imports",)}
 
 
 def _diverged_message(run_dir: str, updates_done: int, n: int, lanes: int, metrics: dict) -> str:

@@ -45,7 +45,8 @@ last iteration had one, else from a fresh evaluation).
 ``resume=RUN_DIR`` restores the newest checkpoint of ``RUN_DIR`` and continues, so the training is bit-identical
 to an uninterrupted run (all randomness lives in the train state's key).  The configuration must equal the run's
 saved ``config.yaml`` except for ``train.num_iterations`` (which may be raised to train longer), ``resume`` and
-what only logs or evaluates: ``run.chunk``, ``run.progress``, ``run.keep_checkpoints``, ``train.eval_every``,
+``imports`` (the modules may have moved: the env and objective names must still be found) and what only logs
+or evaluates: ``run.chunk``, ``run.progress``, ``run.keep_checkpoints``, ``train.eval_every``,
 ``eval.num_envs``, ``eval.num_steps`` and ``eval.seed`` (the policy, the reward and every training metric stay
 those of the uninterrupted run; the evaluations follow the new settings).  Not ``train.eval_steps`` or
 ``eval.env_kwargs``: the run's normalised score keeps the random return measured with them.  The run folder's
@@ -81,9 +82,10 @@ REWARD_MODEL_FILE = "reward_model.json"
 CURVE_KEYS = ("score_det", "score_stoch", "disc_loss", "learned_reward_mean")
 # keys that may differ between a run's saved config and the config of its resumption: the length and whatever
 # only logs or evaluates (none of them reaches the training's state or its keys: tests/test_cli.py checks it)
+# (and imports: where the modules that register the run's env / objective are found; their names still must match)
 _RESUMABLE = {("resume",), ("train", "num_iterations"), ("run", "progress"), ("run", "keep_checkpoints"),
               ("run", "chunk"), ("train", "eval_every"), ("eval", "num_envs"), ("eval", "num_steps"),
-              ("eval", "seed")}
+              ("eval", "seed"), ("imports",)}
 
 
 def defaults() -> dict:

@@ -43,9 +43,13 @@ def register_objective(objective: Objective, replace: bool = False) -> Objective
 def get_objective(name: str) -> Objective:
     """The objective called ``name``; unknown names raise ``ValueError`` listing the valid ones."""
     if name not in OBJECTIVES:
-        raise ValueError(f"algorithm: expected one of {', '.join(OBJECTIVES)}, got {name!r} (an objective of one's "
-                         "own is known only once jaxirl.objectives.register_objective has run in the process: for the "
-                         "jaxirl command, in a module that the config's `imports` lists)")
+        from jaxirl.config import imported_registrations
+
+        imported = imported_registrations("objectives")
+        hint = (f" (register it there: jaxirl.objectives.register_objective with name={name!r})" if imported else
+                " (an objective of one's own is known only once jaxirl.objectives.register_objective has run in the "
+                "process: for the jaxirl command, in a module that the config's `imports` lists)")
+        raise ValueError(f"algorithm: expected one of {', '.join(OBJECTIVES)}, got {name!r}{imported}{hint}")
     return OBJECTIVES[name]
 
 

@@ -1,0 +1,137 @@
+"""Environments and objectives of one's own for the `jaxirl` command: a config's `imports`, `register_env`, and
+the messages a user gets when a module or constructor of theirs goes wrong (no training compiled: about a second)."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from jaxirl import config as config_lib
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+
+
+@pytest.fixture
+def user_dir(tmp_path, monkeypatch, env_registry, objective_registry):
+    """A folder on sys.path for the test's own modules; registries, imported modules and `imports` records as they
+    were after the test."""
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    monkeypatch.setattr(config_lib, "_IMPORTED", {})
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:
+        if name.startswith("user_"):
+            del sys.modules[name]
+
+
+def _obs_env_module(name: str, obs: str) -> str:
+    return textwrap.dedent(f'''
+        import jax, jax.numpy as jnp
+        from jaxirl.envs import BaseState, register_env
+
+        class Reach1D:
+            action_size = 1   # no observation_size: VecEnv reads the size from the observations
+            def reset(self, key):
+                x, g = jax.random.uniform(key, (2,), jnp.float32, -1, 1)
+                z = jnp.zeros((), jnp.float32)
+                return BaseState(pipeline_state=None, obs={obs}, reward=z, done=z)
+            def step(self, state, action):
+                return state
+
+        register_env({name!r}, Reach1D)
+    ''')
+
+
+def test_demos_check_env_imports_the_module_of_the_metadatas_env(user_dir):
+    """`jaxirl demos FILE check_env=true imports=[...]` checks a file recorded on an env of one's own."""
+    (user_dir / "user_pm.py").write_text("from jaxirl.envs import PointMass, register_env\n"
+                                         "register_env('user_pm', PointMass)\n")
+    src = np.load(os.path.join(ROOT, "demos", "pointmass.npz"))
+    arrays = {k: src[k] for k in src.files}
+    meta = json.loads(str(arrays["metadata"]))
+    arrays["metadata"] = np.array(json.dumps({**meta, "env": "user_pm"}))
+    path = str(user_dir / "demos.npz")
+    np.savez(path, **arrays)
+    from jaxirl.jobs import demos
+
+    with open(os.devnull, "w") as sink:
+        with pytest.raises(ValueError, match="metadata env: unknown environment 'user_pm'"):
+            demos.main(path, ["check_env=true"], stream=sink)
+        summary = demos.main(path, ["check_env=true", "episodes=false", "imports=[user_pm]"], stream=sink)
+    assert summary["env_check"].startswith("matches user_pm")
+
+
+def test_a_constructors_own_error_passes_through_and_argument_errors_are_named(user_dir):
+    """A bug inside a registered constructor keeps its own exception (and traceback), not blamed on env.kwargs;
+    arguments it does not take, or a backend it does not take, are named as such."""
+    from jaxirl.envs import PointMass, make, register_env
+
+    def buggy(**kw):
+        return None + 1  # the user's bug
+
+    register_env("user_buggy", buggy)
+    with pytest.raises(TypeError, match="NoneType"):
+        make("user_buggy", 2, episode_length=5)
+    register_env("user_plain", PointMass)
+    with pytest.raises(ValueError, match=r"^backend: the constructor registered as 'user_plain' takes no backend="):
+        make("user_plain", 2, episode_length=5, backend="spring")
+    with pytest.raises(ValueError, match=r"^env_kwargs: 'user_plain' does not take \['speed'\]"):
+        make("user_plain", 2, episode_length=5, speed=1.0)
+    with pytest.raises(ValueError, match=r"^dt: expected a finite positive number"):  # its own check of a value
+        make("user_plain", 2, episode_length=5, dt=-1.0)
+    from jaxirl.jobs.evaluate import make_env
+
+    section = {"name": "user_plain", "num_envs": 2, "episode_length": 5, "backend": "spring", "kwargs": {}}
+    with pytest.raises(ValueError, match=r"^env\.backend: the constructor"):
+        make_env(section)
+
+
+def test_import_failure_says_where_and_a_script_may_list_itself(user_dir):
+    """An error raised while a listed module is imported names the file and line; a script that registers and
+    then runs the command with itself in `imports` is not run a second time (its registrations would clash)."""
+    (user_dir / "user_broken.py").write_text("x = 1\ny = {}['missing']\n")
+    with pytest.raises(ValueError) as info:
+        config_lib.import_modules(["user_broken"])
+    msg = str(info.value)
+    assert msg.startswith("imports: importing 'user_broken' failed at ") and "user_broken.py, line 2: KeyError" in msg
+    assert "JAXIRL_DEBUG=1" in msg
+    script = user_dir / "user_script.py"
+    script.write_text(textwrap.dedent('''
+        from jaxirl.envs import PointMass, register_env
+        register_env("user_slow", lambda **kw: PointMass(**{"max_speed": 0.5, **kw}))
+        if __name__ == "__main__":
+            from jaxirl.config import import_modules
+            import_modules(["user_script"])   # what `imports: [user_script]` does inside jaxirl.cli.main
+            print("ok")
+    '''))
+    env = {**os.environ, "PYTHONPATH": os.path.abspath(ROOT), "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run([sys.executable, str(script)], cwd=user_dir, env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-800:]
+
+
+def test_env_messages_after_imports(user_dir):
+    """What VecEnv finds wrong with an env's observations names the env, not a made-up config key; a name still
+    unknown after `imports` says what those modules registered."""
+    from jaxirl.jobs.evaluate import make_env
+
+    (user_dir / "user_obs2d.py").write_text(_obs_env_module("user_obs2d", "jnp.stack([x, z, g])[:, None]"))
+    (user_dir / "user_nothing.py").write_text("import jax  # forgot register_env\n")
+    (user_dir / "user_flat.py").write_text(_obs_env_module("user_flat", "jnp.stack([x, z, g])"))
+    config_lib.import_modules(["user_obs2d", "user_nothing", "user_flat"])
+    section = {"num_envs": 2, "episode_length": 5, "backend": None, "kwargs": {}}
+    with pytest.raises(ValueError, match=r"^env 'user_obs2d' \(env\.name\): expected a flat observation vector"):
+        make_env({**section, "name": "user_obs2d"})
+    with pytest.raises(ValueError) as info:
+        make_env({**section, "name": "user_nothing"})
+    assert ("the environments registered by the modules of `imports`: user_obs2d: user_obs2d; user_nothing: none; "
+            "user_flat: user_flat (register it there: jaxirl.envs.register_env('user_nothing', constructor))"
+            in str(info.value)), str(info.value)
+    assert make_env({**section, "name": "user_flat"}).observation_size == 3  # observation_size is not required
+    from jaxirl.objectives import get_objective
+
+    with pytest.raises(ValueError, match="the objectives registered by the modules of `imports`: user_obs2d: none"):
+        get_objective("user_lsgan")
