@@ -25,9 +25,11 @@ modules imported before the rest of the config is read: modules of one's own tha
 (``jaxirl.envs.register_env``) and objectives (``jaxirl.objectives.register_objective``); ``jaxirl eval RUN_DIR``
 imports those its run's ``config.yaml`` lists.  A configuration error (unknown key, wrong type, bad value, missing or mismatched
 file) prints ``jaxirl <command>: error: <message>`` and exits with status 2, without a traceback; set
-``JAXIRL_DEBUG=1`` to get the traceback instead.  A ``jaxirl train`` run whose training state stops being finite
-(NaN or inf parameters: divergence, or an env that emits NaN) stops after that chunk with status 3 and a message
-naming the first non-finite metric; its folder keeps the outputs of the last finite chunk.  On success the job's
+``JAXIRL_DEBUG=1`` to get the traceback instead.  A run whose training state stops being finite (NaN or inf
+parameters: divergence, or an env that emits NaN) stops after that chunk with status 3 and a message naming the
+first non-finite metric; its folder keeps the outputs of the last finite chunk.  Running out of device memory is
+status 2 with one line naming the sizes to lower; Ctrl-C is status 130, naming the run folder and where a resume
+continues from.  On success the job's
 summary is printed as JSON on stdout and the status is 0.
 """
 
@@ -157,17 +159,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RuntimeError as err:
         from jaxirl.jobs import Diverged
 
-        if debug or not isinstance(err, Diverged):
+        if debug:
             raise
-        print(f"jaxirl {args.command}: error: {err}", file=sys.stderr)
-        return 3
-    except KeyboardInterrupt:
-        hint = (f" (the run continues from its last checkpoint with `jaxirl {args.command} RUN_DIR/config.yaml "
-                f"resume=RUN_DIR`)" if args.command in ("train", "expert") else "")
+        if isinstance(err, Diverged):
+            print(f"jaxirl {args.command}: error: {err}", file=sys.stderr)
+            return 3
+        text = str(err)
+        if "RESOURCE_EXHAUSTED" not in text and "out of memory" not in text.lower():
+            raise
+        first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+        where = getattr(err, "run_dir", None)
+        print(f"jaxirl {args.command}: error: out of memory ({first[:300]}); use fewer environments (env.num_envs, "
+              f"eval.num_envs, demos.num_envs) or smaller batches" + (f"; {_resume_hint(args.command, where)} (a "
+              "resume may change eval.* and, for expert, demos.*)" if where else ""), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as err:
+        where = getattr(err, "run_dir", None)
+        hint = f" ({_resume_hint(args.command, where)})" if where else ""
         print(f"\njaxirl {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
     print(json.dumps(_jsonable(summary), indent=2))
     return 0
+
+
+def _resume_hint(command: str, run_dir: str) -> str:
+    """Where an interrupted or failed run of ``run_dir`` continues from, or that it has nothing to continue from."""
+    from jaxirl.io import latest_checkpoint
+
+    found = latest_checkpoint(run_dir) if os.path.isdir(run_dir) else None
+    if found is None:
+        return f"{run_dir} has no checkpoint yet: there is nothing to resume, and the folder may be deleted"
+    unit = "update" if command == "expert" else "iteration"
+    return (f"{run_dir} continues from its checkpoint of {unit} {found[0]} with `jaxirl {command} "
+            f"{os.path.join(run_dir, 'config.yaml')} resume={run_dir}`")
 
 
 def _with_section(command: str, message: str) -> str:

@@ -109,8 +109,13 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = path + f".tmp-{os.getpid()}.npz"
-    np.savez_compressed(tmp, metadata=np.array(json.dumps(meta)), **arrays)
-    os.replace(tmp, path)
+    try:
+        np.savez_compressed(tmp, metadata=np.array(json.dumps(meta)), **arrays)
+        os.replace(tmp, path)
+    except BaseException:  # an interrupt or a full disk mid-write: no half-written file left behind
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
     return path
 
 

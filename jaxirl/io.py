@@ -61,6 +61,9 @@ def check_prefix(field: str, prefix, nullable: bool = False):
     if not isinstance(prefix, str) or not prefix or "/" in prefix or os.sep in prefix or prefix in (".", ".."):
         raise ValueError(f"{field}: expected a non-empty name without '/'{' or null' if nullable else ''}, "
                          f"got {prefix!r}")
+    if len(prefix.encode()) > 200:  # the folder name adds "-YYYYmmdd-HHMMSS[-n]"; file systems allow 255 bytes
+        raise ValueError(f"{field}: expected a name of at most 200 bytes (the run folder's name adds a time stamp), "
+                         f"got {len(prefix.encode())}")
     return prefix
 
 
@@ -320,26 +323,46 @@ def latest_checkpoint(run_dir: str) -> tuple[int, str] | None:
 def load_checkpoint(path: str, target: Any) -> tuple[Any, dict]:
     """Restore a checkpoint (``.msgpack`` path, or a run folder: its latest checkpoint) into the
     structure of ``target``; returns ``(state, info)`` with the JSON metadata."""
+    older = None
     if os.path.isdir(path):
         found = latest_checkpoint(path)
         if found is None:
             raise ValueError(f"no checkpoint found in {path!r}/checkpoints")
+        older = _older_checkpoint(path, found[0])
         path = found[1]
     info_path = path[: -len(".msgpack")] + ".json" if path.endswith(".msgpack") else path + ".json"
-    info = {}
-    if os.path.isfile(info_path):
-        info = read_json(info_path)
-        if not isinstance(info, dict) or isinstance(info.get("iteration"), bool) or not isinstance(
-                info.get("iteration"), int):
-            raise ValueError(f"checkpoint {info_path!r}: expected a JSON object with an int 'iteration'")
-    return load_pytree(path, target), info
+    try:
+        info = {}
+        if os.path.isfile(info_path):
+            info = read_json(info_path)
+            if not isinstance(info, dict) or isinstance(info.get("iteration"), bool) or not isinstance(
+                    info.get("iteration"), int):
+                raise ValueError(f"checkpoint {info_path!r}: expected a JSON object with an int 'iteration'")
+        return load_pytree(path, target), info
+    except StructureMismatch:
+        raise
+    except ValueError as err:  # unreadable: name the older complete checkpoint (not taken silently: work would be lost)
+        if older is None:
+            raise
+        raise ValueError(f"{err}; the older checkpoint {os.path.basename(older[1])} (iteration {older[0]}) is "
+                         f"complete: move {os.path.basename(path)} and {os.path.basename(info_path)} out of "
+                         f"{os.path.dirname(path)} to continue from it") from None
 
 
-_TMP = re.compile(r"\.tmp-(\d+)$")
+def _older_checkpoint(run_dir: str, newest: int) -> tuple[int, str] | None:
+    """The newest complete checkpoint of ``run_dir`` before iteration ``newest``, or None."""
+    folder = os.path.join(run_dir, "checkpoints")
+    found = [(int(m.group(1)), os.path.join(folder, name)) for name in os.listdir(folder)
+             if (m := _CKPT.match(name)) and int(m.group(1)) < newest
+             and os.path.isfile(os.path.join(folder, name[: -len(".msgpack")] + ".json"))]
+    return max(found) if found else None
+
+
+_TMP = re.compile(r"\.tmp-(\d+)(\.npz)?$")  # (.npz: jaxirl.data.save_demos's)
 
 
 def remove_stale_temporaries(folder: str) -> None:
-    """Delete the ``*.tmp-PID`` files of :func:`_atomic_write` in ``folder`` whose process is gone (a hard kill
+    """Delete the ``*.tmp-PID`` files of :func:`_atomic_write` (and ``save_demos``) in ``folder`` whose process is gone (a hard kill
     mid-write leaves one: ~10 MB for a Brax checkpoint); another live process's are left alone."""
     if not os.path.isdir(folder):
         return

@@ -60,8 +60,12 @@ class ProgressBar:
         self._last_draw = -math.inf
         self._next_decile = self._decile(self.done) + 1
         isatty = getattr(self.stream, "isatty", None)
-        self.tty = bool(isatty and isatty())
+        try:
+            self.tty = bool(isatty and isatty())
+        except (OSError, ValueError):
+            self.tty = False
         self._closed = False
+        self._dead = False  # the stream failed: nothing more is written
 
     def _decile(self, done: int) -> int:
         return int(10 * done // self.total)
@@ -87,12 +91,21 @@ class ProgressBar:
         if self.tty:
             if now - self._last_draw >= self.min_interval or done == self.total:
                 self._last_draw = now
-                self.stream.write("\r" + self.line() + "\x1b[K")
-                self.stream.flush()
+                self._write("\r" + self.line() + "\x1b[K")
         elif self._decile(done) >= self._next_decile:
             self._next_decile = self._decile(done) + 1
-            self.stream.write(self.line() + "\n")
+            self._write(self.line() + "\n")
+
+    def _write(self, text: str) -> None:
+        """Write and flush; a stream that fails (a closed pipe, a lost terminal, a full disk) silences the bar
+        for good instead of ending the run it reports on (inside the scan, an exception would end the program)."""
+        if self._dead:
+            return
+        try:
+            self.stream.write(text)
             self.stream.flush()
+        except (OSError, ValueError):  # ValueError: a closed file
+            self._dead = True
 
     def callback(self, done: Any, metrics: Mapping | None = None) -> None:
         """Host callback for ``jax.debug.callback(bar.callback, done, metrics)``; ``done`` is the number
@@ -109,8 +122,7 @@ class ProgressBar:
             return
         self._closed = True
         if self.tty:
-            self.stream.write("\r" + self.line() + "\x1b[K\n")
-            self.stream.flush()
+            self._write("\r" + self.line() + "\x1b[K\n")
 
     # -- rendering -----------------------------------------------------------------------------------
     def rate(self) -> float:

@@ -3,6 +3,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from jaxirl.cli import main as cli_main
@@ -26,6 +27,8 @@ def test_tabular_job_writes_run_folder_and_learns(tmp_path, capsys):
     # The learned reward must be far better than knowing nothing (a zero reward), and correlated.
     assert summary["evd"] <= 0.2 * summary["evd_zero_reward"]
     assert summary["correlation"] > 0.8
+    learned = np.load(os.path.join(run_dir, "reward.npy"))  # the learned reward itself, one value per cell
+    assert learned.shape == (25,) and np.all(np.isfinite(learned)) and np.ptp(learned) > 0
 
 
 def test_tabular_job_rejects_bad_config(tmp_path, capsys):

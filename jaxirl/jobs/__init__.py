@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Sequence
 
 import numpy as np
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) during a job that has a run folder: ``run_dir``, for the message of where to resume."""
+
+    def __init__(self, run_dir: str):
+        super().__init__(run_dir)
+        self.run_dir = run_dir
+
+
+@contextlib.contextmanager
+def interruptible(run_dir: str):
+    """Within it, an interrupt is an :class:`Interrupted` naming ``run_dir``, and any other exception carries
+    ``run_dir`` as an attribute (the ``jaxirl`` command's messages say where the run can be resumed from)."""
+    try:
+        yield
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        raise Interrupted(run_dir) from None
+    except Exception as err:
+        if getattr(err, "run_dir", None) is None:
+            try:
+                err.run_dir = run_dir
+            except AttributeError:  # an exception type without a __dict__
+                pass
+        raise
 
 
 class Diverged(RuntimeError):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from typing import Any, Mapping, Sequence
 
 import jax
@@ -207,7 +208,10 @@ def main(run_dir: str, overrides: Sequence[str] = ()) -> dict:
     result = {"run_dir": run_dir, "env": env.name,
               **evaluate_policy(env, config, state, jax.random.PRNGKey(cfg["seed"]), num_steps), "eval": cfg}
     result.update(_scores(run_dir, result))
-    io.write_json(os.path.join(run_dir, "eval.json"), result)
+    try:
+        io.write_json(os.path.join(run_dir, "eval.json"), result)
+    except OSError as err:  # a folder one may not write into (shared, read-only, full): the result is still printed
+        print(f"jaxirl eval: note: eval.json was not written ({err}); the result is on stdout", file=sys.stderr)
     return result
 
 
@@ -217,7 +221,9 @@ def _scores(run_dir: str, result: Mapping[str, Any]) -> dict:
     demonstrations' recorded returns, for an expert its demonstrations' mean — and for an expert trained on a learned
     reward (``train.reward_run``) the reward run's, as its summary scores it); none without a summary."""
     path = os.path.join(run_dir, "summary.json")
-    if not os.path.isfile(path):
+    if not os.path.isfile(path):  # an interrupted or diverged run: its returns, no score (said, not left out silently)
+        print(f"jaxirl eval: note: {run_dir} has no summary.json (the run did not finish), so no normalised score: "
+              "its returns only", file=sys.stderr)
         return {}
     summary = io.read_json(path)
     if "expert_return_of_run" in summary:  # reward transfer: the scale the reward run was scored on

@@ -62,7 +62,8 @@ from jaxirl import io
 from jaxirl.config import check_folder, check_seed, coerce, import_modules, load_config, rename_field
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, EVAL_DEFAULTS, POLICY_FILE, check_eval_section, evaluate_policy,
                                   make_env, ppo_config, ppo_defaults)
-from jaxirl.jobs import Diverged, chunk_lengths, finite_lanes, first_nonfinite, note_extra_compiles
+from jaxirl.jobs import (Diverged, chunk_lengths, finite_lanes, first_nonfinite, interruptible,
+                         note_extra_compiles)
 from jaxirl.progress import ProgressBar
 
 __all__ = ["main", "defaults", "make_chunk"]
@@ -88,18 +89,26 @@ _RESUMABLE = {("resume",), ("train", "num_updates"), ("train", "time_limit_s"), 
               ("run", "keep_checkpoints"), ("demos",), ("eval",), ("imports",)}
 
 
-def _diverged_message(run_dir: str, updates_done: int, n: int, lanes: int, metrics: dict) -> str:
+def _diverged(run_dir: str, updates_done: int, n: int, lanes: int, metrics: dict, kept) -> Diverged:
+    """The error of a run whose every lane diverged in the chunk ending at ``updates_done``; the policy kept so far
+    (``kept``, of the last finite chunk: the one its newest checkpoint holds) is written to policy.msgpack first."""
     flat = {k: np.asarray(v).reshape(lanes, -1).T if lanes > 1 else v for k, v in metrics.items()}  # (n, lanes)
     first = first_nonfinite(flat, updates_done - n + 1)
     where = f"; the first non-finite metric: {first[0]} at update {first[1]}" if first else ""
     last = io.latest_checkpoint(run_dir)
-    kept = (f"the checkpoint of update {last[0]}, the last finite chunk's" if last is not None
-            else "no checkpoint (the first chunk diverged)")
+    if last is not None and kept is not None:
+        io.save_pytree(os.path.join(run_dir, POLICY_FILE), kept[3])
+        held = (f"the checkpoint of update {last[0]}, the last finite chunk's, and its kept policy in {POLICY_FILE} "
+                f"(of update {kept[2]}: `jaxirl eval {run_dir}` evaluates it, and `jaxirl expert "
+                f"{os.path.join(run_dir, 'config.yaml')} resume={run_dir} train.num_updates={last[0]}` finishes the "
+                "run from it — its evaluation and demonstrations)")
+    else:
+        held = "no checkpoint (the first chunk diverged)"
     who = "every lane's PPO state" if lanes > 1 else "the PPO state"
-    return (f"training diverged: non-finite values (NaN or inf) in {who} after update {updates_done}{where}. "
-            f"{run_dir} keeps {kept}, and metrics.jsonl every update up to {updates_done}; a resume would repeat "
-            "the same steps, so start a new run with changed settings (e.g. a smaller ppo.learning_rate), or check "
-            "the environment's observations")
+    return Diverged(f"training diverged: non-finite values (NaN or inf) in {who} after update {updates_done}{where}. "
+                    f"{run_dir} keeps {held}, and metrics.jsonl every update up to {updates_done}; training on would "
+                    "repeat the same steps, so start a new run with changed settings (e.g. a smaller "
+                    "ppo.learning_rate), or check the environment's observations")
 
 
 def chunk_scores(returns: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -323,99 +332,100 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     if len(devices) > 1:  # every lane's envs split over the devices, the PPO states copied to each
         mesh = envs_mesh(devices)
         carry = (replicate(carry[0], mesh), shard_envs(carry[1], mesh, runs=lanes > 1))
-    start = time.time()
-    updates_done = start_update
-    compile_seconds = None
+    with interruptible(run_dir):  # Ctrl-C from here on: the message names the run folder
+        start = time.time()
+        updates_done = start_update
+        compile_seconds = None
 
-    # chunks end on multiples of log_every (a resume from a short last chunk realigns), as in one run
-    lengths = chunk_lengths(start_update, tcfg["num_updates"], tcfg["log_every"], aligned=True)
-    note_extra_compiles("expert", lengths, "train.log_every", "train.num_updates")
-    with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl"), truncate_after=start_update) as log, bar:
-        i = start_update
-        for n in lengths:
-            t0 = time.time()
-            carry, metrics = chunk(carry, update_keys(i, n))
-            metrics = jax.device_get(metrics)
-            if compile_seconds is None:
-                compile_seconds = time.time() - t0  # first chunk: compilation + one chunk
-            per_lane = {k: np.asarray(v).reshape(lanes, -1) if lanes > 1 else np.asarray(v)[None]
-                        for k, v in metrics.items()}
-            n = per_lane["episode_return"].shape[1]
-            updates_done = i + n
-            bar.update(updates_done, float(per_lane["episode_return"][:, -1].max()))
-            for j in range(n):
-                record = {"iteration": i + j + 1, "env_steps": (i + j + 1) * steps_per_update,
-                          "wall_s": round(earlier_seconds + time.time() - start, 2)}
-                record.update({k: float(v[:, j].mean()) for k, v in per_lane.items()})
-                if lanes > 1:
-                    record["episode_return_per_seed"] = [float(x) for x in per_lane["episode_return"][:, j]]
-                log.write(record)
-            last_returns, scores = chunk_scores(per_lane["episode_return"], per_lane["episode_length"])
-            # the last update's return where some env had completed an episode (else NaN: null in summary.json)
-            final_returns = np.where(per_lane["episode_length"][:, -1] > 0, per_lane["episode_return"][:, -1], np.nan)
-            finite = finite_lanes(carry[0], lanes)  # a lane whose PPO state is NaN / inf is never kept
-            if not finite.any():  # nothing left to train or keep: stop before this chunk replaces a checkpoint
-                raise Diverged(_diverged_message(run_dir, updates_done, n, lanes, metrics))
-            scores = np.where(finite, scores, -np.inf)
-            lane = int(np.flatnonzero(finite)[np.argmax(scores[finite])])
-            # (while no chunk has completed an episode, every score is −inf: the newest, most trained one is kept)
-            if not tcfg["keep_best"] or kept is None or scores[lane] > kept[0] or kept[0] == -np.inf:
-                kept = (float(scores[lane]), lane, updates_done, lane_state(carry[0], lane))
-            io.save_checkpoint(run_dir, updates_done, loop_state(carry, kept, last_returns, final_returns,
-                                                                 earlier_seconds + time.time() - start))
-            io.prune_checkpoints(run_dir, cfg["run"]["keep_checkpoints"])
-            i = updates_done
-            if tcfg["time_limit_s"] and time.time() - start > tcfg["time_limit_s"]:
-                break
-    train_seconds = earlier_seconds + time.time() - start
-    _, best, kept_update, state = kept
-    if lanes > 1:
-        for name, values in tcfg["sweep"].items():
-            cfg["ppo"][name] = values[best]
-        io.write_config(run_dir, cfg)
-    io.save_pytree(os.path.join(run_dir, POLICY_FILE), state)
-    records = io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))
-    io.plot_learning_curve(records, os.path.join(run_dir, "learning_curve.png"),
-                           ["episode_return", "value_loss", "entropy"] + (["reward_mean"] if reward_fn else []),
-                           title=f"PPO {'on a learned reward' if reward_fn else 'expert'} on {env.name}")
+        # chunks end on multiples of log_every (a resume from a short last chunk realigns), as in one run
+        lengths = chunk_lengths(start_update, tcfg["num_updates"], tcfg["log_every"], aligned=True)
+        note_extra_compiles("expert", lengths, "train.log_every", "train.num_updates")
+        with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl"), truncate_after=start_update) as log, bar:
+            i = start_update
+            for n in lengths:
+                t0 = time.time()
+                carry, metrics = chunk(carry, update_keys(i, n))
+                metrics = jax.device_get(metrics)
+                if compile_seconds is None:
+                    compile_seconds = time.time() - t0  # first chunk: compilation + one chunk
+                per_lane = {k: np.asarray(v).reshape(lanes, -1) if lanes > 1 else np.asarray(v)[None]
+                            for k, v in metrics.items()}
+                n = per_lane["episode_return"].shape[1]
+                updates_done = i + n
+                bar.update(updates_done, float(per_lane["episode_return"][:, -1].max()))
+                for j in range(n):
+                    record = {"iteration": i + j + 1, "env_steps": (i + j + 1) * steps_per_update,
+                              "wall_s": round(earlier_seconds + time.time() - start, 2)}
+                    record.update({k: float(v[:, j].mean()) for k, v in per_lane.items()})
+                    if lanes > 1:
+                        record["episode_return_per_seed"] = [float(x) for x in per_lane["episode_return"][:, j]]
+                    log.write(record)
+                last_returns, scores = chunk_scores(per_lane["episode_return"], per_lane["episode_length"])
+                # the last update's return where some env had completed an episode (else NaN: null in summary.json)
+                final_returns = np.where(per_lane["episode_length"][:, -1] > 0, per_lane["episode_return"][:, -1], np.nan)
+                finite = finite_lanes(carry[0], lanes)  # a lane whose PPO state is NaN / inf is never kept
+                if not finite.any():  # nothing left to train or keep: stop before this chunk replaces a checkpoint
+                    raise _diverged(run_dir, updates_done, n, lanes, metrics, kept)
+                scores = np.where(finite, scores, -np.inf)
+                lane = int(np.flatnonzero(finite)[np.argmax(scores[finite])])
+                # (while no chunk has completed an episode, every score is −inf: the newest, most trained one is kept)
+                if not tcfg["keep_best"] or kept is None or scores[lane] > kept[0] or kept[0] == -np.inf:
+                    kept = (float(scores[lane]), lane, updates_done, lane_state(carry[0], lane))
+                io.save_checkpoint(run_dir, updates_done, loop_state(carry, kept, last_returns, final_returns,
+                                                                     earlier_seconds + time.time() - start))
+                io.prune_checkpoints(run_dir, cfg["run"]["keep_checkpoints"])
+                i = updates_done
+                if tcfg["time_limit_s"] and time.time() - start > tcfg["time_limit_s"]:
+                    break
+        train_seconds = earlier_seconds + time.time() - start
+        _, best, kept_update, state = kept
+        if lanes > 1:
+            for name, values in tcfg["sweep"].items():
+                cfg["ppo"][name] = values[best]
+            io.write_config(run_dir, cfg)
+        io.save_pytree(os.path.join(run_dir, POLICY_FILE), state)
+        records = io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))
+        io.plot_learning_curve(records, os.path.join(run_dir, "learning_curve.png"),
+                               ["episode_return", "value_loss", "entropy"] + (["reward_mean"] if reward_fn else []),
+                               title=f"PPO {'on a learned reward' if reward_fn else 'expert'} on {env.name}")
 
-    ecfg = cfg["eval"]
-    eval_env = make_env(cfg["env"], num_envs=ecfg["num_envs"])
-    num_steps = ecfg["num_steps"] or None
-    # from eval.seed, as `jaxirl eval RUN_DIR` evaluates: the summary (and the demonstrations' recorded evaluation) is
-    # reproducible by it (the fourth key of the split, from train.seed, is unused: the others keep their places)
-    evaluation = evaluate_policy(eval_env, config, state, jax.random.PRNGKey(ecfg["seed"]), num_steps)
-    rand = evaluation["random_return"]
+        ecfg = cfg["eval"]
+        eval_env = make_env(cfg["env"], num_envs=ecfg["num_envs"])
+        num_steps = ecfg["num_steps"] or None
+        # from eval.seed, as `jaxirl eval RUN_DIR` evaluates: the summary (and the demonstrations' recorded evaluation) is
+        # reproducible by it (the fourth key of the split, from train.seed, is unused: the others keep their places)
+        evaluation = evaluate_policy(eval_env, config, state, jax.random.PRNGKey(ecfg["seed"]), num_steps)
+        rand = evaluation["random_return"]
 
-    dcfg = cfg["demos"]
-    demo_env = make_env(cfg["env"], num_envs=min(dcfg["num_envs"], dcfg["num_episodes"]))
-    if dcfg["deterministic"]:
-        act_fn = jax.tree_util.Partial(lambda s, obs, key: ppo.act_deterministic(config, s, obs), state)
-    else:
-        act_fn = jax.tree_util.Partial(lambda s, obs, key: ppo.act(config, s, obs, key)[0], state)
-    transitions, returns = collect_demos(demo_env, act_fn, k_demo, dcfg["num_episodes"])
-    demos_path = dcfg["path"] or os.path.join(run_dir, "demos.npz")
-    meta = {**env_metadata(demo_env), "expert_return": float(np.mean(returns)), "random_return": rand,
-            "expert_run": os.path.basename(run_dir), "deterministic": bool(dcfg["deterministic"]),
-            "ppo_updates": kept_update, "ppo_updates_run": updates_done, "env_kwargs": cfg["env"]["kwargs"],
-            "device": jax.devices()[0].device_kind,
-            "eval_return_deterministic": evaluation["return_deterministic"],
-            "eval_return_stochastic": evaluation["return_stochastic"], "eval_episodes": evaluation["episodes"],
-            "reward_run": tcfg["reward_run"]}
-    save_demos(demos_path, transitions, returns, meta)
+        dcfg = cfg["demos"]
+        demo_env = make_env(cfg["env"], num_envs=min(dcfg["num_envs"], dcfg["num_episodes"]))
+        if dcfg["deterministic"]:
+            act_fn = jax.tree_util.Partial(lambda s, obs, key: ppo.act_deterministic(config, s, obs), state)
+        else:
+            act_fn = jax.tree_util.Partial(lambda s, obs, key: ppo.act(config, s, obs, key)[0], state)
+        transitions, returns = collect_demos(demo_env, act_fn, k_demo, dcfg["num_episodes"])
+        demos_path = dcfg["path"] or os.path.join(run_dir, "demos.npz")
+        meta = {**env_metadata(demo_env), "expert_return": float(np.mean(returns)), "random_return": rand,
+                "expert_run": os.path.basename(run_dir), "deterministic": bool(dcfg["deterministic"]),
+                "ppo_updates": kept_update, "ppo_updates_run": updates_done, "env_kwargs": cfg["env"]["kwargs"],
+                "device": jax.devices()[0].device_kind,
+                "eval_return_deterministic": evaluation["return_deterministic"],
+                "eval_return_stochastic": evaluation["return_stochastic"], "eval_episodes": evaluation["episodes"],
+                "reward_run": tcfg["reward_run"]}
+        save_demos(demos_path, transitions, returns, meta)
 
-    summary = {
-        "run_dir": run_dir, "env": env.name, "demos_path": demos_path,
-        "expert_return": float(np.mean(returns)), "expert_return_std": float(np.std(returns)),
-        "num_episodes": int(returns.shape[0]), **evaluation,
-        "final_train_return": float(final_returns[best]),
-        "env_steps": updates_done * steps_per_update, "updates": updates_done, "kept_update": kept_update,
-        "train_seconds": round(train_seconds, 2), "first_chunk_seconds": round(compile_seconds or 0.0, 2),
-        "resumed_from": start_update if resume is not None else None,
-        "num_seeds": lanes, "best_seed": best, "last_chunk_return_per_seed": [float(x) for x in last_returns],
-        "sweep": {name: values[best] for name, values in tcfg["sweep"].items()},
-    }
-    if tcfg["reward_run"] is not None:
-        summary.update(_transfer_scores(tcfg["reward_run"], evaluation))
-    io.write_json(os.path.join(run_dir, "summary.json"), summary)
-    return summary
+        summary = {
+            "run_dir": run_dir, "env": env.name, "demos_path": demos_path,
+            "expert_return": float(np.mean(returns)), "expert_return_std": float(np.std(returns)),
+            "num_episodes": int(returns.shape[0]), **evaluation,
+            "final_train_return": float(final_returns[best]),
+            "env_steps": updates_done * steps_per_update, "updates": updates_done, "kept_update": kept_update,
+            "train_seconds": round(train_seconds, 2), "first_chunk_seconds": round(compile_seconds or 0.0, 2),
+            "resumed_from": start_update if resume is not None else None,
+            "num_seeds": lanes, "best_seed": best, "last_chunk_return_per_seed": [float(x) for x in last_returns],
+            "sweep": {name: values[best] for name, values in tcfg["sweep"].items()},
+        }
+        if tcfg["reward_run"] is not None:
+            summary.update(_transfer_scores(tcfg["reward_run"], evaluation))
+        io.write_json(os.path.join(run_dir, "summary.json"), summary)
+        return summary

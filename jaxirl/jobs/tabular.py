@@ -5,7 +5,8 @@ are checked against :data:`DEFAULTS`), builds the gridworld, samples demonstrati
 soft-optimal policy (Ziebart et al. 2008) for ``reward_scale × true reward``, runs
 :func:`~jaxirl.tabular.maxent.maxent_irl` (or the sampled variant) as one jitted scan, and writes
 ``root/tabular-<timestamp>/`` with ``config.yaml``, ``metrics.jsonl`` (every ``log_every`` steps:
-iteration, loss, evd, correlation, epic), ``summary.json`` and ``figure.png``. (With ``env.discount: 1`` and
+iteration, loss, evd, correlation, epic), ``reward.npy`` (the learned reward per state, ``np.load``), ``summary.json``
+and ``figure.png``; a run whose reward stops being finite ends with ``jaxirl.jobs.Diverged`` (exit status 3). (With ``env.discount: 1`` and
 state-only rewards, as shipped, EPIC's canonical reward is ``r(s') − E r``, so EPIC is ``sqrt((1 − ρ)/2)`` of the
 correlation ρ: a separate metric only for γ < 1.)
 """
@@ -23,6 +24,7 @@ import numpy as np
 
 from jaxirl.config import check_folder, check_seed, finite_number, load_config
 from jaxirl.io import MetricsWriter, make_run_dir, write_config, write_json
+from jaxirl.jobs import Diverged, first_nonfinite
 from jaxirl.metrics import epic_distance, expected_value_difference, pearson
 from jaxirl.tabular.builders import gridworld
 from jaxirl.tabular.demos import empirical_initial, sample_trajectories
@@ -96,10 +98,14 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         check_arguments(problem.mdp, problem.features, **kwargs)
     except ValueError as err:
         raise ValueError(f"config section 'irl': {err}") from None
-    run_dir = make_run_dir(run["root"], "tabular")  # before computing: a root that cannot be made loses nothing
-    write_config(run_dir, config)
     S = problem.mdp.num_states
     expert = soft_value_iteration(problem.mdp, ex["reward_scale"] * problem.reward, ex["temperature"]).policy
+    if not bool(jnp.all(jnp.isfinite(expert))):  # e.g. reward_scale 1e38: the soft values overflow float32
+        raise ValueError(f"expert.reward_scale: the expert's soft value iteration overflowed (reward_scale "
+                         f"{ex['reward_scale']!r} / temperature {ex['temperature']!r} times the gridworld's reward); "
+                         "expected a smaller ratio")
+    run_dir = make_run_dir(run["root"], "tabular")  # before the IRL: a root that cannot be made loses nothing
+    write_config(run_dir, config)
     demos = sample_trajectories(problem.mdp, expert, k_demo, ex["num_demos"])
     mdp = problem.mdp.replace(initial=empirical_initial(demos, S))  # compare from the demos' start states
     try:
@@ -126,7 +132,13 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
 
     with MetricsWriter(os.path.join(run_dir, "metrics.jsonl")) as writer:
         writer.write_many(records)
+    np.save(os.path.join(run_dir, "reward.npy"), np.asarray(result.reward))  # the learned reward per state
     _figure(os.path.join(run_dir, "figure.png"), env["size"], problem.reward, result.reward, records)
+    bad = first_nonfinite({k: np.array([r[k] for r in records]) for k in ("loss", "evd", "correlation")}, 0)
+    if bad is not None or not bool(jnp.all(jnp.isfinite(result.reward))):
+        at = f"; the first non-finite metric: {bad[0]} at iteration {records[bad[1]]['iteration']}" if bad else ""
+        raise Diverged(f"MaxEnt IRL diverged: the learned reward is not finite{at}. {run_dir} keeps metrics.jsonl; "
+                       "start a new run with a smaller irl.learning_rate")
     final = records[-1]
     summary = {"run_dir": run_dir, "iterations": irl["num_steps"], "loss": final["loss"], "evd": final["evd"],
                "evd_zero_reward": zero_evd, "correlation": final["correlation"], "epic": final["epic"],

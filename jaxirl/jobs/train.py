@@ -71,7 +71,8 @@ from jaxirl.config import (check_folder, check_seed, coerce, finite_number, impo
                            to_struct)
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, check_eval_section, eval_env_section, make_env,
                                   make_eval_env, ppo_config, ppo_defaults)
-from jaxirl.jobs import Diverged, chunk_lengths, first_nonfinite, nonfinite_parts, note_extra_compiles
+from jaxirl.jobs import (Diverged, chunk_lengths, first_nonfinite, interruptible, nonfinite_parts,
+                         note_extra_compiles)
 from jaxirl.progress import ProgressBar
 
 __all__ = ["main", "defaults", "load_reward", "load_transfer_reward", "reward_model", "save_reward", "REWARD_FILE",
@@ -172,6 +173,9 @@ def _load_demos(cfg: dict, env):
     except ValueError as err:
         if os.path.isfile(path):
             raise
+        if cfg.get("resume") is not None:  # other demonstrations would not do: the checkpoint holds their SHA-256
+            raise ValueError(f"{err}; a resume trains on the demonstrations the run started with: put that file back "
+                             f"at demos.path (a relative path is read from the current directory)") from None
         # say how to make them (e.g. humanoid: no demonstrations are shipped)
         raise ValueError(f"{err}; `jaxirl expert CONFIG demos.path={path}` trains a PPO expert for {env.name!r} and "
                          f"writes them (configs/expert_<env>.yaml in the repository)") from None
@@ -256,44 +260,45 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     if len(devices) > 1:  # one run over several devices: its envs split among them, the rest replicated
         state = shard_envs(state, envs_mesh(devices))
     io.write_json(os.path.join(run_dir, REWARD_MODEL_FILE), _reward_spec(trainer))
-    bar.start_at(start)
-    chunk = cfg["run"]["chunk"]
-    lengths = chunk_lengths(start, total, chunk)
-    note_extra_compiles("train", lengths, "run.chunk", "train.num_iterations")
-    t0 = time.time()
-    with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl"), truncate_after=start) as log, bar:
-        it = start
-        for n in lengths:
-            state, metrics = trainer.run(state, n)
-            metrics = jax.device_get(metrics)
-            for j in range(n):  # env_steps: environment steps of training so far (all envs), counted on the host
-                log.write({k: np.asarray(v[j]) for k, v in metrics.items()}
-                          | {"env_steps": (it + j + 1) * env.num_envs * config.generator.num_steps})
-            it += n
-            bar.update(it, float(metrics["score_det"][-1]) if "score_det" in metrics else None)
-            bad = nonfinite_parts(state, ("generator", "reward", "disc_opt_state"))
-            if bad:  # stop here: saving it would replace the last finite outputs, and training on is futile
-                raise Diverged(_diverged_message(run_dir, it, n, bad, metrics))
-            _save_outputs(run_dir, state)
-            seconds = round(earlier_seconds + time.time() - t0, 2)
-            io.save_checkpoint(run_dir, it, state, {"chunk": chunk, "seconds": seconds, "demos_sha256": fingerprint})
-            io.prune_checkpoints(run_dir, cfg["run"]["keep_checkpoints"])
-    records = io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))
-    io.plot_learning_curve(records, os.path.join(run_dir, "learning_curve.png"), CURVE_KEYS,
-                           title=f"{config.algorithm.upper()} on {env.name}")
-    final = jax.device_get(state.last_eval)
-    if int(final["eval_iteration"]) != int(state.iteration):  # the last iteration was not evaluated in the scan
-        final = jax.device_get(jax.jit(trainer.evaluate)(state, jax.random.PRNGKey(cfg["eval"]["seed"])))
-    summary = {
-        "run_dir": run_dir, "env": env.name, "algorithm": config.algorithm, "iterations": int(state.iteration),
-        "resumed_from": start if resume is not None else None,
-        **{k: float(v) for k, v in final.items() if k != "eval_iteration"}, "eval_iteration": int(final["eval_iteration"]),
-        "expert_return": trainer.expert_return, "random_return": float(state.random_return),
-        "demos_path": cfg["demos"]["path"], "demo_episodes": int(len(meta["episode_returns"])),
-        "train_seconds": round(earlier_seconds + time.time() - t0, 2), "devices": len(devices),
-    }
-    io.write_json(os.path.join(run_dir, "summary.json"), summary)
-    return summary
+    with interruptible(run_dir):  # Ctrl-C from here on: the message names the run folder
+        bar.start_at(start)
+        chunk = cfg["run"]["chunk"]
+        lengths = chunk_lengths(start, total, chunk)
+        note_extra_compiles("train", lengths, "run.chunk", "train.num_iterations")
+        t0 = time.time()
+        with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl"), truncate_after=start) as log, bar:
+            it = start
+            for n in lengths:
+                state, metrics = trainer.run(state, n)
+                metrics = jax.device_get(metrics)
+                for j in range(n):  # env_steps: environment steps of training so far (all envs), counted on the host
+                    log.write({k: np.asarray(v[j]) for k, v in metrics.items()}
+                              | {"env_steps": (it + j + 1) * env.num_envs * config.generator.num_steps})
+                it += n
+                bar.update(it, float(metrics["score_det"][-1]) if "score_det" in metrics else None)
+                bad = nonfinite_parts(state, ("generator", "reward", "disc_opt_state"))
+                if bad:  # stop here: saving it would replace the last finite outputs, and training on is futile
+                    raise Diverged(_diverged_message(run_dir, it, n, bad, metrics))
+                _save_outputs(run_dir, state)
+                seconds = round(earlier_seconds + time.time() - t0, 2)
+                io.save_checkpoint(run_dir, it, state, {"chunk": chunk, "seconds": seconds, "demos_sha256": fingerprint})
+                io.prune_checkpoints(run_dir, cfg["run"]["keep_checkpoints"])
+        records = io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))
+        io.plot_learning_curve(records, os.path.join(run_dir, "learning_curve.png"), CURVE_KEYS,
+                               title=f"{config.algorithm.upper()} on {env.name}")
+        final = jax.device_get(state.last_eval)
+        if int(final["eval_iteration"]) != int(state.iteration):  # the last iteration was not evaluated in the scan
+            final = jax.device_get(jax.jit(trainer.evaluate)(state, jax.random.PRNGKey(cfg["eval"]["seed"])))
+        summary = {
+            "run_dir": run_dir, "env": env.name, "algorithm": config.algorithm, "iterations": int(state.iteration),
+            "resumed_from": start if resume is not None else None,
+            **{k: float(v) for k, v in final.items() if k != "eval_iteration"}, "eval_iteration": int(final["eval_iteration"]),
+            "expert_return": trainer.expert_return, "random_return": float(state.random_return),
+            "demos_path": cfg["demos"]["path"], "demo_episodes": int(len(meta["episode_returns"])),
+            "train_seconds": round(earlier_seconds + time.time() - t0, 2), "devices": len(devices),
+        }
+        io.write_json(os.path.join(run_dir, "summary.json"), summary)
+        return summary
 
 
 def _diverged_message(run_dir: str, it: int, n: int, bad: list, metrics: dict) -> str:
