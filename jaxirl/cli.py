@@ -20,7 +20,8 @@ Compiled programs are kept in JAX's persistent compilation cache, so a second ru
 in every process; ``run.progress=false`` lets it be cached too.
 
 Overrides use dotted keys (``ppo.learning_rate=1e-3``, ``run.root=/tmp/runs``, ``resume=RUN_DIR``); values
-are parsed as YAML.  The top-level ``imports`` of the expert, train and bc jobs (``imports=[my_module]``) lists
+are parsed as YAML.  The top-level ``imports`` of the expert, train and bc jobs (``imports=[my_module]``; also an
+option of ``jaxirl demos FILE check_env=true`` and ``jaxirl eval``) lists
 modules imported before the rest of the config is read: modules of one's own that register environments
 (``jaxirl.envs.register_env``) and objectives (``jaxirl.objectives.register_objective``); ``jaxirl eval RUN_DIR``
 imports those its run's ``config.yaml`` lists.  A configuration error (unknown key, wrong type, bad value, missing or mismatched
@@ -28,18 +29,21 @@ file) prints ``jaxirl <command>: error: <message>`` and exits with status 2, wit
 ``JAXIRL_DEBUG=1`` to get the traceback instead.  A run whose training state stops being finite (NaN or inf
 parameters: divergence, or an env that emits NaN) stops after that chunk with status 3 and a message naming the
 first non-finite metric; its folder keeps the outputs of the last finite chunk.  Running out of device memory is
-status 2 with one line naming the sizes to lower; Ctrl-C is status 130, naming the run folder and where a resume
-continues from.  On success the job's
+status 2 with one line naming the sizes to lower; Ctrl-C (and SIGTERM) is status 130, naming the run folder and
+where a resume continues from.  On success the job's
 summary is printed as JSON on stdout and the status is 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
+import signal
 import sys
+import threading
 from typing import Sequence
 
 __all__ = ["main", "build_parser"]
@@ -129,6 +133,24 @@ def _enable_compile_cache() -> None:
         jax.config.update("jax_compilation_cache_dir", path)
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (a cluster's preemption, ``timeout``, ``kill``) ends a job as Ctrl-C does — with the message of where
+    its run resumes from — instead of silently; the previous handler is restored after (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -140,7 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "=" not in item:
                 raise ValueError(f"override {item!r} must have the form key=value")
         job = importlib.import_module(module_name)
-        summary = job.main(args.config, list(args.overrides))
+        with _sigterm_as_interrupt():
+            summary = job.main(args.config, list(args.overrides))
     except ValueError as err:
         if debug:
             raise
@@ -168,18 +191,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "RESOURCE_EXHAUSTED" not in text and "out of memory" not in text.lower():
             raise
         first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
-        where = getattr(err, "run_dir", None)
-        print(f"jaxirl {args.command}: error: out of memory ({first[:300]}); use fewer environments (env.num_envs, "
-              f"eval.num_envs, demos.num_envs) or smaller batches" + (f"; {_resume_hint(args.command, where)} (a "
-              "resume may change eval.* and, for expert, demos.*)" if where else ""), file=sys.stderr)
+        print(f"jaxirl {args.command}: error: out of memory ({first[:300]}); "
+              f"{_memory_hint(args.command, getattr(err, 'run_dir', None))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
+        if debug:
+            raise
         where = getattr(err, "run_dir", None)
         hint = f" ({_resume_hint(args.command, where)})" if where else ""
         print(f"\njaxirl {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
-    print(json.dumps(_jsonable(summary), indent=2))
+    try:
+        print(json.dumps(_jsonable(summary), indent=2))
+    except (BrokenPipeError, ValueError):  # stdout gone (`| head`, a closed terminal): the job's files hold it
+        pass
     return 0
+
+
+# what a run of each command can make smaller: in a new run, and in a resume (evaluation and demonstrations only)
+_SIZES = {"train": ("env.num_envs, discriminator.expert_batch_size / policy_batch_size or a larger "
+                    "ppo.num_minibatches", "eval.num_envs"),
+          "expert": ("env.num_envs or a larger ppo.num_minibatches", "eval.num_envs or demos.num_envs"),
+          "bc": ("bc.batch_size or eval.num_envs", None),
+          "eval": ("eval.num_envs", None),
+          "tabular": ("env.size or expert.num_demos", None),
+          "demos": ("nothing: the file is too large for this machine", None)}
+
+
+def _memory_hint(command: str, run_dir: str | None) -> str:
+    """What to lower after running out of memory, and where a resume can (for the evaluation or the demonstrations
+    after training) or cannot (in training: the sizes it needs are not resumable) help."""
+    new_run, resumable = _SIZES.get(command, ("the sizes of the run", None))
+    hint = f"lower {new_run}"
+    if run_dir is not None and resumable is not None:
+        hint += (f" (a new run); if it ran out after training — in the final evaluation"
+                 f"{' or the demonstrations' if command == 'expert' else ''} —, a resume with a smaller {resumable} "
+                 f"finishes it: {_resume_hint(command, run_dir)}")
+    return hint
 
 
 def _resume_hint(command: str, run_dir: str) -> str:

@@ -38,8 +38,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 __all__ = ["load_config", "load_yaml", "load_yaml_file", "yaml_error", "merge", "parse_overrides", "to_struct", "struct_defaults",
-           "dump_yaml", "coerce", "finite_number", "check_seed", "check_folder", "prefix_field", "rename_field",
-           "import_modules"]
+           "dump_yaml", "coerce", "finite_number", "check_seed", "check_folder", "prefix_field", "rename_field"]
 
 
 class _Loader(yaml.SafeLoader):
@@ -375,84 +374,3 @@ def _plain(value: Any) -> Any:
 def dump_yaml(config: Mapping) -> str:
     """YAML text of a nested config (tuples written as lists, numpy scalars as Python numbers)."""
     return yaml.dump(_plain(config), Dumper=_Dumper, sort_keys=False, default_flow_style=None)
-
-
-# what each module imported by import_modules registered, for the message of a name still unknown after it
-_IMPORTED: dict = {}
-
-
-def _registered() -> dict:
-    from jaxirl.envs.registry import _REGISTERED
-    from jaxirl.objectives import OBJECTIVES
-
-    return {"environments": set(_REGISTERED), "objectives": set(OBJECTIVES)}
-
-
-def imported_registrations(kind: str) -> str:
-    """For the message about an unknown env / objective name (``kind``: ``"environments"`` or ``"objectives"``):
-    what the modules imported through :func:`import_modules` in this process registered of that kind ("" if
-    none was imported)."""
-    if not _IMPORTED:
-        return ""
-    return f"; the {kind} registered by the modules of `imports`: " + "; ".join(
-        f"{module}: {', '.join(found[kind]) or 'none'}" for module, found in _IMPORTED.items())
-
-
-def _where(err: BaseException) -> str:
-    """``" at FILE, line N"`` of the innermost frame of ``err``'s traceback outside Python's import machinery,
-    installed packages and jaxirl — the user's own code — else of the innermost frame."""
-    import traceback
-
-    frames = traceback.extract_tb(err.__traceback__)
-    here = os.path.dirname(os.path.abspath(__file__))
-    own = [f for f in frames if not f.filename.startswith("<") and "-packages" + os.sep not in f.filename
-           and not os.path.abspath(f.filename).startswith(here + os.sep)]
-    frame = (own or frames or [None])[-1]
-    return "" if frame is None else f" at {frame.filename}, line {frame.lineno}"
-
-
-def import_modules(names: Any, field: str = "imports") -> None:
-    """Import the Python modules a config's top-level ``imports`` lists, in order, before its other keys are read:
-    modules of one's own that register objectives (``jaxirl.objectives.register_objective``) and environments
-    (``jaxirl.envs.register_env``), so that their names are valid ``train.algorithm`` / ``env.name`` values for
-    the ``jaxirl`` command. A name is a dotted module name found on ``sys.path`` or in the current directory
-    (which is added to the end of ``sys.path`` when it is not there: the ``jaxirl`` script does not put it
-    there, ``python -m`` does). A module is imported once per process, as ``import`` does; a script that lists
-    itself (it registers, then calls ``jaxirl.cli.main``) is not run a second time: the running script stands
-    for it. A name that is not a module name, or a module that cannot be imported (or raises while it is: the
-    message says where), is a ``ValueError`` naming ``field`` and the module."""
-    import importlib
-    import importlib.util
-    import sys
-
-    if not isinstance(names, (list, tuple)):
-        raise ValueError(f"{field}: expected a list of module names, got {names!r}")
-    for name in names:
-        if not isinstance(name, str) or not all(part.isidentifier() for part in name.split(".")) or name.endswith(".py"):
-            raise ValueError(f"{field}: expected dotted module names (e.g. my_package.my_objectives; a module, not "
-                             f"a file path), got {name!r}")
-    if names and os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.append(os.getcwd())
-    for name in names:
-        if name in sys.modules:
-            continue
-        before = _registered()
-        try:
-            main = sys.modules.get("__main__")
-            main_file = getattr(main, "__file__", None)
-            spec = importlib.util.find_spec(name) if main_file else None
-            if spec is not None and spec.origin and os.path.realpath(spec.origin) == os.path.realpath(main_file):
-                sys.modules[name] = main  # the running script itself: its registrations are made already
-                continue
-            importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name is None or not (name == err.name or name.startswith(err.name + ".")):
-                raise ValueError(f"{field}: importing {name!r} failed{_where(err)}: {type(err).__name__}: {err} "
-                                 "(JAXIRL_DEBUG=1 shows the traceback)") from err
-            raise ValueError(f"{field}: cannot import {name!r} ({err}); the module must be on PYTHONPATH or in the "
-                             f"current directory") from None
-        except Exception as err:  # the module's own code failed (e.g. a registration it makes was refused)
-            raise ValueError(f"{field}: importing {name!r} failed{_where(err)}: {type(err).__name__}: {err} "
-                             "(JAXIRL_DEBUG=1 shows the traceback)") from err
-        after = _registered()
-        _IMPORTED[name] = {kind: sorted(after[kind] - before[kind]) for kind in after}

@@ -28,6 +28,7 @@ for it) and raises ``ValueError`` naming the offending array or field.
 from __future__ import annotations
 
 import datetime
+import io as io_lib
 import json
 import os
 import zipfile
@@ -108,14 +109,11 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
     _check_arrays(arrays, meta, path)  # never write a file that load_demos would reject
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    tmp = path + f".tmp-{os.getpid()}.npz"
-    try:
-        np.savez_compressed(tmp, metadata=np.array(json.dumps(meta)), **arrays)
-        os.replace(tmp, path)
-    except BaseException:  # an interrupt or a full disk mid-write: no half-written file left behind
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    buffer = io_lib.BytesIO()  # compressed in memory (a few MB), then written as a checkpoint is: atomically
+    np.savez_compressed(buffer, metadata=np.array(json.dumps(meta)), **arrays)
+    from jaxirl.io import atomic_write
+
+    atomic_write(path, buffer.getvalue())
     return path
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import numbers
 import os
 import re
 import sys
@@ -37,10 +38,13 @@ __all__ = [
     "make_run_dir", "write_config", "read_config", "write_json", "read_json", "MetricsWriter",
     "read_metrics", "plot_learning_curve", "save_pytree", "load_pytree", "save_checkpoint",
     "load_checkpoint", "latest_checkpoint", "prune_checkpoints", "check_resume", "to_python", "StructureMismatch",
+    "atomic_write",
 ]
 
 
-def _atomic_write(path: str, data: bytes) -> None:
+def atomic_write(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through ``path.tmp-PID`` and a rename: a reader sees the old file or the new one,
+    never half of one, and an interrupt leaves no temporary behind."""
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
         with open(tmp, "wb") as f:
@@ -104,7 +108,7 @@ def _finite(value: Any) -> Any:
 
 
 def write_json(path: str, obj: Any) -> None:
-    _atomic_write(path, (json.dumps(to_python(obj), indent=2) + "\n").encode())
+    atomic_write(path, (json.dumps(to_python(obj), indent=2) + "\n").encode())
 
 
 def read_json(path: str) -> Any:
@@ -123,7 +127,7 @@ def write_config(run_dir: str, config: Mapping) -> str:
     path = os.path.join(run_dir, "config.yaml")
     if "resume" in config:
         config = {**config, "resume": None}
-    _atomic_write(path, dump_yaml(config).encode())
+    atomic_write(path, dump_yaml(config).encode())
     return path
 
 
@@ -146,7 +150,7 @@ class MetricsWriter:
         self.path = path
         if truncate_after is not None and os.path.exists(path):
             kept = [r for r in read_metrics(path) if r.get("iteration", -1) <= truncate_after]
-            _atomic_write(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+            atomic_write(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
         self._file = open(path, "a", encoding="utf-8")
 
     def write(self, record: Mapping) -> None:
@@ -194,8 +198,9 @@ def plot_learning_curve(records: Sequence[Mapping], path: str, keys: Sequence[st
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    def finite(v) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) < 1e300
+    def finite(v) -> bool:  # a number (numpy's too), finite, and not the ±1e308 that stands for an infinity
+        return (isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(float(v))
+                and abs(float(v)) < 1e300)
 
     keys = [k for k in keys if any(r.get(k) is not None for r in records)]
     if not keys:
@@ -235,7 +240,7 @@ def _unwrap_keys(tree: Any) -> Any:
 def save_pytree(path: str, tree: Any) -> str:
     """Write a pytree (params, optimizer state, flax struct train state...) as msgpack bytes."""
     tree = jax.device_get(_unwrap_keys(tree))
-    _atomic_write(path, serialization.to_bytes(tree))
+    atomic_write(path, serialization.to_bytes(tree))
     return path
 
 
@@ -358,11 +363,11 @@ def _older_checkpoint(run_dir: str, newest: int) -> tuple[int, str] | None:
     return max(found) if found else None
 
 
-_TMP = re.compile(r"\.tmp-(\d+)(\.npz)?$")  # (.npz: jaxirl.data.save_demos's)
+_TMP = re.compile(r"\.tmp-(\d+)$")
 
 
 def remove_stale_temporaries(folder: str) -> None:
-    """Delete the ``*.tmp-PID`` files of :func:`_atomic_write` (and ``save_demos``) in ``folder`` whose process is gone (a hard kill
+    """Delete the ``*.tmp-PID`` files of :func:`atomic_write` in ``folder`` whose process is gone (a hard kill
     mid-write leaves one: ~10 MB for a Brax checkpoint); another live process's are left alone."""
     if not os.path.isdir(folder):
         return

@@ -172,6 +172,9 @@ def test_expert_keeps_a_finite_lane_and_stops_when_none_is_left(capsys, tmp_path
     summary = json.loads(out[out.index("{"):])
     assert summary["best_seed"] == 0 and summary["last_chunk_return_per_seed"][1] is None
     assert os.path.isfile(os.path.join(summary["run_dir"], "learning_curve.png")) and "not drawn" not in err
+    assert summary["diverged_lanes"] == [1] and "lane 1 (learning_rate=1e+30) diverged by update 2" in err, err
+    records = io.read_metrics(os.path.join(summary["run_dir"], "metrics.jsonl"))
+    assert all(np.isfinite(r["episode_return"]) and np.isfinite(r["entropy"]) for r in records)  # lane 0's
     demos, _ = load_demos(summary["demos_path"])
     assert np.all(np.isfinite(demos.action))
     root = tmp_path / "alone"
@@ -505,6 +508,9 @@ def test_imports_register_an_env_and_an_objective_for_the_command(tmp_path, monk
     imports the module again from the run's config.yaml. Bad imports are named."""
     import sys
 
+    from jaxirl import plugins
+
+    monkeypatch.setattr(plugins, "_IMPORTED", {})  # what this test's imports registered stays with it
     (tmp_path / "my_plugin.py").write_text(PLUGIN)
     (tmp_path / "bad_plugin.py").write_text("raise RuntimeError('boom')\n")
     (tmp_path / "needs_missing.py").write_text("import no_such_dependency_xyz\n")
@@ -562,8 +568,8 @@ def test_imports_register_an_env_and_an_objective_for_the_command(tmp_path, monk
     assert code == 2 and "config.yaml: imports: cannot import 'my_plugin'" in err, err
     code, _, err = run_cli(capsys, ["eval", summary["run_dir"], "eval.num_envs=2", "imports=[pkg.my_plugin]"])
     assert code == 0, err
-    monkeypatch.delitem(sys.modules, "pkg.my_plugin")
-    monkeypatch.delitem(sys.modules, "pkg")
+    for name in ("pkg.my_plugin", "pkg", "my_plugin", "bad_plugin", "needs_missing"):  # this test's own modules
+        sys.modules.pop(name, None)
 
 
 def test_resume_with_other_chunk_and_evaluation_trains_the_same(expert_run, airl_run, tmp_path, capsys):
@@ -853,7 +859,7 @@ def test_prune_keeps_complete_checkpoints_and_resume_names_its_field(tmp_path):
     folder = os.path.join(run, "checkpoints")
     os.remove(os.path.join(folder, "checkpoint-6.json"))  # interrupted between the two writes
     os.remove(os.path.join(folder, "checkpoint-2.json"))
-    # a hard kill mid-write leaves _atomic_write's temporary file: a dead process's is deleted, a live one's kept
+    # a hard kill mid-write leaves atomic_write's temporary file: a dead process's is deleted, a live one's kept
     import subprocess
     import sys
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)

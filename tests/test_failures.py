@@ -137,7 +137,36 @@ def test_out_of_memory_is_one_line_naming_the_sizes(expert_run, monkeypatch, cap
     code, _, err = run_cli(capsys, ["eval", expert_run])
     assert code == 2 and "Traceback" not in err
     assert ("jaxirl eval: error: out of memory (RESOURCE_EXHAUSTED: Out of memory allocating 166806252816 bytes.); "
-            "use fewer environments (env.num_envs, eval.num_envs, demos.num_envs)") in err, err
+            "lower eval.num_envs") in err, err
+
+
+def test_out_of_memory_in_a_run_says_what_a_new_run_or_a_resume_can_lower(expert_run, tmp_path, monkeypatch,
+                                                                          capsys):
+    import jaxirl.train as train_lib
+
+    real = train_lib.make_train
+
+    def make_train(*args, **kwargs):
+        trainer = real(*args, **kwargs)
+        run, calls = trainer.run, []
+
+        def oom_second(state, n):
+            calls.append(n)
+            if len(calls) == 2:
+                raise jax.errors.JaxRuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 9 GiB.")
+            return run(state, n)
+
+        trainer.run = oom_second
+        return trainer
+
+    monkeypatch.setattr(train_lib, "make_train", make_train)
+    code, _, err = run_cli(capsys, ["train", *TRAIN, f"demos.path={os.path.join(expert_run, 'demos.npz')}",
+                                    f"run.root={tmp_path}"])
+    run = only_run(tmp_path)
+    assert code == 2 and "Traceback" not in err
+    assert "out of memory (RESOURCE_EXHAUSTED: Out of memory while trying to allocate 9 GiB.); lower env.num_envs" in err
+    assert (f"a resume with a smaller eval.num_envs finishes it: {run} continues from its checkpoint of iteration 2 "
+            f"with `jaxirl train {os.path.join(run, 'config.yaml')} resume={run}`") in err, err
 
 
 def test_a_corrupt_newest_checkpoint_names_the_older_complete_one(expert_run, tmp_path, capsys):
@@ -198,21 +227,24 @@ def test_tabular_divergence_and_overflow_are_reported(tmp_path, capsys):
 
 
 def test_small_failures(tmp_path, monkeypatch):
-    """A run prefix too long for a folder name is refused up front; an interrupted demonstrations write leaves no
-    temporary file, and the stale-temporary sweep knows save_demos's name for one."""
+    """A run prefix too long for a folder name is refused up front; a demonstrations file is written atomically
+    (an interrupt while it is written leaves neither a half file nor a temporary one)."""
     with pytest.raises(ValueError, match="run.prefix: expected a name of at most 200 bytes"):
         io.check_prefix("run.prefix", "x" * 201)
     from jaxirl import data
 
     src, meta = data.load_demos(os.path.join(ROOT, "demos", "pointmass.npz"))
+    path = str(tmp_path / "d.npz")
+    real = os.replace
 
-    def interrupted(*args, **kwargs):
-        with open(args[0], "wb") as f:
-            f.write(b"half")
+    def interrupted(a, b):
+        assert os.path.getsize(a) > 1000 and not os.path.exists(b)  # the whole file, under its temporary name
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(np, "savez_compressed", interrupted)
+    monkeypatch.setattr(os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        data.save_demos(str(tmp_path / "d.npz"), src, meta["episode_returns"], meta)
+        data.save_demos(path, src, meta["episode_returns"], meta)
     assert os.listdir(tmp_path) == []
-    assert io._TMP.search("d.npz.tmp-123.npz") and io._TMP.search("policy.msgpack.tmp-123")
+    monkeypatch.setattr(os, "replace", real)
+    data.save_demos(path, src, meta["episode_returns"], meta)
+    assert os.listdir(tmp_path) == ["d.npz"] and data.load_demos(path)[1]["num_episodes"] == meta["num_episodes"]

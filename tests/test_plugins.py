@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from jaxirl import config as config_lib
+from jaxirl import plugins
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 
@@ -20,7 +20,7 @@ def user_dir(tmp_path, monkeypatch, env_registry, objective_registry):
     """A folder on sys.path for the test's own modules; registries, imported modules and `imports` records as they
     were after the test."""
     monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
-    monkeypatch.setattr(config_lib, "_IMPORTED", {})
+    monkeypatch.setattr(plugins, "_IMPORTED", {})
     before = set(sys.modules)
     yield tmp_path
     for name in set(sys.modules) - before:
@@ -73,9 +73,22 @@ def test_a_constructors_own_error_passes_through_and_argument_errors_are_named(u
     def buggy(**kw):
         return None + 1  # the user's bug
 
+    def buggy_call(speed=1.0):
+        def helper(a):
+            return a
+        return helper(a=1, b=2)  # the user's bug, of the "unexpected keyword argument" kind
+
     register_env("user_buggy", buggy)
+    register_env("user_buggy_call", buggy_call)
+    register_env("user_forwards", lambda **kw: PointMass(**kw))  # the README's shape: **kwargs passed on
     with pytest.raises(TypeError, match="NoneType"):
         make("user_buggy", 2, episode_length=5)
+    with pytest.raises(TypeError, match="helper.. got an unexpected keyword argument 'b'"):
+        make("user_buggy_call", 2, episode_length=5, speed=2.0)
+    with pytest.raises(ValueError, match=r"^backend: the constructor registered as 'user_forwards' takes no backend="):
+        make("user_forwards", 2, episode_length=5, backend="spring")
+    with pytest.raises(ValueError, match=r"^env_kwargs: 'user_forwards' does not take 'speed'"):
+        make("user_forwards", 2, episode_length=5, speed=1.0)
     register_env("user_plain", PointMass)
     with pytest.raises(ValueError, match=r"^backend: the constructor registered as 'user_plain' takes no backend="):
         make("user_plain", 2, episode_length=5, backend="spring")
@@ -94,17 +107,24 @@ def test_import_failure_says_where_and_a_script_may_list_itself(user_dir):
     """An error raised while a listed module is imported names the file and line; a script that registers and
     then runs the command with itself in `imports` is not run a second time (its registrations would clash)."""
     (user_dir / "user_broken.py").write_text("x = 1\ny = {}['missing']\n")
+    (user_dir / "user_json.py").write_text("import json\nfrom jaxirl.envs import PointMass, register_env\n"
+                                           "register_env('user_half', PointMass)\nCFG = json.loads('{bad')\n")
     with pytest.raises(ValueError) as info:
-        config_lib.import_modules(["user_broken"])
+        plugins.import_modules(["user_broken"])
     msg = str(info.value)
     assert msg.startswith("imports: importing 'user_broken' failed at ") and "user_broken.py, line 2: KeyError" in msg
     assert "JAXIRL_DEBUG=1" in msg
+    with pytest.raises(ValueError, match=r"user_json.py, line 4: JSONDecodeError"):  # not the json module's line
+        plugins.import_modules(["user_json"])
+    from jaxirl.envs import env_names
+
+    assert "user_half" not in env_names()  # what the failed module registered is undone
     script = user_dir / "user_script.py"
     script.write_text(textwrap.dedent('''
         from jaxirl.envs import PointMass, register_env
         register_env("user_slow", lambda **kw: PointMass(**{"max_speed": 0.5, **kw}))
         if __name__ == "__main__":
-            from jaxirl.config import import_modules
+            from jaxirl.plugins import import_modules
             import_modules(["user_script"])   # what `imports: [user_script]` does inside jaxirl.cli.main
             print("ok")
     '''))
@@ -121,17 +141,18 @@ def test_env_messages_after_imports(user_dir):
     (user_dir / "user_obs2d.py").write_text(_obs_env_module("user_obs2d", "jnp.stack([x, z, g])[:, None]"))
     (user_dir / "user_nothing.py").write_text("import jax  # forgot register_env\n")
     (user_dir / "user_flat.py").write_text(_obs_env_module("user_flat", "jnp.stack([x, z, g])"))
-    config_lib.import_modules(["user_obs2d", "user_nothing", "user_flat"])
+    plugins.import_modules(["user_obs2d", "user_nothing", "user_flat"])
     section = {"num_envs": 2, "episode_length": 5, "backend": None, "kwargs": {}}
     with pytest.raises(ValueError, match=r"^env 'user_obs2d' \(env\.name\): expected a flat observation vector"):
         make_env({**section, "name": "user_obs2d"})
     with pytest.raises(ValueError) as info:
         make_env({**section, "name": "user_nothing"})
-    assert ("the environments registered by the modules of `imports`: user_obs2d: user_obs2d; user_nothing: none; "
-            "user_flat: user_flat (register it there: jaxirl.envs.register_env('user_nothing', constructor))"
-            in str(info.value)), str(info.value)
+    msg = str(info.value)
+    assert "the environments registered by the modules of `imports`: user_obs2d (" in msg
+    assert f"user_nothing ({user_dir / 'user_nothing.py'}): none; user_flat (" in msg
+    assert "(register it there: jaxirl.envs.register_env('user_nothing', constructor))" in msg, msg
     assert make_env({**section, "name": "user_flat"}).observation_size == 3  # observation_size is not required
     from jaxirl.objectives import get_objective
 
-    with pytest.raises(ValueError, match="the objectives registered by the modules of `imports`: user_obs2d: none"):
+    with pytest.raises(ValueError, match="the objectives registered by the modules of `imports`: user_obs2d .*: none"):
         get_objective("user_lsgan")

@@ -93,7 +93,7 @@ def make(
     num_envs = _positive_int("num_envs", num_envs)
     episode_length = _positive_int("episode_length", episode_length)
     if name not in env_names():
-        from jaxirl.config import imported_registrations
+        from jaxirl.plugins import imported_registrations
 
         imported = imported_registrations("environments")
         hint = (f" (register it there: jaxirl.envs.register_env({name!r}, constructor))" if imported else
@@ -122,9 +122,10 @@ def make(
 
 
 def _construct_registered(name: str, backend, env_kwargs: dict):
-    """The env of a registered constructor: its arguments are checked against its signature first (a
-    ``ValueError`` naming ``env_kwargs`` or ``backend``), so that an error raised inside it — a bug of the
-    constructor — passes through with its traceback."""
+    """The env of a registered constructor: its arguments are checked against its signature first, or, for one
+    that takes ``**kwargs``, by the "unexpected keyword argument" its call raises for one of them (a ``ValueError``
+    naming ``env_kwargs`` or ``backend``); any other error raised inside it — a bug of the constructor — passes
+    through with its traceback."""
     import inspect
 
     constructor = _REGISTERED[name]
@@ -147,10 +148,17 @@ def _construct_registered(name: str, backend, env_kwargs: dict):
             raise ValueError(f"env_kwargs: {name!r} does not take {sorted(env_kwargs)} ({err})") from None
     try:
         base = constructor(**kwargs)
-    except TypeError as err:  # a constructor taking **kwargs on to another: its arguments are checked there
-        if not re.search(r"unexpected keyword argument|got multiple values for|missing \d+ required", str(err)):
-            raise  # an error of the constructor's own code: its traceback says where
-        raise ValueError(f"env_kwargs: {name!r} does not take {sorted(env_kwargs)} ({err})") from None
+    except TypeError as err:
+        # a constructor that passes **kwargs on (the README's lambda) has them checked by the one it calls: an
+        # "unexpected keyword argument 'x'" for an x that make() passed is about the arguments; anything else is
+        # an error of the constructor's own code, and keeps its traceback
+        named = re.search(r"unexpected keyword argument '(\w+)'", str(err))
+        if not takes_any or named is None or named.group(1) not in kwargs:
+            raise
+        if named.group(1) == "backend" and "backend" not in env_kwargs:
+            raise ValueError(f"backend: the constructor registered as {name!r} takes no backend= argument ({err}); "
+                             f"expected None, got {backend!r}") from None
+        raise ValueError(f"env_kwargs: {name!r} does not take {named.group(1)!r} ({err})") from None
     for attr in ("reset", "step", "action_size"):
         if not hasattr(base, attr):
             raise ValueError(f"name: the constructor registered as {name!r} returned {type(base).__name__}, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from typing import Sequence
 
@@ -10,7 +11,8 @@ import numpy as np
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C (or SIGTERM) during a job that has a run folder: ``run_dir``, for the message of where to resume."""
+    """Ctrl-C (SIGINT, or SIGTERM under the ``jaxirl`` command) during a job that has a run folder: ``run_dir``, for
+    the message of where to resume."""
 
     def __init__(self, run_dir: str):
         super().__init__(run_dir)
@@ -31,7 +33,7 @@ def interruptible(run_dir: str):
         if getattr(err, "run_dir", None) is None:
             try:
                 err.run_dir = run_dir
-            except AttributeError:  # an exception type without a __dict__
+            except Exception:  # noqa: BLE001 - an exception type that takes no attribute: raised as it is
                 pass
         raise
 
@@ -41,22 +43,42 @@ class Diverged(RuntimeError):
     status 3. The run folder keeps the outputs of the last finite chunk."""
 
 
-def finite_lanes(tree, lanes: int = 1) -> np.ndarray:
-    """Per lane (the leading axis of every leaf when ``lanes > 1``; the whole tree when 1), whether all float
-    values of ``tree`` are finite: a bool array of shape ``(lanes,)``."""
+def _finite_per_lane(trees, lanes: int):
+    """``(len(trees), lanes)`` bools: per tree and lane, whether all its float values are finite (one program)."""
     import jax
     import jax.numpy as jnp
 
-    ok = jnp.ones((lanes,), bool)
-    for x in jax.tree.leaves(tree):
-        if jnp.issubdtype(jnp.result_type(x), jnp.inexact):
-            ok = ok & jnp.all(jnp.isfinite(jnp.reshape(x, (lanes, -1))), axis=1)
-    return np.asarray(ok)
+    rows = []
+    for tree in trees:
+        ok = jnp.ones((lanes,), bool)
+        for x in jax.tree.leaves(tree):
+            if jnp.issubdtype(x.dtype, jnp.inexact):
+                ok = ok & jnp.all(jnp.isfinite(jnp.reshape(x, (lanes, -1))), axis=1)
+        rows.append(ok)
+    return jnp.stack(rows)
+
+
+@functools.cache
+def _finite_program():
+    import jax  # here, not at the top: importing jaxirl.jobs (the CLI's --help) must not import JAX
+
+    return jax.jit(_finite_per_lane, static_argnums=1)
+
+
+def _finite(trees, lanes: int) -> np.ndarray:
+    return np.asarray(_finite_program()(tuple(trees), lanes))
+
+
+def finite_lanes(tree, lanes: int = 1) -> np.ndarray:
+    """Per lane (the leading axis of every leaf when ``lanes > 1``; the whole tree when 1), whether all float
+    values of ``tree`` are finite: a bool array of shape ``(lanes,)`` (one jitted reduction, one transfer)."""
+    return _finite([tree], lanes)[0]
 
 
 def nonfinite_parts(state, names: Sequence[str]) -> list[str]:
     """The fields among ``names`` of ``state`` (a pytree dataclass) holding a NaN or an infinity in a float leaf."""
-    return [name for name in names if not finite_lanes(getattr(state, name))[0]]
+    ok = _finite([getattr(state, name) for name in names], 1)[:, 0]
+    return [name for name, fine in zip(names, ok) if not fine]
 
 
 def first_nonfinite(metrics: dict, first_iteration: int, skip: Sequence[str] = ()) -> tuple[str, int] | None:

@@ -6,7 +6,7 @@ of the demonstrated actions (:mod:`jaxirl.bc`), evaluated on the environment's T
 Sections (defaults in :func:`defaults`)::
 
     imports:[] — modules imported first (they register objectives / envs of one's own;
-            jaxirl.config.import_modules)
+            jaxirl.plugins.import_modules)
     env:    name, backend, num_envs (unused: evaluation uses eval.num_envs), episode_length, kwargs
     demos:  path, expert_return (null: the file's metadata), terminations (keep | truncate), episodes (null:
             all; N: the first N), as for ``jaxirl train``; the random policy's return (the 0 of the score) is the file's recorded
@@ -41,7 +41,8 @@ import jax
 import numpy as np
 
 from jaxirl import io
-from jaxirl.config import import_modules, load_config, struct_defaults, to_struct
+from jaxirl.config import load_config, struct_defaults, to_struct
+from jaxirl.plugins import import_modules
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, make_eval_env, policy_evaluator,
                                   acting_config, ppo_defaults)
 from jaxirl.progress import ProgressBar
@@ -57,7 +58,7 @@ def defaults() -> dict:
 
     train = train_defaults()  # the demos and eval sections are those of `jaxirl train`
     return {
-        "imports": [],  # modules to import first: objectives / envs of one's own (jaxirl.config.import_modules)
+        "imports": [],  # modules to import first: objectives / envs of one's own (jaxirl.plugins.import_modules)
         "env": dict(ENV_DEFAULTS),
         "demos": train["demos"],
         "ppo": ppo_defaults(),

@@ -29,7 +29,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from jaxirl.config import import_modules, merge, parse_overrides, rename_field
+from jaxirl.config import merge, parse_overrides, rename_field
+from jaxirl.plugins import import_modules
 from jaxirl.data import expert_eval_return, expert_policy_score
 
 __all__ = ["main", "DEFAULTS", "describe"]
@@ -101,6 +102,9 @@ def main(path: str, overrides: Sequence[str] = (), stream=None) -> dict:
     for key in ("check_env", "episodes"):
         if not isinstance(opts[key], bool):
             raise ValueError(f"{key}: expected true or false, got {opts[key]!r}")
+    if opts["imports"] and not opts["check_env"]:
+        raise ValueError("imports: only used with check_env=true (to build the metadata's env); without it nothing "
+                         "is imported")
     demos, meta = data.load_demos(path)
     summary = describe(demos, meta, path)
     if opts["check_env"]:

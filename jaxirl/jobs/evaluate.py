@@ -23,8 +23,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxirl import io
-from jaxirl.config import (check_seed, import_modules, merge, parse_overrides, prefix_field, rename_field,
-                           struct_defaults, to_struct)
+from jaxirl.config import (check_seed, merge, parse_overrides, prefix_field, rename_field, struct_defaults,
+                           to_struct)
+from jaxirl.plugins import import_modules
 
 __all__ = ["main", "ENV_DEFAULTS", "EVAL_DEFAULTS", "make_env", "make_eval_env", "eval_env_section", "ppo_config",
            "load_policy", "evaluate_policy", "policy_evaluator", "random_action", "ppo_defaults", "check_eval_section"]

@@ -3,7 +3,7 @@
 Sections (defaults in :func:`defaults`)::
 
     imports:[] — modules imported first (they register objectives / envs of one's own;
-           jaxirl.config.import_modules)
+           jaxirl.plugins.import_modules)
     env:   name, backend, num_envs, episode_length, kwargs      (see jaxirl.envs.make)
     ppo:   the fields of jaxirl.rl.ppo.PPOConfig
     train: num_updates, log_every (updates per jitted chunk / log line), seed,
@@ -41,16 +41,17 @@ carries: every lane's PPO state, the environments' states (episodes in progress)
 (``keep_best``), the last chunk's returns and the training seconds spent.  ``resume=RUN_DIR`` with
 ``RUN_DIR/config.yaml`` as CONFIG restores the newest one and trains on: update ``u`` of a lane always uses
 the key ``fold_in(lane key, u)``, so a resumed run is bit-identical to an uninterrupted one (tested).  Only
-``train.num_updates`` (raise it to train longer; not past an annealed learning rate's
-``ppo.anneal_lr_updates``), ``train.time_limit_s`` (each invocation's own budget),
-``run.progress``, ``run.keep_checkpoints``, the ``demos`` and ``eval`` sections (used after training) and
-``resume`` may differ from the saved configuration: a GPU expert cut by a session's time limit continues in
+``train.num_updates`` (raise it to train longer, not past an annealed learning rate's ``ppo.anneal_lr_updates``;
+or set it to the checkpoint's update to finish the run from it, e.g. after a divergence), ``train.time_limit_s``
+(each invocation's own budget), ``run.progress``, ``run.keep_checkpoints``, the ``demos`` and ``eval`` sections
+(used after training), ``imports`` and ``resume`` may differ from the saved configuration: a GPU expert cut by a session's time limit continues in
 the next call.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Sequence
 
@@ -59,7 +60,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxirl import io
-from jaxirl.config import check_folder, check_seed, coerce, import_modules, load_config, rename_field
+from jaxirl.config import check_folder, check_seed, coerce, load_config, rename_field
+from jaxirl.plugins import import_modules
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, EVAL_DEFAULTS, POLICY_FILE, check_eval_section, evaluate_policy,
                                   make_env, ppo_config, ppo_defaults)
 from jaxirl.jobs import (Diverged, chunk_lengths, finite_lanes, first_nonfinite, interruptible,
@@ -71,7 +73,7 @@ __all__ = ["main", "defaults", "make_chunk"]
 
 def defaults() -> dict:
     return {
-        "imports": [],  # modules to import first: objectives / envs of one's own (jaxirl.config.import_modules)
+        "imports": [],  # modules to import first: objectives / envs of one's own (jaxirl.plugins.import_modules)
         "env": dict(ENV_DEFAULTS),
         "ppo": ppo_defaults(),
         "train": {"num_updates": 100, "log_every": 10, "seed": 0, "num_seeds": 1, "sweep": {},
@@ -91,13 +93,13 @@ _RESUMABLE = {("resume",), ("train", "num_updates"), ("train", "time_limit_s"), 
 
 def _diverged(run_dir: str, updates_done: int, n: int, lanes: int, metrics: dict, kept) -> Diverged:
     """The error of a run whose every lane diverged in the chunk ending at ``updates_done``; the policy kept so far
-    (``kept``, of the last finite chunk: the one its newest checkpoint holds) is written to policy.msgpack first."""
+    (``kept``, of the last finite chunk: the one its newest checkpoint holds) is in policy.msgpack (the caller wrote
+    it) when there is a checkpoint."""
     flat = {k: np.asarray(v).reshape(lanes, -1).T if lanes > 1 else v for k, v in metrics.items()}  # (n, lanes)
     first = first_nonfinite(flat, updates_done - n + 1)
     where = f"; the first non-finite metric: {first[0]} at update {first[1]}" if first else ""
     last = io.latest_checkpoint(run_dir)
     if last is not None and kept is not None:
-        io.save_pytree(os.path.join(run_dir, POLICY_FILE), kept[3])
         held = (f"the checkpoint of update {last[0]}, the last finite chunk's, and its kept policy in {POLICY_FILE} "
                 f"(of update {kept[2]}: `jaxirl eval {run_dir}` evaluates it, and `jaxirl expert "
                 f"{os.path.join(run_dir, 'config.yaml')} resume={run_dir} train.num_updates={last[0]}` finishes the "
@@ -335,6 +337,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     with interruptible(run_dir):  # Ctrl-C from here on: the message names the run folder
         start = time.time()
         updates_done = start_update
+        diverged_lanes: list = []  # (of this invocation: a resume notes the ones still diverged again)
         compile_seconds = None
 
         # chunks end on multiples of log_every (a resume from a short last chunk realigns), as in one run
@@ -352,19 +355,28 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
                             for k, v in metrics.items()}
                 n = per_lane["episode_return"].shape[1]
                 updates_done = i + n
-                bar.update(updates_done, float(per_lane["episode_return"][:, -1].max()))
+                finite = finite_lanes(carry[0], lanes)  # a lane whose PPO state is NaN / inf is never kept
+                for dead in sorted(set(np.flatnonzero(~finite).tolist()) - set(diverged_lanes)):
+                    diverged_lanes.append(dead)
+                    swept = ", ".join(f"{k}={v[dead]!r}" for k, v in tcfg["sweep"].items())
+                    print(f"jaxirl expert: note: lane {dead}{f' ({swept})' if swept else ''} diverged by update "
+                          f"{updates_done} (its PPO state is not finite): it is no longer kept, nor averaged in "
+                          "metrics.jsonl", file=sys.stderr)
+                shown = finite if finite.any() else np.ones_like(finite)  # the lanes the log averages
+                bar.update(updates_done, float(per_lane["episode_return"][shown, -1].max()))
                 for j in range(n):
                     record = {"iteration": i + j + 1, "env_steps": (i + j + 1) * steps_per_update,
                               "wall_s": round(earlier_seconds + time.time() - start, 2)}
-                    record.update({k: float(v[:, j].mean()) for k, v in per_lane.items()})
+                    record.update({k: float(v[shown, j].mean()) for k, v in per_lane.items()})
                     if lanes > 1:
                         record["episode_return_per_seed"] = [float(x) for x in per_lane["episode_return"][:, j]]
                     log.write(record)
                 last_returns, scores = chunk_scores(per_lane["episode_return"], per_lane["episode_length"])
                 # the last update's return where some env had completed an episode (else NaN: null in summary.json)
                 final_returns = np.where(per_lane["episode_length"][:, -1] > 0, per_lane["episode_return"][:, -1], np.nan)
-                finite = finite_lanes(carry[0], lanes)  # a lane whose PPO state is NaN / inf is never kept
                 if not finite.any():  # nothing left to train or keep: stop before this chunk replaces a checkpoint
+                    if kept is not None and io.latest_checkpoint(run_dir) is not None:
+                        io.save_pytree(os.path.join(run_dir, POLICY_FILE), kept[3])  # the last finite kept policy
                     raise _diverged(run_dir, updates_done, n, lanes, metrics, kept)
                 scores = np.where(finite, scores, -np.inf)
                 lane = int(np.flatnonzero(finite)[np.argmax(scores[finite])])
@@ -424,6 +436,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
             "resumed_from": start_update if resume is not None else None,
             "num_seeds": lanes, "best_seed": best, "last_chunk_return_per_seed": [float(x) for x in last_returns],
             "sweep": {name: values[best] for name, values in tcfg["sweep"].items()},
+            "diverged_lanes": sorted(diverged_lanes),
         }
         if tcfg["reward_run"] is not None:
             summary.update(_transfer_scores(tcfg["reward_run"], evaluation))

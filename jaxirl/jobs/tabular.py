@@ -132,13 +132,13 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
 
     with MetricsWriter(os.path.join(run_dir, "metrics.jsonl")) as writer:
         writer.write_many(records)
-    np.save(os.path.join(run_dir, "reward.npy"), np.asarray(result.reward))  # the learned reward per state
-    _figure(os.path.join(run_dir, "figure.png"), env["size"], problem.reward, result.reward, records)
     bad = first_nonfinite({k: np.array([r[k] for r in records]) for k in ("loss", "evd", "correlation")}, 0)
-    if bad is not None or not bool(jnp.all(jnp.isfinite(result.reward))):
+    if bad is not None or not bool(jnp.all(jnp.isfinite(result.reward))):  # before anything is drawn from it
         at = f"; the first non-finite metric: {bad[0]} at iteration {records[bad[1]]['iteration']}" if bad else ""
         raise Diverged(f"MaxEnt IRL diverged: the learned reward is not finite{at}. {run_dir} keeps metrics.jsonl; "
                        "start a new run with a smaller irl.learning_rate")
+    np.save(os.path.join(run_dir, "reward.npy"), np.asarray(result.reward))  # the learned reward per state
+    _figure(os.path.join(run_dir, "figure.png"), env["size"], problem.reward, result.reward, records)
     final = records[-1]
     summary = {"run_dir": run_dir, "iterations": irl["num_steps"], "loss": final["loss"], "evd": final["evd"],
                "evd_zero_reward": zero_evd, "correlation": final["correlation"], "epic": final["epic"],

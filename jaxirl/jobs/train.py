@@ -3,7 +3,7 @@
 Sections (defaults in :func:`defaults`)::
 
     imports:       [] — modules imported first (they register objectives / envs of one's own;
-                   jaxirl.config.import_modules)
+                   jaxirl.plugins.import_modules)
     env:           name, backend, num_envs, episode_length, kwargs        (see jaxirl.envs.make)
     demos:         path (a .npz of jaxirl.data), expert_return (null: the file's metadata); the random
                    policy's return (the 0 of the normalised score) is the file's recorded random_return
@@ -48,8 +48,11 @@ saved ``config.yaml`` except for ``train.num_iterations`` (which may be raised t
 ``imports`` (the modules may have moved: the env and objective names must still be found) and what only logs
 or evaluates: ``run.chunk``, ``run.progress``, ``run.keep_checkpoints``, ``train.eval_every``,
 ``eval.num_envs``, ``eval.num_steps`` and ``eval.seed`` (the policy, the reward and every training metric stay
-those of the uninterrupted run; the evaluations follow the new settings).  Not ``train.eval_steps`` or
-``eval.env_kwargs``: the run's normalised score keeps the random return measured with them.  The run folder's
+those of the uninterrupted run — on the CPU, where it is tested: a new ``run.chunk`` or ``train.eval_every`` compiles
+the program anew, and on a GPU another compilation may pick other kernels, equal up to float rounding; the
+evaluations follow the new settings).  Not ``train.eval_steps`` or
+``eval.env_kwargs``: the run's normalised score keeps the random return measured with them (a window or an env
+other than the one it measured would shift the score's zero).  The run folder's
 ``config.yaml`` is rewritten with the new values.  :func:`load_reward` gives the learned
 reward of a finished run as a plain function in one call.
 """
@@ -67,12 +70,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxirl import io
-from jaxirl.config import (check_folder, check_seed, coerce, finite_number, import_modules, load_config, struct_defaults,
-                           to_struct)
+from jaxirl.config import check_folder, check_seed, coerce, finite_number, load_config, struct_defaults, to_struct
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, check_eval_section, eval_env_section, make_env,
                                   make_eval_env, ppo_config, ppo_defaults)
 from jaxirl.jobs import (Diverged, chunk_lengths, first_nonfinite, interruptible, nonfinite_parts,
                          note_extra_compiles)
+from jaxirl.plugins import import_modules
 from jaxirl.progress import ProgressBar
 
 __all__ = ["main", "defaults", "load_reward", "load_transfer_reward", "reward_model", "save_reward", "REWARD_FILE",
@@ -94,7 +97,7 @@ def defaults() -> dict:
     from jaxirl.objectives import DiscriminatorConfig
 
     return {
-        "imports": [],  # modules to import first: objectives / envs of one's own (jaxirl.config.import_modules)
+        "imports": [],  # modules to import first: objectives / envs of one's own (jaxirl.plugins.import_modules)
         "env": dict(ENV_DEFAULTS),
         "demos": {"path": "demos/pointmass.npz", "expert_return": None, "terminations": "keep", "episodes": None},
         "train": {"algorithm": "gail", "num_iterations": 100, "eval_every": 10, "eval_steps": 0,

@@ -43,7 +43,7 @@ def register_objective(objective: Objective, replace: bool = False) -> Objective
 def get_objective(name: str) -> Objective:
     """The objective called ``name``; unknown names raise ``ValueError`` listing the valid ones."""
     if name not in OBJECTIVES:
-        from jaxirl.config import imported_registrations
+        from jaxirl.plugins import imported_registrations
 
         imported = imported_registrations("objectives")
         hint = (f" (register it there: jaxirl.objectives.register_objective with name={name!r})" if imported else
