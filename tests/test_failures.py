@@ -112,6 +112,23 @@ def test_an_interrupt_names_the_run_folder_and_whether_it_can_resume(expert_run,
     assert code == 130, err
     assert (f"{run} continues from its checkpoint of iteration 2 with `jaxirl train "
             f"{os.path.join(run, 'config.yaml')} resume={run}`") in err, err
+    # SIGTERM (a cluster's preemption) ends it the same way, and the handler is the previous one afterwards
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    calls.update(n=0, interrupt_at=-1)
+    real_run = train_lib.Trainer.run
+
+    def terminated(self, state, n):  # (called inside make_train's wrapper above, which counts the calls)
+        if calls["n"] == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_run(self, state, n)
+
+    monkeypatch.setattr(train_lib.Trainer, "run", terminated)
+    code, _, err = run_cli(capsys, ["train", *TRAIN, demos, f"run.root={tmp_path / 'c'}"])
+    run = only_run(tmp_path / "c")
+    assert code == 130 and f"{run} continues from its checkpoint of iteration 2" in err, err
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_eval_prints_its_result_when_eval_json_cannot_be_written(expert_run, tmp_path, capsys):
