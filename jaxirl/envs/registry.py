@@ -144,8 +144,9 @@ def _construct_registered(name: str, backend, env_kwargs: dict):
     if params is not None:
         try:
             inspect.signature(constructor).bind(**kwargs)
-        except TypeError as err:
-            raise ValueError(f"env_kwargs: {name!r} does not take {sorted(env_kwargs)} ({err})") from None
+        except TypeError as err:  # an argument it does not take, or one it needs and did not get
+            what = "does not take" if "unexpected keyword" in str(err) else "cannot be made with"
+            raise ValueError(f"env_kwargs: {name!r} {what} {sorted(env_kwargs)} ({err})") from None
     try:
         base = constructor(**kwargs)
     except TypeError as err:
