@@ -236,6 +236,34 @@ def test_bc_job_clones_the_expert_and_writes_a_run_folder(tmp_path, capsys):
     assert again["return_deterministic"] == pytest.approx(summary["return_det"], rel=1e-5, abs=1e-5)
 
 
+def test_bc_job_that_diverges_stops_and_keeps_the_last_finite_policy(tmp_path, capsys, monkeypatch):
+    """The second chunk's fit made NaN (its keys recognised inside the jitted fit): status 3 naming the step, the
+    folder keeps the first chunk's finite policy, and nothing is evaluated or summarised from the NaN one."""
+    from jaxirl import bc as bc_lib
+    from jaxirl import io
+
+    real = bc_lib.steps
+    poison_key = jax.random.split(jax.random.split(jax.random.PRNGKey(0))[1], 30)[10]  # the job's step 11
+
+    def steps(config, ppo_config, state, opt_state, obs, action, keys):
+        state, opt_state, nll = real(config, ppo_config, state, opt_state, obs, action, keys)
+        bad = jnp.all(keys[0] == poison_key)
+        state = jax.tree.map(lambda x: jnp.where(bad, x * jnp.nan, x) if jnp.issubdtype(x.dtype, jnp.floating) else x,
+                             state)
+        return state, opt_state, jnp.where(bad, jnp.nan, nll)
+
+    monkeypatch.setattr(bc_lib, "steps", steps)
+    code, out, err = _bc_cli(capsys, tmp_path, "bc.steps=30", "run.eval_every=10")
+    assert code == 3 and out == "" and "Traceback" not in err
+    assert "behavioural cloning diverged: the policy is not finite after step 20; the first non-finite metric: nll " \
+           "at step 11" in err and "policy.msgpack of step 10" in err, err
+    (run_dir,) = [os.path.join(tmp_path, d) for d in os.listdir(tmp_path)]
+    assert [r["step"] for r in io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))] == [10]
+    assert not os.path.exists(os.path.join(run_dir, "summary.json"))
+    policy = io.load_pytree(os.path.join(run_dir, "policy.msgpack"))
+    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(policy) if np.issubdtype(np.asarray(x).dtype, np.floating))
+
+
 def test_bc_job_chunking_changes_no_number(tmp_path, capsys):
     """The fit in chunks (Adam state and per-step keys carried across) equals the fit in one call."""
     results = []

@@ -42,6 +42,7 @@ import numpy as np
 
 from jaxirl import io
 from jaxirl.config import load_config, struct_defaults, to_struct
+from jaxirl.jobs import Diverged, finite_lanes, first_nonfinite, interruptible
 from jaxirl.plugins import import_modules
 from jaxirl.jobs.evaluate import (ENV_DEFAULTS, POLICY_FILE, make_eval_env, policy_evaluator,
                                   acting_config, ppo_defaults)
@@ -125,10 +126,20 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     step_keys = jax.random.split(k_fit, bc.steps)  # one key per step, whatever the chunking
     t0 = time.time()
     done = 0
-    with io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl")) as log, bar:
+    finite, finite_step = state, 0  # the newest policy known to be finite, and its step
+    with interruptible(run_dir), io.MetricsWriter(os.path.join(run_dir, "metrics.jsonl")) as log, bar:
         for n in _chunks(bc.steps, cfg["run"]["eval_every"]):
             state, opt_state, nlls = fit(state, opt_state, obs, action, step_keys[done:done + n])
             done += n
+            if not finite_lanes(state)[0]:  # diverged: keep the last finite policy, and say so
+                io.save_pytree(os.path.join(run_dir, POLICY_FILE), finite)
+                first = first_nonfinite({"nll": np.asarray(jax.device_get(nlls))}, done - n + 1)
+                where = f"; the first non-finite metric: nll at step {first[1]}" if first else ""
+                raise Diverged(f"behavioural cloning diverged: the policy is not finite after step {done}{where}. "
+                               f"{run_dir} keeps {POLICY_FILE} of step {finite_step}, the last finite one, and "
+                               "metrics.jsonl; start a new run with changed settings (e.g. a smaller "
+                               "bc.learning_rate)")
+            finite, finite_step = state, done
             ev = evaluate(state, k_eval)
             if random_return is None:  # the uniform random policy's return, measured once
                 random_return = ev["random_return"]
