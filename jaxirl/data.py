@@ -18,7 +18,8 @@ after episode)::
 ``metadata`` keys: ``env`` (registry name), ``backend`` (Brax backend or null), ``episode_length`` (time
 limit), ``observation_size``, ``action_size``, ``discrete``, ``num_actions``, ``num_episodes``,
 ``num_transitions``, ``expert_return`` (mean of ``episode_returns``), ``jaxirl_version``, ``created``
-(ISO-8601 UTC), plus anything the writer adds (e.g. the expert run folder).
+(ISO-8601 UTC), plus anything the writer adds (e.g. the expert run folder; ``jaxirl expert`` records the
+``imports`` — modules that register an env of one's own — that ``jaxirl demos FILE check_env=true`` then imports).
 
 Every episode is complete: its last transition has ``terminated`` or ``truncated`` set and no other one
 does.  :func:`load_demos` checks all of this (and, given a target environment, that the data were made

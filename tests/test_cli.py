@@ -553,6 +553,13 @@ def test_imports_register_an_env_and_an_objective_for_the_command(tmp_path, monk
     env_registry.clear()
     del objective_registry["gail_copy"]
     del sys.modules["my_plugin"]
+    # the demonstrations record the imports their env needs: `jaxirl demos` checks them with no option
+    code, out, err = run_cli(capsys, ["demos", os.path.join(expert_dir, "demos.npz"), "check_env=true",
+                                      "episodes=false"])
+    assert code == 0 and json.loads(out)["env_check"].startswith("matches slow_pointmass"), err
+    env_registry.clear()
+    del objective_registry["gail_copy"]
+    del sys.modules["my_plugin"]
     code, out, err = run_cli(capsys, ["eval", summary["run_dir"], "eval.num_envs=2"])
     assert code == 0, err
     assert json.loads(out[out.index("{"):])["env"] == "slow_pointmass"

@@ -14,7 +14,8 @@ Options (``key=value``):
                 building a Brax env takes seconds)
     episodes:   true (default): one line per episode on stderr; false: the totals only
     imports:    [] — with check_env, modules to import first: those that register the metadata's env when it is
-                one of one's own (``jaxirl.envs.register_env``; as a config's ``imports``)
+                one of one's own (``jaxirl.envs.register_env``; as a config's ``imports``); by default the
+                metadata's own ``imports`` (recorded by ``jaxirl expert``)
 
 ``expert_policy_score`` (where the metadata records the expert policy's own deterministic evaluation and the
 random policy's return) is that evaluation under the file's normaliser, ``(R_eval − R_random) / (R_expert −
@@ -108,7 +109,8 @@ def main(path: str, overrides: Sequence[str] = (), stream=None) -> dict:
     demos, meta = data.load_demos(path)
     summary = describe(demos, meta, path)
     if opts["check_env"]:
-        import_modules(opts["imports"])  # modules that register the env of the metadata (an env of one's own)
+        recorded = meta.get("imports") if isinstance(meta.get("imports"), list) else []  # (`jaxirl expert` writes)
+        import_modules(opts["imports"] or recorded, field="imports" if opts["imports"] else "metadata imports")
         from jaxirl.envs import make
         from jaxirl.envs.registry import BRAX_BACKENDS
 

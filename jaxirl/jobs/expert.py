@@ -423,7 +423,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
                 "device": jax.devices()[0].device_kind,
                 "eval_return_deterministic": evaluation["return_deterministic"],
                 "eval_return_stochastic": evaluation["return_stochastic"], "eval_episodes": evaluation["episodes"],
-                "reward_run": tcfg["reward_run"]}
+                "reward_run": tcfg["reward_run"], "imports": list(cfg["imports"])}  # (what makes the env)
         save_demos(demos_path, transitions, returns, meta)
 
         summary = {
