@@ -264,6 +264,9 @@ def load_pytree(path: str, target: Any = None) -> Any:
         raw = serialization.msgpack_restore(data)
     except Exception as err:  # a truncated or corrupt file, not a structure from another version
         raise ValueError(f"{path!r} cannot be read: truncated or corrupt ({type(err).__name__}: {err})") from None
+    if not isinstance(raw, dict):  # bytes that decode as one msgpack value (a 1-byte file): no saved pytree
+        raise ValueError(f"{path!r} cannot be read: truncated or corrupt (it holds a {type(raw).__name__}, not a "
+                         "saved pytree)")
     if target is None:
         return raw
     template = _unwrap_keys(target)

@@ -52,7 +52,8 @@ def _where(err: BaseException, module_file: str | None) -> str:
     library = {os.path.abspath(p) + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib")
                if (p := sysconfig.get_paths().get(key))}
     own_dir = os.path.dirname(os.path.abspath(module_file)) + os.sep if module_file else None
-    mine = [f for f in frames if own_dir and os.path.abspath(f.filename).startswith(own_dir)]
+    mine = [f for f in frames if own_dir and not f.filename.startswith("<")  # ("<frozen importlib…>" is no file)
+            and os.path.abspath(f.filename).startswith(own_dir)]
     users = [f for f in frames if not f.filename.startswith("<") and not os.path.abspath(f.filename).startswith(here)
              and not any(os.path.abspath(f.filename).startswith(p) for p in library)
              and "-packages" + os.sep not in f.filename]

@@ -461,8 +461,10 @@ def test_a_diverging_run_stops_and_keeps_its_last_finite_outputs(expert_run, tmp
 
         def run_then_poison(state, n):
             state, metrics = run(state, n)
-            if int(state.iteration) > 2:
-                state = state.replace(reward=jax.tree.map(lambda x: x * jnp.nan, state.reward))
+            if int(state.iteration) > 2:  # the reward NaN; Adam's moments inf (the parameters stay finite then)
+                state = state.replace(reward=jax.tree.map(lambda x: x * jnp.nan, state.reward),
+                                      disc_opt_state=jax.tree.map(lambda x: x * jnp.inf if jnp.issubdtype(
+                                          x.dtype, jnp.floating) else x, state.disc_opt_state))
                 metrics = dict(metrics, disc_loss=metrics["disc_loss"].at[-1].set(jnp.inf))
             return state, metrics
 
@@ -474,7 +476,8 @@ def test_a_diverging_run_stops_and_keeps_its_last_finite_outputs(expert_run, tmp
     code, out, err = run_cli(capsys, train_argv(expert_run, root, "gail", "train.num_iterations=6",
                                                 "run.progress=false"))
     assert code == 3 and out == "" and "Traceback" not in err
-    assert "training diverged: non-finite values (NaN or inf) in the reward state after iteration 4" in err, err
+    assert "training diverged: non-finite values (NaN or inf) in the reward, disc_opt_state state after iteration " \
+           "4" in err, err
     assert "the first non-finite metric: disc_loss at iteration 4" in err and "checkpoint of iteration 2" in err
     (run_dir,) = [os.path.join(root, d) for d in os.listdir(root)]
     assert [r["iteration"] for r in io.read_metrics(os.path.join(run_dir, "metrics.jsonl"))] == [1, 2, 3, 4]

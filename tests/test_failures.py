@@ -237,7 +237,12 @@ def test_tabular_divergence_and_overflow_are_reported(tmp_path, capsys):
     code, out, err = run_cli(capsys, [*tabular, "irl.optimizer=sgd", "irl.learning_rate=1e30",
                                       f"run.root={tmp_path / 'a'}"])
     assert code == 3 and out == "" and "MaxEnt IRL diverged: the learned reward is not finite" in err, err
-    assert os.path.isfile(os.path.join(only_run(tmp_path / "a"), "metrics.jsonl"))
+    run = only_run(tmp_path / "a")
+    assert not os.path.exists(os.path.join(run, "reward.npy"))  # nothing saved from the diverged reward
+    records = io.read_metrics(os.path.join(run, "metrics.jsonl"))
+    first_bad = next(r for r in records if any(r[k] is None or abs(r[k]) >= 1e300 for k in ("loss", "evd",
+                                                                                              "correlation")))
+    assert f"at iteration {first_bad['iteration']}." in err, (err, records[:3])  # the logged iteration, not a row
     code, _, err = run_cli(capsys, [*tabular, "expert.reward_scale=1e38", f"run.root={tmp_path / 'b'}"])
     assert code == 2 and "expert.reward_scale: the expert's soft value iteration overflowed" in err, err
     assert not os.path.exists(tmp_path / "b")  # refused before a run folder is made
@@ -265,3 +270,112 @@ def test_small_failures(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", real)
     data.save_demos(path, src, meta["episode_returns"], meta)
     assert os.listdir(tmp_path) == ["d.npz"] and data.load_demos(path)[1]["num_episodes"] == meta["num_episodes"]
+
+
+# ---- the messages' facts and the small branches (unit tests; from a mutation audit of this code) ----------------
+
+def _fake_checkpoints(run_dir, complete=(), incomplete=()):
+    """checkpoint-N.msgpack (+ .json for the complete ones) with placeholder bytes: enough for latest_checkpoint."""
+    folder = os.path.join(run_dir, "checkpoints")
+    os.makedirs(folder, exist_ok=True)
+    for n in (*complete, *incomplete):
+        with open(os.path.join(folder, f"checkpoint-{n}.msgpack"), "wb") as f:
+            f.write(b"x")
+    for n in complete:
+        io.write_json(os.path.join(folder, f"checkpoint-{n}.json"), {"iteration": n})
+
+
+def test_hints_name_the_unit_the_sizes_and_only_a_resume_that_helps(tmp_path):
+    from jaxirl.cli import _memory_hint, _resume_hint
+
+    run = str(tmp_path / "run")
+    _fake_checkpoints(run, complete=(2,))
+    assert f"{run} continues from its checkpoint of update 2 with `jaxirl expert " in _resume_hint("expert", run)
+    assert "checkpoint of iteration 2 with `jaxirl train " in _resume_hint("train", run)
+    assert _memory_hint("bc", run) == "lower bc.batch_size or eval.num_envs"          # nothing a resume can lower
+    assert _memory_hint("tabular", run) == "lower env.size or expert.num_demos"
+    assert "a resume with a smaller eval.num_envs or demos.num_envs finishes it" in _memory_hint("expert", run)
+
+
+def test_the_cli_recognises_any_out_of_memory_and_survives_a_closed_stdout(monkeypatch, capsys):
+    import sys
+
+    from jaxirl.jobs import evaluate
+
+    def oom(run_dir, overrides=()):
+        raise RuntimeError("INTERNAL: Out of memory while trying to allocate 12 GiB\ndetails")
+
+    monkeypatch.setattr(evaluate, "main", oom)
+    code, _, err = run_cli(capsys, ["eval", "some_run"])
+    assert code == 2 and "jaxirl eval: error: out of memory (INTERNAL: Out of memory while trying to allocate " \
+                         "12 GiB)" in err, err
+
+    class Gone:
+        def write(self, s):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(evaluate, "main", lambda run_dir, overrides=(): {"return_deterministic": 1.0})
+    monkeypatch.setattr(sys, "stdout", Gone())
+    assert main(["eval", "some_run"]) == 0  # `jaxirl ... | head`: a finished job is not failed by its last print
+
+
+def test_the_diverged_expert_message_names_the_kept_update_and_its_checkpoint(tmp_path):
+    from jaxirl.jobs import expert
+
+    run = str(tmp_path / "run")
+    _fake_checkpoints(run, complete=(4,))
+    metrics = {"episode_return": np.array([1.0, np.nan]), "entropy": np.array([0.5, 0.5])}
+    msg = str(expert._diverged(run, 6, 2, 1, metrics, (1.0, 1, 3, None)))  # kept: lane 1, update 3
+    assert "(of update 3:" in msg and "train.num_updates=4`" in msg, msg
+    assert "the first non-finite metric: episode_return at update 6" in msg, msg
+
+
+def test_finiteness_helpers_name_the_right_part_and_row():
+    from types import SimpleNamespace
+
+    from jaxirl.jobs import first_nonfinite, nonfinite_parts
+
+    state = SimpleNamespace(generator={"w": np.ones(3, np.float32)}, reward={"w": np.array([1.0, np.inf])},
+                            disc_opt_state=(np.int32(3),))
+    assert nonfinite_parts(state, ("generator", "reward")) == ["reward"]
+    assert nonfinite_parts(state, ("reward", "generator", "disc_opt_state")) == ["reward"]
+    m = {"value_loss": np.array([1.0, np.nan]), "entropy": np.array([1.0, np.inf]), "x": np.array([np.nan, 1.0])}
+    assert first_nonfinite(m, 5, skip=("x",)) == ("entropy", 6)  # a tie: the sorted-first key, for stable messages
+
+
+def test_edges_of_plots_prefixes_checkpoints_and_the_progress_stream(tmp_path, capsys):
+    records = [{"iteration": 1, "loss": 1.0}, {"iteration": 2, "loss": np.float32(2.0)},
+               {"iteration": 3, "loss": 1e308}, {"iteration": 4, "loss": -1e308}]  # ±1e308: an infinity, as written
+    path = str(tmp_path / "curve.png")
+    assert io.plot_learning_curve(records, path, ["loss"]) == path and os.path.isfile(path)
+    assert "not drawn" not in capsys.readouterr().err
+    assert io.check_prefix("run.prefix", "x" * 200) == "x" * 200
+    with pytest.raises(ValueError, match="at most 200 bytes"):
+        io.check_prefix("run.prefix", "é" * 101)  # 202 bytes in 101 characters
+    run = str(tmp_path / "run")
+    tree = {"w": np.ones(3, np.float32)}
+    for it in (2, 3, 4):
+        io.save_checkpoint(run, it, tree)
+    os.remove(os.path.join(run, "checkpoints", "checkpoint-3.json"))  # 3: incomplete (its .json never written)
+    with open(os.path.join(run, "checkpoints", "checkpoint-4.msgpack"), "r+b") as f:
+        f.truncate(1)  # 4, the newest: one byte, which decodes as a msgpack scalar
+    with pytest.raises(ValueError) as info:
+        io.load_checkpoint(run, tree)
+    msg = str(info.value)
+    assert "cannot be read: truncated or corrupt" in msg, msg
+    assert "the older checkpoint checkpoint-2.msgpack (iteration 2) is complete" in msg, msg
+    from jaxirl.progress import ProgressBar
+
+    class ClosedTty(_io.StringIO):
+        def isatty(self):
+            return True
+
+    for stream in (ClosedTty(), _io.StringIO()):
+        stream.close()  # writing to it raises ValueError
+        bar = ProgressBar(10, desc="x", stream=stream, min_interval=0.0)
+        bar.update(5, 0.5)
+        bar.update(10, 1.0)
+        bar.close()

@@ -156,3 +156,39 @@ def test_env_messages_after_imports(user_dir):
 
     with pytest.raises(ValueError, match="the objectives registered by the modules of `imports`: user_obs2d .*: none"):
         get_objective("user_lsgan")
+
+
+def test_more_plugin_edges(user_dir, monkeypatch):
+    """(From a mutation audit.) A forwarding constructor's own keyword typo keeps its TypeError; a constructor that
+    returns no `step` is named; `jaxirl demos` refuses `imports` it would not use; an import failure names the
+    innermost line of the module, also when jaxirl runs from the module's own folder (importlib's frozen frames
+    are no file of it)."""
+    from jaxirl.envs import PointMass, make, register_env
+
+    def forwards(**kw):
+        return PointMass(**kw, max_sped=0.5)  # the user's typo, not an argument make() passed
+
+    class NoStep:
+        action_size = 1
+
+        def reset(self, key):
+            raise AssertionError("not reached")
+
+    register_env("user_forwards_typo", forwards)
+    register_env("user_nostep", NoStep)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'max_sped'"):
+        make("user_forwards_typo", 2, episode_length=5, arena=2.0)
+    with pytest.raises(ValueError, match="returned NoStep, which has no 'step'"):
+        make("user_nostep", 2, episode_length=5)
+    from jaxirl.jobs import demos
+
+    with open(os.devnull, "w") as sink:
+        with pytest.raises(ValueError, match=r"^imports: only used with check_env=true"):
+            demos.main(os.path.join(ROOT, "demos", "pointmass.npz"), ["imports=[json]"], stream=sink)
+    (user_dir / "user_nested.py").write_text("def load():\n    return {}['missing']\n\n\nTABLE = load()\n")
+    (user_dir / "user_dyn.py").write_text("import importlib\nimportlib.import_module('user_no_such_dependency')\n")
+    with pytest.raises(ValueError, match=r"user_nested.py, line 2: KeyError"):
+        plugins.import_modules(["user_nested"])
+    monkeypatch.chdir(user_dir)
+    with pytest.raises(ValueError, match=r"user_dyn.py, line 2: ModuleNotFoundError"):
+        plugins.import_modules(["user_dyn"])

@@ -77,6 +77,21 @@ def test_train_resume_refuses_changed_run_settings(tmp_path, override):
         io.check_resume(run, load_config(None, [override], d), d, train_job._RESUMABLE)
 
 
+@pytest.mark.parametrize("job", ["train", "expert"])
+def test_a_resume_may_name_the_imports_anew(job, tmp_path):
+    """The modules that register a run's env may have moved: a resume may change `imports` (the names they register
+    must still be found); only the missing checkpoint of this stand-in folder is refused."""
+    import importlib
+
+    mod = importlib.import_module(f"jaxirl.jobs.{job}")
+    run = str(tmp_path / "run")
+    os.makedirs(run)
+    io.write_config(run, {**mod.defaults(), "imports": ["json"]})
+    with pytest.raises(ValueError) as info:
+        mod.main(os.path.join(run, "config.yaml"), [f"resume={run}", "imports=[string]"])
+    assert "configuration differs" not in str(info.value) and "has no complete checkpoint" in str(info.value)
+
+
 # ------------------------------------------------------------------ benchmark report arithmetic (cheap)
 
 def test_quality_time_to_09_is_the_first_chunk_whose_seed_mean_reaches_it():
