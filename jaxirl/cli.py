@@ -21,17 +21,17 @@ in every process; ``run.progress=false`` lets it be cached too.
 
 Overrides use dotted keys (``ppo.learning_rate=1e-3``, ``run.root=/tmp/runs``, ``resume=RUN_DIR``); values
 are parsed as YAML.  The top-level ``imports`` of the expert, train and bc jobs (``imports=[my_module]``; also an
-option of ``jaxirl demos FILE check_env=true`` and ``jaxirl eval``) lists
-modules imported before the rest of the config is read: modules of one's own that register environments
-(``jaxirl.envs.register_env``) and objectives (``jaxirl.objectives.register_objective``); ``jaxirl eval RUN_DIR``
-imports those its run's ``config.yaml`` lists.  A configuration error (unknown key, wrong type, bad value, missing or mismatched
-file) prints ``jaxirl <command>: error: <message>`` and exits with status 2, without a traceback; set
-``JAXIRL_DEBUG=1`` to get the traceback instead.  A run whose training state stops being finite (NaN or inf
-parameters: divergence, or an env that emits NaN) stops after that chunk with status 3 and a message naming the
-first non-finite metric; its folder keeps the outputs of the last finite chunk.  Running out of device memory is
-status 2 with one line naming the sizes to lower; Ctrl-C (and SIGTERM) is status 130, naming the run folder and
-where a resume continues from.  On success the job's
-summary is printed as JSON on stdout and the status is 0.
+option of ``jaxirl demos FILE check_env=true`` and ``jaxirl eval``) lists modules imported before the rest of the
+config is read: modules of one's own that register environments (``jaxirl.envs.register_env``) and objectives
+(``jaxirl.objectives.register_objective``); ``jaxirl eval RUN_DIR`` imports those its run's ``config.yaml`` lists.
+
+A configuration error (unknown key, wrong type, bad value, missing or mismatched file) prints
+``jaxirl <command>: error: <message>`` and exits with status 2, without a traceback; set ``JAXIRL_DEBUG=1`` to get
+the traceback instead.  A run whose training state stops being finite (NaN or inf parameters: divergence, or an
+env that emits NaN) stops after that chunk with status 3 and a message naming the first non-finite metric; its
+folder keeps the outputs of the last finite chunk.  Running out of device memory is status 2 with one line naming
+the sizes to lower; Ctrl-C (and SIGTERM) is status 130, naming the run folder and where a resume continues from.
+On success the job's summary is printed as JSON on stdout and the status is 0.
 """
 
 from __future__ import annotations

@@ -315,17 +315,20 @@ def save_checkpoint(run_dir: str, iteration: int, state: Any, info: Mapping | No
     return path
 
 
-def latest_checkpoint(run_dir: str) -> tuple[int, str] | None:
-    """(iteration, path) of the newest complete checkpoint in ``run_dir``, or None."""
+def _complete_checkpoints(run_dir: str) -> list[tuple[int, str]]:
+    """``(iteration, path)`` of every complete checkpoint (its ``.json`` written last exists) of ``run_dir``, oldest
+    first."""
     folder = os.path.join(run_dir, "checkpoints")
     if not os.path.isdir(folder):
-        return None
-    found = []
-    for name in os.listdir(folder):
-        m = _CKPT.match(name)
-        if m and os.path.isfile(os.path.join(folder, name[: -len(".msgpack")] + ".json")):
-            found.append((int(m.group(1)), os.path.join(folder, name)))
-    return max(found) if found else None
+        return []
+    return sorted((int(m.group(1)), os.path.join(folder, name)) for name in os.listdir(folder)
+                  if (m := _CKPT.match(name)) and os.path.isfile(os.path.join(folder, name[: -len(".msgpack")] + ".json")))
+
+
+def latest_checkpoint(run_dir: str) -> tuple[int, str] | None:
+    """(iteration, path) of the newest complete checkpoint in ``run_dir``, or None."""
+    found = _complete_checkpoints(run_dir)
+    return found[-1] if found else None
 
 
 def load_checkpoint(path: str, target: Any) -> tuple[Any, dict]:
@@ -333,11 +336,11 @@ def load_checkpoint(path: str, target: Any) -> tuple[Any, dict]:
     structure of ``target``; returns ``(state, info)`` with the JSON metadata."""
     older = None
     if os.path.isdir(path):
-        found = latest_checkpoint(path)
-        if found is None:
+        found = _complete_checkpoints(path)
+        if not found:
             raise ValueError(f"no checkpoint found in {path!r}/checkpoints")
-        older = _older_checkpoint(path, found[0])
-        path = found[1]
+        older = found[-2] if len(found) > 1 else None  # named if the newest cannot be read
+        path = found[-1][1]
     info_path = path[: -len(".msgpack")] + ".json" if path.endswith(".msgpack") else path + ".json"
     try:
         info = {}
@@ -355,15 +358,6 @@ def load_checkpoint(path: str, target: Any) -> tuple[Any, dict]:
         raise ValueError(f"{err}; the older checkpoint {os.path.basename(older[1])} (iteration {older[0]}) is "
                          f"complete: move {os.path.basename(path)} and {os.path.basename(info_path)} out of "
                          f"{os.path.dirname(path)} to continue from it") from None
-
-
-def _older_checkpoint(run_dir: str, newest: int) -> tuple[int, str] | None:
-    """The newest complete checkpoint of ``run_dir`` before iteration ``newest``, or None."""
-    folder = os.path.join(run_dir, "checkpoints")
-    found = [(int(m.group(1)), os.path.join(folder, name)) for name in os.listdir(folder)
-             if (m := _CKPT.match(name)) and int(m.group(1)) < newest
-             and os.path.isfile(os.path.join(folder, name[: -len(".msgpack")] + ".json"))]
-    return max(found) if found else None
 
 
 _TMP = re.compile(r"\.tmp-(\d+)$")

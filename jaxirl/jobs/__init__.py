@@ -10,26 +10,14 @@ from typing import Sequence
 import numpy as np
 
 
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C (SIGINT, or SIGTERM under the ``jaxirl`` command) during a job that has a run folder: ``run_dir``, for
-    the message of where to resume."""
-
-    def __init__(self, run_dir: str):
-        super().__init__(run_dir)
-        self.run_dir = run_dir
-
-
 @contextlib.contextmanager
 def interruptible(run_dir: str):
-    """Within it, an interrupt is an :class:`Interrupted` naming ``run_dir``, and any other exception carries
-    ``run_dir`` as an attribute (the ``jaxirl`` command's messages say where the run can be resumed from)."""
+    """Within it, any exception — Ctrl-C's ``KeyboardInterrupt`` (SIGTERM too under the ``jaxirl`` command)
+    included — leaves carrying ``run_dir`` as an attribute, for the ``jaxirl`` command's message of where the run
+    can be resumed from; the exception and its traceback are otherwise unchanged."""
     try:
         yield
-    except Interrupted:
-        raise
-    except KeyboardInterrupt:
-        raise Interrupted(run_dir) from None
-    except Exception as err:
+    except BaseException as err:
         if getattr(err, "run_dir", None) is None:
             try:
                 err.run_dir = run_dir

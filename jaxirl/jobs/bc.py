@@ -133,7 +133,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
             done += n
             if not finite_lanes(state)[0]:  # diverged: keep the last finite policy, and say so
                 io.save_pytree(os.path.join(run_dir, POLICY_FILE), finite)
-                first = first_nonfinite({"nll": np.asarray(jax.device_get(nlls))}, done - n + 1)
+                first = first_nonfinite({"nll": nlls}, done - n + 1)
                 where = f"; the first non-finite metric: nll at step {first[1]}" if first else ""
                 raise Diverged(f"behavioural cloning diverged: the policy is not finite after step {done}{where}. "
                                f"{run_dir} keeps {POLICY_FILE} of step {finite_step}, the last finite one, and "

@@ -6,10 +6,11 @@ The policy is run from fresh episodes on ``eval.num_envs`` environments for one 
 (so each environment completes at least one episode), once with the deterministic action (the mode)
 and once sampling; the mean undiscounted returns are reported, with a uniformly random policy's return
 for reference (one jitted program for the three), and the normalised scores under the run's own normaliser (the
-expert and random returns of its ``summary.json``).  Overrides: ``eval.num_envs``, ``eval.seed``, ``eval.num_steps`` (default: the episode
-length; a `jaxirl train` run's own ``train.eval_steps`` where it set one), and ``imports`` (the modules to import
-first — by default those the run's ``config.yaml`` lists, e.g. after the module that registers its env moved).  The shared helpers here (building the env and PPO config from a config, evaluating a policy)
-are also used by the ``expert`` and ``train`` jobs.
+expert and random returns of its ``summary.json``).  Overrides: ``eval.num_envs``, ``eval.seed``,
+``eval.num_steps`` (default: the episode length; a `jaxirl train` run's own ``train.eval_steps`` where it set one),
+and ``imports`` (the modules to import first — by default those the run's ``config.yaml`` lists; e.g. after the
+module that registers its env moved).  The shared helpers here (building the env and PPO config from a config,
+evaluating a policy) are also used by the ``expert`` and ``train`` jobs.
 """
 
 from __future__ import annotations
@@ -186,21 +187,17 @@ def main(run_dir: str, overrides: Sequence[str] = ()) -> dict:
     policy_path = os.path.join(run_dir, POLICY_FILE)
     if not os.path.isfile(policy_path):
         raise ValueError(f"{run_dir!r} has no {POLICY_FILE} (the run did not finish, or its generator is not PPO)")
-    parsed = parse_overrides(overrides)
-    unknown = sorted(set(parsed) - set(defaults()))
-    if unknown:
-        raise ValueError(f"unknown config key {unknown[0]!r} at top level; valid keys: {', '.join(defaults())}")
-    if parsed.get("imports") is not None:  # this command's own list (the run's modules moved or were renamed)
-        import_modules(parsed["imports"])
-    else:
-        import_modules(saved.get("imports") or [], field=f"{run_dir}/config.yaml: imports")  # e.g. its own env
     eval_defaults = {**defaults()["eval"], **dict(saved.get("eval") or {})}  # env_kwargs for every kind of run
     window = (saved.get("train") or {}).get("eval_steps") if isinstance(saved.get("train"), Mapping) else None
     if not eval_defaults.get("num_steps") and isinstance(window, int) and window > 0:
         eval_defaults["num_steps"] = window  # a `jaxirl train` run: the window its evaluations used
     # the saved values, overridden as a fresh section would be (eval.env_kwargs stays nullable: null, {} or merged)
-    cfg = merge({"eval": eval_defaults}, {k: v for k, v in parsed.items() if k != "imports"},
-                schema={"eval": defaults()["eval"]})["eval"]
+    opts = merge({"eval": eval_defaults, "imports": None}, parse_overrides(overrides), schema=defaults())
+    if opts["imports"] is not None:  # this command's own list (the run's modules moved or were renamed)
+        import_modules(opts["imports"])
+    else:
+        import_modules(saved.get("imports") or [], field=f"{run_dir}/config.yaml: imports")  # e.g. its own env
+    cfg = opts["eval"]
     check_eval_section({"eval": cfg, "env": saved["env"]})
     env = make_eval_env(saved["env"], cfg, cfg["num_envs"])
     config = acting_config(saved["ppo"], env)

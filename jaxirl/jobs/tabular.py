@@ -5,10 +5,10 @@ are checked against :data:`DEFAULTS`), builds the gridworld, samples demonstrati
 soft-optimal policy (Ziebart et al. 2008) for ``reward_scale × true reward``, runs
 :func:`~jaxirl.tabular.maxent.maxent_irl` (or the sampled variant) as one jitted scan, and writes
 ``root/tabular-<timestamp>/`` with ``config.yaml``, ``metrics.jsonl`` (every ``log_every`` steps:
-iteration, loss, evd, correlation, epic), ``reward.npy`` (the learned reward per state, ``np.load``), ``summary.json``
-and ``figure.png``; a run whose reward stops being finite ends with ``jaxirl.jobs.Diverged`` (exit status 3). (With ``env.discount: 1`` and
-state-only rewards, as shipped, EPIC's canonical reward is ``r(s') − E r``, so EPIC is ``sqrt((1 − ρ)/2)`` of the
-correlation ρ: a separate metric only for γ < 1.)
+iteration, loss, evd, correlation, epic), ``reward.npy`` (the learned reward per state, ``np.load``),
+``summary.json`` and ``figure.png``; a run whose reward stops being finite ends with ``jaxirl.jobs.Diverged`` (exit
+status 3). (With ``env.discount: 1`` and state-only rewards, as shipped, EPIC's canonical reward is
+``r(s') − E r``, so EPIC is ``sqrt((1 − ρ)/2)`` of the correlation ρ: a separate metric only for γ < 1.)
 """
 
 from __future__ import annotations
