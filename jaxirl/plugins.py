@@ -1,7 +1,8 @@
 """Modules of one's own for the ``jaxirl`` command: a config's top-level ``imports`` list.
 
-Such a module registers environments (:func:`jaxirl.envs.register_env`) and objectives
-(:func:`jaxirl.objectives.register_objective`) when it is imported, so that their names are valid ``env.name`` /
+Such a module registers environments (:func:`jaxirl.envs.register_env`), objectives
+(:func:`jaxirl.objectives.register_objective`) and the reward networks they train
+(:func:`jaxirl.reward.register_reward_kind`) when it is imported, so that their names are valid ``env.name`` /
 ``train.algorithm`` values of the ``expert``, ``train`` and ``bc`` jobs; ``jaxirl eval`` (and a resume) import what a
 run's ``config.yaml`` lists, ``jaxirl demos FILE check_env=true imports=[...]`` what a file's env needs.
 
@@ -20,19 +21,21 @@ from typing import Any
 
 __all__ = ["import_modules", "imported_registrations"]
 
-# module -> {"environments": [...], "objectives": [...], "file": path} of the modules import_modules imported
+# module -> {"environments": [...], "objectives": [...], "reward kinds": [...], "file": path} of the modules
+# import_modules imported
 _IMPORTED: dict = {}
 
 
 def _registries():
     from jaxirl.envs.registry import _REGISTERED
     from jaxirl.objectives import OBJECTIVES
+    from jaxirl.reward.models import _REGISTERED_KINDS
 
-    return {"environments": _REGISTERED, "objectives": OBJECTIVES}
+    return {"environments": _REGISTERED, "objectives": OBJECTIVES, "reward kinds": _REGISTERED_KINDS}
 
 
 def imported_registrations(kind: str) -> str:
-    """For the message about an unknown name (``kind``: ``"environments"`` or ``"objectives"``): what the modules
+    """For the message about an unknown name (``kind``: ``"environments"``, ``"objectives"`` or ``"reward kinds"``): what the modules
     imported through :func:`import_modules` in this process registered of that kind, and from which file ("" if
     none was imported)."""
     if not _IMPORTED:

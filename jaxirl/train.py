@@ -403,7 +403,7 @@ class Trainer:
         :func:`jaxirl.load_reward` returns from the run folder — or ``which``). ``state``: one run's; for vmapped
         runs ``jax.vmap(lambda s, o, a, n: trainer.reward_fn(s)(o, a, n))(states, obs, act, next_obs)``, or one lane
         ``jax.tree.map(lambda x: x[i], states)``."""
-        if which is None and self.model.kind == "gail":
+        if which is None and reward_lib.is_logit_network(self.model):
             which = reward_lib.default_which(self.reward_type, f"the objective {self.config.algorithm!r}")
         return reward_lib.reward_fn(self.model, state.reward, which)
 

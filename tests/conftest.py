@@ -58,3 +58,15 @@ def env_registry():
     yield registry._REGISTERED
     registry._REGISTERED.clear()
     registry._REGISTERED.update(before)
+
+
+@pytest.fixture
+def reward_kind_registry():
+    """The reward kinds registered with ``jaxirl.reward.register_reward_kind``, with whatever a test registers gone
+    after it."""
+    from jaxirl.reward import models
+
+    before = dict(models._REGISTERED_KINDS)
+    yield models._REGISTERED_KINDS
+    models._REGISTERED_KINDS.clear()
+    models._REGISTERED_KINDS.update(before)

@@ -495,20 +495,33 @@ def test_a_diverging_run_stops_and_keeps_its_last_finite_outputs(expert_run, tmp
 
 
 PLUGIN = """
+import jax.numpy as jnp
+from jaxirl import reward
 from jaxirl.envs import PointMass, register_env
 from jaxirl.objectives import get_objective, register_objective
 
+
+def init(model, key):  # a linear logit w . [s, a] + b
+    return {"w": jnp.zeros((reward.input_width(model),)), "b": jnp.zeros(())}
+
+
+def score(model, net, inputs, discount):
+    return reward.input_vector(model, inputs) @ net["w"] + net["b"]
+
+
 register_env("slow_pointmass", lambda **kw: PointMass(**{"max_speed": 0.5, **kw}))
-register_objective(get_objective("gail")._replace(name="gail_copy"))
+reward.register_reward_kind(reward.RewardKind(name="linear_logit", init=init, score=score))
+register_objective(get_objective("gail")._replace(name="gail_copy", reward_kind="linear_logit"))
 """
 
 
 def test_imports_register_an_env_and_an_objective_for_the_command(tmp_path, monkeypatch, capsys, env_registry,
-                                                                  objective_registry):
+                                                                  objective_registry, reward_kind_registry):
     """A config's top-level `imports` names a module of one's own (here in the current directory, which the
-    `jaxirl` script does not put on sys.path) that registers an env and an objective: `jaxirl expert` and
-    `jaxirl train` use them by name, and `jaxirl eval` of the run, with nothing registered (as in a new process),
-    imports the module again from the run's config.yaml. Bad imports are named."""
+    `jaxirl` script does not put on sys.path) that registers an env, a reward network and an objective that trains
+    it: `jaxirl expert` and `jaxirl train` use them by name, and `jaxirl eval` and `jaxirl.load_reward` of the run,
+    with nothing registered (as in a new process), import the module again from the run's config.yaml. Bad imports
+    are named."""
     import sys
 
     from jaxirl import plugins
@@ -554,25 +567,35 @@ def test_imports_register_an_env_and_an_objective_for_the_command(tmp_path, monk
     from jaxirl.envs import registry
 
     env_registry.clear()
-    del objective_registry["gail_copy"]
+    del objective_registry["gail_copy"], reward_kind_registry["linear_logit"]
     del sys.modules["my_plugin"]
     # the demonstrations record the imports their env needs: `jaxirl demos` checks them with no option
     code, out, err = run_cli(capsys, ["demos", os.path.join(expert_dir, "demos.npz"), "check_env=true",
                                       "episodes=false"])
     assert code == 0 and json.loads(out)["env_check"].startswith("matches slow_pointmass"), err
     env_registry.clear()
-    del objective_registry["gail_copy"]
+    del objective_registry["gail_copy"], reward_kind_registry["linear_logit"]
     del sys.modules["my_plugin"]
     code, out, err = run_cli(capsys, ["eval", summary["run_dir"], "eval.num_envs=2"])
     assert code == 0, err
     assert json.loads(out[out.index("{"):])["env"] == "slow_pointmass"
     assert "slow_pointmass" in registry.env_names() and "gail_copy" in objective_registry
+    # the learned reward is the module's network (its parameters), loaded where nothing registered it
+    from jaxirl import load_reward, load_reward_model
+
+    env_registry.clear()
+    del objective_registry["gail_copy"], reward_kind_registry["linear_logit"], sys.modules["my_plugin"]
+    model, params, which = load_reward_model(summary["run_dir"])
+    assert (model.kind, which) == ("linear_logit", "logit") and sorted(params.net) == ["b", "w"]
+    assert np.any(np.asarray(params.net["w"]) != 0)  # trained: the discriminator's steps moved it from its zeros
+    r = load_reward(summary["run_dir"])(np.zeros((3, 6), np.float32), np.zeros((3, 2), np.float32))
+    assert r.shape == (3,) and np.all(np.isfinite(np.asarray(r)))
     # the module moved: `imports=` of the eval command replaces the run's list
     os.makedirs(tmp_path / "pkg")
     (tmp_path / "pkg" / "__init__.py").write_text("")
     os.rename(tmp_path / "my_plugin.py", tmp_path / "pkg" / "my_plugin.py")
     env_registry.clear()
-    del objective_registry["gail_copy"]
+    del objective_registry["gail_copy"], reward_kind_registry["linear_logit"]
     del sys.modules["my_plugin"]
     code, _, err = run_cli(capsys, ["eval", summary["run_dir"], "eval.num_envs=2"])
     assert code == 2 and "config.yaml: imports: cannot import 'my_plugin'" in err, err

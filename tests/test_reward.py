@@ -174,3 +174,116 @@ def test_bad_which_raises():
     params = R.init(model, jax.random.PRNGKey(0))
     with pytest.raises(ValueError, match="which"):
         R.reward_fn(model, params, "logit")
+
+
+def test_gail_on_state_transitions_never_reads_the_action():
+    """``inputs="ss"`` (GAIfO, Torabi et al. 2018): the logit is the MLP of ``[s, s']``, the same for any action;
+    its learned reward needs ``next_obs``."""
+    model = R.make_reward_model("gail", obs_size=3, action_size=2, inputs="ss", hidden=(6,))
+    assert R.input_width(model) == 6
+    params = R.init(model, jax.random.PRNGKey(0))
+    obs, act, nxt, _ = _batch(jax.random.PRNGKey(1))
+    fn = R.reward_fn(model, params)
+    want = _mlp_apply(params.net["score"], jnp.concatenate([obs, nxt], -1), (6,), model.activation)
+    np.testing.assert_allclose(fn(obs, act, nxt), want, rtol=1e-5)
+    np.testing.assert_allclose(fn(obs, -act, nxt), want, rtol=1e-5)
+    assert not np.allclose(fn(obs, act, obs), want)
+    with pytest.raises(ValueError, match=r"next_obs: this reward model takes \(s, s'\) inputs"):
+        fn(obs, act)
+
+
+def _linear_kind(name="linear_logit", **kw):
+    """A reward kind of one's own: a linear logit ``w · x + b`` over what ``model.inputs`` names."""
+    return R.RewardKind(name=name, init=lambda model, key: {"w": jax.random.normal(key, (R.input_width(model),)),
+                                                            "b": jnp.ones(())},
+                        score=lambda model, net, inputs, discount: R.input_vector(model, inputs) @ net["w"] + net["b"],
+                        **kw)
+
+
+def test_a_reward_kind_of_ones_own(reward_kind_registry, tmp_path, monkeypatch):
+    """``register_reward_kind``: the model's score is the kind's, on normalised inputs; its absorbing score is the
+    library's; without ``learned`` its re-usable reward is a logit's (GAIL's forms), with it the kind's own by name;
+    a saved one loads in a process that never registered it (the module its functions came from is imported);
+    bad records are refused by field."""
+    import sys
+
+    from jaxirl import io, load_reward
+    from jaxirl import plugins
+
+    lin = R.register_reward_kind(_linear_kind(inputs=("sa", "ss")))
+    assert "linear_logit" in R.kind_names() and R.register_reward_kind(lin) is lin  # the same one again: fine
+    model = R.make_reward_model("linear_logit", obs_size=3, action_size=2, normalize=True, absorbing=True)
+    assert model.inputs == "sa" and R.is_logit_network(model)  # the kind's first inputs are its default
+    params = R.init(model, jax.random.PRNGKey(0))
+    assert sorted(params.net) == ["absorbing", "b", "w"]
+    obs, act, nxt, term = _batch(jax.random.PRNGKey(1))
+    params = R.update_norm(model, params, R.encode(model, obs * 3 + 1, act, nxt * 3 + 1))  # statistics ≠ identity
+    x = jnp.concatenate([nets.normalize(params.norm, obs), act], -1)
+    want = x @ params.net["w"] + params.net["b"]
+    np.testing.assert_allclose(R.score(model, params, R.encode(model, obs, act, nxt, term)), want, rtol=1e-5)
+    fn = R.reward_fn(model, params)  # a logit network: "logit" by default, GAIL's forms by name
+    np.testing.assert_allclose(fn(obs, act), want, rtol=1e-5)
+    np.testing.assert_allclose(R.reward_fn(model, params, "gail")(obs, act), jax.nn.softplus(want), rtol=1e-5)
+    params = params.replace(net={**params.net, "absorbing": jnp.asarray(0.3)})
+    np.testing.assert_allclose(R.absorbing_score(model, params), 3.0, rtol=1e-6)
+    # a learned reward of its own, by name
+    learned = lambda model, net, inputs, which: {"w_only": R.input_vector(model, inputs) @ net["w"],  # noqa: E731
+                                                 "bias": jnp.broadcast_to(net["b"], inputs.obs.shape[:-1])}[which]
+    own = R.register_reward_kind(_linear_kind("linear_own", learned=learned, rewards=("w_only", "bias")))
+    model2 = R.make_reward_model("linear_own", obs_size=3, action_size=2, inputs="ss")
+    assert model2.inputs == "ss" and not R.is_logit_network(model2)
+    p2 = R.init(model2, jax.random.PRNGKey(3))
+    np.testing.assert_allclose(R.reward_fn(model2, p2)(obs, act, nxt),
+                               jnp.concatenate([obs, nxt], -1) @ p2.net["w"], rtol=1e-5)
+    np.testing.assert_allclose(R.reward_fn(model2, p2, "bias")(obs, act, nxt), np.ones(7))
+    with pytest.raises(ValueError, match="which: for a 'linear_own' reward model expected one of w_only, bias"):
+        R.reward_fn(model2, p2, "logit")
+    with pytest.raises(ValueError, match="next_obs: this reward model takes"):
+        R.reward_fn(model2, p2)(obs, act)
+    # saved, then loaded where nothing registered it: the module its functions were defined in is imported
+    (tmp_path / "kinds_mod.py").write_text(
+        "import jax, jax.numpy as jnp\nfrom jaxirl import reward as R\n"
+        "R.register_reward_kind(R.RewardKind('mod_linear', lambda m, k: {'w': jnp.arange(R.input_width(m), "
+        "dtype=jnp.float32)}, lambda m, net, x, d: R.input_vector(m, x) @ net['w']))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(plugins, "_IMPORTED", {})
+    import kinds_mod  # noqa: F401
+    mod_model = R.make_reward_model("mod_linear", obs_size=3, action_size=2)
+    run = tmp_path / "run"
+    run.mkdir()
+    io.write_json(str(run / "reward_model.json"), {"model": __import__("dataclasses").asdict(mod_model),
+                                                   "algorithm": "x", "reward_type": "logit", "discount": 0.9,
+                                                   "kind_module": "kinds_mod"})
+    io.save_pytree(str(run / "reward.msgpack"), R.init(mod_model, jax.random.PRNGKey(0)))
+    del reward_kind_registry["mod_linear"], sys.modules["kinds_mod"]
+    np.testing.assert_allclose(load_reward(str(run))(obs, act), jnp.concatenate([obs, act], -1) @ jnp.arange(5.0),
+                               rtol=1e-5)
+    del reward_kind_registry["mod_linear"], sys.modules["kinds_mod"]
+    io.write_json(str(run / "reward_model.json"), {"model": __import__("dataclasses").asdict(mod_model),
+                                                   "algorithm": "x", "reward_type": "logit", "discount": 0.9,
+                                                   "kind_module": "__main__"})
+    with pytest.raises(ValueError, match="its reward network is of kind 'mod_linear', registered by code of one's "
+                                         "own that this process has not run"):
+        load_reward(str(run))
+    # bad records and names, by field
+    with pytest.raises(ValueError, match="kind: expected one of mlp, gail, airl, linear_logit, linear_own, got 'nope'"):
+        R.make_reward_model("nope", obs_size=3, action_size=2)
+    with pytest.raises(ValueError, match="inputs: for a 'linear_logit' reward expected one of sa, ss, got 's'"):
+        R.make_reward_model("linear_logit", obs_size=3, action_size=2, inputs="s")
+    bad_init = R.register_reward_kind(_linear_kind("bad_init")._replace(init=lambda m, k: {"absorbing": 0.0}))
+    with pytest.raises(ValueError, match="init: reward kind 'bad_init' must return a dict .* without the key"):
+        R.init(R.make_reward_model(bad_init.name, obs_size=3, action_size=2), jax.random.PRNGKey(0))
+    for bad, message in (
+        (lin._replace(name="gail"), "'gail' is a built-in reward kind"),
+        (lin._replace(inputs=("s",)), "'linear_logit' is already a reward kind"),
+        (lin._replace(name="a b"), "name: expected an identifier"),
+        (lin._replace(name="x", score=None), "score: expected a function"),
+        (lin._replace(name="x", inputs=("sa", "xs")), "inputs: expected a non-empty tuple of distinct names"),
+        (lin._replace(name="x", inputs=()), "inputs: expected a non-empty tuple"),
+        (lin._replace(name="x", rewards=("r",)), "rewards: names of learned rewards need a learned function"),
+        (own._replace(name="x", rewards=()), "rewards: expected a non-empty tuple of names"),
+        ("linear", "expected a jaxirl.reward.RewardKind"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            R.register_reward_kind(bad)
+    assert R.register_reward_kind(lin._replace(inputs=("s",)), replace=True).inputs == ("s",)

@@ -324,8 +324,14 @@ def _reward_spec(trainer) -> dict:
     if isinstance(discount, jax.core.Tracer) or np.ndim(discount) != 0:
         raise ValueError("trainer: its discount is traced or batched (a trainer built inside jax.vmap); save each run's "
                          "reward with a trainer built for that run's settings")
-    return {"model": dataclasses.asdict(trainer.model), "algorithm": trainer.config.algorithm,
+    spec = {"model": dataclasses.asdict(trainer.model), "algorithm": trainer.config.algorithm,
             "reward_type": trainer.reward_type, "discount": float(discount)}
+    from jaxirl.reward import models as reward_models
+
+    custom = reward_models.registered_kind(trainer.model.kind)
+    if custom is not None:  # a reward kind of one's own: where to import it from when the reward is loaded
+        spec["kind_module"] = getattr(custom.score, "__module__", None)
+    return spec
 
 
 def save_reward(directory: str, trainer, state) -> str:
@@ -370,11 +376,40 @@ def reward_model(run_dir: str, which: str | None = None):
     if unknown := sorted(set(fields) - known):
         raise ValueError(f"{spec_path!r}: unknown reward model field(s) {', '.join(unknown)} (a run of a newer jaxirl?); "
                          f"this version knows {', '.join(sorted(known))}")
+    kind = fields.get("kind")
+    if isinstance(kind, str) and kind not in reward_lib.kind_names():
+        _import_reward_kind(run_dir, kind, spec.get("kind_module"))
     model = reward_lib.RewardModel(**fields).validate()
     params = io.load_pytree(params_path, reward_lib.init(model, jax.random.PRNGKey(0)))
-    if which is None and model.kind == "gail" and spec.get("reward_type") is not None:
+    if which is None and reward_lib.is_logit_network(model) and spec.get("reward_type") is not None:
         which = reward_lib.default_which(spec["reward_type"], f"the run {run_dir!r} ({spec.get('algorithm')!r})")
     return model, params, which
+
+
+def _import_reward_kind(run_dir: str, kind: str, kind_module) -> None:
+    """A run's reward network is a kind of one's own not registered in this process: import what the run's
+    ``config.yaml`` lists in ``imports`` (as ``jaxirl eval`` does), then, if the kind is still unknown, the module its
+    functions were defined in (``kind_module`` of ``reward_model.json``; not a script's ``__main__``)."""
+    from jaxirl import reward as reward_lib
+
+    config_path = os.path.join(run_dir, "config.yaml")
+    listed = []
+    if os.path.isfile(config_path):
+        try:
+            listed = io.read_config(run_dir).get("imports") or []
+        except ValueError:  # an unreadable config is reported where it is read for itself; here only a hint
+            listed = []
+    import_modules(listed, field=f"{config_path}: imports")
+    if kind in reward_lib.kind_names():
+        return
+    if isinstance(kind_module, str) and kind_module != "__main__":
+        import_modules([kind_module], field=f"{os.path.join(run_dir, REWARD_MODEL_FILE)}: kind_module")
+        if kind in reward_lib.kind_names():
+            return
+    where = f"{kind_module!r}, the module it was defined in" if isinstance(kind_module, str) else "its module"
+    raise ValueError(f"{run_dir!r}: its reward network is of kind {kind!r}, registered by code of one's own that this "
+                     f"process has not run (jaxirl.reward.register_reward_kind); import {where}, before loading it"
+                     + (f" (the run's config.yaml lists imports {listed}; they did not register it)" if listed else ""))
 
 
 def load_reward(run_dir: str, which: str | None = None) -> Callable:
@@ -418,7 +453,7 @@ def load_transfer_reward(run_dir: str, which: str | None = None, env=None, absor
     r_abs = None
     if model.absorbing and absorbing:
         score = reward_lib.absorbing_score(model, params)
-        r_abs = score if model.kind != "gail" else reward_from_logit(score, which or "logit")
+        r_abs = reward_from_logit(score, which or "logit") if reward_lib.is_logit_network(model) else score
 
     def transfer(transition, discount):
         r = fn(transition.obs, transition.action, transition.next_obs)

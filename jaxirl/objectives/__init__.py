@@ -23,9 +23,13 @@ def register_objective(objective: Objective, replace: bool = False) -> Objective
     if taken is not None and taken is not objective and not replace:
         raise ValueError(f"name: {objective.name!r} is already an objective; choose another name or pass "
                          "replace=True")
-    if objective.reward_kind not in ("gail", "airl"):
-        raise ValueError(f"reward_kind: expected 'gail' (a logit network) or 'airl' (g + γh(s′) − h(s)), "
-                         f"got {objective.reward_kind!r}")
+    from jaxirl.reward import models
+
+    kinds = [k for k in models.kind_names() if k != "mlp"]
+    if objective.reward_kind not in kinds:
+        raise ValueError(f"reward_kind: expected 'gail' (a logit network), 'airl' (g + γh(s′) − h(s)) or a reward kind "
+                         f"registered with jaxirl.reward.register_reward_kind (register it first; now: "
+                         f"{', '.join(kinds)}), got {objective.reward_kind!r}")
     for flag in ("uses_log_prob", "uses_entropy_weight"):
         if not isinstance(getattr(objective, flag), bool):
             raise ValueError(f"{flag}: expected True or False, got {getattr(objective, flag)!r}")

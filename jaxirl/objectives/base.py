@@ -76,7 +76,7 @@ class Objective(NamedTuple):
     """An adversarial IRL/imitation objective (see the module docstring)."""
 
     name: str
-    reward_kind: str  # which jaxirl.reward model kind it trains ("gail" or "airl")
+    reward_kind: str  # which jaxirl.reward model kind it trains ("gail", "airl" or one of jaxirl.reward.register_reward_kind)
     uses_log_prob: bool  # the logit needs log π(a|s) of the current policy
     logit: Callable
     generator_reward: Callable

@@ -1,9 +1,12 @@
-"""Learned reward models (plain MLP rewards, the GAIL discriminator, the AIRL ``g + γh' − h`` score)."""
+"""Learned reward models (plain MLP rewards, the GAIL discriminator, the AIRL ``g + γh' − h`` score) and reward
+networks of one's own (:class:`RewardKind`, :func:`register_reward_kind`)."""
 
 from jaxirl.reward.models import (
     GAIL_REWARDS,
+    INPUTS,
     KINDS,
     RewardInputs,
+    RewardKind,
     RewardModel,
     RewardParams,
     absorbing_score,
@@ -12,8 +15,14 @@ from jaxirl.reward.models import (
     encode,
     encode_transition,
     init,
+    input_vector,
+    input_width,
+    is_logit_network,
+    kind_names,
     learned_reward,
     make_reward_model,
+    normalized,
+    register_reward_kind,
     reward_fn,
     score,
     update_norm,
@@ -21,8 +30,10 @@ from jaxirl.reward.models import (
 
 __all__ = [
     "GAIL_REWARDS",
+    "INPUTS",
     "KINDS",
     "RewardInputs",
+    "RewardKind",
     "RewardModel",
     "RewardParams",
     "absorbing_score",
@@ -31,8 +42,14 @@ __all__ = [
     "encode",
     "encode_transition",
     "init",
+    "input_vector",
+    "input_width",
+    "is_logit_network",
+    "kind_names",
     "learned_reward",
     "make_reward_model",
+    "normalized",
+    "register_reward_kind",
     "reward_fn",
     "score",
     "update_norm",

@@ -1,11 +1,14 @@
 """Learned reward models: a static structure (:class:`RewardModel`) plus a params pytree (:class:`RewardParams`).
 
-Three kinds, one code path switched by the static ``kind``:
+Three built-in kinds, one code path switched by the static ``kind``, and kinds of one's own
+(:func:`register_reward_kind`):
 
-* ``"mlp"``: a plain reward network ``r(s)``, ``r(s, a)`` or ``r(s, a, s')`` (``inputs`` = ``"s"``,
-  ``"sa"``, ``"sas"``).
+* ``"mlp"``: a plain reward network ``r(s)``, ``r(s, a)``, ``r(s, a, s')`` or ``r(s, s')`` (``inputs`` =
+  ``"s"``, ``"sa"``, ``"sas"``, ``"ss"``: what the network reads, left to right, the second ``s`` being ``s'``).
 * ``"gail"``: the GAIL discriminator of Ho & Ermon (2016) as a *logit* network ``ℓ(s, a)`` with
-  ``D = σ(ℓ)`` the probability that a sample is the expert's (same ``inputs`` choices, default ``"sa"``).
+  ``D = σ(ℓ)`` the probability that a sample is the expert's (same ``inputs`` choices, default ``"sa"``;
+  ``"ss"``, a discriminator of state transitions that never reads the action, is GAIfO's, Torabi et al. 2018,
+  "Generative Adversarial Imitation from Observation").
 * ``"airl"``: the AIRL discriminator score of Fu et al. (2018), eq. 4 / §5::
 
       f(s, a, s') = g(s[, a]) + γ h(s') − h(s)
@@ -28,11 +31,16 @@ the live states' scores (about ``absorbing_scale × learning rate`` per discrimi
 
 Only ``RewardParams.net`` is trained; :func:`reward_fn` turns ``(model, params)`` into a plain callable
 ``(obs, action, next_obs) -> reward`` for user code.
+
+A kind of one's own (:class:`RewardKind`, :func:`register_reward_kind`) brings its network's ``init`` and
+``score`` (and, optionally, the reward to re-use after training); the library keeps the rest — encoding, input
+normalisation, the absorbing state's score, saving and loading — so an objective of one's own
+(:func:`jaxirl.objectives.register_objective`) can train a network that is neither GAIL's nor AIRL's.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -41,7 +49,8 @@ from flax import struct
 
 from jaxirl import nets
 
-KINDS = {"mlp": ("s", "sa", "sas"), "gail": ("s", "sa", "sas"), "airl": ("s", "sa")}
+INPUTS = ("sa", "s", "sas", "ss")  # what a network reads, left to right: s, a, then s' (the second s)
+KINDS = {"mlp": INPUTS, "gail": INPUTS, "airl": ("s", "sa")}  # the built-in kinds
 DEFAULT_INPUTS = {"mlp": "sa", "gail": "sa", "airl": "s"}
 GAIL_REWARDS = ("gail", "logit", "log_d")
 # score of the absorbing state = DEFAULT_ABSORBING_SCALE x its parameter unless a model says otherwise: the score
@@ -84,11 +93,10 @@ class RewardModel:
     absorbing_scale: float = struct.field(pytree_node=False, default=DEFAULT_ABSORBING_SCALE)
 
     def validate(self) -> "RewardModel":
-        if self.kind not in KINDS:
-            raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {self.kind!r}")
-        if self.inputs not in KINDS[self.kind]:
+        allowed = kind_inputs(self.kind)
+        if self.inputs not in allowed:
             raise ValueError(
-                f"inputs: for a {self.kind!r} reward expected one of {', '.join(KINDS[self.kind])}, got {self.inputs!r}"
+                f"inputs: for a {self.kind!r} reward expected one of {', '.join(allowed)}, got {self.inputs!r}"
             )
         for name in ("obs_size", "action_size"):
             v = getattr(self, name)
@@ -101,6 +109,111 @@ class RewardModel:
         nets.check_activation(self.activation)
         check_absorbing_scale(self.absorbing_scale)
         return self
+
+
+class RewardKind(NamedTuple):
+    """A reward network of one's own, for :func:`register_reward_kind` (the built-in kinds are ``"mlp"``,
+    ``"gail"`` and ``"airl"``). Pure functions of a :class:`RewardModel` ``model`` (its sizes, ``inputs``,
+    ``hidden``, ``potential_hidden``, ``activation``: the ``discriminator.*`` settings, which the kind may read or
+    ignore) and of ``net``, the trained parameters:
+
+    * ``init(model, key) -> net``: a dict of parameter pytrees (the key ``"absorbing"`` is the library's: the
+      absorbing state's score when ``discriminator.absorbing``);
+    * ``score(model, net, inputs, discount) -> array``: the network's output for a batch of :class:`RewardInputs`
+      (leading batch dims; observations already normalised when ``model.normalize``; one-hot discrete actions):
+      what an objective's ``logit`` reads through :func:`score` — a discriminator logit for GAIL-like objectives,
+      ``f`` for AIRL-like ones (``discount`` is the shaping γ, a traced value);
+    * ``inputs``: the ``model.inputs`` values it takes, out of :data:`INPUTS`, the first its default;
+      :func:`input_vector` and :func:`input_width` give what they name, concatenated;
+    * ``learned(model, net, inputs, which) -> array`` and ``rewards``, optional: the reward to re-use after
+      training (:func:`reward_fn`, ``jaxirl.load_reward``) and the names ``which`` may take, the first its default.
+      Without ``learned`` the score is read as a discriminator logit and re-used as GAIL's is (``which`` in
+      :data:`GAIL_REWARDS`, by default the form the generator was trained with). Reward transfer with a learned
+      absorbing state (``jaxirl.jobs.train.load_transfer_reward``) values it as GAIL's form of its score for a logit
+      kind, as its score itself (AIRL's ``f``) for a kind with ``learned``.
+    """
+
+    name: str
+    init: Callable
+    score: Callable
+    inputs: tuple = INPUTS
+    learned: Optional[Callable] = None
+    rewards: tuple = ()
+
+
+_REGISTERED_KINDS: dict = {}  # name -> RewardKind (register_reward_kind)
+
+
+def kind_names() -> tuple:
+    """The built-in reward kinds and those registered in this process."""
+    return (*KINDS, *_REGISTERED_KINDS)
+
+
+def registered_kind(kind: str) -> Optional[RewardKind]:
+    """The :class:`RewardKind` registered as ``kind``; ``None`` for a built-in one; an unknown name is a ``ValueError``
+    listing the known ones."""
+    if kind in KINDS:
+        return None
+    if kind not in _REGISTERED_KINDS:
+        from jaxirl.plugins import imported_registrations
+
+        raise ValueError(f"kind: expected one of {', '.join(kind_names())}, got {kind!r}"
+                         f"{imported_registrations('reward kinds')} (a reward network of one's own is known once "
+                         "jaxirl.reward.register_reward_kind has run in the process: for the jaxirl command, in a "
+                         "module that the config's `imports` lists)")
+    return _REGISTERED_KINDS[kind]
+
+
+def kind_inputs(kind: str) -> tuple:
+    """The ``inputs`` values a reward kind takes (the first is its default)."""
+    custom = registered_kind(kind)
+    return KINDS[kind] if custom is None else custom.inputs
+
+
+def register_reward_kind(kind: RewardKind, replace: bool = False) -> RewardKind:
+    """Make ``kind`` a reward network that :func:`make_reward_model` builds and an objective's ``reward_kind`` may
+    name (:func:`jaxirl.objectives.register_objective`; register the kind first). Its fields are checked here; the
+    built-in names, and a name another kind has taken (unless ``replace``), are refused. The registration lasts for
+    the process: for the ``jaxirl`` command, make it in a module that the config's ``imports`` lists, which
+    ``jaxirl eval``, a resume and ``jaxirl.load_reward`` of the run import again. Returns ``kind``."""
+    if not isinstance(kind, RewardKind):
+        raise ValueError(f"kind: expected a jaxirl.reward.RewardKind, got {type(kind).__name__}")
+    if not isinstance(kind.name, str) or not kind.name.isidentifier():
+        raise ValueError(f"name: expected an identifier (letters, digits, '_'), got {kind.name!r}")
+    if kind.name in KINDS:
+        raise ValueError(f"name: {kind.name!r} is a built-in reward kind; choose another name")
+    taken = _REGISTERED_KINDS.get(kind.name)
+    if taken is not None and taken is not kind and not replace:
+        raise ValueError(f"name: {kind.name!r} is already a reward kind; choose another name or pass replace=True")
+    for field in ("init", "score"):
+        if not callable(getattr(kind, field)):
+            raise ValueError(f"{field}: expected a function, got {getattr(kind, field)!r}")
+    if not isinstance(kind.inputs, tuple) or not kind.inputs or not set(kind.inputs) <= set(INPUTS) \
+            or len(set(kind.inputs)) != len(kind.inputs):
+        raise ValueError(f"inputs: expected a non-empty tuple of distinct names out of {', '.join(INPUTS)} (the first "
+                         f"is the default), got {kind.inputs!r}")
+    if kind.learned is None:
+        if kind.rewards != ():
+            raise ValueError(f"rewards: names of learned rewards need a learned function; without one the score is a "
+                             f"logit re-used as GAIL's ({', '.join(GAIL_REWARDS)}): expected (), got {kind.rewards!r}")
+    else:
+        if not callable(kind.learned):
+            raise ValueError(f"learned: expected a function or None, got {kind.learned!r}")
+        rw = kind.rewards
+        if not isinstance(rw, tuple) or not rw or not all(isinstance(w, str) and w for w in rw):
+            raise ValueError(f"rewards: expected a non-empty tuple of names for `which` (the first is the default), "
+                             f"got {rw!r}")
+    _REGISTERED_KINDS[kind.name] = kind
+    return kind
+
+
+def is_logit_network(model: "RewardModel") -> bool:
+    """The model's score is a discriminator logit whose re-usable reward is one of :data:`GAIL_REWARDS` (GAIL's
+    network, and a kind of one's own without a ``learned`` function)."""
+    if model.kind == "gail":
+        return True
+    custom = registered_kind(model.kind)
+    return custom is not None and custom.learned is None
 
 
 def check_absorbing_scale(x):
@@ -131,8 +244,7 @@ def make_reward_model(
     the score of the absorbing state after termination, ``absorbing_scale`` times its parameter (see the
     module docstring).
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+    allowed = kind_inputs(kind)  # (an unknown kind: a ValueError naming the known ones)
     if env is not None:
         obs_size = env.observation_size
         num_actions = env.num_actions if env.discrete else None
@@ -147,7 +259,7 @@ def make_reward_model(
         obs_size=obs_size,
         action_size=action_size,
         discrete=discrete,
-        inputs=DEFAULT_INPUTS[kind] if inputs is None else inputs,
+        inputs=(DEFAULT_INPUTS[kind] if kind in KINDS else allowed[0]) if inputs is None else inputs,
         hidden=hidden,
         potential_hidden=hidden if potential_hidden is None else tuple(potential_hidden),
         activation=activation,
@@ -166,16 +278,24 @@ def _potential_net(model: RewardModel) -> nets.MLP:
     return nets.MLP(hidden=model.potential_hidden, out_dim=1, activation=model.activation)
 
 
-def _score_width(model: RewardModel) -> int:
-    width = {"s": model.obs_size, "sa": model.obs_size + model.action_size, "sas": 2 * model.obs_size}
-    extra = model.action_size if model.inputs == "sas" else 0
-    return width[model.inputs] + extra
+def input_width(model: RewardModel) -> int:
+    """The width of :func:`input_vector`: what ``model.inputs`` names (``s``, ``a``, then ``s'``), concatenated."""
+    return sum(model.action_size if part == "a" else model.obs_size for part in model.inputs)
 
 
 def init(model: RewardModel, key: jax.Array) -> RewardParams:
     """Initial parameters (and identity input statistics when ``model.normalize``)."""
     k_score, k_pot = jax.random.split(key)
-    net = {"score": _score_net(model).init(k_score, jnp.zeros((1, _score_width(model))))}
+    custom = registered_kind(model.kind)
+    if custom is not None:
+        net = custom.init(model, k_score)
+        if not isinstance(net, dict) or "absorbing" in net:
+            raise ValueError(f"init: reward kind {model.kind!r} must return a dict of parameter trees without the key "
+                             f"'absorbing' (the library's), got {type(net).__name__}"
+                             f"{' with it' if isinstance(net, dict) else ''}")
+        net = dict(net)
+    else:
+        net = {"score": _score_net(model).init(k_score, jnp.zeros((1, input_width(model))))}
     if model.kind == "airl":
         net["potential"] = _potential_net(model).init(k_pot, jnp.zeros((1, model.obs_size)))
     if model.absorbing:
@@ -217,14 +337,27 @@ def _norm_obs(model: RewardModel, params: RewardParams, x):
     return nets.normalize(params.norm, x) if model.normalize else x
 
 
+def normalized(model: RewardModel, params: RewardParams, inputs: RewardInputs) -> RewardInputs:
+    """``inputs`` with both observations passed through the model's input normaliser (as given without one)."""
+    if not model.normalize:
+        return inputs
+    return inputs.replace(obs=_norm_obs(model, params, inputs.obs), next_obs=_norm_obs(model, params, inputs.next_obs))
+
+
 def _apply(module, variables, x):
     lead = x.shape[:-1]
     return module.apply(variables, x.reshape((-1, x.shape[-1])))[:, 0].reshape(lead)
 
 
 def _score_input(model: RewardModel, s, a, s_next):
-    parts = {"s": (s,), "sa": (s, a), "sas": (s, a, s_next)}[model.inputs]
+    parts = {"s": (s,), "sa": (s, a), "sas": (s, a, s_next), "ss": (s, s_next)}[model.inputs]
     return jnp.concatenate(parts, axis=-1)
+
+
+def input_vector(model: RewardModel, inputs: RewardInputs) -> jax.Array:
+    """What ``model.inputs`` names, concatenated on the last axis (``"sa"``: ``[s, a]``; ``"ss"``: ``[s, s']``), of
+    ``inputs`` as given (a kind's ``score`` receives them normalised already): ``(..., input_width(model))``."""
+    return _score_input(model, inputs.obs, inputs.action, inputs.next_obs)
 
 
 def airl_terms(model: RewardModel, params: RewardParams, inputs: RewardInputs, discount) -> dict:
@@ -248,6 +381,9 @@ def score(model: RewardModel, params: RewardParams, inputs: RewardInputs, discou
     """
     if model.kind == "airl":
         return airl_terms(model, params, inputs, discount)["f"]
+    custom = registered_kind(model.kind)
+    if custom is not None:
+        return custom.score(model, params.net, normalized(model, params, inputs), discount)
     s = _norm_obs(model, params, inputs.obs)
     s_next = _norm_obs(model, params, inputs.next_obs)
     return _apply(_score_net(model), params.net["score"], _score_input(model, s, inputs.action, s_next))
@@ -274,8 +410,12 @@ def default_which(reward_type: str, source: str) -> str:
 
 
 def _check_which(model: RewardModel, which: Optional[str]) -> str:
-    allowed = {"mlp": ("r",), "airl": ("g",), "gail": GAIL_REWARDS}[model.kind]
-    which = allowed[0] if which is None and model.kind != "gail" else which
+    if is_logit_network(model):
+        allowed = GAIL_REWARDS
+    else:
+        custom = registered_kind(model.kind)
+        allowed = {"mlp": ("r",), "airl": ("g",)}[model.kind] if custom is None else custom.rewards
+    which = allowed[0] if which is None and not is_logit_network(model) else which
     which = "logit" if which is None else which
     if which not in allowed:
         raise ValueError(f"which: for a {model.kind!r} reward model expected one of {', '.join(allowed)}, got {which!r}")
@@ -289,6 +429,9 @@ def learned_reward(model: RewardModel, params: RewardParams, inputs: RewardInput
         return score(model, params, inputs)
     if model.kind == "airl":
         return airl_terms(model, params, inputs, 0.0)["g"]
+    custom = registered_kind(model.kind)
+    if custom is not None and custom.learned is not None:
+        return custom.learned(model, params.net, normalized(model, params, inputs), which)
     logit = score(model, params, inputs)
     return {"gail": jax.nn.softplus(logit), "logit": logit, "log_d": jax.nn.log_sigmoid(logit)}[which]
 
@@ -327,8 +470,9 @@ def reward_fn(model: RewardModel, params: RewardParams, which: Optional[str] = N
     _check_which(model, which)
 
     def fn(obs, action, next_obs=None):
-        if next_obs is None and model.inputs == "sas" and model.kind != "airl":
-            raise ValueError("next_obs: this reward model takes (s, a, s') inputs; pass next_obs")
+        if next_obs is None and model.inputs in ("sas", "ss") and model.kind != "airl":
+            raise ValueError(f"next_obs: this reward model takes ({', '.join(model.inputs[:-1])}, s') inputs; pass "
+                             "next_obs")
         _check_shapes(model, obs, action, next_obs)
         return learned_reward(model, params, encode(model, obs, action, next_obs), which)
 
