@@ -44,6 +44,7 @@ from jaxirl import data  # noqa: E402
 from jaxirl.config import load_config  # noqa: E402
 from jaxirl.jobs import train as train_job  # noqa: E402
 from jaxirl.jobs.evaluate import eval_env_section, make_env  # noqa: E402
+from jaxirl.plugins import import_modules  # noqa: E402
 from jaxirl.train import make_train  # noqa: E402
 
 import aot  # noqa: E402
@@ -67,6 +68,7 @@ def _setup(env_name, algorithm, overrides, in_scan_eval=True):
     ``in_scan_eval=False`` builds the trainer with ``eval_every = 0`` (``config`` keeps the configured value)."""
     cfg = load_config(os.path.join(ROOT, "configs", f"{algorithm}_{env_name}.yaml"), overrides,
                       train_job.defaults())
+    import_modules(cfg["imports"])  # e.g. imports=[jaxirl.examples.layernorm_gail] train.algorithm=gail_ln
     train_job._check(cfg)  # bad override values fail here, with the job's own messages
     cfg["demos"]["path"] = os.path.join(ROOT, cfg["demos"]["path"]) if not os.path.isabs(cfg["demos"]["path"]) \
         else cfg["demos"]["path"]
@@ -159,7 +161,9 @@ def _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, co
         best_det = float(mean_det[best])
         best_at = curve[best][0] if curve else start_s + (train_s - start_s) * (best + 1) / det.shape[1]
     return {
-        "env": env_name, "algorithm": algorithm, "seeds": seeds, "iterations": iters,
+        # the algorithm trained (an override such as train.algorithm=gail_ln may replace the config's)
+        "env": env_name, "algorithm": config.algorithm if config.algorithm == algorithm else
+        f"{config.algorithm} ({algorithm} config)", "seeds": seeds, "iterations": iters,
         "env_steps": iters * config.generator.num_steps * env.num_envs,
         "final_det": float(det[:, -1].mean()), "final_stoch": float(stoch[:, -1].mean()),
         "worst_det": float(det[:, -1].min()), "compile_s": compile_s, "train_s": train_s, "to_0.9_s": to_09,

@@ -34,12 +34,17 @@ def _blocks() -> list[str]:
     return code
 
 
-def test_readme_python_examples_run(objective_registry, env_registry):  # (they register an objective and an env)
+def test_readme_python_examples_run(objective_registry, env_registry, reward_kind_registry):  # (they register some)
     from jaxirl import envs
+
+    example = os.path.join(os.path.dirname(README), "jaxirl", "examples", "layernorm_gail.py")
+    with open(example, encoding="utf-8") as f, open(README, encoding="utf-8") as g:  # the shipped example, as it is
+        assert f"```python\n{f.read()}```" in g.read()
 
     namespace: dict = {}
     exec(compile(_blocks(), "README.md (python blocks)", "exec"), namespace)  # noqa: S102
     assert objective_registry["lsgan"] is namespace["lsgan"]
+    assert objective_registry["gail_ln"].reward_kind == "layernorm_logit" and "layernorm_logit" in reward_kind_registry
     assert envs.make("slow_pointmass", 2, arena=2.0).base.max_speed == 0.5
     # the tabular example learned a reward; the adversarial one trained and returns a usable reward
     assert np.all(np.isfinite(np.asarray(namespace["result"].reward)))
