@@ -22,7 +22,8 @@ def load_reward_model(run_dir: str, which=None):
     themselves (a vmap over several runs' rewards, gradients in the parameters):
     ``jaxirl.reward.reward_fn(model, params, which)`` is :func:`load_reward`'s function, and
     ``jaxirl.reward.learned_reward(model, params, jaxirl.reward.encode(model, obs, action, next_obs), which)``
-    its body, pure in ``params``."""
+    its body, pure in ``params``. A reward kind of one's own (``jaxirl.reward.register_reward_kind``) also takes the
+    run's γ there, ``discount=`` (``reward_model.json``'s ``discount``)."""
     from jaxirl.jobs.train import reward_model
 
     return reward_model(run_dir, which)

@@ -154,6 +154,7 @@ class Trainer:
                     f"(ppo.policy_head: {needs}), got algorithm {config.algorithm!r}, policy head {head!r}"
                 )
         self.model = disc_lib.make_model(config.discriminator, self.objective, env)
+        reward_lib.check_kind(self.model)  # a reward kind of one's own: its outputs' shapes, before compiling
         self.reward_type = config.discriminator.resolved_reward_type(self.objective)
         self.demos = demos
         self.expert_return = expert_return
@@ -404,8 +405,9 @@ class Trainer:
         runs ``jax.vmap(lambda s, o, a, n: trainer.reward_fn(s)(o, a, n))(states, obs, act, next_obs)``, or one lane
         ``jax.tree.map(lambda x: x[i], states)``."""
         if which is None and reward_lib.is_logit_network(self.model):
-            which = reward_lib.default_which(self.reward_type, f"the objective {self.config.algorithm!r}")
-        return reward_lib.reward_fn(self.model, state.reward, which)
+            which = reward_lib.default_which(self.reward_type, f"the objective {self.config.algorithm!r}",
+                                             self.model.kind)
+        return reward_lib.reward_fn(self.model, state.reward, which, self.generator.discount)
 
 
 def make_train(

@@ -493,14 +493,19 @@ def test_register_env_makes_a_name_of_make_with_its_arguments(env_registry):
     with pytest.raises(ValueError, match="env_kwargs: 'slow_pm' does not take"):
         envs.make("slow_pm", 2, no_such_arg=1)
     envs.register_env("slow_pm", slow)  # the same constructor again (a module imported twice): fine
-    for args, message in ((("slow_pm", lambda: envs.PointMass()), "already a registered environment"),
-                          (("hopper", slow), "one of jaxirl's own environments"),
+    other_module = {"envs": envs, "__name__": "other_mod", "__file__": "other_mod.py"}
+    with pytest.raises(ValueError, match=r"'slow_pm' is already a registered environment \(registered by "
+                                         r"(tests\.)?test_envs at .*test_envs.py\)"):
+        exec("envs.register_env('slow_pm', lambda: envs.PointMass())", other_module)  # noqa: S102 (other code)
+    for args, message in ((("hopper", slow), "one of jaxirl's own environments"),
                           (("my-env", slow), "name: expected an identifier"),
                           (("thing", 3), "constructor: expected a function")):
         with pytest.raises(ValueError, match=message):
             envs.register_env(*args)
-    envs.register_env("slow_pm", lambda: envs.PointMass(), replace=True)
+    envs.register_env("slow_pm", lambda: envs.PointMass())  # the same module again (reloaded, edited): replaces it
     assert envs.make("slow_pm", 2).base.max_speed == 2.0
+    exec("envs.register_env('slow_pm', slow, replace=True)", {**other_module, "slow": slow})  # noqa: S102
+    assert envs.make("slow_pm", 2).base.max_speed == 0.5
     envs.register_env("not_an_env", lambda: object())
     with pytest.raises(ValueError, match="returned object, which has no 'reset'"):
         envs.make("not_an_env", 2)

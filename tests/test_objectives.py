@@ -318,6 +318,13 @@ def test_a_registered_objective_trains_with_its_own_loss(objective_registry):
     moments = lambda le, lp: {"e1": jnp.mean(le), "e2": jnp.mean(le ** 2), "p2": jnp.mean(lp ** 2)}  # noqa: E731
     lsgan = O.register_objective(_lsgan()._replace(metrics=moments))
     assert O.get_objective("lsgan") is lsgan and O.register_objective(lsgan) is lsgan  # the same one again: fine
+    # other code may not take the name (the message names who registered it); this module again (a reload) replaces
+    with pytest.raises(ValueError, match=r"'lsgan' is already an objective \(registered by (tests\.)?test_objectives "
+                                         r"at .*test_objectives.py\)"):
+        exec("O.register_objective(lsgan._replace(metrics=None or lsgan.metrics))",  # noqa: S102
+             {"O": O, "lsgan": lsgan, "__name__": "other_mod", "__file__": "other_mod.py"})
+    assert O.register_objective(lsgan._replace(reward_types=("lsgan",))) is O.get_objective("lsgan")
+    lsgan = O.get_objective("lsgan")
     env = envs.make("pointmass", 4, episode_length=10)
     obs = jax.random.normal(jax.random.key(1), (64, env.observation_size))
     demos = Transition(obs=obs, action=jnp.clip(scripted_action(obs), -1, 1), reward=jnp.zeros(64), next_obs=obs,

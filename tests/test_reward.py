@@ -220,26 +220,31 @@ def test_a_reward_kind_of_ones_own(reward_kind_registry, tmp_path, monkeypatch):
     params = R.update_norm(model, params, R.encode(model, obs * 3 + 1, act, nxt * 3 + 1))  # statistics ≠ identity
     x = jnp.concatenate([nets.normalize(params.norm, obs), act], -1)
     want = x @ params.net["w"] + params.net["b"]
-    np.testing.assert_allclose(R.score(model, params, R.encode(model, obs, act, nxt, term)), want, rtol=1e-5)
-    fn = R.reward_fn(model, params)  # a logit network: "logit" by default, GAIL's forms by name
+    np.testing.assert_allclose(R.score(model, params, R.encode(model, obs, act, nxt, term), 0.9), want, rtol=1e-5)
+    with pytest.raises(ValueError, match="discount: the score of reward kind 'linear_logit' .* pass discount="):
+        R.score(model, params, R.encode(model, obs, act, nxt, term))  # a kind of one's own may read γ: no default
+    with pytest.raises(ValueError, match="discount: the learned reward of reward kind 'linear_logit'"):
+        R.reward_fn(model, params)
+    fn = R.reward_fn(model, params, discount=0.9)  # a logit network: "logit" by default, GAIL's forms by name
     np.testing.assert_allclose(fn(obs, act), want, rtol=1e-5)
-    np.testing.assert_allclose(R.reward_fn(model, params, "gail")(obs, act), jax.nn.softplus(want), rtol=1e-5)
+    np.testing.assert_allclose(R.reward_fn(model, params, "gail", 0.9)(obs, act), jax.nn.softplus(want), rtol=1e-5)
     params = params.replace(net={**params.net, "absorbing": jnp.asarray(0.3)})
     np.testing.assert_allclose(R.absorbing_score(model, params), 3.0, rtol=1e-6)
     # a learned reward of its own, by name
-    learned = lambda model, net, inputs, which: {"w_only": R.input_vector(model, inputs) @ net["w"],  # noqa: E731
-                                                 "bias": jnp.broadcast_to(net["b"], inputs.obs.shape[:-1])}[which]
+    learned = lambda model, net, inputs, which, discount: {  # noqa: E731
+        "w_only": R.input_vector(model, inputs) @ net["w"],
+        "bias": jnp.broadcast_to(net["b"] * discount, inputs.obs.shape[:-1])}[which]  # (γ: the run's, passed on)
     own = R.register_reward_kind(_linear_kind("linear_own", learned=learned, rewards=("w_only", "bias")))
     model2 = R.make_reward_model("linear_own", obs_size=3, action_size=2, inputs="ss")
     assert model2.inputs == "ss" and not R.is_logit_network(model2)
     p2 = R.init(model2, jax.random.PRNGKey(3))
-    np.testing.assert_allclose(R.reward_fn(model2, p2)(obs, act, nxt),
+    np.testing.assert_allclose(R.reward_fn(model2, p2, discount=0.5)(obs, act, nxt),
                                jnp.concatenate([obs, nxt], -1) @ p2.net["w"], rtol=1e-5)
-    np.testing.assert_allclose(R.reward_fn(model2, p2, "bias")(obs, act, nxt), np.ones(7))
+    np.testing.assert_allclose(R.reward_fn(model2, p2, "bias", 0.5)(obs, act, nxt), np.full(7, 0.5))
     with pytest.raises(ValueError, match="which: for a 'linear_own' reward model expected one of w_only, bias"):
-        R.reward_fn(model2, p2, "logit")
+        R.reward_fn(model2, p2, "logit", 0.5)
     with pytest.raises(ValueError, match="next_obs: this reward model takes"):
-        R.reward_fn(model2, p2)(obs, act)
+        R.reward_fn(model2, p2, discount=0.5)(obs, act)
     # saved, then loaded where nothing registered it: the module its functions were defined in is imported
     (tmp_path / "kinds_mod.py").write_text(
         "import jax, jax.numpy as jnp\nfrom jaxirl import reward as R\n"
@@ -259,23 +264,32 @@ def test_a_reward_kind_of_ones_own(reward_kind_registry, tmp_path, monkeypatch):
     np.testing.assert_allclose(load_reward(str(run))(obs, act), jnp.concatenate([obs, act], -1) @ jnp.arange(5.0),
                                rtol=1e-5)
     del reward_kind_registry["mod_linear"], sys.modules["kinds_mod"]
-    io.write_json(str(run / "reward_model.json"), {"model": __import__("dataclasses").asdict(mod_model),
-                                                   "algorithm": "x", "reward_type": "logit", "discount": 0.9,
-                                                   "kind_module": "__main__"})
-    with pytest.raises(ValueError, match="its reward network is of kind 'mod_linear', registered by code of one's "
-                                         "own that this process has not run"):
+    spec = {"model": __import__("dataclasses").asdict(mod_model), "algorithm": "x", "reward_type": "logit",
+            "discount": 0.9}
+    io.write_json(str(run / "reward_model.json"), {**spec, "kind_module": "__main__", "kind_file": "/x/train_mine.py"})
+    with pytest.raises(ValueError, match="of kind 'mod_linear', registered by the script '/x/train_mine.py' run as "
+                                         "__main__, which this process has not run: run that registration"):
+        load_reward(str(run))
+    io.write_json(str(run / "reward_model.json"), spec)
+    with pytest.raises(ValueError, match="of kind 'mod_linear', registered by code of one's own that this process has "
+                                         "not run .*; import the module that registers it"):
+        load_reward(str(run))
+    # another kind of that name in this process, with other parameters: the mismatch names the kind and both origins
+    R.register_reward_kind(_linear_kind("mod_linear"))
+    with pytest.raises(ValueError, match=r"the parameters do not fit reward kind 'mod_linear' as registered in this "
+                                         r"process \(by (tests\.)?test_reward at .*test_reward.py; the run's came from None"):
         load_reward(str(run))
     # bad records and names, by field
-    with pytest.raises(ValueError, match="kind: expected one of mlp, gail, airl, linear_logit, linear_own, got 'nope'"):
+    with pytest.raises(ValueError, match="kind: expected one of mlp, gail, airl, linear_logit, linear_own, mod_linear, got 'nope'; the reward kinds registered by the modules of .imports.: kinds_mod "):
         R.make_reward_model("nope", obs_size=3, action_size=2)
     with pytest.raises(ValueError, match="inputs: for a 'linear_logit' reward expected one of sa, ss, got 's'"):
         R.make_reward_model("linear_logit", obs_size=3, action_size=2, inputs="s")
     bad_init = R.register_reward_kind(_linear_kind("bad_init")._replace(init=lambda m, k: {"absorbing": 0.0}))
-    with pytest.raises(ValueError, match="init: reward kind 'bad_init' must return a dict .* without the key"):
+    with pytest.raises(ValueError, match="init: reward kind 'bad_init' returned the key 'absorbing', which is the "
+                                         "library's"):
         R.init(R.make_reward_model(bad_init.name, obs_size=3, action_size=2), jax.random.PRNGKey(0))
     for bad, message in (
         (lin._replace(name="gail"), "'gail' is a built-in reward kind"),
-        (lin._replace(inputs=("s",)), "'linear_logit' is already a reward kind"),
         (lin._replace(name="a b"), "name: expected an identifier"),
         (lin._replace(name="x", score=None), "score: expected a function"),
         (lin._replace(name="x", inputs=("sa", "xs")), "inputs: expected a non-empty tuple of distinct names"),
@@ -287,3 +301,52 @@ def test_a_reward_kind_of_ones_own(reward_kind_registry, tmp_path, monkeypatch):
         with pytest.raises(ValueError, match=message):
             R.register_reward_kind(bad)
     assert R.register_reward_kind(lin._replace(inputs=("s",)), replace=True).inputs == ("s",)
+    # the same module registering a name again (a reload, a notebook cell run twice) replaces it; other code is
+    # refused, naming the module that registered it
+    again = _linear_kind(inputs=("sa",))
+    assert R.register_reward_kind(again) is again and reward_kind_registry["linear_logit"] is again
+    sys.modules.pop("kinds_mod", None)
+    with pytest.raises(ValueError, match=r"'mod_linear' is already a reward kind \(registered by (tests\.)?test_reward at "
+                                         r".*test_reward.py\)"):
+        import kinds_mod  # noqa: F401,F811  (another module registering the name this test module has)
+    sys.modules.pop("kinds_mod", None)
+    # init: any mapping (a flax FrozenDict); the library's key, and no mapping, each with its own message
+    from flax.core import FrozenDict
+
+    R.register_reward_kind(_linear_kind("frozen")._replace(init=lambda m, k: FrozenDict(w=jnp.zeros(5), b=0.0)))
+    assert sorted(R.init(R.make_reward_model("frozen", obs_size=3, action_size=2), jax.random.PRNGKey(0)).net) == \
+        ["b", "w"]
+    R.register_reward_kind(_linear_kind("listy")._replace(init=lambda m, k: [jnp.zeros(5)]))
+    with pytest.raises(ValueError, match="init: reward kind 'listy' must return a dict of parameter trees, got list"):
+        R.init(R.make_reward_model("listy", obs_size=3, action_size=2), jax.random.PRNGKey(0))
+    # a score-only kind trained by an objective whose reward type is not GAIL's: the message says why GAIL's forms
+    with pytest.raises(ValueError, match="reward kind 'linear_logit' has no `learned` function, so its score is read "
+                                         "as a discriminator logit"):
+        R.default_which("default", "the run 'r'", "linear_logit")
+
+
+def test_a_reward_kinds_outputs_must_be_one_float_per_sample(reward_kind_registry):
+    """A ``(B, 1)`` score would broadcast against ``(B,)`` terms (AIRL's ``− log π``) into ``(B, B)``: refused while
+    tracing, naming the kind and the shapes; so is a ``learned`` reward of another shape."""
+    column = R.register_reward_kind(_linear_kind("column")._replace(
+        score=lambda model, net, inputs, discount: (R.input_vector(model, inputs) @ net["w"])[..., None]))
+    model = R.make_reward_model(column.name, obs_size=3, action_size=2)
+    params = R.init(model, jax.random.PRNGKey(0))
+    obs, act, nxt, term = _batch(jax.random.PRNGKey(1))
+    with pytest.raises(ValueError, match=r"score: reward kind 'column' must return one float per sample, shape "
+                                         r"\(7,\), got shape \(7, 1\)"):
+        jax.jit(lambda p: R.score(model, p, R.encode(model, obs, act, nxt, term), 0.9))(params)
+    with pytest.raises(ValueError, match=r"score: reward kind 'column' must return one float per sample, shape "
+                                         r"\(2,\)"):
+        R.check_kind(model)  # what make_train runs before anything compiles
+    R.register_reward_kind(_linear_kind("integer")._replace(
+        score=lambda model, net, inputs, discount: jnp.zeros(inputs.obs.shape[:-1], jnp.int32)))
+    with pytest.raises(ValueError, match=r"score: reward kind 'integer' must return one float .* dtype int32"):
+        R.check_kind(R.make_reward_model("integer", obs_size=3, action_size=2))
+    R.register_reward_kind(_linear_kind("scalar_g", learned=lambda model, net, inputs, which, discount: net["b"],
+                                        rewards=("g",)))
+    model = R.make_reward_model("scalar_g", obs_size=3, action_size=2)
+    with pytest.raises(ValueError, match=r"learned: reward kind 'scalar_g' must return one float per sample"):
+        R.reward_fn(model, R.init(model, jax.random.PRNGKey(0)), discount=0.9)(obs, act)
+    with pytest.raises(ValueError, match=r"learned: reward kind 'scalar_g' must return one float per sample"):
+        R.check_kind(model)

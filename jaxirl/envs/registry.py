@@ -36,6 +36,7 @@ BRAX_BACKENDS = ("generalized", "spring", "positional", "mjx")
 
 # environments of one's own, by name: constructors of a Brax-interface env (jaxirl.envs.register_env)
 _REGISTERED: dict = {}
+_ORIGINS: dict = {}  # name -> (module, file) of the code that registered it (register_env)
 
 
 def env_names() -> tuple[str, ...]:
@@ -50,19 +51,26 @@ def register_env(name: str, constructor, replace: bool = False):
     termination: the time limit is :class:`VecEnv`'s); ``make`` batches it with auto-reset. A ``backend`` other
     than ``None`` is passed to it as ``backend=``. A config names the module that registers it in its top-level
     ``imports`` list, so the ``jaxirl`` command (and a resume or ``jaxirl eval`` of the run) imports it first.
-    The names of the library's own envs are refused, another registered name unless ``replace``. Returns
-    ``constructor``."""
+    The names of the library's own envs are refused, a name that other code registered unless ``replace``; the same
+    module registering it again (a reload) replaces it. Returns ``constructor``."""
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name: expected an identifier (letters, digits, '_'), got {name!r}")
     if name in OWN_ENVS + BRAX_ENVS:
         raise ValueError(f"name: {name!r} is one of jaxirl's own environments; choose another name")
     if not callable(constructor):
         raise ValueError(f"constructor: expected a function returning an env, got {constructor!r}")
+    import sys
+
+    caller = sys._getframe(1).f_globals
+    origin = (caller.get("__name__"), caller.get("__file__"))
     taken = _REGISTERED.get(name)
-    if taken is not None and taken is not constructor and not replace:
-        raise ValueError(f"name: {name!r} is already a registered environment; choose another name or pass "
-                         "replace=True")
+    # the same module registering it again (reloaded, a notebook cell run twice) replaces it: not another definition
+    if taken is not None and taken is not constructor and not replace and _ORIGINS.get(name) != origin:
+        module, file = _ORIGINS.get(name, (None, None))
+        raise ValueError(f"name: {name!r} is already a registered environment (registered by {module} at {file}); "
+                         "choose another name or pass replace=True")
     _REGISTERED[name] = constructor
+    _ORIGINS[name] = origin
     return constructor
 
 

@@ -328,9 +328,8 @@ def _reward_spec(trainer) -> dict:
             "reward_type": trainer.reward_type, "discount": float(discount)}
     from jaxirl.reward import models as reward_models
 
-    custom = reward_models.registered_kind(trainer.model.kind)
-    if custom is not None:  # a reward kind of one's own: where to import it from when the reward is loaded
-        spec["kind_module"] = getattr(custom.score, "__module__", None)
+    if reward_models.registered_kind(trainer.model.kind) is not None:  # a kind of one's own: the code to import
+        spec["kind_module"], spec["kind_file"] = reward_models.kind_origin(trainer.model.kind)  # when it is loaded
     return spec
 
 
@@ -362,6 +361,12 @@ def save_reward(directory: str, trainer, state) -> str:
 def reward_model(run_dir: str, which: str | None = None):
     """``(model, params, which)`` of a finished ``jaxirl train`` run folder (``which`` resolved as
     :func:`load_reward` documents)."""
+    return _reward_model(run_dir, which)[:3]
+
+
+def _reward_model(run_dir: str, which: str | None = None):
+    """:func:`reward_model` and the run's γ (``reward_model.json``'s ``discount``), which a reward kind of one's own
+    receives."""
     from jaxirl import reward as reward_lib
 
     spec_path = os.path.join(run_dir, REWARD_MODEL_FILE)
@@ -378,18 +383,30 @@ def reward_model(run_dir: str, which: str | None = None):
                          f"this version knows {', '.join(sorted(known))}")
     kind = fields.get("kind")
     if isinstance(kind, str) and kind not in reward_lib.kind_names():
-        _import_reward_kind(run_dir, kind, spec.get("kind_module"))
+        _import_reward_kind(run_dir, kind, spec.get("kind_module"), spec.get("kind_file"))
     model = reward_lib.RewardModel(**fields).validate()
-    params = io.load_pytree(params_path, reward_lib.init(model, jax.random.PRNGKey(0)))
+    try:
+        params = io.load_pytree(params_path, reward_lib.init(model, jax.random.PRNGKey(0)))
+    except io.StructureMismatch as err:
+        if reward_lib.registered_kind(model.kind) is None:
+            raise
+        module, file = reward_lib.kind_origin(model.kind)
+        raise ValueError(f"{params_path!r}: the parameters do not fit reward kind {model.kind!r} as registered in this "
+                         f"process (by {module} at {file}; the run's came from {spec.get('kind_module')}): {err}"
+                         ) from None
     if which is None and reward_lib.is_logit_network(model) and spec.get("reward_type") is not None:
-        which = reward_lib.default_which(spec["reward_type"], f"the run {run_dir!r} ({spec.get('algorithm')!r})")
-    return model, params, which
+        which = reward_lib.default_which(spec["reward_type"], f"the run {run_dir!r} ({spec.get('algorithm')!r})",
+                                         model.kind)
+    discount = spec.get("discount")
+    return model, params, which, discount if isinstance(discount, (int, float)) and not isinstance(discount, bool) \
+        else None
 
 
-def _import_reward_kind(run_dir: str, kind: str, kind_module) -> None:
+def _import_reward_kind(run_dir: str, kind: str, kind_module, kind_file=None) -> None:
     """A run's reward network is a kind of one's own not registered in this process: import what the run's
-    ``config.yaml`` lists in ``imports`` (as ``jaxirl eval`` does), then, if the kind is still unknown, the module its
-    functions were defined in (``kind_module`` of ``reward_model.json``; not a script's ``__main__``)."""
+    ``config.yaml`` lists in ``imports`` (as ``jaxirl eval`` does), then, if the kind is still unknown, the module that
+    registered it (``kind_module`` of ``reward_model.json``; not a script's ``__main__``, which is named by its file,
+    ``kind_file``)."""
     from jaxirl import reward as reward_lib
 
     config_path = os.path.join(run_dir, "config.yaml")
@@ -406,10 +423,15 @@ def _import_reward_kind(run_dir: str, kind: str, kind_module) -> None:
         import_modules([kind_module], field=f"{os.path.join(run_dir, REWARD_MODEL_FILE)}: kind_module")
         if kind in reward_lib.kind_names():
             return
-    where = f"{kind_module!r}, the module it was defined in" if isinstance(kind_module, str) else "its module"
+    listed_note = f" (the run's config.yaml lists imports {listed}; they did not register it)" if listed else ""
+    if kind_module == "__main__":
+        raise ValueError(f"{run_dir!r}: its reward network is of kind {kind!r}, registered by the script {kind_file!r} "
+                         f"run as __main__, which this process has not run{listed_note}: run that registration before "
+                         "loading it, or move it into a module and list that module in the config's `imports`")
+    where = f"{kind_module!r}, the module that registered it" if isinstance(kind_module, str) else "the module that registers it"
     raise ValueError(f"{run_dir!r}: its reward network is of kind {kind!r}, registered by code of one's own that this "
-                     f"process has not run (jaxirl.reward.register_reward_kind); import {where}, before loading it"
-                     + (f" (the run's config.yaml lists imports {listed}; they did not register it)" if listed else ""))
+                     f"process has not run (jaxirl.reward.register_reward_kind){listed_note}; import {where}, before "
+                     "loading it")
 
 
 def load_reward(run_dir: str, which: str | None = None) -> Callable:
@@ -423,8 +445,8 @@ def load_reward(run_dir: str, which: str | None = None) -> Callable:
     """
     from jaxirl import reward as reward_lib
 
-    model, params, which = reward_model(run_dir, which)
-    return reward_lib.reward_fn(model, params, which)
+    model, params, which, discount = _reward_model(run_dir, which)
+    return reward_lib.reward_fn(model, params, which, discount)
 
 
 def load_transfer_reward(run_dir: str, which: str | None = None, env=None, absorbing: bool = True) -> Callable:
@@ -441,7 +463,7 @@ def load_transfer_reward(run_dir: str, which: str | None = None, env=None, absor
     from jaxirl import reward as reward_lib
     from jaxirl.objectives.gail import reward_from_logit
 
-    model, params, which = reward_model(run_dir, which)
+    model, params, which, discount = _reward_model(run_dir, which)
     if env is not None:
         width = env.num_actions if env.discrete else env.action_size
         if (model.obs_size, model.action_size, model.discrete) != (env.observation_size, width, env.discrete):
@@ -449,7 +471,7 @@ def load_transfer_reward(run_dir: str, which: str | None = None, env=None, absor
                              f"{'discrete' if model.discrete else 'continuous'} actions of width {model.action_size}; "
                              f"env {env.name!r} has {env.observation_size} and "
                              f"{'discrete' if env.discrete else 'continuous'} {width}")
-    fn = reward_lib.reward_fn(model, params, which)
+    fn = reward_lib.reward_fn(model, params, which, discount)
     r_abs = None
     if model.absorbing and absorbing:
         score = reward_lib.absorbing_score(model, params)

@@ -8,20 +8,29 @@ from jaxirl.objectives.base import Objective, discriminator_bce, discriminator_m
 from jaxirl.objectives.discriminator import DiscriminatorConfig
 
 OBJECTIVES = {"gail": gail.OBJECTIVE, "airl": airl.OBJECTIVE}
+_ORIGINS: dict = {}  # name -> (module, file) of the code that registered it (register_objective)
 
 
 def register_objective(objective: Objective, replace: bool = False) -> Objective:
     """Make ``objective`` a valid ``train.algorithm`` (:data:`OBJECTIVES`) for configs, ``make_config`` /
     ``make_train`` and the ``jaxirl`` command run in this process (from a script that registers it and then
-    calls ``jaxirl.cli.main``, or from a module that a config's top-level ``imports`` lists). Its fields are checked here; a name already taken by another objective is
-    refused unless ``replace``. Returns ``objective``."""
+    calls ``jaxirl.cli.main``, or from a module that a config's top-level ``imports`` lists). Its fields are checked here; a name already taken by an objective that other code
+    registered (or one of jaxirl's own) is refused unless ``replace``; the same module registering it again (a
+    reload) replaces it. Returns ``objective``."""
     if not isinstance(objective, Objective):
         raise ValueError(f"objective: expected a jaxirl.objectives.Objective, got {type(objective).__name__}")
     if not isinstance(objective.name, str) or not objective.name.isidentifier():
         raise ValueError(f"name: expected an identifier (letters, digits, '_'), got {objective.name!r}")
+    import sys
+
+    caller = sys._getframe(1).f_globals
+    origin = (caller.get("__name__"), caller.get("__file__"))
     taken = OBJECTIVES.get(objective.name)
-    if taken is not None and taken is not objective and not replace:
-        raise ValueError(f"name: {objective.name!r} is already an objective; choose another name or pass "
+    # the same module registering it again (reloaded, a notebook cell run twice) replaces it: not another definition
+    if taken is not None and taken is not objective and not replace and _ORIGINS.get(objective.name) != origin:
+        where = " (one of jaxirl's own)" if objective.name in ("gail", "airl") else \
+            " (registered by {} at {})".format(*_ORIGINS.get(objective.name, (None, None)))
+        raise ValueError(f"name: {objective.name!r} is already an objective{where}; choose another name or pass "
                          "replace=True")
     from jaxirl.reward import models
 
@@ -41,6 +50,7 @@ def register_objective(objective: Objective, replace: bool = False) -> Objective
         if not callable(getattr(objective, field)):
             raise ValueError(f"{field}: expected a function, got {getattr(objective, field)!r}")
     OBJECTIVES[objective.name] = objective
+    _ORIGINS[objective.name] = origin
     return objective
 
 

@@ -38,7 +38,7 @@ def discriminator_prob(model, params, inputs, log_pi, discount):
 
 
 def generator_reward(
-    model, params, inputs, log_pi=None, discount=0.99, reward_type="default", maxent=False, entropy_weight=1.0
+    model, params, inputs, log_pi=None, discount=None, reward_type="default", maxent=False, entropy_weight=1.0
 ):
     """``f`` for a MaxEnt generator, ``f − β log π`` otherwise (``β = entropy_weight``; ``β = 1`` is
     exactly ``log D − log(1 − D)``, smaller ``β`` weakens the entropy bonus the plain RL generator gets)."""

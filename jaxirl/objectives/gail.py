@@ -26,8 +26,9 @@ from jaxirl.reward import models
 REWARD_TYPES = ("logit", "gail", "log_d")
 
 
-def logit(model, params, inputs, log_pi=None, discount=0.99):
-    """``ℓ(s, a)``: the discriminator network's output (``D = σ(ℓ)``)."""
+def logit(model, params, inputs, log_pi=None, discount=None):
+    """``ℓ(s, a)``: the discriminator network's output (``D = σ(ℓ)``); ``discount``, the run's γ, is passed on to the
+    network (GAIL's own does not read it; a reward kind of one's own needs it)."""
     del log_pi
     return models.score(model, params, inputs, discount)
 
@@ -44,7 +45,7 @@ def reward_from_logit(logit_value, reward_type: str = "logit"):
 
 
 def generator_reward(
-    model, params, inputs, log_pi=None, discount=0.99, reward_type="logit", maxent=False, entropy_weight=1.0
+    model, params, inputs, log_pi=None, discount=None, reward_type="logit", maxent=False, entropy_weight=1.0
 ):
     """Reward for the generator; identical for MaxEnt and plain generators (``maxent``,
     ``entropy_weight`` are ignored)."""

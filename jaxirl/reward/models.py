@@ -40,6 +40,7 @@ normalisation, the absorbing state's score, saving and loading — so an objecti
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple, Optional
 
 import jax
@@ -117,20 +118,26 @@ class RewardKind(NamedTuple):
     ``hidden``, ``potential_hidden``, ``activation``: the ``discriminator.*`` settings, which the kind may read or
     ignore) and of ``net``, the trained parameters:
 
-    * ``init(model, key) -> net``: a dict of parameter pytrees (the key ``"absorbing"`` is the library's: the
-      absorbing state's score when ``discriminator.absorbing``);
-    * ``score(model, net, inputs, discount) -> array``: the network's output for a batch of :class:`RewardInputs`
-      (leading batch dims; observations already normalised when ``model.normalize``; one-hot discrete actions):
-      what an objective's ``logit`` reads through :func:`score` — a discriminator logit for GAIL-like objectives,
-      ``f`` for AIRL-like ones (``discount`` is the shaping γ, a traced value);
+    * ``init(model, key) -> net``: a dict (any mapping) of parameter pytrees; the key ``"absorbing"`` is the
+      library's (the absorbing state's score when ``discriminator.absorbing``);
+    * ``score(model, net, inputs, discount) -> array``: the network's output, one float per sample, for a batch of
+      :class:`RewardInputs` (leading batch dims; observations already normalised when ``model.normalize``; discrete
+      actions one-hot; ``terminated`` 1 where the transition ended the episode). It is what an objective's ``logit``
+      reads through :func:`score`: a discriminator logit for GAIL-like objectives, ``f`` for AIRL-like ones.
+      ``discount`` is the run's γ (the generator's; a traced value). An AIRL-like ``f = g + γ h(s') − h(s)`` must
+      zero ``h(s')`` itself where ``inputs.terminated`` (the next state is absorbing): ``g + γ (1 − terminated)
+      h(s') − h(s)``, as the built-in ``"airl"`` does;
     * ``inputs``: the ``model.inputs`` values it takes, out of :data:`INPUTS`, the first its default;
       :func:`input_vector` and :func:`input_width` give what they name, concatenated;
-    * ``learned(model, net, inputs, which) -> array`` and ``rewards``, optional: the reward to re-use after
-      training (:func:`reward_fn`, ``jaxirl.load_reward``) and the names ``which`` may take, the first its default.
-      Without ``learned`` the score is read as a discriminator logit and re-used as GAIL's is (``which`` in
-      :data:`GAIL_REWARDS`, by default the form the generator was trained with). Reward transfer with a learned
-      absorbing state (``jaxirl.jobs.train.load_transfer_reward``) values it as GAIL's form of its score for a logit
-      kind, as its score itself (AIRL's ``f``) for a kind with ``learned``.
+    * ``learned(model, net, inputs, which, discount) -> array`` and ``rewards``, optional: the reward to re-use after
+      training (:func:`reward_fn`, ``jaxirl.load_reward``; inputs as ``score``'s, ``discount`` the run's γ) and the
+      names ``which`` may take, the first its default. Without ``learned`` the score is read as a discriminator
+      logit and re-used as GAIL's is (``which`` in :data:`GAIL_REWARDS`, by default the form the generator was
+      trained with). Reward transfer with a learned absorbing state (``jaxirl.jobs.train.load_transfer_reward``)
+      values it as GAIL's form of its score for a logit kind, as its score itself (AIRL's ``f``) for a kind with
+      ``learned``.
+
+    Both outputs are checked (one float per sample) when a trainer is made, before anything compiles.
     """
 
     name: str
@@ -142,6 +149,13 @@ class RewardKind(NamedTuple):
 
 
 _REGISTERED_KINDS: dict = {}  # name -> RewardKind (register_reward_kind)
+_KIND_ORIGINS: dict = {}  # name -> (module name, file) of the code that registered it
+
+
+def kind_origin(kind: str) -> tuple:
+    """``(module, file)`` of the code that registered the reward kind ``kind`` (``("__main__", script)`` for a script
+    run as such); ``(None, None)`` if unknown."""
+    return _KIND_ORIGINS.get(kind, (None, None))
 
 
 def kind_names() -> tuple:
@@ -173,7 +187,8 @@ def kind_inputs(kind: str) -> tuple:
 def register_reward_kind(kind: RewardKind, replace: bool = False) -> RewardKind:
     """Make ``kind`` a reward network that :func:`make_reward_model` builds and an objective's ``reward_kind`` may
     name (:func:`jaxirl.objectives.register_objective`; register the kind first). Its fields are checked here; the
-    built-in names, and a name another kind has taken (unless ``replace``), are refused. The registration lasts for
+    built-in names, and a name that a kind registered by other code has taken (unless ``replace``), are refused; the
+    same module registering it again (a reload) replaces it. The registration lasts for
     the process: for the ``jaxirl`` command, make it in a module that the config's ``imports`` lists, which
     ``jaxirl eval``, a resume and ``jaxirl.load_reward`` of the run import again. Returns ``kind``."""
     if not isinstance(kind, RewardKind):
@@ -182,9 +197,16 @@ def register_reward_kind(kind: RewardKind, replace: bool = False) -> RewardKind:
         raise ValueError(f"name: expected an identifier (letters, digits, '_'), got {kind.name!r}")
     if kind.name in KINDS:
         raise ValueError(f"name: {kind.name!r} is a built-in reward kind; choose another name")
+    import sys
+
+    caller = sys._getframe(1).f_globals
+    origin = (caller.get("__name__"), caller.get("__file__"))
     taken = _REGISTERED_KINDS.get(kind.name)
-    if taken is not None and taken is not kind and not replace:
-        raise ValueError(f"name: {kind.name!r} is already a reward kind; choose another name or pass replace=True")
+    # the same module registering it again (reloaded, a notebook cell run twice) replaces it: not another definition
+    if taken is not None and taken is not kind and not replace and kind_origin(kind.name) != origin:
+        module, file = kind_origin(kind.name)
+        raise ValueError(f"name: {kind.name!r} is already a reward kind (registered by {module} at {file}); choose "
+                         "another name or pass replace=True")
     for field in ("init", "score"):
         if not callable(getattr(kind, field)):
             raise ValueError(f"{field}: expected a function, got {getattr(kind, field)!r}")
@@ -204,7 +226,23 @@ def register_reward_kind(kind: RewardKind, replace: bool = False) -> RewardKind:
             raise ValueError(f"rewards: expected a non-empty tuple of names for `which` (the first is the default), "
                              f"got {rw!r}")
     _REGISTERED_KINDS[kind.name] = kind
+    _KIND_ORIGINS[kind.name] = origin
     return kind
+
+
+def check_kind(model: "RewardModel", discount=0.99) -> None:
+    """For a kind of one's own: trace (``jax.eval_shape``: nothing runs or compiles) its ``init``, its ``score`` and
+    each of its ``learned`` rewards on a batch of two samples, so that a wrong output (not one float per sample) or a
+    failing function is a ``ValueError`` before a run starts. Built-in kinds: nothing to do."""
+    custom = registered_kind(model.kind)
+    if custom is None:
+        return
+    params = jax.eval_shape(lambda k: init(model, k), jax.random.PRNGKey(0))
+    inputs = RewardInputs(jnp.zeros((2, model.obs_size)), jnp.zeros((2, model.action_size)),
+                          jnp.zeros((2, model.obs_size)), jnp.zeros((2,)))
+    jax.eval_shape(lambda p: score(model, p, inputs, discount), params)
+    for which in (custom.rewards if custom.learned is not None else ()):
+        jax.eval_shape(lambda p, w=which: learned_reward(model, p, inputs, w, discount), params)
 
 
 def is_logit_network(model: "RewardModel") -> bool:
@@ -289,10 +327,12 @@ def init(model: RewardModel, key: jax.Array) -> RewardParams:
     custom = registered_kind(model.kind)
     if custom is not None:
         net = custom.init(model, k_score)
-        if not isinstance(net, dict) or "absorbing" in net:
-            raise ValueError(f"init: reward kind {model.kind!r} must return a dict of parameter trees without the key "
-                             f"'absorbing' (the library's), got {type(net).__name__}"
-                             f"{' with it' if isinstance(net, dict) else ''}")
+        if not isinstance(net, Mapping):
+            raise ValueError(f"init: reward kind {model.kind!r} must return a dict of parameter trees, got "
+                             f"{type(net).__name__}")
+        if "absorbing" in net:
+            raise ValueError(f"init: reward kind {model.kind!r} returned the key 'absorbing', which is the library's "
+                             "(the absorbing state's score); name its parameters otherwise")
         net = dict(net)
     else:
         net = {"score": _score_net(model).init(k_score, jnp.zeros((1, input_width(model))))}
@@ -374,16 +414,37 @@ def airl_terms(model: RewardModel, params: RewardParams, inputs: RewardInputs, d
     return {"g": g, "h": h, "h_next": h_next, "f": f}
 
 
-def score(model: RewardModel, params: RewardParams, inputs: RewardInputs, discount=0.99) -> jax.Array:
-    """The network's output: ``r`` (``"mlp"``), the logit ``ℓ`` (``"gail"``) or ``f`` (``"airl"``).
+def _checked(kind: RewardKind, field: str, out, inputs: RewardInputs):
+    """A kind's output must have one value per sample, ``inputs.obs.shape[:-1]`` (a static check, so also while
+    tracing): a ``(B, 1)`` score would broadcast against ``(B,)`` terms such as ``log π`` into ``(B, B)``."""
+    want = tuple(inputs.obs.shape[:-1])
+    if tuple(jnp.shape(out)) != want or not jnp.issubdtype(jnp.result_type(out), jnp.floating):
+        raise ValueError(f"{field}: reward kind {kind.name!r} must return one float per sample, shape {want}, got "
+                         f"shape {tuple(jnp.shape(out))} of dtype {jnp.result_type(out)}")
+    return out
 
-    ``discount`` is only used by ``"airl"`` (the shaping ``γ``; a traced value).
+
+def _custom_discount(kind: str, discount, what: str):
+    if discount is None:
+        raise ValueError(f"discount: {what} of reward kind {kind!r} (one of one's own) may read the run's γ, so it "
+                         "takes it: pass discount= (the generator's discount; jaxirl.load_reward passes the run's)")
+    return discount
+
+
+def score(model: RewardModel, params: RewardParams, inputs: RewardInputs, discount=None) -> jax.Array:
+    """The network's output: ``r`` (``"mlp"``), the logit ``ℓ`` (``"gail"``), ``f`` (``"airl"``) or a registered
+    kind's ``score``.
+
+    ``discount``: the run's γ (a traced value), AIRL's shaping γ (0.99 when not given) and what a kind of one's own
+    receives (required for one); the built-in ``"mlp"`` and ``"gail"`` networks do not read it.
     """
     if model.kind == "airl":
-        return airl_terms(model, params, inputs, discount)["f"]
+        return airl_terms(model, params, inputs, 0.99 if discount is None else discount)["f"]
     custom = registered_kind(model.kind)
     if custom is not None:
-        return custom.score(model, params.net, normalized(model, params, inputs), discount)
+        discount = _custom_discount(model.kind, discount, "the score")
+        return _checked(custom, "score", custom.score(model, params.net, normalized(model, params, inputs), discount),
+                        inputs)
     s = _norm_obs(model, params, inputs.obs)
     s_next = _norm_obs(model, params, inputs.next_obs)
     return _apply(_score_net(model), params.net["score"], _score_input(model, s, inputs.action, s_next))
@@ -396,16 +457,19 @@ def absorbing_score(model: RewardModel, params: RewardParams) -> jax.Array:
     return model.absorbing_scale * params.net["absorbing"]
 
 
-def default_which(reward_type: str, source: str) -> str:
+def default_which(reward_type: str, source: str, kind: str = "gail") -> str:
     """The re-usable form of a logit network's reward: the one its generator was trained with,
     ``reward_type``, which must be one this module computes (:data:`GAIL_REWARDS`). An objective of one's own
     with another reward type is refused rather than silently replaced by the logit: name a form with
-    ``which``. ``source`` names the run or objective in the message."""
+    ``which``. ``source`` names the run or objective in the message, ``kind`` the reward model's kind."""
     if reward_type not in GAIL_REWARDS:
+        custom = "" if kind in KINDS else (
+            f" (reward kind {kind!r} has no `learned` function, so its score is read as a discriminator logit and "
+            "re-used in GAIL's forms; a kind whose score is not a logit, e.g. AIRL's f, brings `learned` and `rewards`)")
         raise ValueError(f"which: {source} trained its generator on reward_type {reward_type!r}, which the "
                          f"re-usable reward does not compute; name one of {', '.join(GAIL_REWARDS)} (a form of the "
                          "discriminator's logit: which= in Python, train.reward_which= for jaxirl expert), or "
-                         "compute yours from which='logit'")
+                         f"compute yours from which='logit'{custom}")
     return reward_type
 
 
@@ -422,8 +486,9 @@ def _check_which(model: RewardModel, which: Optional[str]) -> str:
     return which
 
 
-def learned_reward(model: RewardModel, params: RewardParams, inputs: RewardInputs, which: Optional[str] = None):
-    """The reward to re-use after training (see :func:`reward_fn` for ``which``)."""
+def learned_reward(model: RewardModel, params: RewardParams, inputs: RewardInputs, which: Optional[str] = None,
+                   discount=None):
+    """The reward to re-use after training (see :func:`reward_fn` for ``which`` and ``discount``)."""
     which = _check_which(model, which)
     if model.kind == "mlp":
         return score(model, params, inputs)
@@ -431,8 +496,10 @@ def learned_reward(model: RewardModel, params: RewardParams, inputs: RewardInput
         return airl_terms(model, params, inputs, 0.0)["g"]
     custom = registered_kind(model.kind)
     if custom is not None and custom.learned is not None:
-        return custom.learned(model, params.net, normalized(model, params, inputs), which)
-    logit = score(model, params, inputs)
+        discount = _custom_discount(model.kind, discount, "the learned reward")
+        return _checked(custom, "learned",
+                        custom.learned(model, params.net, normalized(model, params, inputs), which, discount), inputs)
+    logit = score(model, params, inputs, discount)
     return {"gail": jax.nn.softplus(logit), "logit": logit, "log_d": jax.nn.log_sigmoid(logit)}[which]
 
 
@@ -459,21 +526,26 @@ def _check_shapes(model: RewardModel, obs, action, next_obs) -> None:
                 raise ValueError(f"action: {problem}")
 
 
-def reward_fn(model: RewardModel, params: RewardParams, which: Optional[str] = None):
+def reward_fn(model: RewardModel, params: RewardParams, which: Optional[str] = None, discount=None):
     """A plain callable ``(obs, action, next_obs=None) -> reward`` (leading batch dims allowed).
 
     ``"mlp"``: the network ``r``. ``"airl"``: the disentangled reward ``g(s[, a])`` of Fu et al. (2018).
     ``"gail"``: a reward derived from the discriminator, ``which`` = ``"logit"`` (default, ``log D −
     log(1 − D)``), ``"gail"`` (``−log(1 − D)``) or ``"log_d"`` (``log D``); GAIL does not recover a
-    reward, this is the signal its generator was trained on.
+    reward, this is the signal its generator was trained on. A kind of one's own (:class:`RewardKind`): its
+    ``learned`` reward by one of its ``rewards`` names, or without one GAIL's forms of its score; it needs
+    ``discount``, the run's γ (``jaxirl.load_reward`` and ``trainer.reward_fn`` pass it), which the built-in kinds'
+    learned rewards do not read.
     """
     _check_which(model, which)
+    if registered_kind(model.kind) is not None:
+        _custom_discount(model.kind, discount, "the learned reward")
 
     def fn(obs, action, next_obs=None):
         if next_obs is None and model.inputs in ("sas", "ss") and model.kind != "airl":
             raise ValueError(f"next_obs: this reward model takes ({', '.join(model.inputs[:-1])}, s') inputs; pass "
                              "next_obs")
         _check_shapes(model, obs, action, next_obs)
-        return learned_reward(model, params, encode(model, obs, action, next_obs), which)
+        return learned_reward(model, params, encode(model, obs, action, next_obs), which, discount)
 
     return fn
