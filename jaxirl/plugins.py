@@ -34,6 +34,44 @@ def _registries():
     return {"environments": _REGISTERED, "objectives": OBJECTIVES, "reward kinds": _REGISTERED_KINDS}
 
 
+def _origins():
+    """Who registered each name, per registry (:func:`register`)."""
+    from jaxirl.envs.registry import _ORIGINS as envs
+    from jaxirl.objectives import _ORIGINS as objectives
+    from jaxirl.reward.models import _KIND_ORIGINS as kinds
+
+    return {"environments": envs, "objectives": objectives, "reward kinds": kinds}
+
+
+def registration_origin(frame) -> tuple:
+    """``(module name, file)`` of the code that registers something, given the frame that called a ``register_*``
+    function: the innermost module being imported on the call stack (a helper function that a module calls while it is
+    imported registers for that module), else that frame's own module (a script, a notebook, a test)."""
+    f = frame
+    while f is not None:
+        spec = f.f_globals.get("__spec__")
+        if f.f_code.co_name == "<module>" and getattr(spec, "_initializing", False):
+            return f.f_globals.get("__name__"), f.f_globals.get("__file__")
+        f = f.f_back
+    return frame.f_globals.get("__name__"), frame.f_globals.get("__file__")
+
+
+def register(registry: dict, origins: dict, name: str, value, replace: bool, what: str, frame,
+             own: tuple = ()) -> None:
+    """Put ``value`` in ``registry`` as ``name``, recording in ``origins`` who registered it (the frame that called
+    the ``register_*`` function: :func:`registration_origin`). A name that other code registered is refused unless
+    ``replace`` — the same module registering it again (reloaded, a notebook cell run twice) replaces it; ``own``:
+    jaxirl's names in ``registry``, refused likewise. ``what`` names the kind of thing in the message."""
+    origin = registration_origin(frame)
+    taken = registry.get(name)
+    if taken is not None and taken is not value and not replace and origins.get(name) != origin:
+        module, file = origins.get(name, (None, None))
+        by = f"registered by {module} at {file}" if name in origins or name not in own else "one of jaxirl's own"
+        raise ValueError(f"name: {name!r} is already {what} ({by}); choose another name or pass replace=True")
+    registry[name] = value
+    origins[name] = origin
+
+
 def imported_registrations(kind: str) -> str:
     """For the message about an unknown name (``kind``: ``"environments"``, ``"objectives"`` or ``"reward kinds"``): what the modules
     imported through :func:`import_modules` in this process registered of that kind, and from which file ("" if
@@ -91,6 +129,8 @@ def import_modules(names: Any, field: str = "imports") -> None:
             continue
         registries = _registries()
         before = {kind: dict(registry) for kind, registry in registries.items()}
+        origins = _origins()
+        origins_before = {kind: dict(o) for kind, o in origins.items()}
         spec = None
         try:
             main_file = getattr(sys.modules.get("__main__"), "__file__", None)
@@ -104,6 +144,8 @@ def import_modules(names: Any, field: str = "imports") -> None:
             for kind, registry in registries.items():  # undo a half-done module's registrations
                 registry.clear()
                 registry.update(before[kind])
+                origins[kind].clear()
+                origins[kind].update(origins_before[kind])
             if isinstance(err, ModuleNotFoundError) and err.name is not None and (
                     name == err.name or name.startswith(err.name + ".")):
                 raise ValueError(f"{field}: cannot import {name!r} ({err}); the module must be on PYTHONPATH or in "

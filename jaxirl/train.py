@@ -154,8 +154,10 @@ class Trainer:
                     f"(ppo.policy_head: {needs}), got algorithm {config.algorithm!r}, policy head {head!r}"
                 )
         self.model = disc_lib.make_model(config.discriminator, self.objective, env)
-        reward_lib.check_kind(self.model)  # a reward kind of one's own: its outputs' shapes, before compiling
         self.reward_type = config.discriminator.resolved_reward_type(self.objective)
+        # a reward kind or objective of one's own: its outputs' shapes, before anything compiles
+        reward_lib.check_kind(self.model)
+        disc_lib.check_objective(self.objective, self.model, self.reward_type, self.generator.maxent)
         self.demos = demos
         self.expert_return = expert_return
         self.random_return = random_return

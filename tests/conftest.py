@@ -41,12 +41,9 @@ def _release_compiled_programs():
 def objective_registry():
     """``jaxirl.objectives.OBJECTIVES``, with whatever a test registers in it gone after the test (the registry is one
     dict for the process)."""
-    from jaxirl.objectives import OBJECTIVES
+    from jaxirl import objectives
 
-    before = dict(OBJECTIVES)
-    yield OBJECTIVES
-    OBJECTIVES.clear()
-    OBJECTIVES.update(before)
+    yield from _restoring(objectives.OBJECTIVES, objectives._ORIGINS)
 
 
 @pytest.fixture
@@ -54,10 +51,7 @@ def env_registry():
     """The environments registered with ``jaxirl.envs.register_env``, with whatever a test registers gone after it."""
     from jaxirl.envs import registry
 
-    before = dict(registry._REGISTERED)
-    yield registry._REGISTERED
-    registry._REGISTERED.clear()
-    registry._REGISTERED.update(before)
+    yield from _restoring(registry._REGISTERED, registry._ORIGINS)
 
 
 @pytest.fixture
@@ -66,7 +60,13 @@ def reward_kind_registry():
     after it."""
     from jaxirl.reward import models
 
-    before = dict(models._REGISTERED_KINDS)
-    yield models._REGISTERED_KINDS
-    models._REGISTERED_KINDS.clear()
-    models._REGISTERED_KINDS.update(before)
+    yield from _restoring(models._REGISTERED_KINDS, models._KIND_ORIGINS)
+
+
+def _restoring(registry: dict, origins: dict):
+    """Yield ``registry``; afterwards put it and its record of who registered what back as they were."""
+    saved = [(d, dict(d)) for d in (registry, origins)]
+    yield registry
+    for d, before in saved:
+        d.clear()
+        d.update(before)

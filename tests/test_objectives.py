@@ -306,7 +306,7 @@ def test_the_discriminator_step_takes_an_objectives_own_loss(absorbing):
             assert abs(float(m["disc_loss"]) - want) > 0.1
 
 
-def test_a_registered_objective_trains_with_its_own_loss(objective_registry):
+def test_a_registered_objective_trains_with_its_own_loss(objective_registry, reward_kind_registry):
     """``register_objective``: its name is a ``train.algorithm``; the run's discriminator descends the objective's
     loss and reports its metrics; its learned reward, a form the library does not compute, is refused unless a
     ``which`` is named (it was silently the logit); bad records are refused by field."""
@@ -342,6 +342,17 @@ def test_a_registered_objective_trains_with_its_own_loss(objective_registry):
     np.testing.assert_allclose(m["disc_loss"], m["e2"] - 2 * m["e1"] + 1 + m["p2"], rtol=1e-5)
     with pytest.raises(ValueError, match="reward_type 'lsgan'.*which= in Python, train.reward_which="):
         trainer.reward_fn(state)
+    # an objective's mistakes are found when the trainer is made, not inside the first compilation: an output that is
+    # not one float per sample; a network of one's own that its logit calls without the run's γ
+    O.register_objective(lsgan._replace(name="lsgan_col", logit=lambda m, p, i, lp, d: O.gail.logit(m, p, i)[:, None]))
+    with pytest.raises(ValueError, match=r"logit: objective 'lsgan_col' must return one float per sample, shape "
+                                         r"\(2,\), got \(2, 1\)"):
+        make_train(config.replace(algorithm="lsgan_col"), env, demos, expert_return=1.0, random_return=0.0)
+    R.register_reward_kind(R.RewardKind("lin", lambda m, k: {"w": jnp.zeros(R.input_width(m))},
+                                        lambda m, net, x, d: R.input_vector(m, x) @ net["w"] * d))
+    O.register_objective(lsgan._replace(name="lsgan_lin", reward_kind="lin"))  # its generator_reward drops γ
+    with pytest.raises(ValueError, match="discount: the score of reward kind 'lin' .* pass discount="):
+        make_train(config.replace(algorithm="lsgan_lin"), env, demos, expert_return=1.0, random_return=0.0)
     assert trainer.reward_fn(state, which="logit")(obs[:3], demos.action[:3]).shape == (3,)
     # β (entropy_weight, its anneal) is accepted for an objective that declares it reads it, refused for one that does
     O.register_objective(O.airl.OBJECTIVE._replace(name="my_airl"))

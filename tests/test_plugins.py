@@ -16,7 +16,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "..")
 
 
 @pytest.fixture
-def user_dir(tmp_path, monkeypatch, env_registry, objective_registry):
+def user_dir(tmp_path, monkeypatch, env_registry, objective_registry, reward_kind_registry):
     """A folder on sys.path for the test's own modules; registries, imported modules and `imports` records as they
     were after the test."""
     monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
@@ -192,3 +192,48 @@ def test_more_plugin_edges(user_dir, monkeypatch):
     monkeypatch.chdir(user_dir)
     with pytest.raises(ValueError, match=r"user_dyn.py, line 2: ModuleNotFoundError"):
         plugins.import_modules(["user_dyn"])
+
+
+KIND = """
+import jax.numpy as jnp
+from jaxirl import reward
+{pre}
+
+def init(model, key):
+    return {{"w": jnp.zeros((reward.input_width(model),))}}
+
+def score(model, net, inputs, discount):
+    return reward.input_vector(model, inputs) @ net["w"]
+
+{register}
+{post}
+"""
+
+
+def test_who_registered_a_reward_kind_and_what_a_failed_module_leaves(user_dir, reward_kind_registry):
+    """The registrant recorded for a kind (and so `kind_module` of a saved reward) is the module being imported, also
+    when it registers through a helper function of another module; a module that fails after registering — here
+    replacing another's kind — leaves the registry and the record of registrants as they were; other code taking a
+    registered name is told who registered it."""
+    from jaxirl import reward
+
+    (user_dir / "user_helpers.py").write_text("from jaxirl import reward\n"
+                                              "def register_all(kind):\n    reward.register_reward_kind(kind)\n")
+    (user_dir / "user_kinds.py").write_text(KIND.format(pre="import user_helpers", post="", register=(
+        "user_helpers.register_all(reward.RewardKind('shared_k', init, score))")))
+    (user_dir / "user_bad.py").write_text(KIND.format(pre="", register=(
+        "reward.register_reward_kind(reward.RewardKind('shared_k', init, score), replace=True)"),
+        post="raise RuntimeError('broken after registering')"))
+    (user_dir / "user_other.py").write_text(KIND.format(pre="", post="", register=(
+        "reward.register_reward_kind(reward.RewardKind('shared_k', init, score))")))
+    plugins.import_modules(["user_kinds"])
+    module, file = reward.kind_origin("shared_k")
+    assert module == "user_kinds" and file.endswith("user_kinds.py")  # not user_helpers, whose function registered
+    kept = reward_kind_registry["shared_k"]
+    with pytest.raises(ValueError, match="importing 'user_bad' failed at .*user_bad.py, line 13: RuntimeError"):
+        plugins.import_modules(["user_bad"])
+    assert reward_kind_registry["shared_k"] is kept and reward.kind_origin("shared_k")[0] == "user_kinds"
+    with pytest.raises(ValueError, match=r"importing 'user_other' failed .*'shared_k' is already a reward kind "
+                                         r"\(registered by user_kinds at .*user_kinds.py\)"):
+        plugins.import_modules(["user_other"])
+    assert reward.kind_origin("shared_k")[0] == "user_kinds"

@@ -260,9 +260,11 @@ def test_a_reward_kind_of_ones_own(reward_kind_registry, tmp_path, monkeypatch):
                                                    "algorithm": "x", "reward_type": "logit", "discount": 0.9,
                                                    "kind_module": "kinds_mod"})
     io.save_pytree(str(run / "reward.msgpack"), R.init(mod_model, jax.random.PRNGKey(0)))
+    (run / "config.yaml").write_text("imports: [no_such_module_xyz]\n")  # not needed: the registrant comes first
     del reward_kind_registry["mod_linear"], sys.modules["kinds_mod"]
     np.testing.assert_allclose(load_reward(str(run))(obs, act), jnp.concatenate([obs, act], -1) @ jnp.arange(5.0),
                                rtol=1e-5)
+    (run / "config.yaml").unlink()
     del reward_kind_registry["mod_linear"], sys.modules["kinds_mod"]
     spec = {"model": __import__("dataclasses").asdict(mod_model), "algorithm": "x", "reward_type": "logit",
             "discount": 0.9}
@@ -270,14 +272,22 @@ def test_a_reward_kind_of_ones_own(reward_kind_registry, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="of kind 'mod_linear', registered by the script '/x/train_mine.py' run as "
                                          "__main__, which this process has not run: run that registration"):
         load_reward(str(run))
+    io.write_json(str(run / "reward_model.json"), {**spec, "kind_module": "__main__"})  # a notebook's, say
+    with pytest.raises(ValueError, match="registered by an interactive session \\(no file\\) run as __main__"):
+        load_reward(str(run))
     io.write_json(str(run / "reward_model.json"), spec)
     with pytest.raises(ValueError, match="of kind 'mod_linear', registered by code of one's own that this process has "
                                          "not run .*; import the module that registers it"):
         load_reward(str(run))
-    # another kind of that name in this process, with other parameters: the mismatch names the kind and both origins
+    # another kind of that name in this process, with other parameters: a warning names both registrants, and the
+    # mismatch the kind
+    io.write_json(str(run / "reward_model.json"), {**spec, "kind_module": "kinds_mod"})
     R.register_reward_kind(_linear_kind("mod_linear"))
-    with pytest.raises(ValueError, match=r"the parameters do not fit reward kind 'mod_linear' as registered in this "
-                                         r"process \(by (tests\.)?test_reward at .*test_reward.py; the run's came from None"):
+    with pytest.warns(UserWarning, match=r"its reward kind 'mod_linear' came from 'kinds_mod'; the one of that name "
+                                         r"registered in this process, from '(tests\.)?test_reward', is used"), \
+            pytest.raises(ValueError, match=r"the parameters do not fit reward kind 'mod_linear' as registered in this "
+                                            r"process \(by (tests\.)?test_reward at .*test_reward.py; the run's came "
+                                            r"from kinds_mod"):
         load_reward(str(run))
     # bad records and names, by field
     with pytest.raises(ValueError, match="kind: expected one of mlp, gail, airl, linear_logit, linear_own, mod_linear, got 'nope'; the reward kinds registered by the modules of .imports.: kinds_mod "):

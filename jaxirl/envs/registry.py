@@ -61,16 +61,9 @@ def register_env(name: str, constructor, replace: bool = False):
         raise ValueError(f"constructor: expected a function returning an env, got {constructor!r}")
     import sys
 
-    caller = sys._getframe(1).f_globals
-    origin = (caller.get("__name__"), caller.get("__file__"))
-    taken = _REGISTERED.get(name)
-    # the same module registering it again (reloaded, a notebook cell run twice) replaces it: not another definition
-    if taken is not None and taken is not constructor and not replace and _ORIGINS.get(name) != origin:
-        module, file = _ORIGINS.get(name, (None, None))
-        raise ValueError(f"name: {name!r} is already a registered environment (registered by {module} at {file}); "
-                         "choose another name or pass replace=True")
-    _REGISTERED[name] = constructor
-    _ORIGINS[name] = origin
+    from jaxirl.plugins import register
+
+    register(_REGISTERED, _ORIGINS, name, constructor, replace, "a registered environment", sys._getframe(1))
     return constructor
 
 

@@ -384,6 +384,12 @@ def _reward_model(run_dir: str, which: str | None = None):
     kind = fields.get("kind")
     if isinstance(kind, str) and kind not in reward_lib.kind_names():
         _import_reward_kind(run_dir, kind, spec.get("kind_module"), spec.get("kind_file"))
+    elif isinstance(kind, str) and reward_lib.registered_kind(kind) is not None and \
+            isinstance(spec.get("kind_module"), str) and reward_lib.kind_origin(kind)[0] != spec["kind_module"]:
+        import warnings
+
+        warnings.warn(f"{run_dir!r}: its reward kind {kind!r} came from {spec['kind_module']!r}; the one of that name "
+                      f"registered in this process, from {reward_lib.kind_origin(kind)[0]!r}, is used", stacklevel=3)
     model = reward_lib.RewardModel(**fields).validate()
     try:
         params = io.load_pytree(params_path, reward_lib.init(model, jax.random.PRNGKey(0)))
@@ -403,12 +409,20 @@ def _reward_model(run_dir: str, which: str | None = None):
 
 
 def _import_reward_kind(run_dir: str, kind: str, kind_module, kind_file=None) -> None:
-    """A run's reward network is a kind of one's own not registered in this process: import what the run's
-    ``config.yaml`` lists in ``imports`` (as ``jaxirl eval`` does), then, if the kind is still unknown, the module that
-    registered it (``kind_module`` of ``reward_model.json``; not a script's ``__main__``, which is named by its file,
-    ``kind_file``)."""
+    """A run's reward network is a kind of one's own not registered in this process: import the module that registered
+    it (``kind_module`` of ``reward_model.json``; a script's ``__main__`` cannot be, and is named by its file,
+    ``kind_file``), then, if the kind is still unknown, what the run's ``config.yaml`` lists in ``imports`` (as
+    ``jaxirl eval`` does). Loading a reward thus runs code that the run folder names, as evaluating its policy does."""
     from jaxirl import reward as reward_lib
 
+    failed = []
+    if isinstance(kind_module, str) and kind_module != "__main__":
+        try:
+            import_modules([kind_module], field=f"{os.path.join(run_dir, REWARD_MODEL_FILE)}: kind_module")
+        except ValueError as err:  # moved or broken: the run's imports may still find it
+            failed.append(str(err))
+        if kind in reward_lib.kind_names():
+            return
     config_path = os.path.join(run_dir, "config.yaml")
     listed = []
     if os.path.isfile(config_path):
@@ -416,22 +430,25 @@ def _import_reward_kind(run_dir: str, kind: str, kind_module, kind_file=None) ->
             listed = io.read_config(run_dir).get("imports") or []
         except ValueError:  # an unreadable config is reported where it is read for itself; here only a hint
             listed = []
-    import_modules(listed, field=f"{config_path}: imports")
+    try:
+        import_modules(listed, field=f"{config_path}: imports")
+    except ValueError as err:
+        failed.append(str(err))
     if kind in reward_lib.kind_names():
         return
-    if isinstance(kind_module, str) and kind_module != "__main__":
-        import_modules([kind_module], field=f"{os.path.join(run_dir, REWARD_MODEL_FILE)}: kind_module")
-        if kind in reward_lib.kind_names():
-            return
-    listed_note = f" (the run's config.yaml lists imports {listed}; they did not register it)" if listed else ""
+    tried = "".join(f"; {f}" for f in failed)
+    if listed and not failed:
+        tried += f"; the run's config.yaml lists imports {listed}, which did not register it"
     if kind_module == "__main__":
-        raise ValueError(f"{run_dir!r}: its reward network is of kind {kind!r}, registered by the script {kind_file!r} "
-                         f"run as __main__, which this process has not run{listed_note}: run that registration before "
-                         "loading it, or move it into a module and list that module in the config's `imports`")
-    where = f"{kind_module!r}, the module that registered it" if isinstance(kind_module, str) else "the module that registers it"
+        script = f"the script {kind_file!r}" if kind_file else "an interactive session (no file)"
+        raise ValueError(f"{run_dir!r}: its reward network is of kind {kind!r}, registered by {script} run as __main__, "
+                         f"which this process has not run{tried}: run that registration before loading it, or move it "
+                         "into a module and list that module in the config's `imports`")
+    where = f"{kind_module!r}, the module that registered it" if isinstance(kind_module, str) else \
+        "the module that registers it"
     raise ValueError(f"{run_dir!r}: its reward network is of kind {kind!r}, registered by code of one's own that this "
-                     f"process has not run (jaxirl.reward.register_reward_kind){listed_note}; import {where}, before "
-                     "loading it")
+                     f"process has not run (jaxirl.reward.register_reward_kind){tried}; import {where}, before loading "
+                     "it")
 
 
 def load_reward(run_dir: str, which: str | None = None) -> Callable:

@@ -21,17 +21,6 @@ def register_objective(objective: Objective, replace: bool = False) -> Objective
         raise ValueError(f"objective: expected a jaxirl.objectives.Objective, got {type(objective).__name__}")
     if not isinstance(objective.name, str) or not objective.name.isidentifier():
         raise ValueError(f"name: expected an identifier (letters, digits, '_'), got {objective.name!r}")
-    import sys
-
-    caller = sys._getframe(1).f_globals
-    origin = (caller.get("__name__"), caller.get("__file__"))
-    taken = OBJECTIVES.get(objective.name)
-    # the same module registering it again (reloaded, a notebook cell run twice) replaces it: not another definition
-    if taken is not None and taken is not objective and not replace and _ORIGINS.get(objective.name) != origin:
-        where = " (one of jaxirl's own)" if objective.name in ("gail", "airl") else \
-            " (registered by {} at {})".format(*_ORIGINS.get(objective.name, (None, None)))
-        raise ValueError(f"name: {objective.name!r} is already an objective{where}; choose another name or pass "
-                         "replace=True")
     from jaxirl.reward import models
 
     kinds = [k for k in models.kind_names() if k != "mlp"]
@@ -49,8 +38,12 @@ def register_objective(objective: Objective, replace: bool = False) -> Objective
     for field in ("logit", "generator_reward", "absorbing_reward", "expert_loss", "policy_loss", "metrics"):
         if not callable(getattr(objective, field)):
             raise ValueError(f"{field}: expected a function, got {getattr(objective, field)!r}")
-    OBJECTIVES[objective.name] = objective
-    _ORIGINS[objective.name] = origin
+    import sys
+
+    from jaxirl.plugins import register
+
+    register(OBJECTIVES, _ORIGINS, objective.name, objective, replace, "an objective", sys._getframe(1),
+             own=("gail", "airl"))
     return objective
 
 

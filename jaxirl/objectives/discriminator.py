@@ -31,7 +31,8 @@ class DiscriminatorConfig:
     ``reward_type``: GAIL's generator reward (``"logit"``, ``"gail"``, ``"log_d"``; see
     :mod:`jaxirl.objectives.gail`); ``"auto"`` means ``"logit"`` for GAIL and ``"default"`` for AIRL.
     ``inputs``: the reward network's inputs (``"auto"``: ``"sa"`` for GAIL, ``"s"`` = state-only ``g``
-    for AIRL; GAIL also takes ``"s"``/``"sas"``, AIRL ``"sa"``). ``num_steps``: discriminator updates per
+    for AIRL, a registered reward kind's first; GAIL also takes ``"s"``, ``"sas"`` and ``"ss"`` — D(s, s′), GAIfO —,
+    AIRL ``"sa"``, a registered kind those it lists). ``num_steps``: discriminator updates per
     generator update (K). ``replay_rollouts``: how many recent rollouts the policy batch is drawn from.
     ``entropy_weight`` β: AIRL's reward for a plain RL generator is ``f − β log π`` (β = 1: Fu et al. 2018).
     ``entropy_anneal_iterations`` N (static; 0 = off): β starts at Fu et al.'s 1 and moves linearly to
@@ -143,6 +144,39 @@ def make_model(config: DiscriminatorConfig, objective: Objective, env) -> models
         absorbing=config.absorbing,
         absorbing_scale=config.absorbing_scale,
     )
+
+
+def check_objective(objective: Objective, model: models.RewardModel, reward_type: str, maxent: bool) -> None:
+    """For an objective of one's own (not GAIL's or AIRL's record): trace (``jax.eval_shape``: nothing runs or
+    compiles) its ``logit``, ``generator_reward``, per-sample losses and ``absorbing_reward`` on a batch of two
+    samples, as the training step calls them, so that a mistake in them — an output that is not one float per sample,
+    a missing argument, a failing function — is a ``ValueError`` (or its own error) when the trainer is made rather
+    than deep inside the first compilation."""
+    from jaxirl.objectives import airl, gail
+
+    if objective is gail.OBJECTIVE or objective is airl.OBJECTIVE:
+        return
+    import jax.numpy as jnp
+
+    want = (2,)
+    params = jax.eval_shape(lambda k: models.init(model, k), jax.random.PRNGKey(0))
+    inputs = models.RewardInputs(jnp.zeros((2, model.obs_size)), jnp.zeros((2, model.action_size)),
+                                 jnp.zeros((2, model.obs_size)), jnp.zeros((2,)))
+    log_pi = jnp.zeros((2,))
+
+    def check(field, fn, *args, shape=want):
+        out = jax.eval_shape(fn, *args)
+        if getattr(out, "shape", None) != shape or not jnp.issubdtype(out.dtype, jnp.floating):
+            raise ValueError(f"{field}: objective {objective.name!r} must return one float per sample, shape {shape}, "
+                             f"got {getattr(out, 'shape', type(out).__name__)} of dtype {getattr(out, 'dtype', None)}")
+
+    lp = log_pi if objective.uses_log_prob else None
+    check("logit", lambda p: objective.logit(model, p, inputs, lp, 0.99), params)
+    check("generator_reward", lambda p: objective.generator_reward(model, p, inputs, log_pi, 0.99, reward_type,
+                                                                   maxent, 1.0), params)
+    check("expert_loss", objective.expert_loss, log_pi)
+    check("policy_loss", objective.policy_loss, log_pi)
+    check("absorbing_reward", lambda x: objective.absorbing_reward(x, reward_type), jnp.zeros(()), shape=())
 
 
 def optimizer(config: DiscriminatorConfig) -> optax.GradientTransformation:

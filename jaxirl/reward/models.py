@@ -5,7 +5,8 @@ Three built-in kinds, one code path switched by the static ``kind``, and kinds o
 
 * ``"mlp"``: a plain reward network ``r(s)``, ``r(s, a)``, ``r(s, a, s')`` or ``r(s, s')`` (``inputs`` =
   ``"s"``, ``"sa"``, ``"sas"``, ``"ss"``: what the network reads, left to right, the second ``s`` being ``s'``).
-* ``"gail"``: the GAIL discriminator of Ho & Ermon (2016) as a *logit* network ``ℓ(s, a)`` with
+* ``"gail"``: the GAIL discriminator of Ho & Ermon (2016) as a *logit* network ``ℓ(s, a)`` (or of what ``inputs``
+  names) with
   ``D = σ(ℓ)`` the probability that a sample is the expert's (same ``inputs`` choices, default ``"sa"``;
   ``"ss"``, a discriminator of state transitions that never reads the action, is GAIfO's, Torabi et al. 2018,
   "Generative Adversarial Imitation from Observation").
@@ -197,16 +198,6 @@ def register_reward_kind(kind: RewardKind, replace: bool = False) -> RewardKind:
         raise ValueError(f"name: expected an identifier (letters, digits, '_'), got {kind.name!r}")
     if kind.name in KINDS:
         raise ValueError(f"name: {kind.name!r} is a built-in reward kind; choose another name")
-    import sys
-
-    caller = sys._getframe(1).f_globals
-    origin = (caller.get("__name__"), caller.get("__file__"))
-    taken = _REGISTERED_KINDS.get(kind.name)
-    # the same module registering it again (reloaded, a notebook cell run twice) replaces it: not another definition
-    if taken is not None and taken is not kind and not replace and kind_origin(kind.name) != origin:
-        module, file = kind_origin(kind.name)
-        raise ValueError(f"name: {kind.name!r} is already a reward kind (registered by {module} at {file}); choose "
-                         "another name or pass replace=True")
     for field in ("init", "score"):
         if not callable(getattr(kind, field)):
             raise ValueError(f"{field}: expected a function, got {getattr(kind, field)!r}")
@@ -225,8 +216,11 @@ def register_reward_kind(kind: RewardKind, replace: bool = False) -> RewardKind:
         if not isinstance(rw, tuple) or not rw or not all(isinstance(w, str) and w for w in rw):
             raise ValueError(f"rewards: expected a non-empty tuple of names for `which` (the first is the default), "
                              f"got {rw!r}")
-    _REGISTERED_KINDS[kind.name] = kind
-    _KIND_ORIGINS[kind.name] = origin
+    import sys
+
+    from jaxirl.plugins import register
+
+    register(_REGISTERED_KINDS, _KIND_ORIGINS, kind.name, kind, replace, "a reward kind", sys._getframe(1))
     return kind
 
 
