@@ -373,3 +373,106 @@ def test_a_registered_objective_trains_with_its_own_loss(objective_registry, rew
     ):
         with pytest.raises(ValueError, match=message):
             O.register_objective(bad)
+
+
+GAMMA_KIND = """
+import jax, jax.numpy as jnp
+from jaxirl import reward as R
+from jaxirl.objectives import gail, register_objective
+
+
+def init(model, key):
+    return {"w": jax.random.normal(key, (R.input_width(model),)), "b": jnp.ones(())}
+
+
+def score(model, net, inputs, discount):  # a logit that reads the run's γ
+    return R.input_vector(model, inputs) @ net["w"] + net["b"] * discount
+
+
+R.register_reward_kind(R.RewardKind(name="gamma_logit", init=init, score=score))
+register_objective(gail.OBJECTIVE._replace(name="gail_gamma", reward_kind="gamma_logit"))
+"""
+
+
+def test_a_registered_reward_kind_is_trained_saved_and_loaded_with_the_runs_gamma(
+        objective_registry, reward_kind_registry, tmp_path, monkeypatch):
+    """A logit kind of one's own trained by a registered objective with reward_type 'gail' and an absorbing state:
+    ``trainer.reward_fn``, ``save_reward`` + ``load_reward`` (in a process that never registered it: the module
+    recorded in ``reward_model.json`` is imported) and ``load_transfer_reward`` all give GAIL's ``softplus`` of its
+    score computed with the run's γ (not 0.99), and the absorbing state's value is GAIL's form of its score."""
+    import os
+    import sys
+    import types
+
+    from jaxirl import envs, io, load_reward, plugins
+    from jaxirl.envs import Transition
+    from jaxirl.jobs.train import load_transfer_reward, save_reward
+    from jaxirl.train import make_train
+    from jaxirl.train_config import make_config
+
+    (tmp_path / "gamma_kind_mod.py").write_text(GAMMA_KIND)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(plugins, "_IMPORTED", {})
+    monkeypatch.delitem(sys.modules, "gamma_kind_mod", raising=False)
+    import gamma_kind_mod  # noqa: F401
+
+    gamma = 0.5
+    env = envs.make("pointmass", 4, episode_length=10)
+    obs = jax.random.normal(jax.random.key(1), (16, env.observation_size))
+    act = jnp.clip(scripted_action(obs), -1, 1)
+    demos = Transition(obs=obs, action=act, reward=jnp.zeros(16), next_obs=obs, terminated=jnp.zeros(16),
+                       truncated=jnp.zeros(16))
+    config = make_config("gail_gamma", "ppo", num_iterations=2, eval_every=0,
+                         discriminator=dict(hidden=(8,), reward_type="gail", absorbing=True, expert_batch_size=8,
+                                            policy_batch_size=8),
+                         generator_config=dict(hidden=(8,), num_steps=8, num_minibatches=1, update_epochs=1,
+                                               discount=gamma))
+    trainer = make_train(config, env, demos, expert_return=1.0, random_return=0.0)
+    params = R.init(trainer.model, jax.random.PRNGKey(0))
+    params = params.replace(net={**params.net, "absorbing": jnp.asarray(0.2)})
+    state = types.SimpleNamespace(reward=params)
+    want = jax.nn.softplus(obs[:3] @ params.net["w"][:env.observation_size]
+                           + act[:3] @ params.net["w"][env.observation_size:] + params.net["b"] * gamma)
+    np.testing.assert_allclose(trainer.reward_fn(state)(obs[:3], act[:3]), want, rtol=1e-5)
+    run = save_reward(str(tmp_path / "run"), trainer, state)
+    spec = io.read_json(os.path.join(run, "reward_model.json"))
+    assert spec["kind_module"] == "gamma_kind_mod" and spec["kind_file"].endswith("gamma_kind_mod.py")
+    # as in a new process: nothing registered, the module not imported, no config.yaml to list it
+    del reward_kind_registry["gamma_logit"], objective_registry["gail_gamma"], sys.modules["gamma_kind_mod"]
+    np.testing.assert_allclose(load_reward(run)(obs[:3], act[:3]), want, rtol=1e-5)
+    transfer = load_transfer_reward(run)
+    ended = Transition(obs=obs[:3], action=act[:3], reward=jnp.zeros(3), next_obs=obs[:3],
+                       terminated=jnp.array([0.0, 1.0, 0.0]), truncated=jnp.zeros(3))
+    r_abs = jax.nn.softplus(R.absorbing_score(trainer.model, params))
+    np.testing.assert_allclose(transfer(ended, 0.9), want + jnp.array([0.0, 1.0, 0.0]) * r_abs * 0.9 / 0.1,
+                               rtol=1e-5)
+
+
+def test_a_registered_reward_kinds_outputs_are_checked_when_the_trainer_is_made(objective_registry,
+                                                                                 reward_kind_registry):
+    """``make_train`` traces a kind of one's own before anything compiles: a ``learned`` reward of the wrong shape
+    (never traced by training) is refused there, naming the kind."""
+    from jaxirl import envs
+    from jaxirl.envs import Transition
+    from jaxirl.train import make_train
+    from jaxirl.train_config import make_config
+
+    R.register_reward_kind(R.RewardKind(
+        name="scalar_reward", init=lambda m, k: {"w": jnp.zeros((R.input_width(m),))},
+        score=lambda m, net, x, d: R.input_vector(m, x) @ net["w"],
+        learned=lambda m, net, x, which, d: jnp.sum(net["w"]), rewards=("r",)))
+    O.register_objective(O.airl.OBJECTIVE._replace(name="airl_scalar", reward_kind="scalar_reward"))
+    env = envs.make("pointmass", 4, episode_length=10)
+    obs = jnp.zeros((16, env.observation_size))
+    demos = Transition(obs=obs, action=jnp.zeros((16, env.action_size)), reward=jnp.zeros(16), next_obs=obs,
+                       terminated=jnp.zeros(16), truncated=jnp.zeros(16))
+    config = make_config("airl_scalar", "ppo", num_iterations=2, eval_every=0, discriminator=dict(hidden=(8,)),
+                         generator_config=dict(hidden=(8,), num_steps=8, num_minibatches=1, update_epochs=1))
+    with pytest.raises(ValueError, match=r"learned: reward kind 'scalar_reward' must return one float per sample"):
+        make_train(config, env, demos, expert_return=1.0, random_return=0.0)
+
+
+def test_a_registered_objective_may_not_take_one_of_jaxirls_own_names(objective_registry):
+    """The message for a built-in name says so (no registrant to name)."""
+    with pytest.raises(ValueError, match=r"'gail' is already an objective \(one of jaxirl's own\); choose another"):
+        O.register_objective(O.airl.OBJECTIVE._replace(name="gail"))

@@ -360,3 +360,97 @@ def test_a_reward_kinds_outputs_must_be_one_float_per_sample(reward_kind_registr
         R.reward_fn(model, R.init(model, jax.random.PRNGKey(0)), discount=0.9)(obs, act)
     with pytest.raises(ValueError, match=r"learned: reward kind 'scalar_g' must return one float per sample"):
         R.check_kind(model)
+
+
+def test_a_reward_kind_reads_both_observations_normalised_and_the_discount_given(reward_kind_registry):
+    """``"ss"`` with ``normalize``: the kind's ``score`` receives ``s`` and ``s'`` through the model's normaliser,
+    and the ``discount`` passed to :func:`score` as it is (an AIRL-like ``f`` reads it)."""
+    R.register_reward_kind(R.RewardKind(
+        name="gamma_ss", inputs=("ss",), init=lambda m, k: {"w": jax.random.normal(k, (R.input_width(m),))},
+        score=lambda m, net, x, discount: R.input_vector(m, x) @ net["w"] + discount))
+    model = R.make_reward_model("gamma_ss", obs_size=3, action_size=2, normalize=True)
+    params = R.init(model, jax.random.PRNGKey(0))
+    obs, act, nxt, term = _batch(jax.random.PRNGKey(1))
+    params = R.update_norm(model, params, R.encode(model, obs * 3 + 1, act, nxt * 3 + 1))  # statistics ≠ identity
+    x = jnp.concatenate([nets.normalize(params.norm, obs), nets.normalize(params.norm, nxt)], -1)
+    np.testing.assert_allclose(R.score(model, params, R.encode(model, obs, act, nxt, term), 0.5),
+                               x @ params.net["w"] + 0.5, rtol=1e-5)
+
+
+def test_a_reward_kind_registered_again_by_other_code_and_its_records(reward_kind_registry):
+    """The very same ``RewardKind`` registered again by other code (a module that imports and registers it) is
+    fine; a kind's ``init`` may return any mapping, with an absorbing state too; ``inputs`` must be distinct,
+    ``rewards`` names (strings)."""
+    from flax.core import FrozenDict
+
+    lin = R.register_reward_kind(R.RewardKind(
+        name="frozen_lin", init=lambda m, k: FrozenDict(w=jnp.zeros((R.input_width(m),))),
+        score=lambda m, net, x, d: R.input_vector(m, x) @ net["w"]))
+    assert eval("R.register_reward_kind(lin)", {"R": R, "lin": lin, "__name__": "other_mod",  # noqa: S307
+                                                "__file__": "other_mod.py"}) is lin
+    params = R.init(R.make_reward_model("frozen_lin", obs_size=3, action_size=2, absorbing=True),
+                    jax.random.PRNGKey(0))
+    assert sorted(params.net) == ["absorbing", "w"]
+    learned = lambda m, net, x, which, d: R.input_vector(m, x) @ net["w"]  # noqa: E731
+    for bad, message in ((lin._replace(name="x", inputs=("sa", "sa")), "inputs: expected a non-empty tuple of distinct"),
+                         (lin._replace(name="x", learned=learned, rewards=("r", 1)),
+                          "rewards: expected a non-empty tuple of names"),
+                         (lin._replace(name="x", learned=learned, rewards=("",)),
+                          "rewards: expected a non-empty tuple of names")):
+        with pytest.raises(ValueError, match=message):
+            R.register_reward_kind(bad)
+
+
+def test_a_saved_reward_kind_loads_through_the_runs_config_imports(reward_kind_registry, tmp_path, monkeypatch):
+    """A run whose kind was registered by a script run as ``__main__`` (a script that lists itself in ``imports``):
+    ``load_reward`` in a process that never registered it imports what the run's ``config.yaml`` lists."""
+    import dataclasses
+    import sys
+
+    from jaxirl import io, load_reward, plugins
+
+    (tmp_path / "listed_kinds.py").write_text(
+        "import jax.numpy as jnp\nfrom jaxirl import reward as R\n"
+        "R.register_reward_kind(R.RewardKind('listed_linear', lambda m, k: {'w': jnp.arange(R.input_width(m), "
+        "dtype=jnp.float32)}, lambda m, net, x, d: R.input_vector(m, x) @ net['w']))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(plugins, "_IMPORTED", {})
+    monkeypatch.delitem(sys.modules, "listed_kinds", raising=False)
+    import listed_kinds  # noqa: F401
+
+    model = R.make_reward_model("listed_linear", obs_size=3, action_size=2)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("imports: [listed_kinds]\n")
+    io.write_json(str(run / "reward_model.json"), {"model": dataclasses.asdict(model), "algorithm": "x",
+                                                   "reward_type": "logit", "discount": 0.9,
+                                                   "kind_module": "__main__", "kind_file": "/x/train_mine.py"})
+    io.save_pytree(str(run / "reward.msgpack"), R.init(model, jax.random.PRNGKey(0)))
+    del reward_kind_registry["listed_linear"], sys.modules["listed_kinds"]
+    obs, act, _, _ = _batch(jax.random.PRNGKey(1))
+    np.testing.assert_allclose(load_reward(str(run))(obs, act), jnp.concatenate([obs, act], -1) @ jnp.arange(5.0),
+                               rtol=1e-5)
+
+
+def test_a_failed_import_undoes_the_origin_of_what_it_replaced(reward_kind_registry, tmp_path, monkeypatch):
+    """``import_modules`` undoes what a module that raised had registered; the record of who registered a name goes
+    back with it, or the kind that is back would be attributed to the failed module (its reload refused, a saved
+    run's ``kind_module`` pointing at the failed module)."""
+    import sys
+
+    from jaxirl import plugins
+
+    other = {"R": R, "jnp": jnp, "__name__": "b_module", "__file__": "/x/b_module.py"}
+    exec("kb = R.register_reward_kind(R.RewardKind('shared_k', lambda m, k: {'w': jnp.zeros(5)}, "  # noqa: S102
+         "lambda m, n, x, d: R.input_vector(m, x) @ n['w']))", other)
+    (tmp_path / "half_done.py").write_text(
+        "from jaxirl import reward as R\n"
+        "R.register_reward_kind(R.RewardKind('shared_k', lambda m, k: {}, lambda m, n, x, d: x.obs[..., 0]), "
+        "replace=True)\nraise RuntimeError('boom')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(plugins, "_IMPORTED", {})
+    monkeypatch.delitem(sys.modules, "half_done", raising=False)
+    with pytest.raises(ValueError, match="importing 'half_done' failed"):
+        plugins.import_modules(["half_done"])
+    assert reward_kind_registry["shared_k"] is other["kb"]
+    assert R.kind_origin("shared_k") == ("b_module", "/x/b_module.py")
