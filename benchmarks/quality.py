@@ -147,6 +147,11 @@ def chunk_diagnostics(metrics):
     return {k: float(np.asarray(metrics[k])[:, -1].mean()) for k in DIAGNOSTICS if k in metrics}
 
 
+def _trained(config_stem: str, algorithm: str) -> str:
+    """The algorithm a row trained: its config's, or the override's with the config named."""
+    return algorithm if algorithm == config_stem else f"{algorithm} ({config_stem} config)"
+
+
 def _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, compile_s, train_s, to_09, curve,
          expert_policy=None, start_s=0.0):
     """One report row. ``det`` / ``stoch``: scores shaped ``(seeds, evaluations)`` — one column per chunk with
@@ -162,8 +167,8 @@ def _row(env_name, algorithm, seeds, config, env, trainer, det, stoch, iters, co
         best_at = curve[best][0] if curve else start_s + (train_s - start_s) * (best + 1) / det.shape[1]
     return {
         # the algorithm trained (an override such as train.algorithm=gail_ln may replace the config's)
-        "env": env_name, "algorithm": config.algorithm if config.algorithm == algorithm else
-        f"{config.algorithm} ({algorithm} config)", "seeds": seeds, "iterations": iters,
+        "env": env_name, "algorithm": _trained(algorithm, getattr(config, "algorithm", algorithm)), "seeds": seeds,
+        "iterations": iters,
         "env_steps": iters * config.generator.num_steps * env.num_envs,
         "final_det": float(det[:, -1].mean()), "final_stoch": float(stoch[:, -1].mean()),
         "worst_det": float(det[:, -1].min()), "compile_s": compile_s, "train_s": train_s, "to_0.9_s": to_09,

@@ -138,6 +138,10 @@ def test_quality_row_best_score_is_the_peak_of_the_seed_mean_curve():
     row = quality._row("e", "gail", 1, config, env, trainer, np.full((1, 2), np.nan), np.full((1, 2), np.nan),
                        2, 1.0, 2.0, None, [])
     assert row["best_det"] is None and row["best_at_s"] is None  # never evaluated: no best
+    assert row["algorithm"] == "gail"
+    config.algorithm = "gail_ln"  # train.algorithm overridden (an objective of one's own): the row says which
+    assert quality._row("e", "gail", 2, config, env, trainer, det, det, 6, 1.0, 15.0, None, curve)["algorithm"] == \
+        "gail_ln (gail config)"
     # a whole-run program's curve: its in-scan evaluations (every 2nd iteration here), seconds spread evenly
     per_iteration = np.array([np.nan, 0.2, 0.2, 0.6, 0.6, 0.9])
     assert quality.in_scan_curve(per_iteration, 2, 12.0) == [(4.0, 2, 0.2), (8.0, 4, 0.6), (12.0, 6, 0.9)]
