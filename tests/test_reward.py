@@ -200,6 +200,25 @@ def _linear_kind(name="linear_logit", **kw):
                         **kw)
 
 
+# a module that registers a linear logit kind with weights 0, 1, 2, ... (its parameters need no training)
+_ARANGE_KIND = ("import jax.numpy as jnp\nfrom jaxirl import reward as R\n"
+                "R.register_reward_kind(R.RewardKind('{name}', lambda m, k: {{'w': jnp.arange(R.input_width(m), "
+                "dtype=jnp.float32)}}, lambda m, net, x, d: R.input_vector(m, x) @ net['w']))\n")
+
+
+def _user_module(tmp_path, monkeypatch, name: str, source: str) -> None:
+    """A module of the test's own, ``name``, importable from ``tmp_path`` (and not imported yet); the imports record
+    of :mod:`jaxirl.plugins` empty for the test."""
+    import sys
+
+    from jaxirl import plugins
+
+    (tmp_path / f"{name}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(plugins, "_IMPORTED", {})
+    monkeypatch.delitem(sys.modules, name, raising=False)
+
+
 def test_a_reward_kind_of_ones_own(reward_kind_registry, tmp_path, monkeypatch):
     """``register_reward_kind``: the model's score is the kind's, on normalised inputs; its absorbing score is the
     library's; without ``learned`` its re-usable reward is a logit's (GAIL's forms), with it the kind's own by name;
@@ -208,7 +227,6 @@ def test_a_reward_kind_of_ones_own(reward_kind_registry, tmp_path, monkeypatch):
     import sys
 
     from jaxirl import io, load_reward
-    from jaxirl import plugins
 
     lin = R.register_reward_kind(_linear_kind(inputs=("sa", "ss")))
     assert "linear_logit" in R.kind_names() and R.register_reward_kind(lin) is lin  # the same one again: fine
@@ -246,12 +264,7 @@ def test_a_reward_kind_of_ones_own(reward_kind_registry, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="next_obs: this reward model takes"):
         R.reward_fn(model2, p2, discount=0.5)(obs, act)
     # saved, then loaded where nothing registered it: the module its functions were defined in is imported
-    (tmp_path / "kinds_mod.py").write_text(
-        "import jax, jax.numpy as jnp\nfrom jaxirl import reward as R\n"
-        "R.register_reward_kind(R.RewardKind('mod_linear', lambda m, k: {'w': jnp.arange(R.input_width(m), "
-        "dtype=jnp.float32)}, lambda m, net, x, d: R.input_vector(m, x) @ net['w']))\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(plugins, "_IMPORTED", {})
+    _user_module(tmp_path, monkeypatch, "kinds_mod", _ARANGE_KIND.format(name="mod_linear"))
     import kinds_mod  # noqa: F401
     mod_model = R.make_reward_model("mod_linear", obs_size=3, action_size=2)
     run = tmp_path / "run"
@@ -407,15 +420,9 @@ def test_a_saved_reward_kind_loads_through_the_runs_config_imports(reward_kind_r
     import dataclasses
     import sys
 
-    from jaxirl import io, load_reward, plugins
+    from jaxirl import io, load_reward
 
-    (tmp_path / "listed_kinds.py").write_text(
-        "import jax.numpy as jnp\nfrom jaxirl import reward as R\n"
-        "R.register_reward_kind(R.RewardKind('listed_linear', lambda m, k: {'w': jnp.arange(R.input_width(m), "
-        "dtype=jnp.float32)}, lambda m, net, x, d: R.input_vector(m, x) @ net['w']))\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(plugins, "_IMPORTED", {})
-    monkeypatch.delitem(sys.modules, "listed_kinds", raising=False)
+    _user_module(tmp_path, monkeypatch, "listed_kinds", _ARANGE_KIND.format(name="listed_linear"))
     import listed_kinds  # noqa: F401
 
     model = R.make_reward_model("listed_linear", obs_size=3, action_size=2)
@@ -436,20 +443,16 @@ def test_a_failed_import_undoes_the_origin_of_what_it_replaced(reward_kind_regis
     """``import_modules`` undoes what a module that raised had registered; the record of who registered a name goes
     back with it, or the kind that is back would be attributed to the failed module (its reload refused, a saved
     run's ``kind_module`` pointing at the failed module)."""
-    import sys
 
     from jaxirl import plugins
 
     other = {"R": R, "jnp": jnp, "__name__": "b_module", "__file__": "/x/b_module.py"}
     exec("kb = R.register_reward_kind(R.RewardKind('shared_k', lambda m, k: {'w': jnp.zeros(5)}, "  # noqa: S102
          "lambda m, n, x, d: R.input_vector(m, x) @ n['w']))", other)
-    (tmp_path / "half_done.py").write_text(
+    _user_module(tmp_path, monkeypatch, "half_done", (
         "from jaxirl import reward as R\n"
         "R.register_reward_kind(R.RewardKind('shared_k', lambda m, k: {}, lambda m, n, x, d: x.obs[..., 0]), "
-        "replace=True)\nraise RuntimeError('boom')\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(plugins, "_IMPORTED", {})
-    monkeypatch.delitem(sys.modules, "half_done", raising=False)
+        "replace=True)\nraise RuntimeError('boom')\n"))
     with pytest.raises(ValueError, match="importing 'half_done' failed"):
         plugins.import_modules(["half_done"])
     assert reward_kind_registry["shared_k"] is other["kb"]
