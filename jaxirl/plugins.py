@@ -56,13 +56,12 @@ def registration_origin(frame) -> tuple:
     return frame.f_globals.get("__name__"), frame.f_globals.get("__file__")
 
 
-def register(registry: dict, origins: dict, name: str, value, replace: bool, what: str, frame,
-             own: tuple = ()) -> None:
-    """Put ``value`` in ``registry`` as ``name``, recording in ``origins`` who registered it (the frame that called
-    the ``register_*`` function: :func:`registration_origin`). A name that other code registered is refused unless
-    ``replace`` — the same module registering it again (reloaded, a notebook cell run twice) replaces it; ``own``:
-    jaxirl's names in ``registry``, refused likewise. ``what`` names the kind of thing in the message."""
-    origin = registration_origin(frame)
+def register(registry: dict, origins: dict, name: str, value, replace: bool, what: str, own: tuple = ()) -> None:
+    """Put ``value`` in ``registry`` as ``name``, recording in ``origins`` who registered it (from the code that called
+    the ``register_*`` function that calls this: :func:`registration_origin`). A name that other code registered is
+    refused unless ``replace`` — the same module registering it again (reloaded, a notebook cell run twice) replaces
+    it; ``own``: jaxirl's names in ``registry``, refused likewise. ``what`` names the kind of thing in the message."""
+    origin = registration_origin(sys._getframe(2))
     taken = registry.get(name)
     if taken is not None and taken is not value and not replace and origins.get(name) != origin:
         module, file = origins.get(name, (None, None))

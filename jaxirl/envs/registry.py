@@ -59,11 +59,9 @@ def register_env(name: str, constructor, replace: bool = False):
         raise ValueError(f"name: {name!r} is one of jaxirl's own environments; choose another name")
     if not callable(constructor):
         raise ValueError(f"constructor: expected a function returning an env, got {constructor!r}")
-    import sys
-
     from jaxirl.plugins import register
 
-    register(_REGISTERED, _ORIGINS, name, constructor, replace, "a registered environment", sys._getframe(1))
+    register(_REGISTERED, _ORIGINS, name, constructor, replace, "a registered environment")
     return constructor
 
 

@@ -38,12 +38,9 @@ def register_objective(objective: Objective, replace: bool = False) -> Objective
     for field in ("logit", "generator_reward", "absorbing_reward", "expert_loss", "policy_loss", "metrics"):
         if not callable(getattr(objective, field)):
             raise ValueError(f"{field}: expected a function, got {getattr(objective, field)!r}")
-    import sys
-
     from jaxirl.plugins import register
 
-    register(OBJECTIVES, _ORIGINS, objective.name, objective, replace, "an objective", sys._getframe(1),
-             own=("gail", "airl"))
+    register(OBJECTIVES, _ORIGINS, objective.name, objective, replace, "an objective", own=("gail", "airl"))
     return objective
 
 

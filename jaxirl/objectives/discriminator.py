@@ -158,17 +158,15 @@ def check_objective(objective: Objective, model: models.RewardModel, reward_type
         return
     import jax.numpy as jnp
 
-    want = (2,)
-    params = jax.eval_shape(lambda k: models.init(model, k), jax.random.PRNGKey(0))
-    inputs = models.RewardInputs(jnp.zeros((2, model.obs_size)), jnp.zeros((2, model.action_size)),
-                                 jnp.zeros((2, model.obs_size)), jnp.zeros((2,)))
+    params, inputs = models.example_batch(model)
     log_pi = jnp.zeros((2,))
 
-    def check(field, fn, *args, shape=want):
+    def check(field, fn, *args, shape=(2,)):
         out = jax.eval_shape(fn, *args)
         if getattr(out, "shape", None) != shape or not jnp.issubdtype(out.dtype, jnp.floating):
-            raise ValueError(f"{field}: objective {objective.name!r} must return one float per sample, shape {shape}, "
-                             f"got {getattr(out, 'shape', type(out).__name__)} of dtype {getattr(out, 'dtype', None)}")
+            what = f"one float per sample, shape {shape}" if shape else "one float, shape ()"
+            raise ValueError(f"{field}: objective {objective.name!r} must return {what}, got "
+                             f"{getattr(out, 'shape', type(out).__name__)} of dtype {getattr(out, 'dtype', None)}")
 
     lp = log_pi if objective.uses_log_prob else None
     check("logit", lambda p: objective.logit(model, p, inputs, lp, 0.99), params)

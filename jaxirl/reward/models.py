@@ -216,12 +216,19 @@ def register_reward_kind(kind: RewardKind, replace: bool = False) -> RewardKind:
         if not isinstance(rw, tuple) or not rw or not all(isinstance(w, str) and w for w in rw):
             raise ValueError(f"rewards: expected a non-empty tuple of names for `which` (the first is the default), "
                              f"got {rw!r}")
-    import sys
-
     from jaxirl.plugins import register
 
-    register(_REGISTERED_KINDS, _KIND_ORIGINS, kind.name, kind, replace, "a reward kind", sys._getframe(1))
+    register(_REGISTERED_KINDS, _KIND_ORIGINS, kind.name, kind, replace, "a reward kind")
     return kind
+
+
+def example_batch(model: "RewardModel"):
+    """``(params, inputs)`` to trace a model's functions with (``jax.eval_shape``): its parameters' shapes and a batch
+    of two zero :class:`RewardInputs`."""
+    params = jax.eval_shape(lambda k: init(model, k), jax.random.PRNGKey(0))
+    inputs = RewardInputs(jnp.zeros((2, model.obs_size)), jnp.zeros((2, model.action_size)),
+                          jnp.zeros((2, model.obs_size)), jnp.zeros((2,)))
+    return params, inputs
 
 
 def check_kind(model: "RewardModel", discount=0.99) -> None:
@@ -231,9 +238,7 @@ def check_kind(model: "RewardModel", discount=0.99) -> None:
     custom = registered_kind(model.kind)
     if custom is None:
         return
-    params = jax.eval_shape(lambda k: init(model, k), jax.random.PRNGKey(0))
-    inputs = RewardInputs(jnp.zeros((2, model.obs_size)), jnp.zeros((2, model.action_size)),
-                          jnp.zeros((2, model.obs_size)), jnp.zeros((2,)))
+    params, inputs = example_batch(model)
     jax.eval_shape(lambda p: score(model, p, inputs, discount), params)
     for which in (custom.rewards if custom.learned is not None else ()):
         jax.eval_shape(lambda p, w=which: learned_reward(model, p, inputs, w, discount), params)
