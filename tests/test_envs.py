@@ -348,7 +348,7 @@ def test_step_checks_the_actions_shape_and_kind():
         tab.step(ts, jnp.zeros((4,)))
     with pytest.raises(ValueError, match=r"expects shape \(4,\)"):
         tab.step(ts, jnp.zeros((4, 1), jnp.int32))
-    with pytest.raises(ValueError, match="episode_length: expected a positive int below 2\*\*31"):
+    with pytest.raises(ValueError, match=r"episode_length: expected a positive int below 2\*\*31"):
         envs.make("pointmass", 2, episode_length=2**31)
 
 

@@ -58,3 +58,19 @@ def test_readme_python_examples_run(objective_registry, env_registry, reward_kin
     # the score's normaliser is the file's, as jaxirl train's (a trainer given the Transition alone measured its own
     # random return at init: -54.9 against the recorded -51.3)
     assert trainer.expert_return == meta["expert_return"] and trainer.random_return == meta["random_return"]
+
+
+def test_readme_set_up_commands_are_what_ci_runs():
+    """The README's test command is the one `.ci/run` runs (after the same install), and its main command trains the
+    shipped small-env config."""
+    with open(README, encoding="utf-8") as f:
+        text = f.read()
+    commands = re.findall(r"```bash\n(python3 -m venv .venv && .*?)\n```", text)
+    main, tests = commands[:2]
+    assert main.endswith("pip install -e . && jaxirl train configs/airl_pointmass.yaml")
+    assert os.path.isfile(os.path.join(os.path.dirname(README), "configs", "airl_pointmass.yaml"))
+    with open(os.path.join(os.path.dirname(README), ".ci", "run"), encoding="utf-8") as f:
+        ci = f.read()
+    install, test = tests.split(". .venv/bin/activate && ", 1)[1].split(" && ")
+    assert install == 'pip install -e ".[test]"' and '-e ".[test]" && ' + test + "\n" in ci
+    assert test.startswith("python -m pytest")
