@@ -6,6 +6,7 @@ after episode)::
     observations       (M, obs_dim) float32
     actions            (M, act_dim) float32   continuous actions, or
                        (M,)         int32     discrete action indices
+                                              (absent in an observation-only set: metadata has_actions false)
     next_observations  (M, obs_dim) float32   the TRUE next observation (also at episode ends)
     rewards            (M,)         float32   true environment reward
     terminated         (M,)         float32   1.0 where the MDP ended (absorbing), else 0.0
@@ -17,9 +18,15 @@ after episode)::
 
 ``metadata`` keys: ``env`` (registry name), ``backend`` (Brax backend or null), ``episode_length`` (time
 limit), ``observation_size``, ``action_size``, ``discrete``, ``num_actions``, ``num_episodes``,
-``num_transitions``, ``expert_return`` (mean of ``episode_returns``), ``jaxirl_version``, ``created``
-(ISO-8601 UTC), plus anything the writer adds (e.g. the expert run folder; ``jaxirl expert`` records the
+``num_transitions``, ``expert_return`` (mean of ``episode_returns``), ``has_actions``, ``jaxirl_version``,
+``created`` (ISO-8601 UTC), plus anything the writer adds (e.g. the expert run folder; ``jaxirl expert`` records the
 ``imports`` — modules that register an env of one's own — that ``jaxirl demos FILE check_env=true`` then imports).
+
+**Observation-only sets** (learning from observation: GAIfO, Torabi et al. 2018) have no ``actions`` array and
+record ``has_actions: false``; ``action_size`` and ``discrete`` still describe the environment's actions. They load
+as a ``Transition`` whose ``action`` is ``None`` and train only what never reads the expert's actions (GAIL's
+discriminator of ``s`` or ``(s, s')``; :func:`jaxirl.train.make_train` refuses the rest by name). Write one with
+:func:`save_demos` from a ``Transition`` with ``action=None``, or from a full set through :func:`without_actions`.
 
 Every episode is complete: its last transition has ``terminated`` or ``truncated`` set and no other one
 does.  :func:`load_demos` checks all of this (and, given a target environment, that the data were made
@@ -44,7 +51,8 @@ from jaxirl.config import finite_number
 from jaxirl.envs.base import Transition
 from jaxirl.io import to_python
 
-__all__ = ["save_demos", "load_demos", "collect_demos", "env_metadata", "terminations_as_truncations", "first_episodes", "ARRAYS",
+__all__ = ["save_demos", "load_demos", "collect_demos", "env_metadata", "terminations_as_truncations", "first_episodes",
+           "without_actions", "ARRAYS",
            "TERMINATIONS", "EXPERT_EVAL_KEYS", "expert_policy_score", "expert_eval_return"]
 
 # file array name -> Transition field
@@ -78,12 +86,26 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
 
     ``metadata`` must contain ``env`` (the environment's name) and ``episode_length`` (its time limit); sizes,
     counts, ``expert_return`` (mean episode return), the version and the date are filled in when absent.
+    With ``transitions.action`` ``None`` the file is an observation-only set (``has_actions: false``): ``metadata``
+    must then also give ``action_size`` and ``discrete`` (e.g. from :func:`env_metadata`), which no array shows.
     """
-    arrays = {name: np.asarray(jax.device_get(getattr(transitions, field))) for name, field in ARRAYS.items()}
+    if not isinstance(transitions, Transition):
+        raise ValueError(f"transitions: expected a jaxirl.envs.Transition, got {type(transitions).__name__}")
+    has_actions = transitions.action is not None
+    arrays = {name: np.asarray(jax.device_get(getattr(transitions, field))) for name, field in ARRAYS.items()
+              if name != "actions" or has_actions}
     for name in ("observations", "next_observations", "rewards", "terminated", "truncated"):
         arrays[name] = arrays[name].astype(np.float32)
-    act = arrays["actions"]
-    arrays["actions"] = act.astype(np.int32) if np.issubdtype(act.dtype, np.integer) else act.astype(np.float32)
+    if has_actions:
+        act = arrays["actions"]
+        arrays["actions"] = act.astype(np.int32) if np.issubdtype(act.dtype, np.integer) else act.astype(np.float32)
+    elif "has_actions" in metadata and metadata["has_actions"] is not False:
+        raise ValueError(f"metadata has_actions={metadata['has_actions']!r} but transitions.action is None")
+    else:
+        for key in ("action_size", "discrete"):
+            if metadata.get(key) is None:
+                raise ValueError(f"metadata: missing '{key}' (without actions no array shows it: give the "
+                                 "environment's, e.g. jaxirl.data.env_metadata(env))")
     returns = np.asarray(jax.device_get(episode_returns), dtype=np.float32).reshape(-1)
     starts, lengths = _episode_bounds(arrays["terminated"], arrays["truncated"])
     for key in RETURN_KEYS:  # checked before to_python, which would turn inf to 1e308 and NaN to null
@@ -94,11 +116,13 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
     meta = to_python({k: v for k, v in metadata.items() if k not in _EPISODE_ARRAYS})
     if "env" not in meta:
         raise ValueError("metadata: missing 'env' (the environment name the demonstrations come from)")
-    discrete = arrays["actions"].ndim == 1
     meta.setdefault("backend", None)
     meta.setdefault("observation_size", int(arrays["observations"].shape[-1]))
-    meta.setdefault("action_size", 1 if discrete else int(arrays["actions"].shape[-1]))
-    meta.setdefault("discrete", bool(discrete))
+    if has_actions:
+        discrete = arrays["actions"].ndim == 1
+        meta.setdefault("action_size", 1 if discrete else int(arrays["actions"].shape[-1]))
+        meta.setdefault("discrete", bool(discrete))
+    meta["has_actions"] = has_actions
     meta.setdefault("num_actions", None)
     meta.update(num_episodes=int(returns.shape[0]), num_transitions=int(arrays["observations"].shape[0]))
     meta.setdefault("expert_return", float(returns.mean()) if returns.size else None)
@@ -169,12 +193,27 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
             _fail(path, f"'{name}' must be float32, got dtype {a.dtype}")
         if a.shape != obs.shape:
             _fail(path, f"'{name}' must have shape {obs.shape}, got {a.shape}")
-    act = arrays["actions"]
-    if act.shape[:1] != (m,) or act.ndim not in (1, 2):
+    act = arrays.get("actions")
+    has = meta.get("has_actions")
+    if has is not None and not isinstance(has, bool):
+        _fail(path, f"metadata has_actions: expected true or false, got {has!r}")
+    if act is None:
+        if has is not False:  # (load_demos names the missing array first)
+            _fail(path, "missing array actions (an observation-only set records metadata has_actions: false)")
+        if not isinstance(meta.get("discrete"), bool):
+            _fail(path, f"metadata discrete: an observation-only set must record whether the actions are discrete "
+                        f"(true or false), got {meta.get('discrete')!r}")
+        if meta["discrete"] and meta.get("action_size") != 1:
+            _fail(path, f"metadata action_size={meta.get('action_size')!r} but discrete actions have size 1")
+        if meta["discrete"] != (meta.get("num_actions") is not None):
+            _fail(path, f"metadata num_actions={meta.get('num_actions')!r} but discrete={meta['discrete']}")
+    elif has is False:
+        _fail(path, "metadata has_actions=false but the file has an 'actions' array")
+    elif act.shape[:1] != (m,) or act.ndim not in (1, 2):
         _fail(path, f"'actions' must have shape (M, act_dim) or (M,) with M={m}, got {act.shape}")
-    if act.ndim == 1 and not np.issubdtype(act.dtype, np.integer):
+    if act is not None and act.ndim == 1 and not np.issubdtype(act.dtype, np.integer):
         _fail(path, f"'actions' of shape (M,) are discrete indices and must be int32, got dtype {act.dtype}")
-    if act.ndim == 2 and not np.issubdtype(act.dtype, np.floating):
+    if act is not None and act.ndim == 2 and not np.issubdtype(act.dtype, np.floating):
         _fail(path, f"'actions' of shape (M, act_dim) must be float32, got dtype {act.dtype}")
     for name in ("rewards", "terminated", "truncated"):
         a = arrays[name]
@@ -185,17 +224,19 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
     if not np.issubdtype(arrays["episode_returns"].dtype, np.floating):
         _fail(path, f"'episode_returns' must be float32, got dtype {arrays['episode_returns'].dtype}")
     for name in ("observations", "next_observations", "actions", "rewards", "episode_returns"):
-        if bad := float32_nonfinite(arrays[name]):
+        if name in arrays and (bad := float32_nonfinite(arrays[name])):
             _fail(path, f"'{name}' contains {bad} NaN/inf value(s) (as float32)")
     if problem := flag_problem(arrays["terminated"], arrays["truncated"]):
         _fail(path, problem)
     _check_meta(meta, path)
-    if meta.get("discrete") is not None and meta["discrete"] != (act.ndim == 1):
+    if act is None:
+        pass
+    elif meta.get("discrete") is not None and meta["discrete"] != (act.ndim == 1):
         _fail(path, f"metadata discrete={meta['discrete']} but the actions are "
                     f"{'integer indices (M,)' if act.ndim == 1 else 'vectors (M, act_dim)'}")
-    if act.ndim == 2 and meta.get("num_actions") is not None:
+    elif act.ndim == 2 and meta.get("num_actions") is not None:
         _fail(path, f"metadata num_actions={meta['num_actions']} but the actions are continuous vectors")
-    if act.ndim == 1 and (problem := index_problem(act, meta.get("num_actions"))):
+    elif act.ndim == 1 and (problem := index_problem(act, meta.get("num_actions"))):
         _fail(path, f"discrete 'actions': {problem}")
     done = (arrays["terminated"] > 0) | (arrays["truncated"] > 0)
     if not done[-1]:
@@ -227,7 +268,7 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
             _fail(path, f"metadata {key}={meta[key]!r} but the arrays hold {count}")
     if meta.get("observation_size") not in (None, obs.shape[1]):
         _fail(path, f"metadata observation_size={meta['observation_size']} but observations have {obs.shape[1]} columns")
-    act_size = 1 if act.ndim == 1 else act.shape[1]
+    act_size = meta.get("action_size") if act is None else 1 if act.ndim == 1 else act.shape[1]
     if meta.get("action_size") not in (None, act_size):
         _fail(path, f"metadata action_size={meta['action_size']} but actions have size {act_size}")
 
@@ -285,7 +326,8 @@ def load_demos(path: str, env=None) -> tuple[Transition, dict]:
     """Load demonstrations saved by :func:`save_demos`.
 
     Returns ``(transitions, metadata)``: a ``Transition`` of jax arrays with a leading ``(M,)`` axis
-    (float32 observations, rewards and flags; actions float32 ``(M, act_dim)`` or int32 ``(M,)``) and
+    (float32 observations, rewards and flags; actions float32 ``(M, act_dim)`` or int32 ``(M,)``, ``None`` for an
+    observation-only set) and
     the metadata dict, to which ``episode_returns``/``episode_starts``/``episode_lengths`` (numpy) are added.
     With ``env`` (a ``VecEnv``) the file must have been made for the same environment name, backend
     (when the file records one), episode length, observation size and action size/kind
@@ -305,31 +347,37 @@ def load_demos(path: str, env=None) -> tuple[Transition, dict]:
             arrays = {k: f[k] for k in f.files}
     except Exception as err:  # corrupt zip, not an npz...
         _fail(path, f"cannot read as .npz ({type(err).__name__}: {err})")
-    missing = [k for k in (*ARRAYS, *_EPISODE_ARRAYS, "metadata") if k not in arrays]
-    if missing:
-        _fail(path, f"missing array(s) {', '.join(missing)}; expected {', '.join((*ARRAYS, *_EPISODE_ARRAYS, 'metadata'))}")
+    expected = (*ARRAYS, *_EPISODE_ARRAYS, "metadata")
+    if "metadata" not in arrays:
+        _fail(path, f"missing array(s) {', '.join(k for k in expected if k not in arrays)}; expected {', '.join(expected)}")
     try:
         meta = json.loads(str(arrays.pop("metadata")))
     except (json.JSONDecodeError, TypeError) as err:
         _fail(path, f"'metadata' is not a JSON string: {err}")
     if not isinstance(meta, dict):
         _fail(path, "'metadata' must be a JSON object")
+    # an observation-only set (metadata has_actions: false) has no actions array
+    missing = [k for k in expected[:-1] if k not in arrays and not (k == "actions" and meta.get("has_actions") is False)]
+    if missing:
+        _fail(path, f"missing array(s) {', '.join(missing)}; expected {', '.join(expected)}")
     for key in ("env", "episode_length", "observation_size", "action_size"):
         if key not in meta:
             _fail(path, f"metadata is missing '{key}'")
     _check_arrays(arrays, meta, path)
     if env is not None:
         _check_env(meta, env, path)
-        if env.discrete != (arrays["actions"].ndim == 1):
+        act = arrays.get("actions")
+        if env.discrete != (meta["discrete"] if act is None else act.ndim == 1):
             _fail(path, "action kind (discrete/continuous) does not match the target environment")
-        if env.discrete and int(arrays["actions"].max()) >= env.num_actions:
-            _fail(path, f"discrete 'actions' go up to {int(arrays['actions'].max())}; the target environment has "
+        if act is not None and env.discrete and int(act.max()) >= env.num_actions:
+            _fail(path, f"discrete 'actions' go up to {int(act.max())}; the target environment has "
                         f"{env.num_actions} actions")
-    act = arrays["actions"]
-    act = act.astype(np.int32) if act.ndim == 1 else act.astype(np.float32)
+    act = arrays.get("actions")
+    if act is not None:
+        act = jnp.asarray(act.astype(np.int32) if act.ndim == 1 else act.astype(np.float32))
     demos = Transition(
         obs=jnp.asarray(arrays["observations"], jnp.float32),
-        action=jnp.asarray(act),
+        action=act,
         reward=jnp.asarray(arrays["rewards"], jnp.float32),
         next_obs=jnp.asarray(arrays["next_observations"], jnp.float32),
         terminated=jnp.asarray(arrays["terminated"], jnp.float32),
@@ -381,6 +429,15 @@ def terminations_as_truncations(demos: Transition) -> Transition:
         raise ValueError(f"demos: expected a jaxirl.envs.Transition, got {type(demos).__name__}")
     term = demos.terminated
     return demos.replace(terminated=jnp.zeros_like(term), truncated=jnp.maximum(demos.truncated, term))
+
+
+def without_actions(demos: Transition) -> Transition:
+    """The same demonstrations without their actions (``action=None``): an observation-only set, as from a source
+    that records states only (learning from observation, Torabi et al. 2018). :func:`save_demos` writes it without
+    an ``actions`` array; :func:`jaxirl.train.make_train` trains on it only what never reads the expert's actions."""
+    if not isinstance(demos, Transition):
+        raise ValueError(f"demos: expected a jaxirl.envs.Transition, got {type(demos).__name__}")
+    return demos.replace(action=None)
 
 
 def first_episodes(demos: Transition, metadata: Mapping[str, Any], num: int) -> tuple[Transition, dict]:

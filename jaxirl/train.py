@@ -73,15 +73,21 @@ def _flat(tree):
 
 
 def check_demos(demos, env) -> Transition:
-    """Validate an in-memory demonstration set (a ``Transition`` with leading ``(M,)``) against ``env``."""
+    """Validate an in-memory demonstration set (a ``Transition`` with leading ``(M,)``) against ``env``.
+
+    An observation-only set (``action=None``, :func:`jaxirl.data.without_actions`) comes back with zero actions of
+    the env's shape and dtype in their place, so that the expert batch has the policy batch's structure; the
+    :class:`Trainer` made with it refuses whatever would read them (``expert_actions=False``)."""
     if not isinstance(demos, Transition):
         raise ValueError(f"demos: expected a jaxirl.envs.Transition (or (Transition, metadata)), got {type(demos).__name__}")
     obs = np.asarray(demos.obs)
     if obs.ndim != 2 or obs.shape[0] < 1 or obs.shape[1] != env.observation_size:
         raise ValueError(f"demos.obs: expected shape (M, {env.observation_size}) with M >= 1, got {obs.shape}")
     m = obs.shape[0]
-    act = np.asarray(demos.action)
     want = (m,) if env.discrete else (m, env.action_size)
+    if demos.action is None:  # observation-only: placeholders nothing reads (checked by the Trainer)
+        demos = demos.replace(action=np.zeros(want, np.int32 if env.discrete else np.float32))
+    act = np.asarray(demos.action)
     if act.shape != want and not (env.discrete and act.shape == (m, 1)):
         raise ValueError(f"demos.action: expected shape {want}, got {act.shape}")
     if env.discrete and not np.issubdtype(act.dtype, np.integer):
@@ -127,11 +133,13 @@ class Trainer:
     """The pure functions of one configured run (see the module docstring).
 
     Attributes: ``config``, ``env``, ``eval_env``, ``objective``, ``generator``, ``model`` (the reward
-    model), ``demos``, ``expert_return``. Methods: ``init(key)``, ``run(state, n)``, ``train(key)``,
+    model), ``demos``, ``expert_return``, ``expert_actions`` (``False``: the demonstrations have no actions, and
+    ``demos.action`` holds zeros that nothing reads). Methods: ``init(key)``, ``run(state, n)``, ``train(key)``,
     ``evaluate(state, key=None)``, ``reward_fn(state)``.
     """
 
-    def __init__(self, config, env, demos, expert_return, eval_env, progress_fn, random_return=None):
+    def __init__(self, config, env, demos, expert_return, eval_env, progress_fn, random_return=None,
+                 expert_actions=True):
         self.config = config
         self.env = env
         self.eval_env = env if eval_env is None else eval_env
@@ -163,6 +171,9 @@ class Trainer:
         self.random_return = random_return
         self.progress_fn = progress_fn
         self._bc_term = bc_lib.has_term(config.bc)
+        self.expert_actions = bool(expert_actions)
+        if not self.expert_actions:
+            self._check_without_actions()
         limit = self.eval_env.episode_length
         if 0 < config.eval_steps < limit:  # as the jobs refuse it: no episode may end inside it (NaN scores)
             raise ValueError(f"eval_steps: expected 0 (one episode length) or a window of at least the evaluation "
@@ -172,6 +183,27 @@ class Trainer:
         self._init_jit = jax.jit(self._init)
         self._evaluate_jit = jax.jit(self._evaluate)
         self._train_jit = jax.jit(lambda key, demos: self._run(self._init(key, demos), demos, self.config.num_iterations))
+
+    def _check_without_actions(self) -> None:
+        """Demonstrations without actions (learning from observation, Torabi et al. 2018): refuse, by name, every
+        part of the run that reads the expert's actions — AIRL's ``log π(a_E|s)``, a discriminator of ``(s, a)``,
+        behavioural cloning — and an objective or reward kind of one's own whose expert-side logit (or score, which
+        the gradient penalty differentiates) depends on them (:func:`jaxirl.objectives.discriminator.reads_actions`)."""
+        cfg, name = self.config, self.config.algorithm
+        why = ("the demonstrations have no actions (an observation-only set); train what never reads them: GAIL with "
+               "discriminator.inputs ss (GAIfO, Torabi et al. 2018) or s")
+        if self.objective.uses_log_prob:
+            raise ValueError(f"algorithm: {name!r} reads log π(a|s) of the expert's actions in its discriminator "
+                             f"(AIRL's D = exp f / (exp f + π)), but {why}")
+        if "a" in self.model.inputs:
+            given = cfg.discriminator.inputs
+            named = repr(given) if given == self.model.inputs else f"{given!r} ({self.model.inputs!r} for {name!r})"
+            raise ValueError(f"discriminator.inputs: {named} gives the discriminator the expert's actions, but {why}")
+        if cfg.bc.steps > 0 or self._bc_term:
+            field = "bc.steps" if cfg.bc.steps > 0 else "bc.coef"
+            raise ValueError(f"{field}: behavioural cloning fits the expert's actions, but {why} (set {field} to 0)")
+        if (what := disc_lib.reads_actions(self.objective, self.model, self.generator.discount)) is not None:
+            raise ValueError(f"algorithm: {what} of {name!r} reads the expert's actions, but {why}")
 
     # ----------------------------------------------------------------------------------------- pieces
     def _random_action(self, obs, key):
@@ -425,7 +457,8 @@ def make_train(
     """Validate everything in Python and return a :class:`Trainer`.
 
     ``demos``: a ``Transition`` with leading ``(M,)`` or ``(Transition, metadata)`` as returned by
-    ``jaxirl.data.load_demos``; ``expert_return`` defaults to ``metadata["expert_return"]`` or the demos'
+    ``jaxirl.data.load_demos``; its ``action`` may be ``None`` (an observation-only set: then only what never reads
+    the expert's actions trains, e.g. GAIL with ``discriminator.inputs="ss"``, GAIfO); ``expert_return`` defaults to ``metadata["expert_return"]`` or the demos'
     mean episode return. ``eval_env``: env for evaluation (default ``env``). ``progress_fn(iteration,
     metrics)`` is called every iteration through ``jax.debug.callback`` with numpy values (under
     ``jax.vmap`` once per batch element). ``random_return``: the uniform random policy's true return, the
@@ -446,6 +479,7 @@ def make_train(
                     "{'expert_return': float(returns.mean())}") if isinstance(metadata, (np.ndarray, jax.Array)) else ""
             raise ValueError(f"demos: expected a Transition or (Transition, metadata dict), got (Transition, "
                              f"{type(metadata).__name__}){hint}")
+    expert_actions = getattr(demos, "action", 0) is not None
     demos = check_demos(demos, env)
     if eval_env is not None and (
         eval_env.observation_size != env.observation_size or eval_env.discrete != env.discrete
@@ -458,7 +492,7 @@ def make_train(
     if progress_fn is not None and not callable(progress_fn):
         raise ValueError(f"progress_fn: expected a callable or None, got {progress_fn!r}")
     expert_return, random_return = score_normaliser(demos, metadata, expert_return, random_return)
-    return Trainer(config, env, demos, expert_return, eval_env, progress_fn, random_return)
+    return Trainer(config, env, demos, expert_return, eval_env, progress_fn, random_return, expert_actions)
 
 
 def _finite_scalar(field: str, value) -> float:

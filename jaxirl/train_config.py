@@ -159,8 +159,9 @@ def make_config(
     remaining :class:`TrainConfig` fields. Unknown names raise ``ValueError`` listing the valid ones.
     """
     get_objective(algorithm)  # an unknown name: a ValueError listing the known ones
-    if generator not in GENERATOR_NAMES:
-        raise ValueError(f"generator: expected one of {', '.join(GENERATOR_NAMES)}, got {generator!r}")
+    if not isinstance(generator, str) or generator not in GENERATOR_NAMES:
+        hint = " (its settings go in generator_config)" if isinstance(generator, Mapping) else ""
+        raise ValueError(f"generator: expected one of {', '.join(GENERATOR_NAMES)}, got {generator!r}{hint}")
     disc = _build(DiscriminatorConfig, discriminator or {}, "discriminator")
     gen = _build(GENERATOR_NAMES[generator], generator_config or {}, generator)
     allowed = ("num_iterations", "eval_every", "eval_steps", "stagger_resets")

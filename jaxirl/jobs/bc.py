@@ -9,7 +9,8 @@ Sections (defaults in :func:`defaults`)::
             jaxirl.plugins.import_modules)
     env:    name, backend, num_envs (unused: evaluation uses eval.num_envs), episode_length, kwargs
     demos:  path, expert_return (null: the file's metadata), terminations (keep | truncate), episodes (null:
-            all; N: the first N), as for ``jaxirl train``; the random policy's return (the 0 of the score) is the file's recorded
+            all; N: the first N), as for ``jaxirl train`` (drop_actions must stay false, and the file must have
+            actions: an observation-only set has nothing to clone); the random policy's return (the 0 of the score) is the file's recorded
             random_return where it has one, else the one measured at the first evaluation
     ppo:    the fields of jaxirl.rl.ppo.PPOConfig: the policy's network (hidden, activation, policy_head,
             init_log_std — the fixed std unless bc.fit_std — normalize_obs); the rest is kept so the saved
@@ -83,6 +84,8 @@ def _check(cfg: dict, bc) -> None:
     from jaxirl.jobs.train import check_prefix_demos_eval
 
     check_prefix_demos_eval(cfg)
+    if cfg["demos"]["drop_actions"]:
+        raise ValueError("demos.drop_actions: behavioural cloning fits the expert's actions; expected false")
 
 
 def _chunks(total: int, every: int) -> list[int]:
@@ -106,6 +109,9 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
     eval_env = make_eval_env(cfg["env"], cfg["eval"], cfg["eval"]["num_envs"])
     config = acting_config(cfg["ppo"], eval_env)
     demos, meta = _load_demos(cfg, eval_env)
+    if demos.action is None:
+        raise ValueError(f"demos.path: {cfg['demos']['path']!r} is an observation-only set (no actions), and "
+                         "behavioural cloning fits the expert's actions")
     bc_lib.split(bc, int(demos.obs.shape[0]))  # refuses a split that leaves nothing to train on
     expert_return, random_return = score_normaliser(demos, meta, cfg["demos"]["expert_return"])
     obs, action = demos.obs, demos.action

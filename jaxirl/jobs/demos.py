@@ -51,7 +51,8 @@ def describe(demos, meta: Mapping[str, Any], path: str) -> dict:
         "path": path,
         "env": meta["env"], "backend": meta.get("backend"), "episode_length": meta["episode_length"],
         "observation_size": meta["observation_size"], "action_size": meta["action_size"],
-        "discrete": bool(np.asarray(demos.action).ndim == 1),
+        "discrete": bool(meta["discrete"] if demos.action is None else np.asarray(demos.action).ndim == 1),
+        "has_actions": demos.action is not None,
         "episodes": int(returns.shape[0]), "transitions": int(np.asarray(demos.obs).shape[0]),
         "return_mean": float(returns.mean()), "return_std": float(returns.std()),
         "return_min": float(returns.min()), "return_median": float(np.median(returns)), "return_max": float(returns.max()),
@@ -74,7 +75,8 @@ def _report(s: Mapping[str, Any], episodes: bool) -> str:
     made = ", ".join(f"{k} {m[k]}" for k in ("expert_run", "device", "created", "jaxirl_version") if m.get(k))
     lines = [
         f"{s['path']}: {s['env']} (backend {_fmt(s['backend'])}, time limit {s['episode_length']}), "
-        f"observations {s['observation_size']}, actions {s['action_size']}{' (discrete)' if s['discrete'] else ''}",
+        f"observations {s['observation_size']}, actions {s['action_size']}{' (discrete)' if s['discrete'] else ''}"
+        f"{'' if s['has_actions'] else ' — not recorded (observations only)'}",
         f"  made by: {made or '—'}",
         f"  {s['episodes']} episodes, {s['transitions']} transitions; lengths {s['length_min']}–{s['length_max']} "
         f"(mean {s['length_mean']:.1f}); ended by termination {s['terminated_episodes']}, by the time limit "

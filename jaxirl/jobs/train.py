@@ -11,7 +11,9 @@ Sections (defaults in :func:`defaults`)::
                    (keep | truncate: record the expert's terminations as truncations, i.e. treat its falls
                    as not part of the behaviour — see jaxirl.data.terminations_as_truncations), episodes
                    (null: all; N: the file's first N episodes, jaxirl.data.first_episodes — the score's
-                   normaliser stays the whole file's expert return)
+                   normaliser stays the whole file's expert return), drop_actions (false; true: train as if
+                   the file had no actions, jaxirl.data.without_actions — as an observation-only file trains:
+                   only what never reads the expert's actions, e.g. GAIL with discriminator.inputs ss)
     train:         algorithm (gail | airl), num_iterations, eval_every, eval_steps, stagger_resets  (jaxirl.train_config)
     discriminator: the fields of jaxirl.objectives.DiscriminatorConfig
     ppo:           the fields of jaxirl.rl.ppo.PPOConfig (the generator)
@@ -99,7 +101,8 @@ def defaults() -> dict:
     return {
         "imports": [],  # modules to import first: objectives / envs of one's own (jaxirl.plugins.import_modules)
         "env": dict(ENV_DEFAULTS),
-        "demos": {"path": "demos/pointmass.npz", "expert_return": None, "terminations": "keep", "episodes": None},
+        "demos": {"path": "demos/pointmass.npz", "expert_return": None, "terminations": "keep", "episodes": None,
+                  "drop_actions": False},
         "train": {"algorithm": "gail", "num_iterations": 100, "eval_every": 10, "eval_steps": 0,
                   "stagger_resets": False},
         "discriminator": struct_defaults(DiscriminatorConfig),
@@ -136,6 +139,8 @@ def check_prefix_demos_eval(cfg: dict) -> None:
     n = cfg["demos"].get("episodes")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ValueError(f"demos.episodes: expected an int >= 1 (the file's first N episodes) or null (all), got {n!r}")
+    if not isinstance(cfg["demos"].get("drop_actions", False), bool):
+        raise ValueError(f"demos.drop_actions: expected true or false, got {cfg['demos']['drop_actions']!r}")
     check_eval_section(cfg)
     if "train" in cfg:  # `jaxirl train`: its evaluations' window
         check_eval_section(cfg, "train", "eval_steps")
@@ -168,7 +173,7 @@ def _train_config(cfg: dict):
 
 
 def _load_demos(cfg: dict, env):
-    from jaxirl.data import first_episodes, load_demos, terminations_as_truncations
+    from jaxirl.data import first_episodes, load_demos, terminations_as_truncations, without_actions
 
     path = cfg["demos"]["path"]
     try:
@@ -186,6 +191,8 @@ def _load_demos(cfg: dict, env):
         demos, meta = first_episodes(demos, meta, cfg["demos"]["episodes"])
     if cfg["demos"]["terminations"] == "truncate":
         demos = terminations_as_truncations(demos)
+    if cfg["demos"].get("drop_actions"):
+        demos = without_actions(demos)
     recorded = meta.get("env_kwargs")
     wanted = eval_env_section(cfg["env"], cfg["eval"])["kwargs"]
     if recorded is not None and dict(recorded) != dict(wanted):
@@ -298,6 +305,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
             **{k: float(v) for k, v in final.items() if k != "eval_iteration"}, "eval_iteration": int(final["eval_iteration"]),
             "expert_return": trainer.expert_return, "random_return": float(state.random_return),
             "demos_path": cfg["demos"]["path"], "demo_episodes": int(len(meta["episode_returns"])),
+            "demo_actions": trainer.expert_actions,
             "train_seconds": round(earlier_seconds + time.time() - t0, 2), "devices": len(devices),
         }
         io.write_json(os.path.join(run_dir, "summary.json"), summary)

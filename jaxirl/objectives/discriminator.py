@@ -177,6 +177,44 @@ def check_objective(objective: Objective, model: models.RewardModel, reward_type
     check("absorbing_reward", lambda x: objective.absorbing_reward(x, reward_type), jnp.zeros(()), shape=())
 
 
+def _dce():
+    """JAX's dead-code elimination of a jaxpr (``dce_jaxpr(jaxpr, used_outputs) -> (jaxpr, used_inputs)``), or
+    ``None`` where this jax does not have it where we look (then :func:`reads_actions` probes with NaN)."""
+    try:
+        from jax._src.interpreters.partial_eval import dce_jaxpr
+    except ImportError:
+        return None
+    return dce_jaxpr
+
+
+def reads_actions(objective: Objective, model: models.RewardModel, discount=0.99) -> str | None:
+    """Which of the expert side's functions depends on the expert's actions: ``"logit"`` (the objective's, with no
+    ``log π``) or ``"score"`` (the network's output, which the gradient penalty differentiates), else ``None``.
+
+    For demonstrations without actions (:func:`jaxirl.data.without_actions`), whose expert batch holds zero
+    placeholders. Decided on the traced program, nothing run: an input that dead-code elimination keeps is read (a
+    value multiplied by 0 is read too — NaN × 0 is NaN). Without that pass, the functions run once on NaN actions."""
+    import jax.numpy as jnp
+
+    params, inputs = models.example_batch(model)
+    uses_log_prob = objective.uses_log_prob
+    fns = {"logit": lambda p, a: objective.logit(model, p, inputs.replace(action=a), None if not uses_log_prob
+                                                 else jnp.zeros((2,)), discount),
+           "score": lambda p, a: models.score(model, p, inputs.replace(action=a), discount)}
+    dce = _dce()
+    for name, fn in fns.items():
+        if dce is not None:
+            closed = jax.make_jaxpr(fn)(params, inputs.action)
+            _, used = dce(closed.jaxpr, [True] * len(closed.jaxpr.outvars))
+            if used[-1]:  # the action is the last input (after the parameters' leaves)
+                return name
+        else:
+            concrete = models.init(model, jax.random.PRNGKey(0))
+            if np.isnan(np.asarray(fn(concrete, jnp.full_like(inputs.action, jnp.nan)))).any():
+                return name
+    return None
+
+
 def optimizer(config: DiscriminatorConfig) -> optax.GradientTransformation:
     return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.scale_by_adam())
 

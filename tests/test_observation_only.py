@@ -1,0 +1,206 @@
+"""Demonstrations without actions (learning from observation, GAIfO: Torabi et al. 2018): the file format, what
+trains on them (exactly as the same run with the actions loaded and unread) and what is refused by name."""
+
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxirl import data, envs
+from jaxirl.objectives import discriminator as disc_lib
+from jaxirl.objectives import gail, register_objective
+from jaxirl.reward import RewardKind, input_vector, input_width, register_reward_kind
+from jaxirl.train import make_train
+from jaxirl.train_config import make_config
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+DEMOS = os.path.join(ROOT, "demos", "pointmass.npz")
+TINY = dict(num_iterations=3, eval_every=0)
+TINY_DISC = {"num_steps": 2, "expert_batch_size": 16, "policy_batch_size": 16, "hidden": [8]}
+TINY_GEN = {"num_steps": 8, "hidden": [8], "num_minibatches": 2, "update_epochs": 1}
+
+
+@pytest.fixture(scope="module")
+def pointmass():
+    env = envs.make("pointmass", 4, episode_length=50)
+    demos, meta = data.load_demos(DEMOS, env)
+    return env, demos, meta
+
+
+def _rewrite(src, dst, drop=(), **meta_changes):
+    with np.load(src) as f:
+        arrays = {k: f[k] for k in f.files if k not in drop}
+    meta = json.loads(str(arrays.pop("metadata")))
+    meta.update(meta_changes)
+    meta = {k: v for k, v in meta.items() if v is not ...}
+    np.savez(dst, metadata=np.array(json.dumps(meta)), **arrays)
+    return str(dst)
+
+
+def test_an_observation_only_file_round_trips_and_is_checked(pointmass, tmp_path):
+    env, demos, meta = pointmass
+    path = data.save_demos(str(tmp_path / "obs.npz"), data.without_actions(demos), meta["episode_returns"], meta)
+    with np.load(path) as f:
+        assert "actions" not in f.files and json.loads(str(f["metadata"]))["has_actions"] is False
+    back, back_meta = data.load_demos(path, env)
+    assert back.action is None and back_meta["has_actions"] is False
+    assert back_meta["action_size"] == 2 and back_meta["discrete"] is False
+    for name in ("obs", "next_obs", "reward", "terminated", "truncated"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(demos, name))
+    cut, cut_meta = data.first_episodes(back, back_meta, 2)  # the other transformations keep it action-free
+    assert cut.action is None and cut.obs.shape[0] == cut_meta["num_transitions"]
+    assert data.terminations_as_truncations(cut).action is None
+    # a full file says so too
+    full = data.save_demos(str(tmp_path / "full.npz"), demos, meta["episode_returns"], meta)
+    assert data.load_demos(full)[1]["has_actions"] is True
+
+    # without actions, the metadata must give what no array shows
+    short = {k: v for k, v in meta.items() if k != "action_size"}
+    with pytest.raises(ValueError, match="metadata: missing 'action_size'"):
+        data.save_demos(str(tmp_path / "x.npz"), data.without_actions(demos), meta["episode_returns"], short)
+    with pytest.raises(ValueError, match="has_actions=True but transitions.action is None"):
+        data.save_demos(str(tmp_path / "x.npz"), data.without_actions(demos), meta["episode_returns"],
+                        {**meta, "has_actions": True})
+    # files: an actions array may be missing only where the metadata says so, and must be missing then
+    cases = [
+        (dict(drop=("actions",), has_actions=...), r"missing array\(s\) actions"),
+        (dict(has_actions=False), "has_actions=false but the file has an 'actions' array"),
+        (dict(has_actions="no"), "metadata has_actions: expected true or false, got 'no'"),
+        (dict(drop=("actions",), has_actions=False, discrete=None), "metadata discrete: an observation-only set"),
+        (dict(drop=("actions",), has_actions=False, discrete=True), r"action_size=2 but discrete actions have size 1"),
+    ]
+    for i, (change, message) in enumerate(cases):
+        bad = _rewrite(full, tmp_path / f"bad{i}.npz", **change)
+        with pytest.raises(ValueError, match=message):
+            data.load_demos(bad)
+
+
+def _config(algorithm="gail", **disc):
+    return make_config(algorithm=algorithm, discriminator={**TINY_DISC, **disc}, generator_config=TINY_GEN, **TINY)
+
+
+def test_gaifo_on_observations_only_trains_exactly_as_with_the_actions_unread(pointmass):
+    env, demos, meta = pointmass
+    cfg = _config(inputs="ss")
+    with_actions = make_train(cfg, env, (demos, meta))
+    without = make_train(cfg, env, (data.without_actions(demos), meta))
+    assert with_actions.expert_actions and not without.expert_actions
+    np.testing.assert_array_equal(without.demos.action, np.zeros_like(demos.action))  # placeholders, read by none
+    a, b = (t.train(jax.random.PRNGKey(3)) for t in (with_actions, without))
+    same = jax.tree.map(lambda x, y: bool(np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True)), a, b)
+    assert jax.tree.all(same)
+    state, metrics = b
+    assert int(state.iteration) == 3 and np.isfinite(np.asarray(metrics["disc_loss"])).all()
+    assert not np.array_equal(np.asarray(metrics["disc_loss"][0]), np.asarray(metrics["disc_loss"][-1]))  # it trained
+
+
+def test_what_reads_the_expert_actions_is_refused_without_them(pointmass, reward_kind_registry, objective_registry):
+    env, demos, meta = pointmass
+    obs_only = (data.without_actions(demos), meta)
+    why = "the demonstrations have no actions"
+    for cfg, message in [
+        (_config("airl", inputs="s"), r"algorithm: 'airl' reads log π\(a\|s\) of the expert's actions"),
+        (_config(inputs="sa"), "discriminator.inputs: 'sa' gives the discriminator the expert's actions"),
+        (_config(inputs="auto"), "discriminator.inputs: 'auto' \\('sa' for 'gail'\\) gives"),
+        (_config(inputs="sas"), "discriminator.inputs: 'sas' gives"),
+        (make_config(discriminator={**TINY_DISC, "inputs": "ss"}, bc={"steps": 5}, **TINY), "bc.steps: behavioural"),
+        (make_config(discriminator={**TINY_DISC, "inputs": "ss"}, bc={"coef": 0.5}, **TINY), "bc.coef: behavioural"),
+    ]:
+        with pytest.raises(ValueError, match=message) as err:
+            make_train(cfg, env, obs_only)
+        assert why in str(err.value)
+        make_train(cfg, env, (demos, meta))  # with actions: accepted
+
+    # a network of one's own declared to read (s, s') that reads the action anyway, and one that does not
+    def init(model, key):
+        from jaxirl import nets
+
+        return {"score": nets.MLP(hidden=(4,), out_dim=1).init(key, jnp.zeros((1, input_width(model))))}
+
+    def honest(model, net, inputs, discount):
+        from jaxirl import nets
+
+        return nets.MLP(hidden=(4,), out_dim=1).apply(net["score"], input_vector(model, inputs))[..., 0]
+
+    def peeking(model, net, inputs, discount):
+        return honest(model, net, inputs, discount) + 0.0 * inputs.action.sum(-1)
+
+    for name, score in (("honest_ss", honest), ("peeking_ss", peeking)):
+        register_reward_kind(RewardKind(name=name, init=init, score=score))
+        register_objective(gail.OBJECTIVE._replace(name=f"gail_{name}", reward_kind=name))
+    assert make_train(_config("gail_honest_ss", inputs="ss"), env, obs_only).expert_actions is False
+    with pytest.raises(ValueError, match="algorithm: logit of 'gail_peeking_ss' reads the expert's actions"):
+        make_train(_config("gail_peeking_ss", inputs="ss"), env, obs_only)
+    # an objective of one's own whose logit reads the action (GAIL's network, which does not)
+    register_objective(gail.OBJECTIVE._replace(
+        name="gail_action_logit", logit=lambda m, p, x, lp, d: gail.logit(m, p, x, lp, d) - x.action[..., 0]))
+    with pytest.raises(ValueError, match="logit of 'gail_action_logit' reads"):
+        make_train(_config("gail_action_logit", inputs="ss"), env, obs_only)
+
+    # the same decisions where this jax has no dead-code pass to ask: the functions run on NaN actions
+    from jaxirl.objectives import get_objective
+
+    decisions = {}
+    for fallback in (False, True):
+        for algorithm in ("gail", "gail_honest_ss", "gail_peeking_ss", "gail_action_logit"):
+            cfg = _config(algorithm, inputs="ss")
+            model = disc_lib.make_model(cfg.discriminator, get_objective(algorithm), env)
+            if fallback:
+                with pytest.MonkeyPatch.context() as mp:
+                    mp.setattr(disc_lib, "_dce", lambda: None)
+                    decisions[fallback, algorithm] = disc_lib.reads_actions(get_objective(algorithm), model)
+            else:
+                decisions[fallback, algorithm] = disc_lib.reads_actions(get_objective(algorithm), model)
+    assert [decisions[False, a] for a in ("gail", "gail_honest_ss", "gail_peeking_ss", "gail_action_logit")] == \
+        [None, None, "logit", "logit"]
+    assert all(decisions[True, a] == decisions[False, a] for a in ("gail", "gail_honest_ss", "gail_peeking_ss",
+                                                                    "gail_action_logit"))
+
+
+def test_the_command_trains_gaifo_from_an_observation_only_file_and_refuses_the_rest(pointmass, tmp_path, capsys):
+    from jaxirl import load_reward
+    from jaxirl.cli import main
+
+    env, demos, meta = pointmass
+    obs_file = data.save_demos(str(tmp_path / "obs.npz"), data.without_actions(demos), meta["episode_returns"], meta)
+    configs = os.path.join(ROOT, "configs")
+    tiny = ["env.num_envs=4", "ppo.num_steps=10", "ppo.num_minibatches=2", "ppo.update_epochs=1", "ppo.hidden=[8]",
+            "discriminator.hidden=[8]", "discriminator.num_steps=2", "discriminator.expert_batch_size=16",
+            "discriminator.policy_batch_size=16", "eval.num_envs=4", "train.num_iterations=2", "train.eval_every=2",
+            "run.chunk=2", "run.progress=false", f"run.root={tmp_path / 'runs'}"]
+
+    assert main(["demos", obs_file, "episodes=false"]) == 0
+    out, err = capsys.readouterr()
+    described = json.loads(out)
+    assert described["has_actions"] is False and described["discrete"] is False
+    assert "not recorded (observations only)" in err
+
+    assert main(["train", os.path.join(configs, "gaifo_pointmass.yaml"), *tiny, f"demos.path={obs_file}",
+                 "demos.drop_actions=false"]) == 0
+    out, _ = capsys.readouterr()
+    summary = json.loads(out[out.index("{"):])
+    assert summary["demo_actions"] is False and np.isfinite(summary["score_det"])
+    reward = load_reward(summary["run_dir"])  # reads (s, s'): the action passed is not read
+    o, n = demos.obs[:5], demos.next_obs[:5]
+    np.testing.assert_array_equal(reward(o, demos.action[:5], n), reward(o, jnp.zeros_like(demos.action[:5]), n))
+
+    for argv, message in [
+        (["train", os.path.join(configs, "gail_pointmass.yaml"), f"demos.path={obs_file}"],
+         "discriminator.inputs: 'auto' ('sa' for 'gail') gives the discriminator the expert's actions"),
+        (["train", os.path.join(configs, "airl_pointmass.yaml"), "demos.drop_actions=true"],
+         "algorithm: 'airl' reads log π(a|s) of the expert's actions"),
+        (["train", os.path.join(configs, "gaifo_pointmass.yaml"), "demos.drop_actions=maybe"],
+         "config key 'demos.drop_actions': expected bool, got str 'maybe'"),
+        (["bc", os.path.join(configs, "bc_pointmass.yaml"), f"demos.path={obs_file}"],
+         "is an observation-only set (no actions), and behavioural cloning fits the expert's actions"),
+        (["bc", os.path.join(configs, "bc_pointmass.yaml"), "demos.drop_actions=true"],
+         "demos.drop_actions: behavioural cloning fits the expert's actions; expected false"),
+    ]:
+        root = tmp_path / f"refused{len(message)}"
+        assert main(argv + [f"run.root={root}"]) == 2, argv
+        out, err = capsys.readouterr()
+        assert message in err and "Traceback" not in err and out == ""
+        assert not root.exists() or not os.listdir(root)  # refused before a run folder exists
