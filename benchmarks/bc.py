@@ -45,6 +45,9 @@ def clone_and_score(env_name: str, bc: BCConfig, seeds: int, episodes: int, init
         env_name, "gail", [*overrides, f"eval.num_envs={episodes}", f"ppo.init_log_std={init_log_std}"])
     if trainer.random_return is None:
         raise ValueError(f"{env_name}: the demonstrations record no random_return (needed for the score)")
+    if not trainer.expert_actions:
+        raise ValueError(f"{env_name}: the demonstrations have no actions (demos.drop_actions, or an observation-only "
+                         "file), and behavioural cloning fits the expert's actions")
     pcfg, demos, ev = config.generator, trainer.demos, trainer.eval_env
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)
 

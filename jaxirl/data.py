@@ -88,6 +88,7 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
     counts, ``expert_return`` (mean episode return), the version and the date are filled in when absent.
     With ``transitions.action`` ``None`` the file is an observation-only set (``has_actions: false``): ``metadata``
     must then also give ``action_size`` and ``discrete`` (e.g. from :func:`env_metadata`), which no array shows.
+    ``has_actions`` is always the transitions' own (a value in ``metadata``, e.g. a loaded file's, is replaced).
     """
     if not isinstance(transitions, Transition):
         raise ValueError(f"transitions: expected a jaxirl.envs.Transition, got {type(transitions).__name__}")
@@ -99,8 +100,6 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
     if has_actions:
         act = arrays["actions"]
         arrays["actions"] = act.astype(np.int32) if np.issubdtype(act.dtype, np.integer) else act.astype(np.float32)
-    elif "has_actions" in metadata and metadata["has_actions"] is not False:
-        raise ValueError(f"metadata has_actions={metadata['has_actions']!r} but transitions.action is None")
     else:
         for key in ("action_size", "discrete"):
             if metadata.get(key) is None:
@@ -205,8 +204,8 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
                         f"(true or false), got {meta.get('discrete')!r}")
         if meta["discrete"] and meta.get("action_size") != 1:
             _fail(path, f"metadata action_size={meta.get('action_size')!r} but discrete actions have size 1")
-        if meta["discrete"] != (meta.get("num_actions") is not None):
-            _fail(path, f"metadata num_actions={meta.get('num_actions')!r} but discrete={meta['discrete']}")
+        if not meta["discrete"] and meta.get("num_actions") is not None:
+            _fail(path, f"metadata num_actions={meta['num_actions']!r} but the actions are continuous (discrete=false)")
     elif has is False:
         _fail(path, "metadata has_actions=false but the file has an 'actions' array")
     elif act.shape[:1] != (m,) or act.ndim not in (1, 2):

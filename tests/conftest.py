@@ -1,5 +1,6 @@
 """Test-wide JAX set-up: persistent compilation cache so identical programs compile once per run, and cheaper
-compilation.
+compilation. The README's command runs the suite in two pytest-xdist workers (``-n 2 --dist loadfile``: a test file's
+tests stay together, in order, in one process).
 
 The suite is compile-bound on the 2-core CI machine (tiny envs, hundreds of distinct programs). Unless
 ``XLA_FLAGS`` is already set, the tests ask XLA for its cheapest code generation (``--xla_backend_optimization_level=0``,
@@ -17,6 +18,9 @@ os.environ.setdefault("XLA_FLAGS", os.environ.get(
 import jax  # noqa: E402  (after XLA_FLAGS: the backend reads them when it starts)
 
 _CACHE = os.environ.get("JAXIRL_TEST_CACHE", os.path.join(os.path.dirname(__file__), "..", ".jax_cache"))
+# one folder per pytest-xdist worker: JAX writes a cache entry without a lock (with eviction off), so a worker could
+# read another's half-written entry (a warning and a recompilation, not a wrong result)
+_CACHE = os.path.join(_CACHE, os.environ.get("PYTEST_XDIST_WORKER", "main"))
 jax.config.update("jax_compilation_cache_dir", os.path.abspath(_CACHE))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)

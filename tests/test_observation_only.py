@@ -53,17 +53,23 @@ def test_an_observation_only_file_round_trips_and_is_checked(pointmass, tmp_path
     cut, cut_meta = data.first_episodes(back, back_meta, 2)  # the other transformations keep it action-free
     assert cut.action is None and cut.obs.shape[0] == cut_meta["num_transitions"]
     assert data.terminations_as_truncations(cut).action is None
-    # a full file says so too
+    # a full file says so too, and its loaded metadata writes an observation-only copy (has_actions is recomputed)
     full = data.save_demos(str(tmp_path / "full.npz"), demos, meta["episode_returns"], meta)
-    assert data.load_demos(full)[1]["has_actions"] is True
+    full_demos, full_meta = data.load_demos(full)
+    assert full_meta["has_actions"] is True
+    again = data.save_demos(str(tmp_path / "again.npz"), data.without_actions(full_demos), full_meta["episode_returns"],
+                            full_meta)
+    assert data.load_demos(again)[1]["has_actions"] is False
+    # a discrete set without actions need not know how many there are (as a full discrete file need not)
+    discrete = {**meta, "env": "some_discrete_env", "discrete": True, "action_size": 1, "num_actions": None}
+    path_d = data.save_demos(str(tmp_path / "discrete.npz"), data.without_actions(demos), meta["episode_returns"],
+                             discrete)
+    assert data.load_demos(path_d)[1]["discrete"] is True
 
     # without actions, the metadata must give what no array shows
     short = {k: v for k, v in meta.items() if k != "action_size"}
     with pytest.raises(ValueError, match="metadata: missing 'action_size'"):
         data.save_demos(str(tmp_path / "x.npz"), data.without_actions(demos), meta["episode_returns"], short)
-    with pytest.raises(ValueError, match="has_actions=True but transitions.action is None"):
-        data.save_demos(str(tmp_path / "x.npz"), data.without_actions(demos), meta["episode_returns"],
-                        {**meta, "has_actions": True})
     # files: an actions array may be missing only where the metadata says so, and must be missing then
     cases = [
         (dict(drop=("actions",), has_actions=...), r"missing array\(s\) actions"),
@@ -71,6 +77,7 @@ def test_an_observation_only_file_round_trips_and_is_checked(pointmass, tmp_path
         (dict(has_actions="no"), "metadata has_actions: expected true or false, got 'no'"),
         (dict(drop=("actions",), has_actions=False, discrete=None), "metadata discrete: an observation-only set"),
         (dict(drop=("actions",), has_actions=False, discrete=True), r"action_size=2 but discrete actions have size 1"),
+        (dict(drop=("actions",), has_actions=False, num_actions=3), "num_actions=3 but the actions are continuous"),
     ]
     for i, (change, message) in enumerate(cases):
         bad = _rewrite(full, tmp_path / f"bad{i}.npz", **change)
@@ -141,6 +148,7 @@ def test_what_reads_the_expert_actions_is_refused_without_them(pointmass, reward
         make_train(_config("gail_action_logit", inputs="ss"), env, obs_only)
 
     # the same decisions where this jax has no dead-code pass to ask: the functions run on NaN actions
+    assert disc_lib._dce() is not None  # (this jax has it: the first loop below asks it)
     from jaxirl.objectives import get_objective
 
     decisions = {}
@@ -204,3 +212,24 @@ def test_the_command_trains_gaifo_from_an_observation_only_file_and_refuses_the_
         out, err = capsys.readouterr()
         assert message in err and "Traceback" not in err and out == ""
         assert not root.exists() or not os.listdir(root)  # refused before a run folder exists
+
+
+def test_make_config_names_the_generator_field_for_a_dict():
+    with pytest.raises(ValueError, match=r"generator: expected one of .* \(its settings go in generator_config\)"):
+        make_config(generator={"num_steps": 8})
+
+
+def test_the_bc_benchmark_refuses_observation_only_demos():
+    import importlib
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        bc_bench = importlib.import_module("bc")
+    finally:
+        sys.path.pop(0)
+    from jaxirl.bc import BCConfig
+
+    with pytest.raises(ValueError, match="pointmass: the demonstrations have no actions"):
+        bc_bench.clone_and_score("pointmass", BCConfig(steps=1), 1, 2, -1.0,
+                                 ["demos.drop_actions=true", "discriminator.inputs=ss"])

@@ -193,7 +193,8 @@ def reads_actions(objective: Objective, model: models.RewardModel, discount=0.99
 
     For demonstrations without actions (:func:`jaxirl.data.without_actions`), whose expert batch holds zero
     placeholders. Decided on the traced program, nothing run: an input that dead-code elimination keeps is read (a
-    value multiplied by 0 is read too — NaN × 0 is NaN). Without that pass, the functions run once on NaN actions."""
+    value multiplied by 0 is read too — NaN × 0 is NaN). Without that pass (a jax that moved it), the functions run
+    once on NaN actions, which misses a read that does no arithmetic on them (e.g. ``argmax``)."""
     import jax.numpy as jnp
 
     params, inputs = models.example_batch(model)
