@@ -355,6 +355,8 @@ def load_demos(path: str, env=None) -> tuple[Transition, dict]:
         _fail(path, f"'metadata' is not a JSON string: {err}")
     if not isinstance(meta, dict):
         _fail(path, "'metadata' must be a JSON object")
+    if meta.get("has_actions") is not None and not isinstance(meta["has_actions"], bool):
+        _fail(path, f"metadata has_actions: expected true or false, got {meta['has_actions']!r}")
     # an observation-only set (metadata has_actions: false) has no actions array
     missing = [k for k in expected[:-1] if k not in arrays and not (k == "actions" and meta.get("has_actions") is False)]
     if missing:

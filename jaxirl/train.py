@@ -190,8 +190,9 @@ class Trainer:
         behavioural cloning — and an objective or reward kind of one's own whose expert-side logit (or score, which
         the gradient penalty differentiates) depends on them (:func:`jaxirl.objectives.discriminator.reads_actions`)."""
         cfg, name = self.config, self.config.algorithm
-        why = ("the demonstrations have no actions (an observation-only set); train what never reads them: GAIL with "
-               "discriminator.inputs ss (GAIfO, Torabi et al. 2018) or s")
+        why = ("the demonstrations have no actions (an observation-only file, or actions dropped: demos.drop_actions, "
+               "jaxirl.data.without_actions); train what never reads them: GAIL with discriminator.inputs ss (GAIfO, "
+               "Torabi et al. 2018) or s")
         if self.objective.uses_log_prob:
             raise ValueError(f"algorithm: {name!r} reads log π(a|s) of the expert's actions in its discriminator "
                              f"(AIRL's D = exp f / (exp f + π)), but {why}")
@@ -480,6 +481,12 @@ def make_train(
             raise ValueError(f"demos: expected a Transition or (Transition, metadata dict), got (Transition, "
                              f"{type(metadata).__name__}){hint}")
     expert_actions = getattr(demos, "action", 0) is not None
+    if not expert_actions and metadata:  # no action array to show the kind: the metadata's record must fit the env
+        for field, want in (("discrete", bool(env.discrete)), ("action_size", int(env.action_size)),
+                            ("num_actions", env.num_actions)):
+            if metadata.get(field) is not None and metadata[field] != want:
+                raise ValueError(f"demos: the observation-only set records {field}={metadata[field]!r} but the env "
+                                 f"has {field}={want!r}")
     demos = check_demos(demos, env)
     if eval_env is not None and (
         eval_env.observation_size != env.observation_size or eval_env.discrete != env.discrete

@@ -75,6 +75,7 @@ def test_an_observation_only_file_round_trips_and_is_checked(pointmass, tmp_path
         (dict(drop=("actions",), has_actions=...), r"missing array\(s\) actions"),
         (dict(has_actions=False), "has_actions=false but the file has an 'actions' array"),
         (dict(has_actions="no"), "metadata has_actions: expected true or false, got 'no'"),
+        (dict(drop=("actions",), has_actions="false"), "metadata has_actions: expected true or false, got 'false'"),
         (dict(drop=("actions",), has_actions=False, discrete=None), "metadata discrete: an observation-only set"),
         (dict(drop=("actions",), has_actions=False, discrete=True), r"action_size=2 but discrete actions have size 1"),
         (dict(drop=("actions",), has_actions=False, num_actions=3), "num_actions=3 but the actions are continuous"),
@@ -83,6 +84,23 @@ def test_an_observation_only_file_round_trips_and_is_checked(pointmass, tmp_path
         bad = _rewrite(full, tmp_path / f"bad{i}.npz", **change)
         with pytest.raises(ValueError, match=message):
             data.load_demos(bad)
+
+
+def _mdp():
+    from jaxirl.tabular import builders
+
+    return builders.random_mdp(6, 3, key=jax.random.PRNGKey(0)).mdp
+
+
+def _gail_run(tmp_path, demos, meta):
+    """A finished GAIL run folder (D(s, a)) of a few iterations, by the command."""
+    from jaxirl.cli import main
+
+    root = tmp_path / "gail_sa"
+    assert main(["train", os.path.join(ROOT, "configs", "gail_pointmass.yaml"), "env.num_envs=4", "ppo.num_steps=10",
+                 "ppo.hidden=[8]", "discriminator.hidden=[8]", "train.num_iterations=1", "train.eval_every=0",
+                 "eval.num_envs=2", "run.chunk=1", "run.progress=false", f"run.root={root}"]) == 0
+    return str(root / os.listdir(root)[0])
 
 
 def _config(algorithm="gail", **disc):
@@ -120,6 +138,17 @@ def test_what_reads_the_expert_actions_is_refused_without_them(pointmass, reward
             make_train(cfg, env, obs_only)
         assert why in str(err.value)
         make_train(cfg, env, (demos, meta))  # with actions: accepted
+
+    # without an action array, the metadata's record of the actions must fit the env (Python: no file check)
+    tabular = envs.from_mdp(_mdp(), jnp.zeros((6,)), 2, episode_length=50)
+    obs6 = data.without_actions(demos).replace(obs=jnp.zeros((demos.obs.shape[0], 6)),
+                                               next_obs=jnp.zeros((demos.obs.shape[0], 6)))
+    with pytest.raises(ValueError, match="demos: the observation-only set records discrete=False but the env has "
+                                         "discrete=True"):
+        make_train(_config(inputs="ss"), tabular, (obs6, meta))
+    make_train(_config(inputs="ss"), tabular, (obs6, {**meta, "discrete": True, "action_size": 1, "num_actions": 3}))
+    with pytest.raises(ValueError, match="records num_actions=4 but the env has num_actions=3"):
+        make_train(_config(inputs="ss"), tabular, (obs6, {**meta, "discrete": True, "action_size": 1, "num_actions": 4}))
 
     # a network of one's own declared to read (s, s') that reads the action anyway, and one that does not
     def init(model, key):
@@ -166,6 +195,17 @@ def test_what_reads_the_expert_actions_is_refused_without_them(pointmass, reward
         [None, None, "logit", "logit"]
     assert all(decisions[True, a] == decisions[False, a] for a in ("gail", "gail_honest_ss", "gail_peeking_ss",
                                                                     "gail_action_logit"))
+    # under a swept (traced) discount too, where the fallback cannot run on the traced value
+    model = disc_lib.make_model(_config("gail_peeking_ss", inputs="ss").discriminator, get_objective("gail_peeking_ss"),
+                                env)
+    for fallback in (False, True):
+        found = []
+        with pytest.MonkeyPatch.context() as mp:
+            if fallback:
+                mp.setattr(disc_lib, "_dce", lambda: None)
+            jax.eval_shape(lambda g: found.append(disc_lib.reads_actions(get_objective("gail_peeking_ss"), model, g))
+                           or g, 0.9)
+        assert found == ["logit"]
 
 
 def test_the_command_trains_gaifo_from_an_observation_only_file_and_refuses_the_rest(pointmass, tmp_path, capsys):
@@ -191,9 +231,14 @@ def test_the_command_trains_gaifo_from_an_observation_only_file_and_refuses_the_
     out, _ = capsys.readouterr()
     summary = json.loads(out[out.index("{"):])
     assert summary["demo_actions"] is False and np.isfinite(summary["score_det"])
-    reward = load_reward(summary["run_dir"])  # reads (s, s'): the action passed is not read
+    reward = load_reward(summary["run_dir"])  # reads (s, s'): the action passed is not read, and may be None
     o, n = demos.obs[:5], demos.next_obs[:5]
     np.testing.assert_array_equal(reward(o, demos.action[:5], n), reward(o, jnp.zeros_like(demos.action[:5]), n))
+    np.testing.assert_array_equal(reward(o, None, n), reward(o, demos.action[:5], n))
+    with_actions = load_reward(_gail_run(tmp_path, demos, meta))
+    capsys.readouterr()
+    with pytest.raises(ValueError, match="action: None, but this reward model's inputs 'sa' include it"):
+        with_actions(o, None, n)
 
     for argv, message in [
         (["train", os.path.join(configs, "gail_pointmass.yaml"), f"demos.path={obs_file}"],

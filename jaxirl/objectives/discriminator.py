@@ -197,21 +197,25 @@ def reads_actions(objective: Objective, model: models.RewardModel, discount=0.99
     once on NaN actions, which misses a read that does no arithmetic on them (e.g. ``argmax``)."""
     import jax.numpy as jnp
 
-    params, inputs = models.example_batch(model)
-    uses_log_prob = objective.uses_log_prob
-    fns = {"logit": lambda p, a: objective.logit(model, p, inputs.replace(action=a), None if not uses_log_prob
-                                                 else jnp.zeros((2,)), discount),
-           "score": lambda p, a: models.score(model, p, inputs.replace(action=a), discount)}
+    if isinstance(discount, jax.core.Tracer):  # a swept γ: what reads the actions does not depend on its value
+        discount = 0.99
+    lp = np.zeros((2,), np.float32) if objective.uses_log_prob else None  # (numpy: never a tracer)
+    fns = {"logit": lambda p, x, a: objective.logit(model, p, x.replace(action=a), lp, discount),
+           "score": lambda p, x, a: models.score(model, p, x.replace(action=a), discount)}
     dce = _dce()
-    for name, fn in fns.items():
-        if dce is not None:
-            closed = jax.make_jaxpr(fn)(params, inputs.action)
+    if dce is not None:
+        params, inputs = models.example_batch(model)
+        for name, fn in fns.items():
+            closed = jax.make_jaxpr(lambda p, a: fn(p, inputs, a))(params, inputs.action)
             _, used = dce(closed.jaxpr, [True] * len(closed.jaxpr.outvars))
             if used[-1]:  # the action is the last input (after the parameters' leaves)
                 return name
-        else:
-            concrete = models.init(model, jax.random.PRNGKey(0))
-            if np.isnan(np.asarray(fn(concrete, jnp.full_like(inputs.action, jnp.nan)))).any():
+        return None
+    with jax.ensure_compile_time_eval():  # concrete values, also where this is called while tracing (a sweep)
+        params = models.init(model, jax.random.PRNGKey(0))
+        inputs = models.example_batch(model)[1]
+        for name, fn in fns.items():
+            if np.isnan(np.asarray(fn(params, inputs, jnp.full_like(inputs.action, jnp.nan)))).any():
                 return name
     return None
 

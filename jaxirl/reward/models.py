@@ -534,7 +534,8 @@ def reward_fn(model: RewardModel, params: RewardParams, which: Optional[str] = N
     reward, this is the signal its generator was trained on. A kind of one's own (:class:`RewardKind`): its
     ``learned`` reward by one of its ``rewards`` names, or without one GAIL's forms of its score; it needs
     ``discount``, the run's γ (``jaxirl.load_reward`` and ``trainer.reward_fn`` pass it), which the built-in kinds'
-    learned rewards do not read.
+    learned rewards do not read. ``action`` may be ``None`` where a built-in network never reads it (``inputs`` ``s``
+    or ``ss``, e.g. GAIfO's D(s, s') learned from observations only).
     """
     _check_which(model, which)
     if registered_kind(model.kind) is not None:
@@ -544,6 +545,13 @@ def reward_fn(model: RewardModel, params: RewardParams, which: Optional[str] = N
         if next_obs is None and model.inputs in ("sas", "ss") and model.kind != "airl":
             raise ValueError(f"next_obs: this reward model takes ({', '.join(model.inputs[:-1])}, s') inputs; pass "
                              "next_obs")
+        if action is None:
+            if "a" in model.inputs or registered_kind(model.kind) is not None:
+                why = (f"this reward model's inputs {model.inputs!r} include it" if "a" in model.inputs else
+                       f"reward kind {model.kind!r} is one of one's own, which may read it")
+                raise ValueError(f"action: None, but {why}; pass the actions")
+            lead = tuple(jnp.shape(obs))[:-1]
+            action = (jnp.zeros(lead, jnp.int32) if model.discrete else jnp.zeros(lead + (model.action_size,)))
         _check_shapes(model, obs, action, next_obs)
         return learned_reward(model, params, encode(model, obs, action, next_obs), which, discount)
 
