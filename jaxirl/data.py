@@ -8,18 +8,18 @@ after episode)::
                        (M,)         int32     discrete action indices
                                               (absent in an observation-only set: metadata has_actions false)
     next_observations  (M, obs_dim) float32   the TRUE next observation (also at episode ends)
-    rewards            (M,)         float32   true environment reward
+    rewards            (M,)         float32   true environment reward (absent where metadata has_rewards false)
     terminated         (M,)         float32   1.0 where the MDP ended (absorbing), else 0.0
     truncated          (M,)         float32   1.0 where the time limit cut the episode, else 0.0
-    episode_returns    (E,)         float32   undiscounted return of each episode
+    episode_returns    (E,)         float32   undiscounted return of each episode (absent with the rewards)
     episode_starts     (E,)         int64     index of each episode's first transition
     episode_lengths    (E,)         int64     number of transitions of each episode
     metadata           ()           str       JSON object, see below
 
 ``metadata`` keys: ``env`` (registry name), ``backend`` (Brax backend or null), ``episode_length`` (time
 limit), ``observation_size``, ``action_size``, ``discrete``, ``num_actions``, ``num_episodes``,
-``num_transitions``, ``expert_return`` (mean of ``episode_returns``), ``has_actions``, ``jaxirl_version``,
-``created`` (ISO-8601 UTC), plus anything the writer adds (e.g. the expert run folder; ``jaxirl expert`` records the
+``num_transitions``, ``expert_return`` (mean of ``episode_returns``), ``has_actions``, ``has_rewards``,
+``jaxirl_version``, ``created`` (ISO-8601 UTC), plus anything the writer adds (e.g. the expert run folder; ``jaxirl expert`` records the
 ``imports`` — modules that register an env of one's own — that ``jaxirl demos FILE check_env=true`` then imports).
 
 **Observation-only sets** (learning from observation: GAIfO, Torabi et al. 2018) have no ``actions`` array and
@@ -27,6 +27,10 @@ record ``has_actions: false``; ``action_size`` and ``discrete`` still describe t
 as a ``Transition`` whose ``action`` is ``None`` and train only what never reads the expert's actions (GAIL's
 discriminator of ``s`` or ``(s, s')``; :func:`jaxirl.train.make_train` refuses the rest by name). Write one with
 :func:`save_demos` from a ``Transition`` with ``action=None``, or from a full set through :func:`without_actions`.
+A set may also lack rewards (``has_rewards: false``: no ``rewards`` or ``episode_returns``; ``reward=None`` in the
+``Transition``), as state logs from another source do: nothing trains on them, but the normalised score needs the
+expert's return, which the metadata's ``expert_return`` (or ``demos.expert_return`` / ``make_train``'s
+``expert_return``) must then give.
 
 Every episode is complete: its last transition has ``terminated`` or ``truncated`` set and no other one
 does.  :func:`load_demos` checks all of this (and, given a target environment, that the data were made
@@ -89,14 +93,18 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
     With ``transitions.action`` ``None`` the file is an observation-only set (``has_actions: false``): ``metadata``
     must then also give ``action_size`` and ``discrete`` (e.g. from :func:`env_metadata`), which no array shows.
     ``has_actions`` is always the transitions' own (a value in ``metadata``, e.g. a loaded file's, is replaced).
+    With ``transitions.reward`` ``None`` (``has_rewards: false``) ``episode_returns`` must be ``None`` and
+    ``expert_return`` is whatever ``metadata`` gives (a loaded file's keeps its normaliser), else null.
     """
     if not isinstance(transitions, Transition):
         raise ValueError(f"transitions: expected a jaxirl.envs.Transition, got {type(transitions).__name__}")
     has_actions = transitions.action is not None
+    has_rewards = transitions.reward is not None
     arrays = {name: np.asarray(jax.device_get(getattr(transitions, field))) for name, field in ARRAYS.items()
-              if name != "actions" or has_actions}
+              if getattr(transitions, field) is not None}
     for name in ("observations", "next_observations", "rewards", "terminated", "truncated"):
-        arrays[name] = arrays[name].astype(np.float32)
+        if name in arrays:
+            arrays[name] = arrays[name].astype(np.float32)
     if has_actions:
         act = arrays["actions"]
         arrays["actions"] = act.astype(np.int32) if np.issubdtype(act.dtype, np.integer) else act.astype(np.float32)
@@ -105,7 +113,9 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
             if metadata.get(key) is None:
                 raise ValueError(f"metadata: missing '{key}' (without actions no array shows it: give the "
                                  "environment's, e.g. jaxirl.data.env_metadata(env))")
-    returns = np.asarray(jax.device_get(episode_returns), dtype=np.float32).reshape(-1)
+    if not has_rewards and episode_returns is not None:
+        raise ValueError("episode_returns: the transitions have no rewards (reward=None), so no returns; pass None")
+    returns = np.asarray(jax.device_get(episode_returns), dtype=np.float32).reshape(-1) if has_rewards else None
     starts, lengths = _episode_bounds(arrays["terminated"], arrays["truncated"])
     for key in RETURN_KEYS:  # checked before to_python, which would turn inf to 1e308 and NaN to null
         v = metadata.get(key)
@@ -121,15 +131,18 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
         discrete = arrays["actions"].ndim == 1
         meta.setdefault("action_size", 1 if discrete else int(arrays["actions"].shape[-1]))
         meta.setdefault("discrete", bool(discrete))
-    meta["has_actions"] = has_actions
+    meta.update(has_actions=has_actions, has_rewards=has_rewards)
     meta.setdefault("num_actions", None)
-    meta.update(num_episodes=int(returns.shape[0]), num_transitions=int(arrays["observations"].shape[0]))
-    meta.setdefault("expert_return", float(returns.mean()) if returns.size else None)
+    meta.update(num_episodes=int(returns.shape[0] if has_rewards else starts.shape[0]),
+                num_transitions=int(arrays["observations"].shape[0]))
+    meta.setdefault("expert_return", float(returns.mean()) if has_rewards and returns.size else None)
     meta.setdefault("jaxirl_version", __version__)
     meta.setdefault("created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
     if "episode_length" not in meta:
         raise ValueError("metadata: missing 'episode_length' (the time limit of the source environment)")
-    arrays.update(episode_returns=returns, episode_starts=starts, episode_lengths=lengths)
+    arrays.update(episode_starts=starts, episode_lengths=lengths)
+    if has_rewards:
+        arrays["episode_returns"] = returns
     _check_arrays(arrays, meta, path)  # never write a file that load_demos would reject
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -214,13 +227,24 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
         _fail(path, f"'actions' of shape (M,) are discrete indices and must be int32, got dtype {act.dtype}")
     if act is not None and act.ndim == 2 and not np.issubdtype(act.dtype, np.floating):
         _fail(path, f"'actions' of shape (M, act_dim) must be float32, got dtype {act.dtype}")
+    has_r = meta.get("has_rewards")
+    if has_r is not None and not isinstance(has_r, bool):
+        _fail(path, f"metadata has_rewards: expected true or false, got {has_r!r}")
+    rewardless = [k for k in ("rewards", "episode_returns") if k not in arrays]
+    if rewardless and has_r is not False:  # (load_demos names the missing array first)
+        _fail(path, f"missing array {rewardless[0]} (a set without rewards records metadata has_rewards: false)")
+    if has_r is False and len(rewardless) < 2:
+        _fail(path, f"metadata has_rewards=false but the file has "
+                    f"{' and '.join(repr(k) for k in ('rewards', 'episode_returns') if k in arrays)}")
     for name in ("rewards", "terminated", "truncated"):
+        if name not in arrays:
+            continue
         a = arrays[name]
         if a.shape != (m,):
             _fail(path, f"'{name}' must have shape ({m},), got {a.shape}")
         if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.bool_)):
             _fail(path, f"'{name}' must be float32, got dtype {a.dtype}")
-    if not np.issubdtype(arrays["episode_returns"].dtype, np.floating):
+    if has_r is not False and not np.issubdtype(arrays["episode_returns"].dtype, np.floating):
         _fail(path, f"'episode_returns' must be float32, got dtype {arrays['episode_returns'].dtype}")
     for name in ("observations", "next_observations", "actions", "rewards", "episode_returns"):
         if name in arrays and (bad := float32_nonfinite(arrays[name])):
@@ -248,14 +272,15 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
             _fail(path, f"'{name}' must be integers, got dtype {a.dtype}")
         if a.shape != (e,) or not np.array_equal(a, expected):
             _fail(path, f"'{name}' does not match the episode ends given by terminated/truncated ({e} episodes)")
-    if arrays["episode_returns"].shape != (e,):
+    if has_r is not False and arrays["episode_returns"].shape != (e,):
         _fail(path, f"'episode_returns' must have shape ({e},) (one per episode), got {arrays['episode_returns'].shape}")
-    rewards = arrays["rewards"].astype(np.float64)
-    per_episode = np.add.reduceat(rewards, starts)
-    recorded = arrays["episode_returns"].astype(np.float64)
-    # each episode against its own scale: float32 sums of its rewards are off by ~1e-7 of sum |r| (shipped files)
-    off = np.abs(per_episode - recorded) > 1e-3 * np.add.reduceat(np.abs(rewards), starts) + 1e-6
-    if off.any():
+    if has_r is not False:
+        rewards = arrays["rewards"].astype(np.float64)
+        per_episode = np.add.reduceat(rewards, starts)
+        recorded = arrays["episode_returns"].astype(np.float64)
+        # each episode against its own scale: float32 sums of its rewards are off by ~1e-7 of sum |r| (shipped files)
+        off = np.abs(per_episode - recorded) > 1e-3 * np.add.reduceat(np.abs(rewards), starts) + 1e-6
+    if has_r is not False and off.any():
         i = int(np.argmax(off))
         _fail(path, f"'episode_returns' differ from the sums of 'rewards' over the episodes (episode {i}: recorded "
                     f"{recorded[i]:.6g}, rewards sum to {per_episode[i]:.6g})")
@@ -328,6 +353,7 @@ def load_demos(path: str, env=None) -> tuple[Transition, dict]:
     (float32 observations, rewards and flags; actions float32 ``(M, act_dim)`` or int32 ``(M,)``, ``None`` for an
     observation-only set) and
     the metadata dict, to which ``episode_returns``/``episode_starts``/``episode_lengths`` (numpy) are added.
+    A set without rewards (``has_rewards: false``) has ``reward=None`` and ``episode_returns`` ``None``.
     With ``env`` (a ``VecEnv``) the file must have been made for the same environment name, backend
     (when the file records one), episode length, observation size and action size/kind
     (see :func:`env_metadata`).
@@ -355,10 +381,14 @@ def load_demos(path: str, env=None) -> tuple[Transition, dict]:
         _fail(path, f"'metadata' is not a JSON string: {err}")
     if not isinstance(meta, dict):
         _fail(path, "'metadata' must be a JSON object")
-    if meta.get("has_actions") is not None and not isinstance(meta["has_actions"], bool):
-        _fail(path, f"metadata has_actions: expected true or false, got {meta['has_actions']!r}")
-    # an observation-only set (metadata has_actions: false) has no actions array
-    missing = [k for k in expected[:-1] if k not in arrays and not (k == "actions" and meta.get("has_actions") is False)]
+    for key in ("has_actions", "has_rewards"):
+        if meta.get(key) is not None and not isinstance(meta[key], bool):
+            _fail(path, f"metadata {key}: expected true or false, got {meta[key]!r}")
+    # an observation-only set (metadata has_actions: false) has no actions array; one without rewards
+    # (has_rewards: false) no rewards or episode returns
+    optional = {"actions": meta.get("has_actions") is False, "rewards": meta.get("has_rewards") is False,
+                "episode_returns": meta.get("has_rewards") is False}
+    missing = [k for k in expected[:-1] if k not in arrays and not optional.get(k, False)]
     if missing:
         _fail(path, f"missing array(s) {', '.join(missing)}; expected {', '.join(expected)}")
     for key in ("env", "episode_length", "observation_size", "action_size"):
@@ -379,13 +409,13 @@ def load_demos(path: str, env=None) -> tuple[Transition, dict]:
     demos = Transition(
         obs=jnp.asarray(arrays["observations"], jnp.float32),
         action=act,
-        reward=jnp.asarray(arrays["rewards"], jnp.float32),
+        reward=jnp.asarray(arrays["rewards"], jnp.float32) if "rewards" in arrays else None,
         next_obs=jnp.asarray(arrays["next_observations"], jnp.float32),
         terminated=jnp.asarray(arrays["terminated"], jnp.float32),
         truncated=jnp.asarray(arrays["truncated"], jnp.float32),
     )
     for name in _EPISODE_ARRAYS:
-        meta[name] = arrays[name]
+        meta[name] = arrays.get(name)  # (episode_returns: None in a set without rewards)
     return demos, meta
 
 
@@ -462,7 +492,7 @@ def first_episodes(demos: Transition, metadata: Mapping[str, Any], num: int) -> 
     if meta.get("expert_return") is None and metadata.get("episode_returns") is not None:  # the full set's mean
         meta["expert_return"] = float(np.mean(np.asarray(metadata["episode_returns"], np.float64)))
     for name in _EPISODE_ARRAYS:
-        meta[name] = np.asarray(metadata[name])[:num]
+        meta[name] = None if metadata.get(name) is None else np.asarray(metadata[name])[:num]
     meta.update(num_episodes=int(num), num_transitions=end, episodes_used=int(num))
     return jax.tree.map(lambda x: x[:end], demos), meta
 

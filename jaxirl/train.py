@@ -77,7 +77,9 @@ def check_demos(demos, env) -> Transition:
 
     An observation-only set (``action=None``, :func:`jaxirl.data.without_actions`) comes back with zero actions of
     the env's shape and dtype in their place, so that the expert batch has the policy batch's structure; the
-    :class:`Trainer` made with it refuses whatever would read them (``expert_actions=False``)."""
+    :class:`Trainer` made with it refuses whatever would read them (``expert_actions=False``). A set without rewards
+    (``reward=None``) gets zeros likewise: no part of training reads the demonstrations' rewards (only the score's
+    normaliser would, which must then be given: :func:`score_normaliser`)."""
     if not isinstance(demos, Transition):
         raise ValueError(f"demos: expected a jaxirl.envs.Transition (or (Transition, metadata)), got {type(demos).__name__}")
     obs = np.asarray(demos.obs)
@@ -87,6 +89,8 @@ def check_demos(demos, env) -> Transition:
     want = (m,) if env.discrete else (m, env.action_size)
     if demos.action is None:  # observation-only: placeholders nothing reads (checked by the Trainer)
         demos = demos.replace(action=np.zeros(want, np.int32 if env.discrete else np.float32))
+    if demos.reward is None:  # no rewards recorded: placeholders (the trainer never reads the expert's rewards)
+        demos = demos.replace(reward=np.zeros((m,), np.float32))
     act = np.asarray(demos.action)
     if act.shape != want and not (env.discrete and act.shape == (m, 1)):
         raise ValueError(f"demos.action: expected shape {want}, got {act.shape}")
@@ -122,6 +126,10 @@ def _expert_return(demos: Transition, metadata) -> float:
     """The metadata's ``expert_return``, else the mean return of the demonstrated complete episodes."""
     if metadata and metadata.get("expert_return") is not None:
         return float(metadata["expert_return"])
+    if demos.reward is None:
+        raise ValueError("expert_return: the demonstrations have no rewards (has_rewards: false) and their metadata no "
+                         "expert_return, so the normalised score's 1 is unknown; give it (demos.expert_return, or "
+                         "make_train's expert_return=)")
     ends = np.flatnonzero((np.asarray(demos.terminated) + np.asarray(demos.truncated)) > 0)
     if ends.size == 0:
         raise ValueError("expert_return: the demonstrations end no episode (no terminated or truncated step), so "
@@ -459,8 +467,9 @@ def make_train(
 
     ``demos``: a ``Transition`` with leading ``(M,)`` or ``(Transition, metadata)`` as returned by
     ``jaxirl.data.load_demos``; its ``action`` may be ``None`` (an observation-only set: then only what never reads
-    the expert's actions trains, e.g. GAIL with ``discriminator.inputs="ss"``, GAIfO); ``expert_return`` defaults to ``metadata["expert_return"]`` or the demos'
-    mean episode return. ``eval_env``: env for evaluation (default ``env``). ``progress_fn(iteration,
+    the expert's actions trains, e.g. GAIL with ``discriminator.inputs="ss"``, GAIfO), and its ``reward`` ``None`` (a set
+    without rewards: then ``expert_return`` must be given or in the metadata); ``expert_return`` defaults to
+    ``metadata["expert_return"]`` or the demos' mean episode return. ``eval_env``: env for evaluation (default ``env``). ``progress_fn(iteration,
     metrics)`` is called every iteration through ``jax.debug.callback`` with numpy values (under
     ``jax.vmap`` once per batch element). ``random_return``: the uniform random policy's true return, the
     0 of the normalised score; defaults to ``metadata["random_return"]`` (which ``jaxirl expert`` records,
@@ -481,6 +490,7 @@ def make_train(
             raise ValueError(f"demos: expected a Transition or (Transition, metadata dict), got (Transition, "
                              f"{type(metadata).__name__}){hint}")
     expert_actions = getattr(demos, "action", 0) is not None
+    expert_rewards = getattr(demos, "reward", 0) is not None
     if not expert_actions and metadata:  # no action array to show the kind: the metadata's record must fit the env
         for field, want in (("discrete", bool(env.discrete)), ("action_size", int(env.action_size)),
                             ("num_actions", env.num_actions)):
@@ -498,7 +508,8 @@ def make_train(
                          "wrap it in jaxirl.envs.VecEnv, or set stagger_resets=False")
     if progress_fn is not None and not callable(progress_fn):
         raise ValueError(f"progress_fn: expected a callable or None, got {progress_fn!r}")
-    expert_return, random_return = score_normaliser(demos, metadata, expert_return, random_return)
+    expert_return, random_return = score_normaliser(demos if expert_rewards else demos.replace(reward=None), metadata,
+                                                    expert_return, random_return)
     return Trainer(config, env, demos, expert_return, eval_env, progress_fn, random_return, expert_actions)
 
 

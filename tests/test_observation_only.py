@@ -1,5 +1,6 @@
-"""Demonstrations without actions (learning from observation, GAIfO: Torabi et al. 2018): the file format, what
-trains on them (exactly as the same run with the actions loaded and unread) and what is refused by name."""
+"""Demonstrations without actions (learning from observation, GAIfO: Torabi et al. 2018) or without rewards: the file
+format, what trains on them (exactly as the same run with the actions and rewards loaded and unread) and what is
+refused by name."""
 
 import json
 import os
@@ -278,3 +279,54 @@ def test_the_bc_benchmark_refuses_observation_only_demos():
     with pytest.raises(ValueError, match="pointmass: the demonstrations have no actions"):
         bc_bench.clone_and_score("pointmass", BCConfig(steps=1), 1, 2, -1.0,
                                  ["demos.drop_actions=true", "discriminator.inputs=ss"])
+
+
+def test_a_set_without_rewards_round_trips_and_needs_the_experts_return(pointmass, tmp_path, capsys):
+    from jaxirl.cli import main
+
+    env, demos, meta = pointmass
+    states_only = data.without_actions(demos).replace(reward=None)
+    path = data.save_demos(str(tmp_path / "states.npz"), states_only, None, meta)  # keeps the file's normaliser
+    with np.load(path) as f:
+        assert not {"actions", "rewards", "episode_returns"} & set(f.files)
+        assert json.loads(str(f["metadata"]))["has_rewards"] is False
+    back, back_meta = data.load_demos(path, env)
+    assert back.reward is None and back.action is None and back_meta["episode_returns"] is None
+    assert back_meta["expert_return"] == meta["expert_return"] and back_meta["num_episodes"] == 32
+    cut, cut_meta = data.first_episodes(back, back_meta, 3)
+    assert cut.reward is None and cut_meta["episode_returns"] is None and cut_meta["expert_return"] == meta["expert_return"]
+    with pytest.raises(ValueError, match="episode_returns: the transitions have no rewards"):
+        data.save_demos(str(tmp_path / "x.npz"), states_only, meta["episode_returns"], meta)
+    unknown = data.save_demos(str(tmp_path / "unknown.npz"), demos.replace(reward=None), None,
+                              {**meta, "expert_return": None})
+    assert data.load_demos(unknown)[1]["expert_return"] is None  # (with actions: BC could still train on it)
+    full = data.save_demos(str(tmp_path / "full.npz"), demos, meta["episode_returns"], meta)
+    for i, (change, message) in enumerate([
+        (dict(drop=("rewards", "episode_returns"), has_rewards=...), r"missing array\(s\) rewards, episode_returns"),
+        (dict(drop=("episode_returns",), has_rewards=False), "has_rewards=false but the file has 'rewards'"),
+        (dict(has_rewards="no"), "metadata has_rewards: expected true or false, got 'no'"),
+    ]):
+        with pytest.raises(ValueError, match=message):
+            data.load_demos(_rewrite(full, tmp_path / f"bad{i}.npz", **change))
+
+    # training: the same run as with the rewards (nothing reads them); the score needs the expert's return
+    cfg = _config(inputs="ss")
+    a = make_train(cfg, env, (data.without_actions(demos), meta)).train(jax.random.PRNGKey(3))
+    b_trainer = make_train(cfg, env, (back, back_meta))
+    np.testing.assert_array_equal(b_trainer.demos.reward, np.zeros(demos.reward.shape))
+    b = b_trainer.train(jax.random.PRNGKey(3))
+    assert jax.tree.all(jax.tree.map(lambda x, y: bool(np.array_equal(x, y, equal_nan=True)), a, b))
+    with pytest.raises(ValueError, match="expert_return: the demonstrations have no rewards"):
+        make_train(cfg, env, (back, {**back_meta, "expert_return": None}))
+    assert make_train(cfg, env, (back, {**back_meta, "expert_return": None}), expert_return=-4.0).expert_return == -4.0
+
+    # the command: described, and refused without a normaliser, naming the setting that gives one
+    assert main(["demos", unknown, "episodes=false"]) == 0
+    out, err = capsys.readouterr()
+    described = json.loads(out)
+    assert described["has_rewards"] is False and described["return_mean"] is None and "returns: not recorded" in err
+    root = tmp_path / "runs"
+    argv = ["bc", os.path.join(ROOT, "configs", "bc_pointmass.yaml"), f"demos.path={unknown}", f"run.root={root}"]
+    assert main(argv) == 2
+    assert "give it (demos.expert_return" in capsys.readouterr().err
+    assert not root.exists() or not os.listdir(root)  # refused before a run folder exists

@@ -164,7 +164,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
         "run_dir": run_dir, "env": eval_env.name, "algorithm": "bc", "steps": done,
         **{k: v for k, v in records[-1].items() if k != "step"},
         "episodes": ev["episodes"], "expert_return": float(expert_return), "random_return": float(random_return),
-        "transitions": int(obs.shape[0]), "demo_episodes": int(len(meta["episode_returns"])),
+        "transitions": int(obs.shape[0]), "demo_episodes": int(len(meta["episode_lengths"])),
         "demos_path": cfg["demos"]["path"],
         "train_seconds": round(time.time() - t0, 2),
     }

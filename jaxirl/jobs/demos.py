@@ -41,7 +41,9 @@ DEFAULTS = {"check_env": False, "episodes": True, "imports": []}
 
 def describe(demos, meta: Mapping[str, Any], path: str) -> dict:
     """The summary of loaded demonstrations (``demos``, ``meta`` as :func:`jaxirl.data.load_demos` returns them)."""
-    returns = np.asarray(meta["episode_returns"], np.float64)
+    recorded = meta.get("episode_returns") is not None  # (a set without rewards has none)
+    returns = np.asarray(meta["episode_returns"] if recorded else np.full(len(meta["episode_lengths"]), np.nan),
+                         np.float64)
     lengths = np.asarray(meta["episode_lengths"], np.int64)
     starts = np.asarray(meta["episode_starts"], np.int64)
     last = starts + lengths - 1
@@ -54,13 +56,14 @@ def describe(demos, meta: Mapping[str, Any], path: str) -> dict:
         "discrete": bool(meta["discrete"] if demos.action is None else np.asarray(demos.action).ndim == 1),
         "has_actions": demos.action is not None,
         "episodes": int(returns.shape[0]), "transitions": int(np.asarray(demos.obs).shape[0]),
-        "return_mean": float(returns.mean()), "return_std": float(returns.std()),
-        "return_min": float(returns.min()), "return_median": float(np.median(returns)), "return_max": float(returns.max()),
+        "has_rewards": recorded,
+        **{f"return_{k}": float(f(returns)) if recorded else None
+           for k, f in (("mean", np.mean), ("std", np.std), ("min", np.min), ("median", np.median), ("max", np.max))},
         "length_mean": float(lengths.mean()), "length_min": int(lengths.min()), "length_max": int(lengths.max()),
         "terminated_episodes": int(terminated.sum()), "truncated_episodes": int((~terminated).sum()),
         "expert_return": meta.get("expert_return"), "random_return": meta.get("random_return"),
         "expert_eval_return": expert_eval_return(meta), "expert_policy_score": expert_policy_score(meta),
-        "episode_returns": returns.tolist(), "episode_lengths": lengths.tolist(),
+        "episode_returns": returns.tolist() if recorded else None, "episode_lengths": lengths.tolist(),
         "episode_ends": ["terminated" if t else "truncated" for t in terminated],
         "metadata": info,
     }
@@ -81,8 +84,9 @@ def _report(s: Mapping[str, Any], episodes: bool) -> str:
         f"  {s['episodes']} episodes, {s['transitions']} transitions; lengths {s['length_min']}–{s['length_max']} "
         f"(mean {s['length_mean']:.1f}); ended by termination {s['terminated_episodes']}, by the time limit "
         f"{s['truncated_episodes']}",
-        f"  return {s['return_mean']:.4g} ± {s['return_std']:.4g} (min {s['return_min']:.4g}, median "
-        f"{s['return_median']:.4g}, max {s['return_max']:.4g}); normaliser: expert {_fmt(s['expert_return'])}, "
+        (f"  return {s['return_mean']:.4g} ± {s['return_std']:.4g} (min {s['return_min']:.4g}, median "
+         f"{s['return_median']:.4g}, max {s['return_max']:.4g})" if s["has_rewards"] else
+         "  returns: not recorded (no rewards)") + f"; normaliser: expert {_fmt(s['expert_return'])}, "
         f"random {_fmt(s['random_return'])}",
     ]
     if s["expert_eval_return"] is not None:
@@ -92,8 +96,9 @@ def _report(s: Mapping[str, Any], episodes: bool) -> str:
         lines.append(f"  environment check: {s['env_check']}")
     if episodes:
         lines.append("  episode  length  return      end")
-        for i, (n, r, end) in enumerate(zip(s["episode_lengths"], s["episode_returns"], s["episode_ends"])):
-            lines.append(f"  {i:7d}  {n:6d}  {r:10.4g}  {end}")
+        returns = [f"{r:10.4g}" for r in s["episode_returns"] or []] or [f"{'—':>10}"] * len(s["episode_lengths"])
+        for i, (n, r, end) in enumerate(zip(s["episode_lengths"], returns, s["episode_ends"])):
+            lines.append(f"  {i:7d}  {n:6d}  {r}  {end}")
     return "\n".join(lines)
 
 

@@ -304,7 +304,7 @@ def main(config_path: str | None, overrides: Sequence[str] = ()) -> dict:
             "resumed_from": start if resume is not None else None,
             **{k: float(v) for k, v in final.items() if k != "eval_iteration"}, "eval_iteration": int(final["eval_iteration"]),
             "expert_return": trainer.expert_return, "random_return": float(state.random_return),
-            "demos_path": cfg["demos"]["path"], "demo_episodes": int(len(meta["episode_returns"])),
+            "demos_path": cfg["demos"]["path"], "demo_episodes": int(len(meta["episode_lengths"])),
             "demo_actions": trainer.expert_actions,
             "train_seconds": round(earlier_seconds + time.time() - t0, 2), "devices": len(devices),
         }
