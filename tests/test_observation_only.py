@@ -330,3 +330,87 @@ def test_a_set_without_rewards_round_trips_and_needs_the_experts_return(pointmas
     assert main(argv) == 2
     assert "give it (demos.expert_return" in capsys.readouterr().err
     assert not root.exists() or not os.listdir(root)  # refused before a run folder exists
+
+
+def test_observation_only_edges(pointmass, tmp_path, reward_kind_registry, objective_registry):
+    """Cases a mutation audit found untested: each assertion fails on a plausible slip in the code."""
+    from jaxirl import nets
+    from jaxirl.jobs.demos import describe
+    from jaxirl.objectives import get_objective
+    from jaxirl.reward import models
+
+    env, demos, meta = pointmass
+    obs_only = data.without_actions(demos)
+    # data: what no array shows must be given; types are checked
+    with pytest.raises(ValueError, match="metadata: missing 'discrete'"):
+        data.save_demos(str(tmp_path / "x.npz"), obs_only, meta["episode_returns"],
+                        {k: v for k, v in meta.items() if k != "discrete"})
+    with pytest.raises(ValueError, match="transitions: expected a jaxirl.envs.Transition"):
+        data.save_demos(str(tmp_path / "x.npz"), {"obs": demos.obs}, meta["episode_returns"], meta)
+    with pytest.raises(ValueError, match="demos: expected a jaxirl.envs.Transition"):
+        data.without_actions({"obs": demos.obs})
+    for i, (change, message) in enumerate([
+        (dict(drop=("actions", "rewards"), has_actions=False), r"missing array\(s\) rewards"),
+        (dict(drop=("actions",), has_actions=False, discrete="false"), "an observation-only set must record whether"),
+    ]):
+        with pytest.raises(ValueError, match=message):
+            data.load_demos(_rewrite(DEMOS, tmp_path / f"edge{i}.npz", **change))
+    discrete_meta = {**meta, "env": "some_discrete_env", "discrete": True, "action_size": 1, "num_actions": None}
+    path_d = data.save_demos(str(tmp_path / "d.npz"), obs_only, meta["episode_returns"], discrete_meta)
+    assert describe(*data.load_demos(path_d), path_d)["discrete"] is True
+
+    # make_train: every recorded field of the action space is compared; an unrecorded num_actions is not
+    with pytest.raises(ValueError, match="records action_size=3 but the env has action_size=2"):
+        make_train(_config(inputs="ss"), env, (obs_only, {**meta, "action_size": 3}))
+    tabular = envs.from_mdp(_mdp(), jnp.zeros((6,)), 2, episode_length=50)
+    obs6 = obs_only.replace(obs=jnp.zeros((demos.obs.shape[0], 6)), next_obs=jnp.zeros((demos.obs.shape[0], 6)))
+    make_train(_config(inputs="ss"), tabular, (obs6, {**meta, "discrete": True, "action_size": 1, "num_actions": None}))
+
+    # reads_actions: a read through the score only, one of a single row, one under a traced γ that the kind reads
+    def init(model, key):
+        return {"score": nets.MLP(hidden=(4,), out_dim=1).init(key, jnp.zeros((1, input_width(model))))}
+
+    def honest(model, net, inputs, discount):
+        return nets.MLP(hidden=(4,), out_dim=1).apply(net["score"], input_vector(model, inputs))[..., 0]
+
+    register_reward_kind(RewardKind(name="honest_ss", init=init, score=honest))
+    register_reward_kind(RewardKind(name="peek_discount", init=init, score=lambda m, n, x, d: honest(m, n, x, d) * d
+                                    + 0.0 * x.action.sum(-1)))
+    register_objective(gail.OBJECTIVE._replace(name="gail_honest_ss", reward_kind="honest_ss"))
+    register_objective(gail.OBJECTIVE._replace(name="gail_peek_discount", reward_kind="peek_discount"))
+    register_objective(gail.OBJECTIVE._replace(  # the logit hides the action; the network (the penalty's) reads it
+        name="gail_score_only", reward_kind="peek_discount",
+        logit=lambda m, p, x, lp, d: gail.logit(m, p, x.replace(action=jnp.zeros_like(x.action)), lp, d)))
+    register_objective(gail.OBJECTIVE._replace(name="gail_row0", logit=lambda m, p, x, lp, d: gail.logit(m, p, x, lp, d)
+                                               + jnp.zeros(x.obs.shape[:-1]).at[0].set(0.0 * x.action[0, 0])))
+
+    def both(algorithm, discount=None):
+        model = disc_lib.make_model(_config(algorithm, inputs="ss").discriminator, get_objective(algorithm), env)
+        found = []
+        for fallback in (False, True):
+            with pytest.MonkeyPatch.context() as mp:
+                if fallback:
+                    mp.setattr(disc_lib, "_dce", lambda: None)
+                if discount is None:
+                    found.append(disc_lib.reads_actions(get_objective(algorithm), model))
+                else:
+                    jax.eval_shape(lambda g: found.append(disc_lib.reads_actions(get_objective(algorithm), model, g))
+                                   or g, discount)
+        return found
+
+    assert both("gail_score_only") == ["score", "score"]
+    assert both("gail_row0") == ["logit", "logit"]
+    assert both("gail_peek_discount", 0.9) == ["logit", "logit"]
+    with pytest.raises(ValueError, match="algorithm: score of 'gail_score_only' reads the expert's actions"):
+        make_train(_config("gail_score_only", inputs="ss"), env, (obs_only, meta))
+
+    # reward_fn without actions: refused for a kind of one's own; a discrete model's placeholder is an index
+    honest_model = disc_lib.make_model(_config("gail_honest_ss", inputs="ss").discriminator,
+                                       get_objective("gail_honest_ss"), env)
+    fn = models.reward_fn(honest_model, models.init(honest_model, jax.random.PRNGKey(0)), discount=0.99)
+    with pytest.raises(ValueError, match="action: None, but reward kind 'honest_ss' is one of one's own"):
+        fn(demos.obs[:3], None, demos.next_obs[:3])
+    tab_model = disc_lib.make_model(_config(inputs="ss").discriminator, get_objective("gail"), tabular)
+    fn = models.reward_fn(tab_model, models.init(tab_model, jax.random.PRNGKey(0)))
+    o = jnp.zeros((3, 6))
+    np.testing.assert_array_equal(fn(o, None, o), fn(o, jnp.zeros((3,), jnp.int32), o))
