@@ -43,6 +43,8 @@ def episodes(path: str) -> tuple[dict, list[dict]]:
     demos, meta = load_demos(path)
     if meta["env"] not in PLANAR:
         raise ValueError(f"{path}: env {meta['env']!r} is not one of the planar Brax envs {', '.join(PLANAR)}")
+    if demos.reward is None:
+        raise ValueError(f"{path}: no rewards (has_rewards: false); the report needs the true reward of every step")
     obs, reward = np.asarray(demos.obs), np.asarray(demos.reward)
     rows = []
     for start, n, ret in zip(meta["episode_starts"], meta["episode_lengths"], meta["episode_returns"]):

@@ -18,7 +18,8 @@ after episode)::
 
 ``metadata`` keys: ``env`` (registry name), ``backend`` (Brax backend or null), ``episode_length`` (time
 limit), ``observation_size``, ``action_size``, ``discrete``, ``num_actions``, ``num_episodes``,
-``num_transitions``, ``expert_return`` (mean of ``episode_returns``), ``has_actions``, ``has_rewards``,
+``num_transitions``, ``expert_return`` (mean of ``episode_returns``; in a set without rewards, as recorded, or
+null), ``has_actions``, ``has_rewards``,
 ``jaxirl_version``, ``created`` (ISO-8601 UTC), plus anything the writer adds (e.g. the expert run folder; ``jaxirl expert`` records the
 ``imports`` — modules that register an env of one's own — that ``jaxirl demos FILE check_env=true`` then imports).
 
@@ -115,6 +116,9 @@ def save_demos(path: str, transitions: Transition, episode_returns, metadata: Ma
                                  "environment's, e.g. jaxirl.data.env_metadata(env))")
     if not has_rewards and episode_returns is not None:
         raise ValueError("episode_returns: the transitions have no rewards (reward=None), so no returns; pass None")
+    if has_rewards and episode_returns is None:
+        raise ValueError("episode_returns: the transitions have rewards, so give their per-episode returns (None only "
+                         "with reward=None)")
     returns = np.asarray(jax.device_get(episode_returns), dtype=np.float32).reshape(-1) if has_rewards else None
     starts, lengths = _episode_bounds(arrays["terminated"], arrays["truncated"])
     for key in RETURN_KEYS:  # checked before to_python, which would turn inf to 1e308 and NaN to null

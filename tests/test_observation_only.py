@@ -297,6 +297,8 @@ def test_a_set_without_rewards_round_trips_and_needs_the_experts_return(pointmas
     assert cut.reward is None and cut_meta["episode_returns"] is None and cut_meta["expert_return"] == meta["expert_return"]
     with pytest.raises(ValueError, match="episode_returns: the transitions have no rewards"):
         data.save_demos(str(tmp_path / "x.npz"), states_only, meta["episode_returns"], meta)
+    with pytest.raises(ValueError, match="episode_returns: the transitions have rewards, so give their per-episode"):
+        data.save_demos(str(tmp_path / "x.npz"), demos, None, meta)
     unknown = data.save_demos(str(tmp_path / "unknown.npz"), demos.replace(reward=None), None,
                               {**meta, "expert_return": None})
     assert data.load_demos(unknown)[1]["expert_return"] is None  # (with actions: BC could still train on it)

@@ -1,9 +1,10 @@
 """``jaxirl demos FILE``: validate a demonstrations file and describe what it holds.
 
 Loads ``FILE`` with :func:`jaxirl.data.load_demos` (every check of the schema: shapes, dtypes, NaN, complete
-episodes, returns equal to the summed rewards; a failure is a ``ValueError`` naming the array or field), then
+episodes, returns equal to the summed rewards where the file has rewards; a failure is a ``ValueError`` naming the array or field), then
 prints a readable description on stderr — where it comes from (env, backend, time limit, sizes, the expert
-run and device recorded in its metadata), the episodes' returns (mean, spread, range), lengths and how they
+run and device recorded in its metadata), the episodes' returns (mean, spread, range; "not recorded" in a set without
+rewards), lengths and how they
 ended (terminated: the MDP ended, e.g. a fall; truncated: the time limit), and one line per episode — and
 returns the same as a summary (printed as JSON on stdout by the CLI).
 
@@ -19,7 +20,7 @@ Options (``key=value``):
 
 ``expert_policy_score`` (where the metadata records the expert policy's own deterministic evaluation and the
 random policy's return) is that evaluation under the file's normaliser, ``(R_eval − R_random) / (R_expert −
-R_random)`` with ``R_expert`` the demonstrated episodes' mean: what a perfect imitator of the expert policy
+R_random)`` with ``R_expert`` the demonstrated episodes' mean (in a set without rewards, the recorded one): what a perfect imitator of the expert policy
 averages in the scores of ``jaxirl train`` / ``jaxirl bc`` (the shipped halfcheetah file: 1.116).
 """
 
