@@ -469,8 +469,8 @@ def make_train(
     ``jaxirl.data.load_demos``; its ``action`` may be ``None`` (an observation-only set: then only what never reads
     the expert's actions trains, e.g. GAIL with ``discriminator.inputs="ss"``, GAIfO), and its ``reward`` ``None`` (a set
     without rewards: then ``expert_return`` must be given or in the metadata); ``expert_return`` defaults to
-    ``metadata["expert_return"]`` or the demos' mean episode return. ``eval_env``: env for evaluation (default ``env``). ``progress_fn(iteration,
-    metrics)`` is called every iteration through ``jax.debug.callback`` with numpy values (under
+    ``metadata["expert_return"]`` or the demos' mean episode return. ``eval_env``: env for evaluation (default
+    ``env``). ``progress_fn(iteration, metrics)`` is called every iteration through ``jax.debug.callback`` with numpy values (under
     ``jax.vmap`` once per batch element). ``random_return``: the uniform random policy's true return, the
     0 of the normalised score; defaults to ``metadata["random_return"]`` (which ``jaxirl expert`` records,
     measured on the same env), else it is measured in ``init`` (one evaluation episode loop: with Brax's
