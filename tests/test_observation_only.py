@@ -416,3 +416,24 @@ def test_observation_only_edges(pointmass, tmp_path, reward_kind_registry, objec
     fn = models.reward_fn(tab_model, models.init(tab_model, jax.random.PRNGKey(0)))
     o = jnp.zeros((3, 6))
     np.testing.assert_array_equal(fn(o, None, o), fn(o, jnp.zeros((3,), jnp.int32), o))
+
+
+@pytest.mark.slow
+def test_gaifo_learns_pointmass_from_observations_and_rewards_alone_withheld(pointmass):
+    """End to end: GAIfO (the shipped configs/gaifo_pointmass.yaml's discriminator) from the shipped demonstrations
+    with neither actions nor rewards reaches 0.8 of the expert's score (measured: 0.919 over 3 seeds in 300
+    iterations, benchmarks/results/reward_kinds.md)."""
+    env, demos, meta = pointmass
+    env = envs.make("pointmass", 16, episode_length=50)
+    states = data.without_actions(demos).replace(reward=None)
+    disc = dict(learning_rate=1e-3, grad_penalty=1.0, penalty="r1", inputs="ss", num_steps=10, expert_batch_size=256,
+                policy_batch_size=256, replay_rollouts=4, hidden=(64, 64))
+    gen = dict(learning_rate=1e-3, discount=0.97, num_steps=50, num_minibatches=4, update_epochs=4, hidden=(64, 64),
+               policy_head="tanh_gaussian", init_log_std=-0.5)
+    config = make_config("gail", discriminator=disc, generator_config=gen, num_iterations=120, eval_every=10)
+    trainer = make_train(config, env, (states, meta))
+    assert not trainer.expert_actions and trainer.expert_return == meta["expert_return"]
+    _, metrics = jax.jit(trainer.train)(jax.random.PRNGKey(0))
+    scores = np.asarray(metrics["score_det"][9::10])
+    print(f"\n[GAIfO pointmass, observations only] deterministic scores per evaluation {np.round(scores, 3)}")
+    assert scores[-4:].mean() >= 0.8
