@@ -774,7 +774,7 @@ def test_eval_env_kwargs_train_on_one_env_score_on_another(expert_run, airl_run,
         assert (got["return_deterministic"] == reference["return_deterministic"]) == same
 
 
-@pytest.mark.parametrize("name", sorted(n for n in os.listdir(CONFIGS) if n.endswith(".yaml") and n[:4] in ("gail", "airl", "expe", "bc_p", "bc_w", "bc_h", "bc_a")))
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(CONFIGS) if n.endswith(".yaml") and n[:4] in ("gail", "gaif", "airl", "expe", "bc_p", "bc_w", "bc_h", "bc_a")))
 def test_shipped_configs_are_valid(name):
     """Every shipped expert/gail/airl/bc config loads and builds its validated config structs (no env is made)."""
     import jaxirl.jobs.bc as bc_job
@@ -807,7 +807,11 @@ def test_shipped_configs_are_valid(name):
         cfg = load_config(path, [], train_job.defaults())
         train_job._check(cfg)
         config = train_job._train_config(cfg)
-        assert config.algorithm == name.split("_")[0]
+        if name.startswith("gaifo_"):  # GAIL from observations only: D(s, s'), the actions dropped
+            assert config.algorithm == "gail" and cfg["discriminator"]["inputs"] == "ss" and cfg["demos"]["drop_actions"]
+            assert config.bc.steps == 0 and config.bc.coef == 0
+        else:
+            assert config.algorithm == name.split("_")[0]
         assert cfg["demos"]["path"] == f"demos/{stem}.npz"
     # configs/<kind>_<env>.yaml, or <kind>_<env>_<backend>.yaml for a variant on another physics backend
     assert stem in (cfg["env"]["name"], f"{cfg['env']['name']}_{cfg['env']['backend']}") and cfg["env"]["name"] in env_names()
