@@ -22,6 +22,8 @@
 #   5-walker  pure (no BC) walker2d AIRL then GAIL, one seed alone, 100 s each [420]
 #   6         walker2d GAIL and AIRL + BC from ONE demonstrated episode, 3 seeds alone, 2 chunks (~29 s) each, then
 #             the clone [590]
+#   7-gaifo   GAIfO from observations only on hopper: GAIL with discriminator.inputs=ss and the demonstrations' actions
+#             dropped, 3 seeds alone, 40 s each (its config has no BC, which observations could not feed) [470]
 # DEADLINE=S replaces an item's own deadline (gpu_issue7.sh stops every process S seconds after it starts).
 # EXTRA="key=value ..." appends overrides to a quality item's runs (e.g. item 5's GAIL again with the ant shape:
 #   ALGS=gail EXTRA="env.num_envs=4096 ppo.num_steps=10" OUT=$OUT bash benchmarks/gpu_plan.sh 5); ALGS replaces the
@@ -54,5 +56,6 @@ case "$ITEM" in
   5) run "TP_ARGS=none Q_ENVS=halfcheetah Q_ALGS='$(algs "airl gail")' Q_SEEDS=1 Q_TIME=120 Q_OVERRIDES='train.eval_every=50 train.num_iterations=3000 bc.steps=0 bc.coef=0 ppo.init_log_std=0 $X' $Q" ;;
   5-walker) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "airl gail")' Q_SEEDS=1 Q_TIME=100 DEADLINE=$(dl 400) Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 bc.steps=0 bc.coef=0 ppo.init_log_std=0 $X' $Q" ;;
   6) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "gail airl")' Q_SEEDS=3 Q_TIME=25 DEADLINE=$(dl 450) Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 demos.episodes=1 $X' $Q && $PY benchmarks/bc.py --envs walker2d --validation-fraction 0 --output \$OUT/bc_gpu.md demos.episodes=1" ;;
-  *) echo "gpu_plan.sh: unknown item '$ITEM' (1, 1-resume, 1-probe, 1-seeds, 2-gail, 2-airl, 2-walker, 3, 4, 4-reset, 5, 5-walker, 6)" >&2; exit 2 ;;
+  7-gaifo) run "TP_ARGS=none Q_ENVS=hopper Q_ALGS='$(algs gail)' Q_SEEDS=3 Q_TIME=40 DEADLINE=$(dl 400) Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 discriminator.inputs=ss demos.drop_actions=true $X' $Q" ;;
+  *) echo "gpu_plan.sh: unknown item '$ITEM' (1, 1-resume, 1-probe, 1-seeds, 2-gail, 2-airl, 2-walker, 3, 4, 4-reset, 5, 5-walker, 6, 7-gaifo)" >&2; exit 2 ;;
 esac

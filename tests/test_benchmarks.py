@@ -405,7 +405,7 @@ def test_gpu_plan_names_a_command_for_every_item(tmp_path):
     script = os.path.join(ROOT, "benchmarks", "gpu_plan.sh")
     env = dict(os.environ, DRY="1", OUT=str(tmp_path))
     for item in ("1", "1-resume", "1-probe", "1-seeds", "2-gail", "2-airl", "2-walker", "3", "4", "4-reset", "5",
-                 "5-walker", "6"):
+                 "5-walker", "6", "7-gaifo"):
         done = subprocess.run(["bash", script, item], capture_output=True, text=True, env=env, cwd=ROOT)
         assert done.returncode == 0, (item, done.stderr)
         command = done.stdout.strip()
