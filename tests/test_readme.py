@@ -58,6 +58,10 @@ def test_readme_python_examples_run(objective_registry, env_registry, reward_kin
     # the score's normaliser is the file's, as jaxirl train's (a trainer given the Transition alone measured its own
     # random return at init: -54.9 against the recorded -51.3)
     assert trainer.expert_return == meta["expert_return"] and trainer.random_return == meta["random_return"]
+    # learning from observation: the states-only trainer has the same normaliser, and no expert actions
+    lfo = namespace["trainer_lfo"]
+    assert not lfo.expert_actions and (lfo.expert_return, lfo.random_return) == (trainer.expert_return,
+                                                                                  trainer.random_return)
 
 
 def test_readme_set_up_commands_are_what_ci_runs():
