@@ -209,13 +209,10 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
             _fail(path, f"'{name}' must be float32, got dtype {a.dtype}")
         if a.shape != obs.shape:
             _fail(path, f"'{name}' must have shape {obs.shape}, got {a.shape}")
+    # Without actions or rewards: load_demos has checked has_actions' / has_rewards' types and that only a set whose
+    # metadata says so lacks the arrays; save_demos writes both flags from the transitions.
     act = arrays.get("actions")
-    has = meta.get("has_actions")
-    if has is not None and not isinstance(has, bool):
-        _fail(path, f"metadata has_actions: expected true or false, got {has!r}")
     if act is None:
-        if has is not False:  # (load_demos names the missing array first)
-            _fail(path, "missing array actions (an observation-only set records metadata has_actions: false)")
         if not isinstance(meta.get("discrete"), bool):
             _fail(path, f"metadata discrete: an observation-only set must record whether the actions are discrete "
                         f"(true or false), got {meta.get('discrete')!r}")
@@ -223,7 +220,7 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
             _fail(path, f"metadata action_size={meta.get('action_size')!r} but discrete actions have size 1")
         if not meta["discrete"] and meta.get("num_actions") is not None:
             _fail(path, f"metadata num_actions={meta['num_actions']!r} but the actions are continuous (discrete=false)")
-    elif has is False:
+    elif meta.get("has_actions") is False:
         _fail(path, "metadata has_actions=false but the file has an 'actions' array")
     elif act.shape[:1] != (m,) or act.ndim not in (1, 2):
         _fail(path, f"'actions' must have shape (M, act_dim) or (M,) with M={m}, got {act.shape}")
@@ -231,13 +228,8 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
         _fail(path, f"'actions' of shape (M,) are discrete indices and must be int32, got dtype {act.dtype}")
     if act is not None and act.ndim == 2 and not np.issubdtype(act.dtype, np.floating):
         _fail(path, f"'actions' of shape (M, act_dim) must be float32, got dtype {act.dtype}")
-    has_r = meta.get("has_rewards")
-    if has_r is not None and not isinstance(has_r, bool):
-        _fail(path, f"metadata has_rewards: expected true or false, got {has_r!r}")
-    rewardless = [k for k in ("rewards", "episode_returns") if k not in arrays]
-    if rewardless and has_r is not False:  # (load_demos names the missing array first)
-        _fail(path, f"missing array {rewardless[0]} (a set without rewards records metadata has_rewards: false)")
-    if has_r is False and len(rewardless) < 2:
+    rewarded = "rewards" in arrays
+    if meta.get("has_rewards") is False and (rewarded or "episode_returns" in arrays):
         _fail(path, f"metadata has_rewards=false but the file has "
                     f"{' and '.join(repr(k) for k in ('rewards', 'episode_returns') if k in arrays)}")
     for name in ("rewards", "terminated", "truncated"):
@@ -248,7 +240,7 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
             _fail(path, f"'{name}' must have shape ({m},), got {a.shape}")
         if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.bool_)):
             _fail(path, f"'{name}' must be float32, got dtype {a.dtype}")
-    if has_r is not False and not np.issubdtype(arrays["episode_returns"].dtype, np.floating):
+    if rewarded and not np.issubdtype(arrays["episode_returns"].dtype, np.floating):
         _fail(path, f"'episode_returns' must be float32, got dtype {arrays['episode_returns'].dtype}")
     for name in ("observations", "next_observations", "actions", "rewards", "episode_returns"):
         if name in arrays and (bad := float32_nonfinite(arrays[name])):
@@ -276,18 +268,19 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], pat
             _fail(path, f"'{name}' must be integers, got dtype {a.dtype}")
         if a.shape != (e,) or not np.array_equal(a, expected):
             _fail(path, f"'{name}' does not match the episode ends given by terminated/truncated ({e} episodes)")
-    if has_r is not False and arrays["episode_returns"].shape != (e,):
-        _fail(path, f"'episode_returns' must have shape ({e},) (one per episode), got {arrays['episode_returns'].shape}")
-    if has_r is not False:
+    if rewarded:
+        if arrays["episode_returns"].shape != (e,):
+            _fail(path, f"'episode_returns' must have shape ({e},) (one per episode), got "
+                        f"{arrays['episode_returns'].shape}")
         rewards = arrays["rewards"].astype(np.float64)
         per_episode = np.add.reduceat(rewards, starts)
         recorded = arrays["episode_returns"].astype(np.float64)
         # each episode against its own scale: float32 sums of its rewards are off by ~1e-7 of sum |r| (shipped files)
         off = np.abs(per_episode - recorded) > 1e-3 * np.add.reduceat(np.abs(rewards), starts) + 1e-6
-    if has_r is not False and off.any():
-        i = int(np.argmax(off))
-        _fail(path, f"'episode_returns' differ from the sums of 'rewards' over the episodes (episode {i}: recorded "
-                    f"{recorded[i]:.6g}, rewards sum to {per_episode[i]:.6g})")
+        if off.any():
+            i = int(np.argmax(off))
+            _fail(path, f"'episode_returns' differ from the sums of 'rewards' over the episodes (episode {i}: recorded "
+                        f"{recorded[i]:.6g}, rewards sum to {per_episode[i]:.6g})")
     limit = meta.get("episode_length")
     if isinstance(limit, int) and lengths.max() > limit:
         _fail(path, f"an episode has {int(lengths.max())} steps, more than metadata episode_length={limit}")

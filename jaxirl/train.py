@@ -42,7 +42,7 @@ from flax import struct
 from jaxirl import bc as bc_lib
 from jaxirl import nets
 from jaxirl import reward as reward_lib
-from jaxirl.data import flag_problem, float32_nonfinite, index_problem
+from jaxirl.data import env_metadata, flag_problem, float32_nonfinite, index_problem
 from jaxirl.envs.base import Transition
 from jaxirl.generators import make_generator
 from jaxirl.objectives import discriminator as disc_lib
@@ -492,11 +492,11 @@ def make_train(
     expert_actions = getattr(demos, "action", 0) is not None
     expert_rewards = getattr(demos, "reward", 0) is not None
     if not expert_actions and metadata:  # no action array to show the kind: the metadata's record must fit the env
-        for field, want in (("discrete", bool(env.discrete)), ("action_size", int(env.action_size)),
-                            ("num_actions", env.num_actions)):
-            if metadata.get(field) is not None and metadata[field] != want:
+        has = env_metadata(env)
+        for field in ("discrete", "action_size", "num_actions"):
+            if metadata.get(field) is not None and metadata[field] != has[field]:
                 raise ValueError(f"demos: the observation-only set records {field}={metadata[field]!r} but the env "
-                                 f"has {field}={want!r}")
+                                 f"has {field}={has[field]!r}")
     demos = check_demos(demos, env)
     if eval_env is not None and (
         eval_env.observation_size != env.observation_size or eval_env.discrete != env.discrete

@@ -260,11 +260,6 @@ def test_the_command_trains_gaifo_from_an_observation_only_file_and_refuses_the_
         assert not root.exists() or not os.listdir(root)  # refused before a run folder exists
 
 
-def test_make_config_names_the_generator_field_for_a_dict():
-    with pytest.raises(ValueError, match=r"generator: expected one of .* \(its settings go in generator_config\)"):
-        make_config(generator={"num_steps": 8})
-
-
 def test_the_bc_benchmark_refuses_observation_only_demos():
     import importlib
     import sys

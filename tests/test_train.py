@@ -483,6 +483,8 @@ def test_make_config_checks_the_generator_values_before_any_env():
         make_config("gail", "ppo", generator_config={"learning_rate": -1.0})
     with pytest.raises(ValueError, match=r"soft_vi\.temperature: expected a finite number > 0"):
         make_config("airl", "soft_vi", generator_config={"temperature": 0.0})
+    with pytest.raises(ValueError, match=r"generator: expected one of .* \(its settings go in generator_config\)"):
+        make_config("gail", {"num_steps": 8})  # the settings where the generator's name goes
 
 
 def test_save_reward_of_a_soft_vi_trainer():

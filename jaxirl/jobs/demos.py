@@ -43,8 +43,7 @@ DEFAULTS = {"check_env": False, "episodes": True, "imports": []}
 def describe(demos, meta: Mapping[str, Any], path: str) -> dict:
     """The summary of loaded demonstrations (``demos``, ``meta`` as :func:`jaxirl.data.load_demos` returns them)."""
     recorded = meta.get("episode_returns") is not None  # (a set without rewards has none)
-    returns = np.asarray(meta["episode_returns"] if recorded else np.full(len(meta["episode_lengths"]), np.nan),
-                         np.float64)
+    returns = np.asarray(meta["episode_returns"], np.float64) if recorded else None
     lengths = np.asarray(meta["episode_lengths"], np.int64)
     starts = np.asarray(meta["episode_starts"], np.int64)
     last = starts + lengths - 1
@@ -56,7 +55,7 @@ def describe(demos, meta: Mapping[str, Any], path: str) -> dict:
         "observation_size": meta["observation_size"], "action_size": meta["action_size"],
         "discrete": bool(meta["discrete"] if demos.action is None else np.asarray(demos.action).ndim == 1),
         "has_actions": demos.action is not None,
-        "episodes": int(returns.shape[0]), "transitions": int(np.asarray(demos.obs).shape[0]),
+        "episodes": int(lengths.shape[0]), "transitions": int(np.asarray(demos.obs).shape[0]),
         "has_rewards": recorded,
         **{f"return_{k}": float(f(returns)) if recorded else None
            for k, f in (("mean", np.mean), ("std", np.std), ("min", np.min), ("median", np.median), ("max", np.max))},

@@ -139,8 +139,6 @@ def check_prefix_demos_eval(cfg: dict) -> None:
     n = cfg["demos"].get("episodes")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ValueError(f"demos.episodes: expected an int >= 1 (the file's first N episodes) or null (all), got {n!r}")
-    if not isinstance(cfg["demos"].get("drop_actions", False), bool):
-        raise ValueError(f"demos.drop_actions: expected true or false, got {cfg['demos']['drop_actions']!r}")
     check_eval_section(cfg)
     if "train" in cfg:  # `jaxirl train`: its evaluations' window
         check_eval_section(cfg, "train", "eval_steps")
