@@ -17,7 +17,8 @@
 #   3         throughput rows for ant and hopper at 8192 and 2048 envs (bare, PPO, GAIL, AIRL; ant 8192 first, again
 #             alone: its row of 2026-11-26 was timed while quality runs started up) [560]
 #   4         halfcheetah's and ant's bare-stepping scaling at 512 / 2048 / 8192 envs [300]
-#   4-reset   warm: a batched reset vs a step of halfcheetah and ant at 2048 envs (the auto-reset's price) [200]
+#   4-reset   warm: a batched reset vs a step of ant, walker2d and halfcheetah at 2048 envs (the auto-reset's price),
+#             and bare stepping with per-step resets vs a reset pool (env.reset_pool) from staggered time limits [390]
 #   5         pure (no BC) halfcheetah AIRL then GAIL, one seed alone, 120 s each [560]
 #   5-walker  pure (no BC) walker2d AIRL then GAIL, one seed alone, 100 s each [420]
 #   6         walker2d GAIL and AIRL + BC from ONE demonstrated episode, 3 seeds alone, 2 chunks (~29 s) each, then
@@ -52,7 +53,7 @@ case "$ITEM" in
   2-walker) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "gail airl")' Q_SEEDS=3 Q_TIME=25 DEADLINE=$(dl 370) Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 $X' $Q" ;;
   3) run "TP_ARGS='--preset gpu --envs ant hopper --num-envs 8192 2048 --repeats 2' Q_ENVS=none $Q" ;;
   4) run "TP_ARGS='--preset gpu --envs halfcheetah ant --num-envs 512 2048 8192 --parts bare --repeats 2' Q_ENVS=none DEADLINE=$(dl 280) $Q" ;;
-  4-reset) run "timeout 180 $PY benchmarks/reset_cost.py --envs halfcheetah ant --num-envs 2048 --rounds 10 --output \$OUT/reset_cost_gpu.md" ;;
+  4-reset) run "timeout 360 $PY benchmarks/reset_cost.py --envs ant walker2d halfcheetah --num-envs 2048 --rounds 10 --pool-rounds 3 --output \$OUT/reset_cost_gpu.md" ;;
   5) run "TP_ARGS=none Q_ENVS=halfcheetah Q_ALGS='$(algs "airl gail")' Q_SEEDS=1 Q_TIME=120 Q_OVERRIDES='train.eval_every=50 train.num_iterations=3000 bc.steps=0 bc.coef=0 ppo.init_log_std=0 $X' $Q" ;;
   5-walker) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "airl gail")' Q_SEEDS=1 Q_TIME=100 DEADLINE=$(dl 400) Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 bc.steps=0 bc.coef=0 ppo.init_log_std=0 $X' $Q" ;;
   6) run "TP_ARGS=none Q_ENVS=walker2d Q_ALGS='$(algs "gail airl")' Q_SEEDS=3 Q_TIME=25 DEADLINE=$(dl 450) Q_OVERRIDES='train.eval_every=100 train.num_iterations=3000 demos.episodes=1 $X' $Q && $PY benchmarks/bc.py --envs walker2d --validation-fraction 0 --output \$OUT/bc_gpu.md demos.episodes=1" ;;

@@ -54,7 +54,8 @@ def _time_once(compiled, args):
 
 
 def prepare_bare(env, unroll, iterations):
-    """``(compiled, args, env_steps_per_call)`` for (a)."""
+    """``(compiled, args, env_steps_per_call)`` for (a): ``iterations`` rollouts of ``unroll`` steps, each begun by
+    ``env.refill`` as the trained programs' rollouts are (a no-op without a reset pool)."""
     steps = unroll * iterations
 
     def run(env_state, key):
@@ -64,7 +65,13 @@ def prepare_bare(env, unroll, iterations):
             s, tr = env.step(s, a)
             return (s, acc + jnp.sum(tr.next_obs) + jnp.sum(tr.reward)), None
 
-        (s, acc), _ = jax.lax.scan(body, (env_state, jnp.zeros(())), jax.random.split(key, steps))
+        def rollout(carry, keys):
+            s, acc = carry
+            return jax.lax.scan(body, (env.refill(s), acc), keys)[0], None
+
+        keys = jax.random.split(key, steps)
+        keys = keys.reshape((iterations, unroll) + keys.shape[1:])
+        (s, acc), _ = jax.lax.scan(rollout, (env_state, jnp.zeros(())), keys)
         return s, acc
 
     state = jax.jit(env.reset)(jax.random.key(0))  # jitted: eager, op by op, a generalized-backend reset took ~45 s
@@ -165,6 +172,8 @@ def bench_row(env, demos, unroll, iterations, repeats, parts=PARTS):
 def write_report(path, rows, p, repeats, argv):
     lines = report.header("Throughput: env-steps/s of bare stepping, PPO, GAIL and AIRL", "throughput.py", argv) + [
         f"- backend {p['backend']}, unroll T = {p['unroll']}, {p['iterations']} iterations per timed call, "
+        + ("reset pool of num_envs states (`env.reset_pool`, refilled once per rollout), " if p.get("reset_pool")
+           else "") +
         "PPO 4 epochs × 4 minibatches, 5 discriminator steps of 1024 + 1024 samples; compiled ahead of time "
         f"(the four programs of a row concurrently), timed one at a time in {repeats} rounds (each program once per "
         "round), best of each. 'GiB': the row's largest program's memory by XLA's buffer assignment (arguments, "
@@ -200,10 +209,12 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
                         help="which programs to time (e.g. --parts bare: how the physics alone scales with num_envs)")
+    parser.add_argument("--reset-pool", action="store_true",
+                        help="envs with a reset pool of num_envs states (jaxirl.envs.VecEnv reset_pool)")
     parser.add_argument("--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                                          "throughput.md"))
     args = parser.parse_args(argv)
-    p = dict(PRESETS[args.preset])
+    p = dict(PRESETS[args.preset], reset_pool=args.reset_pool)
     for k in ("envs", "backend", "num_envs", "unroll", "iterations"):
         if getattr(args, k) is not None:
             p[k] = getattr(args, k)
@@ -214,7 +225,7 @@ def main(argv=None):
     for name in p["envs"]:
         for n in p["num_envs"]:
             t0 = time.perf_counter()  # the row's wall-clock: env, stand-in demos, tracing, compiling, timing
-            env = envs.make(name, n, episode_length=1000, backend=p["backend"])
+            env = envs.make(name, n, episode_length=1000, backend=p["backend"], reset_pool=n if args.reset_pool else 0)
             # stand-in expert data, for GAIL/AIRL only (a bare-stepping row built it too: a physics rollout per row)
             demos = random_demos(env, 16 * 1000) if {"gail", "airl"} & set(args.parts) else None
             row = {"env": name, "num_envs": n}

@@ -511,6 +511,8 @@ def collect_demos(env, act_fn: Callable, key: jax.Array, num_episodes: int) -> t
     """
     if not isinstance(num_episodes, int) or isinstance(num_episodes, bool) or num_episodes < 1:
         raise ValueError(f"num_episodes: expected a positive int, got {num_episodes!r}")
+    if getattr(env, "reset_pool", 0):  # one long scan: every episode from its own reset, not a reused pool state
+        env = env.with_reset_pool(0)
     n = env.num_envs
     k = -(-num_episodes // n)
     steps = k * env.episode_length

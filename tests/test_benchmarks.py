@@ -225,6 +225,12 @@ def test_throughput_script_runs_and_reports(tmp_path):
             if line.startswith("| pointmass |")]
     assert len(rows) == 1 and rows[0][2] == "8"
     assert float(rows[0][3].replace(",", "")) > 0 and rows[0][4:10] == ["—"] * 6
+    assert "reset pool" not in report.read_text()
+    # --reset-pool: the envs restart from a pool of num_envs states, and the report says so
+    throughput.main(["--envs", "pointmass", "--backend", "none", "--num-envs", "8", "--unroll", "4",
+                     "--iterations", "2", "--repeats", "1", "--parts", "bare", "--reset-pool", "--output", str(report)])
+    text = report.read_text()
+    assert "reset pool of num_envs states" in text and "| pointmass | 8 |" in text
 
 
 def test_footprint_counts_arguments_outputs_and_temporaries_once():
@@ -252,17 +258,26 @@ def test_footprint_script_compiles_the_quality_programs_and_reports_their_memory
     assert "skipped: config file not found" in rows[1][5]
 
 
-def test_reset_cost_script_times_reset_and_step(tmp_path):
-    """``reset_cost.py`` on the spring inverted pendulum (tiny): one row whose ratio is reset / step."""
+def test_reset_cost_script_times_reset_and_step_and_the_pool(tmp_path):
+    """``reset_cost.py`` on the spring inverted pendulum (tiny): one row whose ratio is reset / step, and the
+    rollout times with and without a reset pool (random actions topple the pendulum within a few dozen steps, so
+    some env ends in some of the steps); ``--pool-rounds 0`` leaves the pool's columns empty."""
     reset_cost = _benchmark("reset_cost")
     report = tmp_path / "rc.md"
-    reset_cost.main(["--envs", "inverted_pendulum", "--backend", "spring", "--num-envs", "2", "--rounds", "2",
-                     "--output", str(report)])
+    reset_cost.main(["--envs", "inverted_pendulum", "--backend", "spring", "--num-envs", "4", "--rounds", "2",
+                     "--unroll", "8", "--iterations", "2", "--pool-rounds", "2", "--output", str(report)])
     rows = [[c.strip() for c in line.split("|")] for line in report.read_text().splitlines()
             if line.startswith("| inverted_pendulum |")]
     assert len(rows) == 1
     reset_ms, step_ms, ratio = (float(c) for c in rows[0][2:5])
     assert reset_ms > 0 and step_ms > 0 and abs(ratio - reset_ms / step_ms) < 0.01 + 0.01 * ratio
+    ended = float(rows[0][5].rstrip(" %"))
+    plain, pool, speedup = (float(c) for c in rows[0][6:9])
+    assert 0 < ended <= 100 and plain > 0 and pool > 0 and abs(speedup - plain / pool) < 0.01 + 0.01 * speedup
+    reset_cost.main(["--envs", "inverted_pendulum", "--backend", "spring", "--num-envs", "2", "--rounds", "1",
+                     "--pool-rounds", "0", "--output", str(report)])
+    row = next(line for line in report.read_text().splitlines() if line.startswith("| inverted_pendulum |"))
+    assert row.endswith("| — | — | — | — |")
 
 
 def test_devices_script_runs_and_reports(tmp_path):

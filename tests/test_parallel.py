@@ -117,6 +117,26 @@ def rollout(env_state):
 found = collectives(jax.jit(rollout).lower(shard_envs(state.env_state)).compile())
 assert found and all(re.search(r"= pred\[\] all-reduce", c) for c in found), found
 
+# with a reset pool (env.reset_pool) the pool is split like the envs, and the split rollout is the one-device one
+# (which pool state an ended env takes depends on the envs before it on the other device: GSPMD moves that data)
+pooled = env.with_reset_pool(8)
+def pooled_rollout(env_state):
+    def body(c, _):
+        c, tr = pooled.step(c, jnp.clip(c.obs[:, :2], -1.0, 1.0))
+        return c, tr.next_obs
+    return jax.lax.scan(body, env_state, None, length=45)  # staggered limits of 20: each env ends 2 or 3 times
+start = pooled.reset(jax.random.key(3), stagger=True)
+one = jax.device_get(jax.jit(pooled_rollout)(start))
+placed = shard_envs(start)
+assert placed.pool.obs.sharding.spec == jax.sharding.PartitionSpec("envs")
+two = jax.device_get(jax.jit(pooled_rollout)(placed))
+assert 16 <= int(one[0].pool_drawn) <= 24  # more than the pool's 8: it wrapped
+for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(two)):
+    if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):
+        a, b = jax.random.key_data(a), jax.random.key_data(b)
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+print("a reset pool over 2 devices ok")
+
 # the train job with run.devices=0 (all devices: two) and the PPO epochs split too (ppo.shuffle_groups=2):
 # the envs split, the run trains and records it
 import tempfile

@@ -14,6 +14,18 @@ episode ends stay distinguishable (Pardo et al. 2018, "Time Limits in Reinforcem
 ``EnvState.obs`` is the observation to act on next, i.e. the first observation of a fresh episode after an
 end. Everything is a pure function of pytrees; a ``VecEnv`` itself is a static Python object that jitted
 code may close over.
+
+Where a fresh episode's state comes from. By default a step in which any env ended draws a batched reset of all
+``N`` envs (``vmap`` computes every lane) and keeps the ended envs' lanes — at GPU scale some env ends at nearly
+every step, so nearly every step pays a reset. With ``reset_pool=M`` the state instead holds ``M`` reset states
+drawn ahead (independent keys) and an ended env takes the next unused one (the ``k``-th env to end in a step takes
+the ``k``-th next; a gather, no reset); :meth:`VecEnv.refill` draws a new pool, and every rollout of this package
+(PPO's, the soft-VI generator's, :func:`jaxirl.data.collect`) calls it first, so one batched reset of ``M`` states is
+paid per rollout instead of up to one of ``N`` per step. Fresh episodes then start from independent draws of the
+reset distribution as before, as long as at most ``M`` episodes end between two refills; past that the pool is
+reused from its start (``EnvState.pool_drawn`` counts the draws since the last refill; ``M = num_envs`` covers a
+rollout unless more envs end in it than there are envs). Brax's own auto-reset, by contrast, restarts every env from
+its first state for good.
 """
 
 from __future__ import annotations
@@ -50,6 +62,8 @@ class EnvState:
     last_return: jax.Array  # (N,) return of the most recently completed episode (0 before any)
     last_length: jax.Array  # (N,) int32 length of the most recently completed episode
     completed: jax.Array  # (N,) int32 number of episodes completed so far (from -1 after a staggered reset)
+    pool: Any = None  # with reset_pool=M: M base-env reset states drawn ahead (None without a pool)
+    pool_drawn: Any = None  # with reset_pool: () int32, pool states handed out since the last refill
 
 
 @struct.dataclass
@@ -126,6 +140,9 @@ class VecEnv:
       name: a label (e.g. the registry name).
       discrete: actions are integer indices in ``[0, num_actions)`` (``action_size`` is then 1).
       num_actions: number of discrete actions (only when ``discrete``).
+      reset_pool: ``0`` (default): an ended episode restarts from a reset drawn in the step it ended (a batched
+        reset of all envs in every step where one ends). ``M > 0``: from a pool of ``M`` reset states drawn ahead,
+        refilled by :meth:`refill` (see the module docstring); ``num_envs`` is a good size.
 
     Continuous actions are clipped to ``[-1, 1]`` (the action range of every Brax environment and of
     ``pointmass``) before they reach the base environment; ``Transition.action`` records the action as
@@ -140,6 +157,7 @@ class VecEnv:
         name: str = "env",
         discrete: bool = False,
         num_actions: Optional[int] = None,
+        reset_pool: int = 0,
     ):
         if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs: expected a positive int, got {num_envs!r}")
@@ -149,6 +167,11 @@ class VecEnv:
         if discrete and (isinstance(num_actions, bool) or not isinstance(num_actions, (int, np.integer))
                          or num_actions < 1):
             raise ValueError(f"num_actions: a discrete env needs a positive int, got {num_actions!r}")
+        if isinstance(reset_pool, bool) or not isinstance(reset_pool, (int, np.integer)) or not \
+                0 <= reset_pool < 2**31:
+            raise ValueError(f"reset_pool: expected an int >= 0 (0: no pool; M: that many reset states drawn ahead, "
+                             f"num_envs is a good size), got {reset_pool!r}")
+        self.reset_pool = int(reset_pool)
         self.base = base
         self.name = name
         self.num_envs = num_envs
@@ -183,13 +206,33 @@ class VecEnv:
 
     def __repr__(self) -> str:
         kind = f"discrete({self.num_actions})" if self.discrete else f"continuous({self.action_size})"
+        pool = f", reset_pool={self.reset_pool}" if self.reset_pool else ""
         return (
             f"VecEnv({self.name!r}, num_envs={self.num_envs}, episode_length={self.episode_length}, "
-            f"obs={self.observation_size}, actions={kind})"
+            f"obs={self.observation_size}, actions={kind}{pool})"
         )
 
-    def _reset_inner(self, key: jax.Array):
-        return jax.vmap(self.base.reset)(jax.random.split(key, self.num_envs))
+    def with_reset_pool(self, reset_pool: int) -> "VecEnv":
+        """A copy of this env (same base env, same settings) with another ``reset_pool``."""
+        import copy
+
+        if isinstance(reset_pool, bool) or not isinstance(reset_pool, (int, np.integer)) or reset_pool < 0:
+            raise ValueError(f"reset_pool: expected an int >= 0, got {reset_pool!r}")
+        other = copy.copy(self)
+        other.reset_pool = int(reset_pool)
+        return other
+
+    def _reset_inner(self, key: jax.Array, count: Optional[int] = None):
+        return jax.vmap(self.base.reset)(jax.random.split(key, self.num_envs if count is None else count))
+
+    def refill(self, state: EnvState) -> EnvState:
+        """Draw a new pool of ``reset_pool`` reset states (with a key split from the state's); unchanged without a
+        pool. Call it before each rollout (this package's rollouts do)."""
+        if not self.reset_pool:
+            return state
+        key, sub = jax.random.split(state.key)
+        return state.replace(key=key, pool=self._reset_inner(sub, self.reset_pool),
+                             pool_drawn=jnp.zeros((), jnp.int32))
 
     def reset(self, key: jax.Array, stagger: bool = False) -> EnvState:
         """Start ``num_envs`` fresh episodes.
@@ -209,7 +252,7 @@ class VecEnv:
             key, k_offset = jax.random.split(key)
             length = jax.random.randint(k_offset, (n,), 0, self.episode_length, jnp.int32)
             completed = jnp.full(n, -1, jnp.int32)
-        return EnvState(
+        state = EnvState(
             inner=inner,
             obs=inner.obs.astype(jnp.float32),
             key=key,
@@ -219,6 +262,7 @@ class VecEnv:
             last_length=zi,
             completed=completed,
         )
+        return self.refill(state)
 
     def step(self, state: EnvState, action: jax.Array) -> tuple[EnvState, Transition]:
         """Step all environments; ended ones are reset, the returned transition keeps the true next obs.
@@ -244,9 +288,17 @@ class VecEnv:
         truncated = jnp.where(terminated > 0, 0.0, (length >= self.episode_length).astype(jnp.float32))
         done = (terminated + truncated) > 0
 
-        key, sub = jax.random.split(state.key)
-        # Resetting costs a base-env reset; skip it when nothing ended (a select under vmap, still correct).
-        fresh = jax.lax.cond(jnp.any(done), self._reset_inner, lambda _: stepped, sub)
+        if self.reset_pool:
+            # the k-th env to end in this step takes the pool's k-th unused state (from the start again past M)
+            rank = jnp.cumsum(done.astype(jnp.int32)) - 1
+            take = (state.pool_drawn + rank) % self.reset_pool
+            fresh = jax.tree.map(lambda leaf: leaf[take], state.pool)
+            key, pool_drawn = state.key, state.pool_drawn + jnp.sum(done, dtype=jnp.int32)
+        else:
+            key, sub = jax.random.split(state.key)
+            # Resetting costs a base-env reset; skip it when nothing ended (a select under vmap, still correct).
+            fresh = jax.lax.cond(jnp.any(done), self._reset_inner, lambda _: stepped, sub)
+            pool_drawn = state.pool_drawn
         inner = _select(done, fresh, stepped)
 
         ep_return = state.episode_return + reward
@@ -259,6 +311,8 @@ class VecEnv:
             last_return=jnp.where(done, ep_return, state.last_return),
             last_length=jnp.where(done, length, state.last_length),
             completed=state.completed + done.astype(jnp.int32),
+            pool=state.pool,
+            pool_drawn=pool_drawn,
         )
         transition = Transition(
             obs=state.obs,

@@ -76,6 +76,8 @@ def make(
     num_envs: int,
     episode_length: int = 1000,
     backend: Optional[str] = None,
+    *,
+    reset_pool: int = 0,
     **env_kwargs,
 ) -> VecEnv:
     """``num_envs`` copies of environment ``name`` with time limit ``episode_length`` and auto-reset.
@@ -87,6 +89,8 @@ def make(
       episode_length: time limit in steps (positive int).
       backend: Brax physics backend (one of :data:`BRAX_BACKENDS`); ``None`` uses Brax's default
         (``"generalized"``). Must be ``None`` for ``pointmass``.
+      reset_pool: ``0``, or the number of reset states an ended episode restarts from, drawn once per rollout
+        instead of a batched reset in every step where an env ends (:class:`VecEnv`).
       **env_kwargs: passed to the environment's constructor.
     """
     num_envs = _positive_int("num_envs", num_envs)
@@ -102,11 +106,13 @@ def make(
         raise ValueError(f"name: unknown environment {name!r}; valid names are {', '.join(env_names())}{imported}"
                          f"{hint}")
     if name in _REGISTERED:
-        return VecEnv(_construct_registered(name, backend, env_kwargs), num_envs, episode_length, name=name)
+        return VecEnv(_construct_registered(name, backend, env_kwargs), num_envs, episode_length, name=name,
+                      reset_pool=reset_pool)
     if name == "pointmass":
         if backend is not None:
             raise ValueError(f"backend: 'pointmass' is pure JAX and takes backend=None, got {backend!r}")
-        return VecEnv(_construct(PointMass, name, env_kwargs), num_envs, episode_length, name=name)
+        return VecEnv(_construct(PointMass, name, env_kwargs), num_envs, episode_length, name=name,
+                      reset_pool=reset_pool)
     if backend is not None and backend not in BRAX_BACKENDS:
         raise ValueError(f"backend: unknown Brax backend {backend!r}; valid backends are {', '.join(BRAX_BACKENDS)}")
     if name == "fast" and (backend is not None or env_kwargs):  # Brax's test env: its __init__(**kwargs) drops them
@@ -117,7 +123,7 @@ def make(
 
     extra = {} if backend is None else {"backend": backend}
     base = _construct(lambda **kw: brax_envs.get_environment(name, **kw, **extra), name, env_kwargs)
-    return VecEnv(base, num_envs, episode_length, name=name)
+    return VecEnv(base, num_envs, episode_length, name=name, reset_pool=reset_pool)
 
 
 def _construct_registered(name: str, backend, env_kwargs: dict):

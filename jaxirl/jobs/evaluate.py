@@ -31,7 +31,8 @@ from jaxirl.plugins import import_modules
 __all__ = ["main", "ENV_DEFAULTS", "EVAL_DEFAULTS", "make_env", "make_eval_env", "eval_env_section", "ppo_config",
            "load_policy", "evaluate_policy", "policy_evaluator", "random_action", "ppo_defaults", "check_eval_section"]
 
-ENV_DEFAULTS = {"name": "pointmass", "backend": None, "num_envs": 16, "episode_length": 50, "kwargs": {}}
+ENV_DEFAULTS = {"name": "pointmass", "backend": None, "num_envs": 16, "episode_length": 50, "kwargs": {},
+                "reset_pool": 0}
 EVAL_DEFAULTS = {"num_envs": 16, "seed": 0, "num_steps": 0}  # num_steps 0: one episode length
 POLICY_FILE = "policy.msgpack"
 
@@ -58,7 +59,8 @@ def make_env(section: Mapping[str, Any], num_envs: int | None = None, kwargs_fie
         raise ValueError(f"env.kwargs: expected a mapping of env constructor arguments, got {kwargs!r}")
     try:
         return make(section["name"], int(section["num_envs"] if num_envs is None else num_envs),
-                    episode_length=int(section["episode_length"]), backend=section.get("backend"), **dict(kwargs))
+                    episode_length=int(section["episode_length"]), backend=section.get("backend"),
+                    reset_pool=section.get("reset_pool", 0), **dict(kwargs))
     except ValueError as err:  # make()'s env_kwargs are this section's env.kwargs (or eval.env_kwargs)
         msg = rename_field(err, "env_kwargs", kwargs_field)
         head, _, rest = msg.partition(":")

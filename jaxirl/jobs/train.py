@@ -4,7 +4,9 @@ Sections (defaults in :func:`defaults`)::
 
     imports:       [] — modules imported first (they register objectives / envs of one's own;
                    jaxirl.plugins.import_modules)
-    env:           name, backend, num_envs, episode_length, kwargs        (see jaxirl.envs.make)
+    env:           name, backend, num_envs, episode_length, kwargs, reset_pool (0: a batched reset in every step
+                   where an env ends; M: ended episodes restart from M reset states drawn once per rollout —
+                   see jaxirl.envs.make / VecEnv)
     demos:         path (a .npz of jaxirl.data), expert_return (null: the file's metadata); the random
                    policy's return (the 0 of the normalised score) is the file's recorded random_return
                    where it has one (as ``jaxirl expert`` writes), else measured at init; terminations

@@ -141,7 +141,10 @@ def raw_log_prob(config: PPOConfig, state: PPOState, obs: jax.Array, raw: jax.Ar
 
 
 def rollout(config: PPOConfig, state: PPOState, env: VecEnv, env_state, key: jax.Array):
-    """Run the stochastic policy for ``config.num_steps`` steps of all envs (``lax.scan``)."""
+    """Run the stochastic policy for ``config.num_steps`` steps of all envs (``lax.scan``); an env with a reset
+    pool (:meth:`jaxirl.envs.VecEnv.refill`) gets a fresh one first."""
+    if hasattr(env, "refill"):
+        env_state = env.refill(env_state)
 
     def step(env_state, k):
         action, raw, logp = act_raw(config, state, env_state.obs, k)

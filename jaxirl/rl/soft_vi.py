@@ -117,7 +117,10 @@ def raw_log_prob(config: SoftVIConfig, state: SoftVIState, obs, raw):
 
 
 def rollout(config: SoftVIConfig, state: SoftVIState, env, env_state, key):
-    """``config.num_steps`` steps of all envs with the stochastic policy (``lax.scan``)."""
+    """``config.num_steps`` steps of all envs with the stochastic policy (``lax.scan``; a reset pool refilled
+    first, as :func:`jaxirl.rl.ppo.rollout` does)."""
+    if hasattr(env, "refill"):
+        env_state = env.refill(env_state)
 
     def one(env_state, k):
         action, logp = act(config, state, env_state.obs, k)
