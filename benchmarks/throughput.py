@@ -227,7 +227,8 @@ def main(argv=None):
             t0 = time.perf_counter()  # the row's wall-clock: env, stand-in demos, tracing, compiling, timing
             env = envs.make(name, n, episode_length=1000, backend=p["backend"], reset_pool=n if args.reset_pool else 0)
             # stand-in expert data, for GAIL/AIRL only (a bare-stepping row built it too: a physics rollout per row)
-            demos = random_demos(env, 16 * 1000) if {"gail", "airl"} & set(args.parts) else None
+            # (its one long scan steps the env without a reset pool: a pool refilled never would be reused throughout)
+            demos = random_demos(env.with_reset_pool(0), 16 * 1000) if {"gail", "airl"} & set(args.parts) else None
             row = {"env": name, "num_envs": n}
             row.update(bench_row(env, demos, p["unroll"], p["iterations"], args.repeats, args.parts))
             row["wall"] = time.perf_counter() - t0

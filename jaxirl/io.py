@@ -270,6 +270,7 @@ def load_pytree(path: str, target: Any = None) -> Any:
     if target is None:
         return raw
     template = _unwrap_keys(target)
+    raw = _with_absent_fields(serialization.to_state_dict(template), raw)
     try:
         restored = serialization.from_state_dict(template, raw)
     except (ValueError, KeyError, TypeError) as err:
@@ -293,6 +294,21 @@ def load_pytree(path: str, target: Any = None) -> Any:
         return r
 
     return jax.tree.map(back, target, restored)
+
+
+def _with_absent_fields(want, raw):
+    """``raw`` with the fields a newer version added as optional (``None`` in the template's state dict: e.g.
+    ``EnvState.pool`` without a reset pool) filled in where a file written before them lacks them."""
+    if not isinstance(want, dict) or not isinstance(raw, dict):
+        return raw
+    out = dict(raw)
+    for k, v in want.items():
+        if k not in out:
+            if v is None:
+                out[k] = None
+        else:
+            out[k] = _with_absent_fields(v, out[k])
+    return out
 
 
 _CKPT = re.compile(r"^checkpoint-(\d+)\.msgpack$")

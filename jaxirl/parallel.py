@@ -20,7 +20,9 @@ One run over several devices: :func:`shard_envs` splits a single run's environme
 its env state) over the devices and replicates everything else, and ``trainer.run`` compiled for that
 placement (XLA's SPMD partitioner) steps each device's share of the envs on that device — the physics, the
 bulk of a step on Brax, divides among the devices (their only exchange while stepping is the auto-reset's
-"did any env end", one boolean all-reduce per step). The rollout is then gathered onto every device and the
+"did any env end", one boolean all-reduce per step; with a reset pool, ``VecEnv(reset_pool=M)``, the pool is
+copied to every device and which of its states an ended env takes needs the ends of the envs on the devices
+before it: a small gather of flags per step). The rollout is then gathered onto every device and the
 learning (reward relabelling, discriminator steps, PPO epochs over globally shuffled minibatches) is done
 whole on each, so the run computes what it computes on one device (equal up to float rounding; a test
 checks it). A PPO config with ``shuffle_groups`` = the number of devices draws every minibatch equally from
@@ -134,8 +136,8 @@ def shard_envs(state, mesh: Optional[Mesh] = None, runs: bool = False):
     envs split the same way; to put whole runs on devices instead use :func:`shard_runs`).
     Every array of the env state whose (first after the runs) axis is the number of environments ``N``
     (``env_state.obs``'s) is split along it, ``N / devices`` consecutive envs per device; ``N`` must be a
-    multiple of the number of devices. Every other array (networks, optimiser states, replay buffer, keys) is
-    copied to every device.
+    multiple of the number of devices. Every other array (networks, optimiser states, replay buffer, keys, a
+    reset pool whatever its size) is copied to every device.
     ``trainer.run(shard_envs(state), n)`` then compiles for this placement and keeps it from call to call."""
     mesh = envs_mesh() if mesh is None else mesh
     if not isinstance(mesh, Mesh) or mesh.axis_names != (ENVS_AXIS,):
@@ -167,6 +169,8 @@ def shard_envs(state, mesh: Optional[Mesh] = None, runs: bool = False):
         placed = jax.tree.map(lambda x: place(x, True), es)
         if hasattr(es, "key") and hasattr(placed, "replace"):  # the resets' one key (raw: shape (2,)) is not per env
             placed = placed.replace(key=place(es.key, False))
+        if getattr(es, "pool", None) is not None:  # a reset pool, even of num_envs states: taken from by any env
+            placed = placed.replace(pool=jax.tree.map(lambda x: place(x, False), es.pool))
         return placed
 
     if env_state is None:

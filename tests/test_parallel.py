@@ -117,8 +117,8 @@ def rollout(env_state):
 found = collectives(jax.jit(rollout).lower(shard_envs(state.env_state)).compile())
 assert found and all(re.search(r"= pred\[\] all-reduce", c) for c in found), found
 
-# with a reset pool (env.reset_pool) the pool is split like the envs, and the split rollout is the one-device one
-# (which pool state an ended env takes depends on the envs before it on the other device: GSPMD moves that data)
+# with a reset pool (env.reset_pool) of num_envs states, the pool is copied to both devices (any env may take any of
+# its states), the envs stay split, and the split rollout is the one-device one; no pool state moves between devices
 pooled = env.with_reset_pool(8)
 def pooled_rollout(env_state):
     def body(c, _):
@@ -128,8 +128,12 @@ def pooled_rollout(env_state):
 start = pooled.reset(jax.random.key(3), stagger=True)
 one = jax.device_get(jax.jit(pooled_rollout)(start))
 placed = shard_envs(start)
-assert placed.pool.obs.sharding.spec == jax.sharding.PartitionSpec("envs")
-two = jax.device_get(jax.jit(pooled_rollout)(placed))
+assert placed.obs.sharding.spec == jax.sharding.PartitionSpec("envs")
+assert all(x.sharding.is_fully_replicated for x in jax.tree.leaves(placed.pool)), placed.pool.obs.sharding
+compiled = jax.jit(pooled_rollout).lower(placed).compile()
+moved = [c for c in collectives(compiled) if not re.search(r"= (pred|s32)\[[0-9,]*\]", c)]
+assert not moved, moved  # only flags / counts cross devices, never a state
+two = jax.device_get(compiled(placed))
 assert 16 <= int(one[0].pool_drawn) <= 24  # more than the pool's 8: it wrapped
 for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(two)):
     if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):

@@ -121,10 +121,11 @@ def test_starts_are_distinct_draws_while_the_pool_lasts_and_ppo_rollouts_refill_
     assert len(np.unique(np.concatenate([a for a, _ in half])[:, :2], axis=0)) == 3 * N  # refilled each rollout
 
 
-def test_collection_and_multi_episode_evaluation_draw_every_episode_fresh():
-    """collect_demos runs several episodes per env in one scan and evaluate() may count several per env: both
-    step the env without its pool, so they equal the plain env's results bit for bit; a one-episode evaluation
-    counts only the first episodes, which a pool does not touch."""
+def test_collection_and_evaluation_step_the_env_without_its_pool():
+    """collect_demos runs several episodes per env in one scan, and evaluate() counts one or several per env and
+    averages the reward over every step of its window: both step the env without its pool, so every result equals
+    the plain env's bit for bit (a window of 13 steps with a time limit of 5: steps after the counted episodes
+    enter ``mean_reward``, so a pool — even one of a single state — would change it)."""
     env = envs.make("pointmass", 4, episode_length=5, reset_pool=3)
     plain = env.with_reset_pool(0)
     act = jax.tree_util.Partial(lambda obs, key: envs.scripted_action(obs))
@@ -132,22 +133,75 @@ def test_collection_and_multi_episode_evaluation_draw_every_episode_fresh():
     b, rb = collect_demos(plain, act, jax.random.PRNGKey(0), 10)
     np.testing.assert_array_equal(ra, rb)
     np.testing.assert_array_equal(a.obs, b.obs)
-    for steps in (5, 15):
+    for steps in (5, 13, 15):
         x = evaluate(env, act, jax.random.PRNGKey(4), num_steps=steps)
         y = evaluate(plain, act, jax.random.PRNGKey(4), num_steps=steps)
         assert float(x["num_episodes"]) == 4 * (steps // 5)
-        np.testing.assert_array_equal(x["mean_return"], y["mean_return"])
+        assert x.keys() == y.keys() and "mean_reward" in x
+        for k in x:
+            np.testing.assert_array_equal(x[k], y[k], err_msg=k)
+    for pool in (1, 3):  # the guard: the same window stepped with a pool does see other rewards
+        pooled = env.with_reset_pool(pool)
+        state, tr = _scan(pooled, pooled.reset(jax.random.PRNGKey(4)), jnp.zeros((13, 4, 2)))
+        _, ref = _scan(plain, plain.reset(jax.random.PRNGKey(4)), jnp.zeros((13, 4, 2)))
+        assert not np.array_equal(tr.reward[5:], ref.reward[5:])
 
 
-@pytest.mark.parametrize("value", [-1, 1.5, True, "8"])
+def test_the_soft_vi_rollout_refills_the_pool_of_a_tabular_env():
+    """The exact generator's rollout refills too: a 4-state chain MDP with a time limit of 2, 3 envs, 4-step
+    rollouts — every env ends twice in each, 6 draws counted from that rollout's refill (12 without it)."""
+    from jaxirl.rl import soft_vi
+    from jaxirl.tabular.mdp import TabularMDP
+
+    S, A = 4, 2
+    T = np.zeros((S, A, S), np.float32)
+    for s in range(S):
+        T[s, 0, s], T[s, 1, (s + 1) % S] = 1.0, 1.0
+    mdp = TabularMDP(transition=jnp.asarray(T), initial=jnp.full(S, 0.25), discount=0.9)
+    env = envs.from_mdp(mdp, np.arange(S, dtype=np.float32), num_envs=3, episode_length=2).with_reset_pool(4)
+    assert type(env) is envs.TabularVecEnv and env.mdp is mdp
+    config = soft_vi.SoftVIConfig(num_steps=4)
+    state = soft_vi.init(config, env, jax.random.PRNGKey(0))
+    env_state = env.reset(jax.random.PRNGKey(1))
+    for k in range(2):
+        env_state, ro = soft_vi.rollout(config, state, env, env_state, jax.random.PRNGKey(k))
+        assert int(env_state.pool_drawn) == 6, k
+        assert float(ro.transition.truncated.sum()) == 6
+
+
+def test_a_checkpoint_written_before_the_pool_fields_existed_loads(tmp_path):
+    """Files saved before ``EnvState`` had ``pool`` / ``pool_drawn`` lack those keys: they load (as ``None``) into
+    a state without a pool; a state WITH a pool still needs them (a structure mismatch)."""
+    import os
+
+    from flax import serialization
+
+    env = envs.make("pointmass", 4, episode_length=5)
+    state = {"env_state": env.reset(jax.random.PRNGKey(0)), "step": jnp.asarray(3)}
+    path = os.path.join(str(tmp_path), "old.msgpack")
+    io.save_pytree(path, state)
+    raw = io.load_pytree(path)
+    del raw["env_state"]["pool"], raw["env_state"]["pool_drawn"]
+    with open(path, "wb") as f:
+        f.write(serialization.msgpack_serialize(raw))
+    back = io.load_pytree(path, state)
+    assert back["env_state"].pool is None and back["env_state"].pool_drawn is None
+    np.testing.assert_array_equal(back["env_state"].obs, state["env_state"].obs)
+    assert int(back["step"]) == 3
+    pooled = env.with_reset_pool(2)
+    with pytest.raises(io.StructureMismatch):
+        io.load_pytree(path, {"env_state": pooled.reset(jax.random.PRNGKey(0)), "step": jnp.asarray(0)})
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, True, "8", 2**31])
 def test_a_bad_pool_size_is_refused_and_the_config_field_is_named(value, tmp_path):
-    with pytest.raises(ValueError, match=r"^reset_pool: expected an int >= 0"):
+    with pytest.raises(ValueError, match=r"^reset_pool: expected an int with 0 <= reset_pool < 2\*\*31"):
         envs.make("pointmass", 4, episode_length=5, reset_pool=value)
-    with pytest.raises(ValueError, match=r"^reset_pool: expected an int >= 0"):
+    with pytest.raises(ValueError, match=r"^reset_pool: expected an int with 0 <= reset_pool < 2\*\*31"):
         envs.make("pointmass", 4, episode_length=5).with_reset_pool(value)
     from jaxirl.jobs.evaluate import make_env
 
-    with pytest.raises(ValueError, match=r"^env\.reset_pool: expected an int >= 0"):
+    with pytest.raises(ValueError, match=r"^env\.reset_pool: expected an int with 0 <= reset_pool < 2\*\*31"):
         make_env({"name": "pointmass", "num_envs": 4, "episode_length": 5, "kwargs": {}, "reset_pool": value})
 
 

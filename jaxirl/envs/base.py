@@ -19,13 +19,16 @@ Where a fresh episode's state comes from. By default a step in which any env end
 ``N`` envs (``vmap`` computes every lane) and keeps the ended envs' lanes — at GPU scale some env ends at nearly
 every step, so nearly every step pays a reset. With ``reset_pool=M`` the state instead holds ``M`` reset states
 drawn ahead (independent keys) and an ended env takes the next unused one (the ``k``-th env to end in a step takes
-the ``k``-th next; a gather, no reset); :meth:`VecEnv.refill` draws a new pool, and every rollout of this package
-(PPO's, the soft-VI generator's, :func:`jaxirl.data.collect`) calls it first, so one batched reset of ``M`` states is
-paid per rollout instead of up to one of ``N`` per step. Fresh episodes then start from independent draws of the
-reset distribution as before, as long as at most ``M`` episodes end between two refills; past that the pool is
-reused from its start (``EnvState.pool_drawn`` counts the draws since the last refill; ``M = num_envs`` covers a
-rollout unless more envs end in it than there are envs). Brax's own auto-reset, by contrast, restarts every env from
-its first state for good.
+the ``k``-th next; a gather, no reset); :meth:`VecEnv.refill` draws a new pool, and the rollouts of the generators
+(:func:`jaxirl.rl.ppo.rollout`, :func:`jaxirl.rl.soft_vi.rollout`) call it first, so one batched reset of ``M``
+states is paid per rollout instead of up to one of ``N`` per step. Fresh episodes then start from independent draws
+of the reset distribution as before, as long as at most ``M`` episodes end between two refills; past that the pool
+is reused from its start (``EnvState.pool_drawn`` counts the draws since the last refill; ``M = num_envs`` covers a
+rollout unless more episodes end in it than there are envs). A reused state is the same state, including any random
+key the base env keeps in it (a tabular MDP's sampling key: the episode then repeats its transitions given the same
+actions). :func:`jaxirl.data.collect_demos` and :func:`jaxirl.rl.evaluate` step the env without its pool. The pool
+holds ``M`` base-env states next to the ``N`` live ones (in memory and in checkpoints). Brax's own auto-reset, by
+contrast, restarts every env from its first state for good.
 """
 
 from __future__ import annotations
@@ -89,6 +92,13 @@ def _select(mask: jax.Array, on_true, on_false):
         return jnp.where(m, a, b)
 
     return jax.tree.map(pick, on_true, on_false)
+
+
+def _pool_size(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**31:
+        raise ValueError(f"reset_pool: expected an int with 0 <= reset_pool < 2**31 (0: no pool; M: that many reset "
+                         f"states drawn ahead, num_envs is a good size), got {value!r}")
+    return int(value)
 
 
 def _check_same_state(name: str, reset_state, step_state) -> None:
@@ -167,11 +177,7 @@ class VecEnv:
         if discrete and (isinstance(num_actions, bool) or not isinstance(num_actions, (int, np.integer))
                          or num_actions < 1):
             raise ValueError(f"num_actions: a discrete env needs a positive int, got {num_actions!r}")
-        if isinstance(reset_pool, bool) or not isinstance(reset_pool, (int, np.integer)) or not \
-                0 <= reset_pool < 2**31:
-            raise ValueError(f"reset_pool: expected an int >= 0 (0: no pool; M: that many reset states drawn ahead, "
-                             f"num_envs is a good size), got {reset_pool!r}")
-        self.reset_pool = int(reset_pool)
+        self.reset_pool = _pool_size(reset_pool)
         self.base = base
         self.name = name
         self.num_envs = num_envs
@@ -216,10 +222,8 @@ class VecEnv:
         """A copy of this env (same base env, same settings) with another ``reset_pool``."""
         import copy
 
-        if isinstance(reset_pool, bool) or not isinstance(reset_pool, (int, np.integer)) or reset_pool < 0:
-            raise ValueError(f"reset_pool: expected an int >= 0, got {reset_pool!r}")
         other = copy.copy(self)
-        other.reset_pool = int(reset_pool)
+        other.reset_pool = _pool_size(reset_pool)
         return other
 
     def _reset_inner(self, key: jax.Array, count: Optional[int] = None):

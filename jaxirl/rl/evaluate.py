@@ -35,11 +35,8 @@ def evaluate(
     if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
         raise ValueError(f"num_steps: expected a positive int, got {num_steps!r}")
     per_env = max(1, num_steps // env.episode_length)
-    if hasattr(env, "with_reset_pool"):
-        # One counted episode per env: what follows it is never counted, so an ended env restarts from a pool of one
-        # state drawn at reset (a gather) rather than a batched reset of every env in each step where one ends —
-        # the counted episodes are the same. Several: each from its own reset, never a reused pool state.
-        env = env.with_reset_pool(1 if per_env == 1 else 0)
+    if getattr(env, "reset_pool", 0):  # every counted episode, and every step of `mean_reward`, from its own reset
+        env = env.with_reset_pool(0)
     k_reset, k_run = jax.random.split(key)
     num_envs = env.num_envs
 
