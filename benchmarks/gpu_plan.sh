@@ -29,7 +29,7 @@
 # EXTRA="key=value ..." appends overrides to a quality item's runs (e.g. item 5's GAIL again with the ant shape:
 #   ALGS=gail EXTRA="env.num_envs=4096 ppo.num_steps=10" OUT=$OUT bash benchmarks/gpu_plan.sh 5); ALGS replaces the
 #   item's algorithms.
-# Results land in $OUT (experts_gpu.md, quality_gpu.md / .log, throughput_gpu.md, bc_gpu.md); record them in
+# Results land in $OUT (experts_gpu.md, quality_gpu.md / .log, throughput_gpu.md, reset_cost_gpu.md, bc_gpu.md); record them in
 # benchmarks/results/ with the device name.
 set -u
 ITEM=${1:?usage: OUT=DIR bash benchmarks/gpu_plan.sh ITEM (see the comment at the top)}

@@ -3,7 +3,7 @@
     python benchmarks/reset_cost.py                       # ant halfcheetah hopper walker2d, generalized, 64 envs
     python benchmarks/reset_cost.py --envs ant --num-envs 2048 --backend generalized
 
-`jaxirl.envs.VecEnv.step` resets ALL its envs (one vmapped `reset`, then a per-env select) whenever ANY env's
+By default (``reset_pool=0``) `jaxirl.envs.VecEnv.step` resets ALL its envs (one vmapped `reset`, then a per-env select) whenever ANY env's
 episode ends; with thousands of envs, staggered time limits or falling robots, some env ends at almost every step
 (at 2048 envs and 1000-step episodes, 87 % of steps even without falls), so a step nearly always pays one batched
 reset on top of the physics. This times the two jitted, vmapped functions alone, interleaved (median of the

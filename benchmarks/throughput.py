@@ -3,11 +3,13 @@
     python benchmarks/throughput.py --preset cpu          # hopper (spring), 64 envs
     python benchmarks/throughput.py --preset gpu          # hopper and ant (generalized), 2048/8192/16384 envs
     python benchmarks/throughput.py --envs hopper --backend spring --num-envs 64 --iterations 4
+    python benchmarks/throughput.py --preset cpu --reset-pool   # envs with a reset pool of num_envs states
     python benchmarks/throughput.py --preset gpu --envs halfcheetah ant --num-envs 1024 4096 16384 --parts bare
 
 For each (env, num_envs) it measures
 
-  (a) bare: the VecEnv stepped with uniform random actions in a ``lax.scan`` (observations summed into
+  (a) bare: the VecEnv stepped with uniform random actions, ``--iterations`` rollouts of T steps in a
+      ``lax.scan``, each begun by ``env.refill`` as the trained programs' rollouts are (observations summed into
       the carry so XLA cannot drop the physics),
   (b) ppo: PPO rollout + update on the true reward,
   (c) gail, (d) airl: the full adversarial iteration of :mod:`jaxirl.train` (rollout, K discriminator

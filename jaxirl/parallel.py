@@ -19,10 +19,10 @@ computed them, split the same way; ``jax.device_get`` gathers them.
 One run over several devices: :func:`shard_envs` splits a single run's environments (the ``num_envs`` axis of
 its env state) over the devices and replicates everything else, and ``trainer.run`` compiled for that
 placement (XLA's SPMD partitioner) steps each device's share of the envs on that device — the physics, the
-bulk of a step on Brax, divides among the devices (their only exchange while stepping is the auto-reset's
-"did any env end", one boolean all-reduce per step; with a reset pool, ``VecEnv(reset_pool=M)``, the pool is
-copied to every device and which of its states an ended env takes needs the ends of the envs on the devices
-before it: a small gather of flags per step). The rollout is then gathered onto every device and the
+bulk of a step on Brax, divides among the devices (without a reset pool their only exchange while stepping is the
+auto-reset's "did any env end", one boolean all-reduce per step; with one, ``VecEnv(reset_pool=M)``, the pool is
+copied to every device, and which of its states an ended env takes needs the end flags of the envs on the devices
+before it: flags and counts cross devices, never a state — a test checks it). The rollout is then gathered onto every device and the
 learning (reward relabelling, discriminator steps, PPO epochs over globally shuffled minibatches) is done
 whole on each, so the run computes what it computes on one device (equal up to float rounding; a test
 checks it). A PPO config with ``shuffle_groups`` = the number of devices draws every minibatch equally from

@@ -152,7 +152,8 @@ class VecEnv:
       num_actions: number of discrete actions (only when ``discrete``).
       reset_pool: ``0`` (default): an ended episode restarts from a reset drawn in the step it ended (a batched
         reset of all envs in every step where one ends). ``M > 0``: from a pool of ``M`` reset states drawn ahead,
-        refilled by :meth:`refill` (see the module docstring); ``num_envs`` is a good size.
+        refilled by :meth:`refill` (see the module docstring); ``num_envs`` is a good size unless more episodes
+        than envs end in a rollout (short episodes).
 
     Continuous actions are clipped to ``[-1, 1]`` (the action range of every Brax environment and of
     ``pointmass``) before they reach the base environment; ``Transition.action`` records the action as

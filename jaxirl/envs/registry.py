@@ -89,7 +89,8 @@ def make(
       episode_length: time limit in steps (positive int).
       backend: Brax physics backend (one of :data:`BRAX_BACKENDS`); ``None`` uses Brax's default
         (``"generalized"``). Must be ``None`` for ``pointmass``.
-      reset_pool: ``0``, or the number of reset states an ended episode restarts from, drawn once per rollout
+      reset_pool: ``0``, or the number M of reset states an ended episode restarts from, refilled by
+        :meth:`VecEnv.refill` (this package's rollouts call it once per rollout; a loop of one's own must call it),
         instead of a batched reset in every step where an env ends (:class:`VecEnv`).
       **env_kwargs: passed to the environment's constructor.
     """
