@@ -57,17 +57,19 @@ def test_each_ended_env_takes_the_next_unused_pool_state_in_env_order_and_the_po
         assert int(states[t].pool_drawn) == drawn
         np.testing.assert_array_equal(np.asarray(states[t].pool.obs), pool_obs)  # only refill changes the pool
     assert drawn > M and max(ends_per_step) >= 2  # several ends in one step, and the pool wrapped
-    # up to each env's first end the two envs are the same: same actions, same states
+    # up to each env's first end the two envs are the same: same actions, same states (to float rounding: the two
+    # programs differ, and some XLA versions fuse their arithmetic differently)
     first_end = [next(t for t in range(T) if trs[t].truncated[i] > 0) for i in range(N)]
     ref_states, ref_trs = _stepwise(plain, ref, actions)
     for i in range(N):
         for t in range(first_end[i] + 1):
             for field in ("obs", "next_obs", "reward", "truncated", "terminated"):
-                np.testing.assert_array_equal(getattr(trs[t], field)[i], getattr(ref_trs[t], field)[i], field)
-            np.testing.assert_array_equal(states[t].last_return[i], ref_states[t].last_return[i])
+                np.testing.assert_allclose(getattr(trs[t], field)[i], getattr(ref_trs[t], field)[i], rtol=1e-6,
+                                           atol=1e-6, err_msg=field)
+            np.testing.assert_allclose(states[t].last_return[i], ref_states[t].last_return[i], rtol=1e-6, atol=1e-6)
     # the whole scan equals the step-by-step run
     final, tr = _scan(env, state, actions)
-    np.testing.assert_array_equal(tr.next_obs, np.stack([t.next_obs for t in trs]))
+    np.testing.assert_allclose(tr.next_obs, np.stack([t.next_obs for t in trs]), rtol=1e-5, atol=1e-6)
     assert int(final.pool_drawn) == drawn
 
 
