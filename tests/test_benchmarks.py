@@ -280,6 +280,37 @@ def test_reset_cost_script_times_reset_and_step_and_the_pool(tmp_path):
     assert row.endswith("| — | — | — | — |")
 
 
+def test_the_benchmarks_time_the_pool_they_name_and_refill_it_every_rollout(tmp_path, monkeypatch):
+    """throughput.py's bare stepping and reset_cost.py's rollouts refill the pool before each rollout (4 envs with a
+    time limit of 3 end twice in a 6-step rollout: 8 draws since the last refill, 24 without); measure_pool times
+    the env without a pool against one with num_envs states; throughput.py --reset-pool builds its envs with one.
+    (pointmass never terminates on its own, so the counts are exact.)"""
+    from jaxirl import envs
+
+    throughput, reset_cost = _benchmark("throughput"), _benchmark("reset_cost")
+    N, L, unroll, iterations = 4, 3, 6, 3
+    env = envs.make("pointmass", N, episode_length=L, reset_pool=N)
+    lowered, args, _ = throughput.prepare_bare(env, unroll, iterations)
+    final, _ = lowered.compile()(*args)
+    assert int(final.pool_drawn) == 2 * N
+    compiled, state = reset_cost._rollouts(env, unroll, iterations)
+    final, _, _ = compiled(state, jax.random.PRNGKey(0))
+    assert int(final.pool_drawn) == 2 * N
+
+    seen = []
+    rollouts = reset_cost._rollouts
+    monkeypatch.setattr(reset_cost, "_rollouts", lambda e, *a: seen.append(e.reset_pool) or rollouts(e, *a))
+    reset_cost.measure_pool("pointmass", None, N, 4, 1, 1)
+    assert seen == [0, N]
+
+    seen.clear()
+    bench_row = throughput.bench_row
+    monkeypatch.setattr(throughput, "bench_row", lambda e, *a, **k: seen.append(e.reset_pool) or bench_row(e, *a, **k))
+    throughput.main(["--envs", "pointmass", "--backend", "none", "--num-envs", "8", "--unroll", "4", "--iterations",
+                     "2", "--repeats", "1", "--parts", "bare", "--reset-pool", "--output", str(tmp_path / "t.md")])
+    assert seen == [8]
+
+
 def test_devices_script_runs_and_reports(tmp_path):
     """``devices.py`` end to end on pointmass with the one CPU device (the two-device run: tests/test_parallel.py);
     after the throughput test, whose GAIL program it repeats (a persistent-cache hit)."""

@@ -236,3 +236,36 @@ def test_training_with_a_pool_runs_vmapped_and_resumes_exactly(tmp_path):
         if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):
             a, b = jax.random.key_data(a), jax.random.key_data(b)
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_the_pool_drawn_at_reset_is_independent_of_the_first_episodes():
+    """reset() draws the pool from a key of its own (split off the state's key, as refill does): no pool state is
+    one of the first episodes' states, so an env ending early does not replay another env's start (a pool drawn
+    from the first episodes' key would: ``split(k, N)[:M] == split(k, M)`` under JAX's partitionable threefry)."""
+    env = envs.make("pointmass", 8, episode_length=5, reset_pool=8)
+    for stagger in (False, True):
+        state = env.reset(jax.random.PRNGKey(7), stagger=stagger)
+        live, pool = np.asarray(state.obs)[:, :2], np.asarray(state.pool.obs)[:, :2]
+        assert not any((pool == row).all(axis=1).any() for row in live), stagger
+        assert len(np.unique(np.concatenate([live, pool]), axis=0)) == 16
+
+
+def test_the_job_configs_take_env_reset_pool_and_make_env_passes_it_on():
+    """``env.reset_pool`` is a key of the env section of the train, expert and bc jobs (an unknown key is refused),
+    and make_env builds the env with it."""
+    from jaxirl.config import merge
+    from jaxirl.jobs import bc, expert, train
+    from jaxirl.jobs.evaluate import make_env
+
+    for job in (train, expert, bc):
+        cfg = merge(job.defaults(), {"env": {"num_envs": 4, "episode_length": 5, "reset_pool": 6}})
+        assert make_env(cfg["env"]).reset_pool == 6, job.__name__
+        assert make_env(job.defaults()["env"]).reset_pool == 0
+
+
+def test_make_passes_reset_pool_to_every_kind_of_env(env_registry):
+    """make(reset_pool=M) for a Brax env and for an env registered with register_env, not only pointmass."""
+    envs.register_env("pool_pointmass", lambda **kw: envs.PointMass(**kw))
+    for name, backend in (("fast", None), ("inverted_pendulum", "spring"), ("pool_pointmass", None)):
+        assert envs.make(name, 2, backend=backend, reset_pool=3).reset_pool == 3, name
+        assert envs.make(name, 2, backend=backend).reset_pool == 0, name
