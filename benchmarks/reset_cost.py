@@ -3,8 +3,8 @@
     python benchmarks/reset_cost.py                       # ant halfcheetah hopper walker2d, generalized, 64 envs
     python benchmarks/reset_cost.py --envs ant --num-envs 2048 --backend generalized
 
-By default (``reset_pool=0``) `jaxirl.envs.VecEnv.step` resets ALL its envs (one vmapped `reset`, then a per-env select) whenever ANY env's
-episode ends; with thousands of envs, staggered time limits or falling robots, some env ends at almost every step
+By default (``reset_pool=0``) `jaxirl.envs.VecEnv.step` resets ALL its envs (one vmapped `reset`, then a per-env
+select) whenever ANY env's episode ends; with thousands of envs, staggered time limits or falling robots, some env ends at almost every step
 (at 2048 envs and 1000-step episodes, 87 % of steps even without falls), so a step nearly always pays one batched
 reset on top of the physics. This times the two jitted, vmapped functions alone, interleaved (median of the
 rounds), and reports the ratio reset / step: the most the auto-reset can add to a step.
@@ -27,6 +27,7 @@ import sys
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,7 +64,6 @@ def measure(name: str, backend: str, num_envs: int, rounds: int) -> dict:
 def _rollouts(env, unroll: int, iterations: int):
     """``(compiled, state)``: ``iterations`` rollouts of ``unroll`` random-action steps (``refill`` first), the sum
     of the observations and the number of steps in which some env ended."""
-    import jax.numpy as jnp
 
     def run(state, key):
         def rollout(carry, k):
@@ -113,8 +113,8 @@ def write_report(args, rows, argv) -> None:
     lines += [f"- {args.num_envs} envs, backend `{args.backend}`; jitted `vmap(env.reset)` and `vmap(env.step)` "
               f"(random actions), timed interleaved, median of {args.rounds} rounds"]
     if args.pool_rounds > 0:
-        lines += [f"- reset pool: {args.iterations} rollouts of {args.unroll} `VecEnv` steps (random actions, staggered "
-                  f"time limits of 1000, `refill` before each) with a batched reset in every step where an env ends "
+        lines += [f"- reset pool: {args.iterations} rollouts of {args.unroll} `VecEnv` steps (random actions, "
+                  f"staggered time limits of 1000, `refill` before each) with a batched reset in every step where an env ends "
                   f"(`reset_pool=0`) and with a pool of {args.num_envs} states; interleaved, best of "
                   f"{args.pool_rounds} rounds; ms per rollout"]
     lines += ["", "| env | reset ms | step ms | reset / step | steps with an end | rollout ms, per-step resets | "

@@ -56,7 +56,7 @@ def _time_once(compiled, args):
 
 
 def prepare_bare(env, unroll, iterations):
-    """``(compiled, args, env_steps_per_call)`` for (a): ``iterations`` rollouts of ``unroll`` steps, each begun by
+    """``(lowered, args, env_steps_per_call)`` for (a): ``iterations`` rollouts of ``unroll`` steps, each begun by
     ``env.refill`` as the trained programs' rollouts are (a no-op without a reset pool)."""
     steps = unroll * iterations
 
@@ -229,7 +229,7 @@ def main(argv=None):
             t0 = time.perf_counter()  # the row's wall-clock: env, stand-in demos, tracing, compiling, timing
             env = envs.make(name, n, episode_length=1000, backend=p["backend"], reset_pool=n if args.reset_pool else 0)
             # stand-in expert data, for GAIL/AIRL only (a bare-stepping row built it too: a physics rollout per row)
-            # (its one long scan steps the env without a reset pool: a pool refilled never would be reused throughout)
+            # (its one long scan steps the env without a reset pool: a pool never refilled would be reused throughout)
             demos = random_demos(env.with_reset_pool(0), 16 * 1000) if {"gail", "airl"} & set(args.parts) else None
             row = {"env": name, "num_envs": n}
             row.update(bench_row(env, demos, p["unroll"], p["iterations"], args.repeats, args.parts))

@@ -22,10 +22,10 @@ placement (XLA's SPMD partitioner) steps each device's share of the envs on that
 bulk of a step on Brax, divides among the devices (without a reset pool their only exchange while stepping is the
 auto-reset's "did any env end", one boolean all-reduce per step; with one, ``VecEnv(reset_pool=M)``, the pool is
 copied to every device, and which of its states an ended env takes needs the end flags of the envs on the devices
-before it: flags and counts cross devices, never a state — a test checks it). The rollout is then gathered onto every device and the
-learning (reward relabelling, discriminator steps, PPO epochs over globally shuffled minibatches) is done
-whole on each, so the run computes what it computes on one device (equal up to float rounding; a test
-checks it). A PPO config with ``shuffle_groups`` = the number of devices draws every minibatch equally from
+before it: flags and counts cross devices, never a state — a test checks it). The rollout is then gathered onto
+every device and the learning (reward relabelling, discriminator steps, PPO epochs over globally shuffled
+minibatches) is done whole on each, so the run computes what it computes on one device (equal up to float rounding;
+a test checks it). A PPO config with ``shuffle_groups`` = the number of devices draws every minibatch equally from
 each device's envs (:func:`jaxirl.rl.ppo.minibatches`), and the PPO epochs then divide among the devices
 too (gradients summed across them); the result is that of the same config on one device. ::
 

@@ -1,7 +1,7 @@
 """``VecEnv(reset_pool=M)``: ended episodes restart from reset states drawn ahead, once per rollout, instead of a
 batched reset in every step where an env ends. Which state each ended env takes, the count, the refill, that fresh
 starts are independent draws while the pool lasts, that the package's rollouts refill it, that collection and
-multi-episode evaluation do not reuse it, the config field, and training / resuming with it."""
+evaluation step the env without it, the config field, and training / resuming with it."""
 
 import jax
 import jax.numpy as jnp
@@ -269,3 +269,11 @@ def test_make_passes_reset_pool_to_every_kind_of_env(env_registry):
     for name, backend in (("fast", None), ("inverted_pendulum", "spring"), ("pool_pointmass", None)):
         assert envs.make(name, 2, backend=backend, reset_pool=3).reset_pool == 3, name
         assert envs.make(name, 2, backend=backend).reset_pool == 0, name
+
+
+def test_stepping_a_state_without_a_pool_with_a_pooled_env_names_the_cause():
+    env = envs.make("pointmass", 2, episode_length=5, reset_pool=2)
+    plain_state = env.with_reset_pool(0).reset(jax.random.PRNGKey(0))
+    with pytest.raises(ValueError, match=r"^state: pointmass has a reset pool \(reset_pool=2\) and this state none"):
+        env.step(plain_state, jnp.zeros((2, 2)))
+    env.step(env.refill(plain_state), jnp.zeros((2, 2)))  # refill gives it one

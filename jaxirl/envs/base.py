@@ -33,6 +33,7 @@ contrast, restarts every env from its first state for good.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Dict, Optional
 
 import jax
@@ -221,8 +222,6 @@ class VecEnv:
 
     def with_reset_pool(self, reset_pool: int) -> "VecEnv":
         """A copy of this env (same base env, same settings) with another ``reset_pool``."""
-        import copy
-
         other = copy.copy(self)
         other.reset_pool = _pool_size(reset_pool)
         return other
@@ -246,7 +245,8 @@ class VecEnv:
         the first episodes are truncated at spread-out times rather than all at once — and so are the later
         ones wherever the policy survives to the time limit (all envs in step, a training batch would hold no
         state near an episode's start for a whole episode length). Those first, cut-short episodes are left
-        out of the episode statistics: ``completed`` then starts at -1.
+        out of the episode statistics: ``completed`` then starts at -1. With a reset pool the state also holds a
+        first pool (:meth:`refill`, from a key of its own).
         """
         key, sub = jax.random.split(key)
         inner = self._reset_inner(sub)
@@ -294,6 +294,9 @@ class VecEnv:
         done = (terminated + truncated) > 0
 
         if self.reset_pool:
+            if state.pool is None:
+                raise ValueError(f"state: {self.name} has a reset pool (reset_pool={self.reset_pool}) and this state "
+                                 "none; reset it with this env, or call env.refill(state) first")
             # the k-th env to end in this step takes the pool's k-th unused state (from the start again past M)
             rank = jnp.cumsum(done.astype(jnp.int32)) - 1
             take = (state.pool_drawn + rank) % self.reset_pool
