@@ -386,6 +386,13 @@ class Trainer:
             true_reward_mean=jnp.mean(tr.reward),
             **{f"train_{k}": v for k, v in ppo.episode_stats(env_state).items()},
         )
+        size = getattr(self.env, "reset_pool", 0)
+        if size and getattr(env_state, "pool_drawn", None) is not None:
+            # the share of this rollout's restarts that reused a pool state (the pool was refilled at its start):
+            # above 0, env.reset_pool is smaller than the episodes that end in a rollout
+            drawn = env_state.pool_drawn
+            reused = jnp.maximum(drawn - size, 0).astype(jnp.float32)
+            metrics["train_reset_pool_reused"] = reused / jnp.maximum(drawn, 1).astype(jnp.float32)
         it = state.iteration + 1
         last_eval = state.last_eval
         if self.config.eval_every > 0:

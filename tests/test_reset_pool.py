@@ -209,7 +209,8 @@ def test_a_bad_pool_size_is_refused_and_the_config_field_is_named(value, tmp_pat
 
 def test_training_with_a_pool_runs_vmapped_and_resumes_exactly(tmp_path):
     """GAIL on pointmass with a pool: two seeds vmapped; a run of 2 iterations equals 1 + 1 through a checkpoint
-    (the pool and its count are part of the saved state), and the pool is refilled every iteration."""
+    (the pool and its count are part of the saved state), the pool is refilled every iteration, and the metric
+    ``train_reset_pool_reused`` says what share of a rollout's restarts reused a state."""
     from jaxirl.train import make_train
     from jaxirl.train_config import make_config
 
@@ -226,6 +227,12 @@ def test_training_with_a_pool_runs_vmapped_and_resumes_exactly(tmp_path):
     assert states.env_state.pool.obs.shape == (2, 8, 6)
     # 12 steps per rollout with a time limit of 6: all 8 envs end twice, 16 draws since this iteration's refill
     np.testing.assert_array_equal(states.env_state.pool_drawn, 16)
+    # the share of restarts that reused a pool state, per iteration: 8 of 16 (a metric only with a pool)
+    np.testing.assert_array_equal(metrics["train_reset_pool_reused"], 0.5)
+    plain = make_train(config, env.with_reset_pool(0), demos, expert_return=float(returns.mean()), random_return=-30.0)
+    assert "train_reset_pool_reused" not in jax.eval_shape(plain.train, jax.random.PRNGKey(0))[1]
+    roomy = make_train(config, env.with_reset_pool(16), demos, expert_return=float(returns.mean()), random_return=-30.0)
+    np.testing.assert_array_equal(jax.jit(roomy.train)(jax.random.PRNGKey(0))[1]["train_reset_pool_reused"], 0.0)
 
     straight, _ = trainer.run(trainer.init(jax.random.PRNGKey(5)), 2)
     half, _ = trainer.run(trainer.init(jax.random.PRNGKey(5)), 1)

@@ -23,7 +23,8 @@ the ``k``-th next; a gather, no reset); :meth:`VecEnv.refill` draws a new pool, 
 (:func:`jaxirl.rl.ppo.rollout`, :func:`jaxirl.rl.soft_vi.rollout`) call it first, so one batched reset of ``M``
 states is paid per rollout instead of up to one of ``N`` per step. Fresh episodes then start from independent draws
 of the reset distribution as before, as long as at most ``M`` episodes end between two refills; past that the pool
-is reused from its start (``EnvState.pool_drawn`` counts the draws since the last refill; ``M = num_envs`` covers a
+is reused from its start (``EnvState.pool_drawn`` counts the draws since the last refill — the training metric
+``train_reset_pool_reused`` of :mod:`jaxirl.train` is the share that reused a state; ``M = num_envs`` covers a
 rollout unless more episodes end in it than there are envs). A reused state is the same state, including any random
 key the base env keeps in it (a tabular MDP's sampling key: the episode then repeats its transitions given the same
 actions). :func:`jaxirl.data.collect_demos` and :func:`jaxirl.rl.evaluate` step the env without its pool. The pool
