@@ -27,7 +27,6 @@ import sys
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,6 +34,7 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 sys.path.insert(0, ROOT)
 
 import report  # noqa: E402
+import throughput  # noqa: E402
 
 
 def _seconds(fn, *args) -> float:
@@ -62,28 +62,11 @@ def measure(name: str, backend: str, num_envs: int, rounds: int) -> dict:
 
 
 def _rollouts(env, unroll: int, iterations: int):
-    """``(compiled, state)``: ``iterations`` rollouts of ``unroll`` random-action steps (``refill`` first), the sum
-    of the observations and the number of steps in which some env ended."""
-
-    def run(state, key):
-        def rollout(carry, k):
-            s, acc, ends = carry
-            s = env.refill(s)
-
-            def step(c, kk):
-                s, acc, ends = c
-                a = jax.random.uniform(kk, (env.num_envs, env.action_size), minval=-1.0, maxval=1.0)
-                s, tr = env.step(s, a)
-                ended = jnp.any((tr.terminated + tr.truncated) > 0)
-                return (s, acc + jnp.sum(tr.next_obs), ends + ended.astype(jnp.int32)), None
-
-            return jax.lax.scan(step, (s, acc, ends), jax.random.split(k, unroll))[0], None
-
-        init = (state, jnp.zeros(()), jnp.zeros((), jnp.int32))
-        return jax.lax.scan(rollout, init, jax.random.split(key, iterations))[0]
-
-    state = jax.jit(lambda k: env.reset(k, stagger=True))(jax.random.PRNGKey(0))
-    return jax.jit(run).lower(state, jax.random.PRNGKey(1)).compile(), state
+    """``(compiled, state)``: ``throughput.py``'s bare stepping (``iterations`` rollouts of ``unroll`` random-action
+    steps, ``refill`` first; returning the state, a sum of the observations and the steps in which some env ended),
+    from staggered time limits."""
+    lowered, (state, _), _ = throughput.prepare_bare(env, unroll, iterations, stagger=True)
+    return lowered.compile(), state
 
 
 def measure_pool(name: str, backend: str, num_envs: int, unroll: int, iterations: int, rounds: int) -> dict:
@@ -98,7 +81,7 @@ def measure_pool(name: str, backend: str, num_envs: int, unroll: int, iterations
     for r in range(rounds):  # interleaved, best of the rounds
         for i, (compiled, state) in enumerate(runs):
             t = time.perf_counter()
-            out = jax.block_until_ready(compiled(state, jax.random.PRNGKey(r)))
+            out = jax.block_until_ready(compiled(state, jax.random.key(r)))
             times[i].append(time.perf_counter() - t)
             if i == 0:
                 ended = max(ended, int(out[2]))

@@ -55,28 +55,32 @@ def _time_once(compiled, args):
     return time.perf_counter() - t
 
 
-def prepare_bare(env, unroll, iterations):
+def prepare_bare(env, unroll, iterations, stagger=False):
     """``(lowered, args, env_steps_per_call)`` for (a): ``iterations`` rollouts of ``unroll`` steps, each begun by
-    ``env.refill`` as the trained programs' rollouts are (a no-op without a reset pool)."""
+    ``env.refill`` as the trained programs' rollouts are (a no-op without a reset pool), from ``env.reset`` (with
+    staggered time limits if ``stagger``; ``reset_cost.py``). The program returns the final env state, the sum of
+    the observations and rewards, and the number of steps in which some env ended; ``args`` is
+    ``(env_state, key)``."""
     steps = unroll * iterations
 
     def run(env_state, key):
         def body(carry, k):
-            s, acc = carry
+            s, acc, ends = carry
             a = jax.random.uniform(k, (env.num_envs, env.action_size), minval=-1.0, maxval=1.0)
             s, tr = env.step(s, a)
-            return (s, acc + jnp.sum(tr.next_obs) + jnp.sum(tr.reward)), None
+            ended = jnp.any((tr.terminated + tr.truncated) > 0).astype(jnp.int32)
+            return (s, acc + jnp.sum(tr.next_obs) + jnp.sum(tr.reward), ends + ended), None
 
         def rollout(carry, keys):
-            s, acc = carry
-            return jax.lax.scan(body, (env.refill(s), acc), keys)[0], None
+            s, acc, ends = carry
+            return jax.lax.scan(body, (env.refill(s), acc, ends), keys)[0], None
 
         keys = jax.random.split(key, steps)
         keys = keys.reshape((iterations, unroll) + keys.shape[1:])
-        (s, acc), _ = jax.lax.scan(rollout, (env_state, jnp.zeros(())), keys)
-        return s, acc
+        return jax.lax.scan(rollout, (env_state, jnp.zeros(()), jnp.zeros((), jnp.int32)), keys)[0]
 
-    state = jax.jit(env.reset)(jax.random.key(0))  # jitted: eager, op by op, a generalized-backend reset took ~45 s
+    # jitted: eager, op by op, a generalized-backend reset took ~45 s
+    state = jax.jit(lambda k: env.reset(k, stagger=True) if stagger else env.reset(k))(jax.random.key(0))
     return jax.jit(run).lower(state, jax.random.key(1)), (state, jax.random.key(1)), steps * env.num_envs
 
 

@@ -291,11 +291,12 @@ def test_the_benchmarks_time_the_pool_they_name_and_refill_it_every_rollout(tmp_
     N, L, unroll, iterations = 4, 3, 6, 3
     env = envs.make("pointmass", N, episode_length=L, reset_pool=N)
     lowered, args, _ = throughput.prepare_bare(env, unroll, iterations)
-    final, _ = lowered.compile()(*args)
-    assert int(final.pool_drawn) == 2 * N
-    compiled, state = reset_cost._rollouts(env, unroll, iterations)
-    final, _, _ = compiled(state, jax.random.PRNGKey(0))
-    assert int(final.pool_drawn) == 2 * N
+    final, _, ends = lowered.compile()(*args)
+    assert int(final.pool_drawn) == 2 * N and int(ends) == 2 * iterations  # every env ends at steps 3 and 6
+    compiled, state = reset_cost._rollouts(env, unroll, iterations)  # staggered limits: each env still ends twice
+    assert len(set(np.asarray(state.episode_length).tolist())) > 1  # started from staggered time limits
+    final, _, ends = compiled(state, jax.random.key(0))
+    assert int(final.pool_drawn) == 2 * N and int(ends) > 2 * iterations  # ...at spread-out steps
 
     seen = []
     rollouts = reset_cost._rollouts

@@ -76,8 +76,8 @@ def min_norm_point(points: jax.Array, num_steps: int = 10_000, tol: float = 1e-4
     and an upper bound on ``(‖z‖² − ‖z*‖²) / 2`` — is at most ``tol · ‖z‖²`` (so ``‖z‖`` is within a relative
     ``tol`` of the minimum); when ``‖z‖`` is below float32's resolution of the points (``1e-6 · max_j ‖p_j‖``:
     the minimum is 0 there); when ``‖z‖²`` has not fallen by a relative 1e-4 in ``patience`` steps (slow progress
-    near the minimum, where float32 cannot resolve the gap itself: ``‖z‖`` is then within ~1e-5 of the points'
-    scale); or after ``num_steps`` steps. (A fixed 500 steps had left
+    near the minimum, where float32 cannot resolve the gap itself: ``‖z‖`` is then within a few 1e-5 of the
+    points' scale); or after ``num_steps`` steps. (A fixed 500 steps had left
     the max-margin gap 50× its true value on a 5×5 objectworld: 3.1e-4 where the hull is 6.5e-6 away. A patience of
     300 steps stopped FISTA's non-monotone descent during a slow stretch on the same problem compiled by jax 0.5.3
     with XLA's cheapest code generation: a gap of 6.9e-4 for a distance of 5.4e-6; 1000 steps: within 1.3e-4.)
